@@ -1,0 +1,18 @@
+"""simplejwt authentication plus the token-version check (logout-all, bans, token reuse)."""
+
+from typing import Any, cast
+
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.tokens import Token
+
+from .models import User
+from .tokens import TOKEN_VERSION_CLAIM
+
+
+class PlayerJWTAuthentication(JWTAuthentication):
+    def get_user(self, validated_token: Token) -> Any:
+        user = cast(User, super().get_user(validated_token))  # refuses inactive (banned) users
+        if validated_token.get(TOKEN_VERSION_CLAIM) != user.token_version:
+            raise AuthenticationFailed("Token has been revoked.", code="token_revoked")
+        return user

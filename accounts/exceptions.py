@@ -1,0 +1,79 @@
+"""Account and authentication failures, each with a stable code."""
+
+from rest_framework import status
+
+from casinoclub.errors import ApplicationError
+
+
+class InviteCodeInvalid(ApplicationError):
+    code = "invite_code_invalid"
+    message = "This invite code does not exist."
+
+
+class InviteCodeExpired(InviteCodeInvalid):
+    code = "invite_code_expired"
+    message = "This invite code has expired."
+
+
+class InviteCodeUsedUp(InviteCodeInvalid):
+    code = "invite_code_used_up"
+    message = "This invite code has no uses left."
+
+
+class SiteIdTaken(ApplicationError):
+    code = "site_id_taken"
+    status_code = status.HTTP_409_CONFLICT
+    message = "This site ID is already registered."
+
+
+class NicknameTaken(ApplicationError):
+    code = "nickname_taken"
+    status_code = status.HTTP_409_CONFLICT
+    message = "This nickname is already taken."
+
+
+class PhoneNumberTaken(ApplicationError):
+    code = "phone_number_taken"
+    status_code = status.HTTP_409_CONFLICT
+    message = "This phone number is already registered."
+
+
+class WeakPassword(ApplicationError):
+    code = "weak_password"
+    message = "The password is too weak."
+
+
+class InvalidCredentials(ApplicationError):
+    code = "invalid_credentials"
+    status_code = status.HTTP_401_UNAUTHORIZED
+    message = "The login or password is wrong."
+
+
+class LoginLocked(ApplicationError):
+    code = "login_locked"
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    message = "Too many failed logins. Try again later."
+
+
+class AccountBanned(ApplicationError):
+    code = "account_banned"
+    status_code = status.HTTP_403_FORBIDDEN
+    message = "This account has been suspended."
+
+
+class RefreshTokenInvalid(ApplicationError):
+    code = "token_not_valid"
+    status_code = status.HTTP_401_UNAUTHORIZED
+    message = "The refresh token is invalid or expired."
+
+
+class RefreshTokenReused(ApplicationError):
+    code = "token_reused"
+    status_code = status.HTTP_401_UNAUTHORIZED
+    message = "This refresh token was already used. Every session has been signed out."
+
+
+class TokenNotYours(ApplicationError):
+    code = "permission_denied"
+    status_code = status.HTTP_403_FORBIDDEN
+    message = "This token belongs to another account."

@@ -1,0 +1,38 @@
+"""Seed the demo accounts: staff ``admin`` and players ``user001``–``user004``. Idempotent."""
+
+import os
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import User
+
+DEMO_PLAYERS = [
+    ("user001", "Player001", "01000000001"),
+    ("user002", "Player002", "01000000002"),
+    ("user003", "Player003", "01000000003"),
+    ("user004", "Player004", "01000000004"),
+]
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--password",
+            default=os.environ.get("DEMO_PASSWORD", "casino1234"),
+            help="Password of every demo account (default: $DEMO_PASSWORD or casino1234).",
+        )
+
+    def handle(self, *args: Any, password: str, **options: Any) -> None:
+        with transaction.atomic():
+            if not User.objects.filter(site_id="admin").exists():
+                User.objects.create_superuser("admin", "Admin", "01000000000", password)
+                self.stdout.write("created staff account admin")
+            for site_id, nickname, phone in DEMO_PLAYERS:
+                if not User.objects.filter(site_id=site_id).exists():
+                    User.objects.create_user(site_id, nickname, phone, password)
+                    self.stdout.write(f"created player {site_id}")
+        self.stdout.write(self.style.SUCCESS("demo data ready"))

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class Rank(models.TextChoices):
+    STANDARD = "STANDARD", "Standard"
+    PREMIUM = "PREMIUM", "Premium"
+    VIP = "VIP", "VIP"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(
+        self,
+        site_id: str,
+        nickname: str,
+        phone_number: str,
+        password: str | None = None,
+        **extra_fields: Any,
+    ) -> User:
+        user = self.model(
+            site_id=site_id.lower(), nickname=nickname, phone_number=phone_number, **extra_fields
+        )
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(
+        self,
+        site_id: str,
+        nickname: str,
+        phone_number: str,
+        password: str | None = None,
+        **extra: Any,
+    ) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(site_id, nickname, phone_number, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A player or a staff member. ``site_id`` is the login name, stored lower-case."""
+
+    site_id = models.CharField(max_length=32, unique=True)
+    nickname = models.CharField(max_length=20)
+    phone_number = models.CharField(max_length=16, unique=True)
+    rank = models.CharField(max_length=8, choices=Rank.choices, default=Rank.STANDARD)
+    vip_points = models.BigIntegerField(default=0)
+    level = models.PositiveIntegerField(default=1)
+    experience = models.BigIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+    # Bumped to revoke every token issued before (logout-all, ban, refresh-token reuse).
+    token_version = models.PositiveIntegerField(default=0)
+    invite_code = models.ForeignKey(
+        "InviteCode", null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "site_id"
+    REQUIRED_FIELDS = ["nickname", "phone_number"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("nickname"), name="accounts_user_nickname_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(vip_points__gte=0), name="user_vip_points_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(experience__gte=0), name="user_experience_gte_0"
+            ),
+            models.CheckConstraint(condition=models.Q(level__gte=1), name="user_level_gte_1"),
+        ]
+        indexes = [models.Index(fields=["rank"], name="accounts_user_rank_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.nickname} ({self.site_id})"
+
+
+class InviteCode(models.Model):
+    """A staff-created signup code. The master code lives in settings, not here."""
+
+    code = models.CharField(max_length=32, unique=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: unlimited.")
+    uses = models.PositiveIntegerField(default=0, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    is_active = models.BooleanField(default=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(max_uses__isnull=True)
+                | models.Q(uses__lte=models.F("max_uses")),
+                name="invite_code_uses_within_max",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class LoginFailure(models.Model):
+    """One failed login, kept for the lockout window and purged by a beat task."""
+
+    lock_key = models.CharField(max_length=64)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["lock_key", "created_at"], name="login_failure_key_time_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lock_key} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from casinoclub.serializers import StrictSerializer
+
+from . import validators
+from .models import Rank, User
+from .selectors import experience_for_next_level
+
+
+def _normalized(normalize: Any, value: str) -> str:
+    try:
+        return str(normalize(value))
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from error
+
+
+class SiteIdField(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=32, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        return _normalized(validators.normalize_site_id, super().to_internal_value(data))
+
+
+class NicknameField(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=20, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        return _normalized(validators.normalize_nickname, super().to_internal_value(data))
+
+
+class PhoneNumberField(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=24, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        return _normalized(validators.normalize_phone_number, super().to_internal_value(data))
+
+
+class SignupInputSerializer(StrictSerializer):
+    site_id = SiteIdField()
+    nickname = NicknameField()
+    phone_number = PhoneNumberField()
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+    invite_code = serializers.CharField(max_length=32)
+
+
+class LoginInputSerializer(StrictSerializer):
+    site_id = serializers.CharField(max_length=32, required=False)
+    nickname = serializers.CharField(max_length=20, required=False)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if bool(attrs.get("site_id")) == bool(attrs.get("nickname")):
+            raise serializers.ValidationError("Give either site_id or nickname.")
+        return attrs
+
+
+class RefreshInputSerializer(StrictSerializer):
+    refresh = serializers.CharField(max_length=2048)
+
+
+class InviteValidateInputSerializer(StrictSerializer):
+    invite_code = serializers.CharField(max_length=32)
+
+
+class InviteValidateOutputSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    code = serializers.CharField(allow_null=True, help_text="Why the code is not valid.")
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    """The player's own profile: the one place their private fields are shown."""
+
+    max_experience = serializers.SerializerMethodField()
+    rank = serializers.ChoiceField(choices=Rank.choices)
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "site_id",
+            "nickname",
+            "phone_number",
+            "rank",
+            "vip_points",
+            "level",
+            "experience",
+            "max_experience",
+            "is_staff",
+            "date_joined",
+        ]
+        read_only_fields = fields
+
+    def get_max_experience(self, user: User) -> int:
+        return experience_for_next_level(user.level)
+
+
+class ProfileUpdateInputSerializer(StrictSerializer):
+    nickname = NicknameField(required=False)
+    phone_number = PhoneNumberField(required=False)
+
+
+class PublicProfileSerializer(serializers.ModelSerializer):
+    """Another player as anyone may see them: never phone, site_id or other private fields."""
+
+    class Meta:
+        model = User
+        fields = ["id", "nickname", "level", "rank", "date_joined"]
+        read_only_fields = fields
+
+
+class AuthResultSerializer(TokenPairSerializer):
+    user = ProfileSerializer()

@@ -1,0 +1,308 @@
+"""Account state changes: signup, login, tokens, profile, bans and invite codes.
+
+Invariants:
+- an invite code is consumed by one conditional UPDATE, so concurrent signups can never take more
+  uses than ``max_uses`` (the CHECK constraint is the last line of defence);
+- a signup either creates the user and consumes the code, or does neither;
+- refreshing rotates the refresh token; presenting an already-rotated token revokes every token of
+  its owner (refresh tokens blacklisted, access tokens invalidated through ``token_version``).
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import UntypedToken
+
+from . import exceptions, metrics
+from .models import InviteCode, LoginFailure, User
+from .selectors import user_get_by_login
+from .tokens import TOKEN_VERSION_CLAIM, token_pair_for_user
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    tokens: dict[str, str]
+
+
+# ---------------------------------------------------------------- invite codes
+
+
+def _invite_code_failure(code: str) -> exceptions.InviteCodeInvalid:
+    invite = InviteCode.objects.filter(code=code).first()
+    if invite is None or not invite.is_active:
+        return exceptions.InviteCodeInvalid()
+    if invite.expires_at is not None and invite.expires_at <= timezone.now():
+        return exceptions.InviteCodeExpired()
+    return exceptions.InviteCodeUsedUp()
+
+
+def _usable_invite_codes(code: str):  # type: ignore[no-untyped-def]  # a QuerySet[InviteCode]
+    return InviteCode.objects.filter(code=code, is_active=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()),
+        Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")),
+    )
+
+
+def invite_code_check(code: str) -> None:
+    """Raise the matching ``InviteCodeInvalid`` unless ``code`` could be used right now."""
+    if code == settings.MASTER_INVITE_CODE:
+        return
+    if not _usable_invite_codes(code).exists():
+        raise _invite_code_failure(code)
+
+
+def _invite_code_consume(code: str) -> InviteCode | None:
+    """Take one use of ``code`` atomically. Must run inside a transaction. None: master code."""
+    if code == settings.MASTER_INVITE_CODE:
+        return None
+    if _usable_invite_codes(code).update(uses=F("uses") + 1) != 1:
+        raise _invite_code_failure(code)
+    return InviteCode.objects.get(code=code)
+
+
+def invite_codes_create(
+    *,
+    count: int,
+    max_uses: int | None,
+    expires_at: datetime | None,
+    created_by: User | None = None,
+    note: str = "",
+) -> list[InviteCode]:
+    """Create ``count`` random 8-character codes."""
+    codes = [
+        InviteCode(
+            code=secrets.token_hex(4).upper(),
+            max_uses=max_uses,
+            expires_at=expires_at,
+            created_by=created_by,
+            note=note,
+        )
+        for _ in range(count)
+    ]
+    return InviteCode.objects.bulk_create(codes)
+
+
+# ---------------------------------------------------------------- signup and profile
+
+
+_CONSTRAINT_ERRORS: dict[str, type[Exception]] = {
+    "site_id": exceptions.SiteIdTaken,
+    "nickname": exceptions.NicknameTaken,
+    "phone_number": exceptions.PhoneNumberTaken,
+}
+
+
+def _raise_if_taken(
+    *,
+    site_id: str | None,
+    nickname: str | None,
+    phone_number: str | None,
+    exclude_pk: int | None = None,
+) -> None:
+    users = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
+    if site_id is not None and users.filter(site_id=site_id).exists():
+        raise exceptions.SiteIdTaken()
+    if nickname is not None and (
+        users.alias(nickname_lower=Lower("nickname"))
+        .filter(nickname_lower=nickname.lower())
+        .exists()
+    ):
+        raise exceptions.NicknameTaken()
+    if phone_number is not None and users.filter(phone_number=phone_number).exists():
+        raise exceptions.PhoneNumberTaken()
+
+
+def _raise_from_integrity_error(error: IntegrityError) -> None:
+    """Translate a unique-constraint race into the same error the pre-check would give."""
+    text = str(error)
+    for field, error_class in _CONSTRAINT_ERRORS.items():
+        if field in text:
+            raise error_class() from error
+    raise error
+
+
+@transaction.atomic(durable=True)
+def user_signup(
+    *, site_id: str, nickname: str, phone_number: str, password: str, invite_code: str
+) -> User:
+    """Create a player with ``invite_code`` (already-normalized fields).
+
+    Raises ``InviteCode*``, ``SiteIdTaken``, ``NicknameTaken``, ``PhoneNumberTaken`` or
+    ``WeakPassword``. Not idempotent: a second call with the same site_id fails with SiteIdTaken.
+    """
+    candidate = User(site_id=site_id, nickname=nickname, phone_number=phone_number)
+    try:
+        validate_password(password, user=candidate)
+    except ValidationError as error:
+        raise exceptions.WeakPassword(details={"password": list(error.messages)}) from error
+    _raise_if_taken(site_id=site_id, nickname=nickname, phone_number=phone_number)
+    invite = _invite_code_consume(invite_code)
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(
+                site_id=site_id,
+                nickname=nickname,
+                phone_number=phone_number,
+                password=password,
+                invite_code=invite,
+            )
+    except IntegrityError as error:
+        _raise_from_integrity_error(error)
+        raise
+
+
+@transaction.atomic(durable=True)
+def user_update_profile(
+    user: User, *, nickname: str | None = None, phone_number: str | None = None
+) -> User:
+    """Change the nickname and/or phone number (already normalized). Raises ``*Taken``."""
+    _raise_if_taken(site_id=None, nickname=nickname, phone_number=phone_number, exclude_pk=user.pk)
+    fields: list[str] = []
+    if nickname is not None:
+        user.nickname, fields = nickname, [*fields, "nickname"]
+    if phone_number is not None:
+        user.phone_number, fields = phone_number, [*fields, "phone_number"]
+    if fields:
+        try:
+            with transaction.atomic():
+                user.save(update_fields=fields)
+        except IntegrityError as error:
+            _raise_from_integrity_error(error)
+            raise
+    return user
+
+
+# ---------------------------------------------------------------- login and tokens
+
+
+def _lock_key(identifier: str, user: User | None) -> str:
+    return f"user:{user.pk}" if user else f"name:{identifier.strip().lower()[:56]}"
+
+
+def user_login(*, identifier: str, password: str, ip_address: str | None) -> LoginResult:
+    """Log in by site_id or nickname.
+
+    Raises ``LoginLocked`` (429, with ``retry_after_minutes``) after too many recent failures for
+    the account, ``InvalidCredentials`` for a wrong login or password, ``AccountBanned`` for an
+    inactive user with the right password.
+    """
+    user = user_get_by_login(identifier)
+    lock_key = _lock_key(identifier, user)
+    now = timezone.now()
+    window = settings.LOGIN_LOCK_WINDOW
+    recent = list(
+        LoginFailure.objects.filter(lock_key=lock_key, created_at__gt=now - window)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[: settings.LOGIN_LOCK_MAX_FAILURES]
+    )
+    if len(recent) >= settings.LOGIN_LOCK_MAX_FAILURES:
+        unlocks_at = recent[-1] + window
+        minutes = max(1, math.ceil((unlocks_at - now).total_seconds() / 60))
+        metrics.auth_login_locked_total.inc()
+        raise exceptions.LoginLocked(extra={"retry_after_minutes": minutes})
+
+    if user is None:
+        User().set_password(password)  # same hashing cost as a real check: no user enumeration
+        is_valid = False
+    else:
+        is_valid = user.check_password(password)
+    if not is_valid:
+        LoginFailure.objects.create(lock_key=lock_key, ip_address=ip_address, created_at=now)
+        raise exceptions.InvalidCredentials()
+    assert user is not None
+    if not user.is_active:
+        raise exceptions.AccountBanned()
+    LoginFailure.objects.filter(lock_key=lock_key).delete()
+    User.objects.filter(pk=user.pk).update(last_login=now)
+    return LoginResult(user=user, tokens=token_pair_for_user(user))
+
+
+def login_failures_purge(*, older_than: datetime) -> int:
+    deleted, _ = LoginFailure.objects.filter(created_at__lt=older_than).delete()
+    return deleted
+
+
+def _verified_refresh_payload(raw_token: str) -> dict[str, object]:
+    try:
+        # Checks signature and expiry, not the blacklist.
+        token = UntypedToken(raw_token)  # type: ignore[arg-type]  # the stubs type it as Token
+    except TokenError as error:
+        raise exceptions.RefreshTokenInvalid() from error
+    if token.get("token_type") != "refresh":
+        raise exceptions.RefreshTokenInvalid()
+    return dict(token.payload)
+
+
+def token_refresh(raw_token: str) -> dict[str, str]:
+    """Rotate a refresh token: blacklist it and return a new access + refresh pair.
+
+    Raises ``RefreshTokenInvalid`` or, when the token was already rotated or logged out,
+    ``RefreshTokenReused`` after revoking every token of its owner. Concurrent refreshes of one
+    token are serialised on its row: exactly one wins.
+    """
+    payload = _verified_refresh_payload(raw_token)
+    with transaction.atomic(durable=True):
+        outstanding = (
+            OutstandingToken.objects.select_for_update().filter(jti=payload["jti"]).first()
+        )
+        if outstanding is None or outstanding.user_id is None:
+            raise exceptions.RefreshTokenInvalid()
+        user = User.objects.get(pk=outstanding.user_id)
+        is_reused = BlacklistedToken.objects.filter(token=outstanding).exists()
+        if not is_reused:
+            if not user.is_active:
+                raise exceptions.AccountBanned()
+            if payload.get(TOKEN_VERSION_CLAIM) != user.token_version:
+                raise exceptions.RefreshTokenInvalid()
+            BlacklistedToken.objects.create(token=outstanding)
+            return token_pair_for_user(user)
+    user_tokens_revoke_all(user)
+    raise exceptions.RefreshTokenReused()
+
+
+@transaction.atomic(durable=True)
+def user_logout(user: User, raw_refresh_token: str) -> None:
+    """Blacklist one refresh token of ``user``. Idempotent. Raises ``TokenNotYours``."""
+    payload = _verified_refresh_payload(raw_refresh_token)
+    outstanding = OutstandingToken.objects.filter(jti=payload["jti"]).first()
+    if outstanding is None:
+        raise exceptions.RefreshTokenInvalid()
+    if outstanding.user_id != user.pk:
+        raise exceptions.TokenNotYours()
+    BlacklistedToken.objects.get_or_create(token=outstanding)
+
+
+def user_tokens_revoke_all(user: User) -> None:
+    """Blacklist every refresh token of ``user`` and invalidate their access tokens. Idempotent."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+        outstanding = OutstandingToken.objects.filter(user_id=user.pk).exclude(
+            blacklistedtoken__isnull=False
+        )
+        BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+        )
+    user.refresh_from_db(fields=["token_version"])
+
+
+def user_set_active(user: User, *, is_active: bool) -> None:
+    """Ban (``is_active=False``: every token revoked at once) or unban a user."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=is_active)
+        if not is_active:
+            user_tokens_revoke_all(user)
+    user.is_active = is_active

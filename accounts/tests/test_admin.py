@@ -1,0 +1,139 @@
+"""Django admin: finding players, banning and unbanning them, and batch invite codes."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import InviteCode, User
+from accounts.tests.factories import UserFactory
+
+USER_CHANGELIST = reverse("admin:accounts_user_changelist")
+GENERATE_CODES = reverse("admin:accounts_invitecode_generate")
+ME = "/api/users/me"
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(site_id="staff", nickname="Staff", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+@pytest.mark.django_db
+def test_user_changelist_search_by_nickname_finds_the_player(staff_client):
+    match = UserFactory(nickname="LuckySeven")
+    UserFactory(nickname="Unrelated")
+
+    response = staff_client.get(USER_CHANGELIST, {"q": "luckyseven"})
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [match]
+    assert "LuckySeven" in response.content.decode()
+    assert "Unrelated" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_ban_action_deactivates_selected_players_and_kills_their_tokens(
+    staff_client, staff, client_for
+):
+    banned = UserFactory()
+    bystander = UserFactory()
+    banned_api = client_for(banned)
+    bystander_api = client_for(bystander)
+    assert banned_api.get(ME).status_code == 200
+
+    response = staff_client.post(
+        USER_CHANGELIST, {"action": "ban_users", "_selected_action": [banned.pk, staff.pk]}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == USER_CHANGELIST
+    banned.refresh_from_db()
+    assert banned.is_active is False
+    assert banned.token_version == 1
+    me = banned_api.get(ME)
+    assert me.status_code == 401
+    assert me.json() == {
+        "error": {"code": "authentication_failed", "message": "User is inactive", "details": None}
+    }
+    # The acting staff member is never banned by their own action; others are untouched.
+    assert User.objects.values_list("is_active", "token_version").get(pk=staff.pk) == (True, 0)
+    assert User.objects.values_list("is_active", "token_version").get(pk=bystander.pk) == (True, 0)
+    assert bystander_api.get(ME).status_code == 200
+
+
+@pytest.mark.django_db
+def test_unban_action_reactivates_the_player_who_can_then_log_in_again(
+    staff_client, client_for, api_client
+):
+    player = UserFactory(site_id="comeback")
+    old_api = client_for(player)
+    staff_client.post(USER_CHANGELIST, {"action": "ban_users", "_selected_action": [player.pk]})
+
+    response = staff_client.post(
+        USER_CHANGELIST, {"action": "unban_users", "_selected_action": [player.pk]}
+    )
+
+    assert response.status_code == 302
+    player.refresh_from_db()
+    assert player.is_active is True
+    # Tokens issued before the ban stay revoked; a fresh login works.
+    stale = old_api.get(ME)
+    assert stale.status_code == 401
+    assert stale.json()["error"]["message"] == "Token has been revoked."
+    assert client_for(player).get(ME).status_code == 200
+
+
+@pytest.mark.django_db
+def test_generate_view_creates_exactly_the_requested_codes(staff_client, staff):
+    form = staff_client.get(GENERATE_CODES)
+    assert form.status_code == 200
+
+    response = staff_client.post(GENERATE_CODES, {"count": "3", "max_uses": "2"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:accounts_invitecode_changelist")
+    codes = list(InviteCode.objects.all())
+    assert len(codes) == 3
+    assert len({code.code for code in codes}) == 3
+    assert {(c.max_uses, c.uses, c.expires_at, c.is_active, c.note) for c in codes} == {
+        (2, 0, None, True, "")
+    }
+    assert {code.created_by for code in codes} == {staff}
+
+
+@pytest.mark.django_db
+def test_generate_view_with_an_invalid_count_creates_nothing(staff_client):
+    response = staff_client.post(GENERATE_CODES, {"count": "0", "max_uses": "2"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "count": ["Ensure this value is greater than or equal to 1."]
+    }
+    assert InviteCode.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_non_staff_player_is_sent_to_the_admin_login_from_generate(client, player):
+    client.force_login(player)
+
+    get = client.get(GENERATE_CODES)
+    post = client.post(GENERATE_CODES, {"count": "3", "max_uses": "2"})
+
+    login_url = f"{reverse('admin:login')}?next={GENERATE_CODES}"
+    assert (get.status_code, get["Location"]) == (302, login_url)
+    assert (post.status_code, post["Location"]) == (302, login_url)
+    assert InviteCode.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_staff_without_add_permission_cannot_generate_codes(client):
+    client.force_login(UserFactory(is_staff=True))
+
+    response = client.post(GENERATE_CODES, {"count": "3", "max_uses": "2"})
+
+    assert response.status_code == 403
+    assert InviteCode.objects.count() == 0

@@ -1,0 +1,85 @@
+"""Races forced on PostgreSQL: real threads, separate connections, released together."""
+
+import threading
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.models import InviteCode, User
+from accounts.tests.factories import InviteCodeFactory, UserFactory
+from accounts.tests.test_tokens import login
+
+
+def run_together(count: int, action):  # type: ignore[no-untyped-def]
+    """Run ``action(i)`` in ``count`` threads that start at the same instant; return results."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = action(index)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_signups_cannot_both_take_the_last_use_of_a_code():
+    InviteCodeFactory(code="LASTONE", max_uses=3, uses=2)
+
+    def signup(index: int) -> int:
+        body = {
+            "site_id": f"racer{index:03d}",
+            "nickname": f"Racer{index:03d}",
+            "phone_number": f"0109000{index:04d}",
+            "password": "Str0ng-passw0rd!",
+            "invite_code": "LASTONE",
+        }
+        return APIClient().post("/api/auth/signup", body, format="json").status_code
+
+    statuses = run_together(8, signup)
+
+    assert sorted(statuses) == [201] + [400] * 7
+    assert InviteCode.objects.get(code="LASTONE").uses == 3
+    assert User.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_signups_with_one_site_id_create_one_user():
+    def signup(index: int) -> int:
+        body = {
+            "site_id": "samename",
+            "nickname": f"Twin{index}",
+            "phone_number": f"0108000{index:04d}",
+            "password": "Str0ng-passw0rd!",
+            "invite_code": "5858",
+        }
+        return APIClient().post("/api/auth/signup", body, format="json").status_code
+
+    statuses = run_together(6, signup)
+
+    assert sorted(statuses) == [201] + [409] * 5
+    assert User.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refreshes_of_one_token_let_exactly_one_through():
+    UserFactory(site_id="alice01")
+    token = login("alice01")["refresh"]
+
+    statuses = run_together(
+        6,
+        lambda _: (
+            APIClient().post("/api/auth/refresh", {"refresh": token}, format="json").status_code
+        ),
+    )
+
+    assert sorted(statuses) == [200] + [401] * 5

@@ -1,0 +1,167 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import InviteCode, User
+from accounts.tests.factories import InviteCodeFactory, UserFactory
+
+SIGNUP = "/api/auth/signup"
+
+
+def signup_body(**overrides):
+    body = {
+        "site_id": "newplayer",
+        "nickname": "NewPlayer",
+        "phone_number": "010-1234-5678",
+        "password": "Str0ng-passw0rd!",
+        "invite_code": "5858",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.mark.django_db
+def test_signup_with_master_code_creates_player_and_returns_tokens(api_client):
+    response = api_client.post(SIGNUP, signup_body(site_id="NewPlayer"), format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"access", "refresh", "user"}
+    assert body["user"]["site_id"] == "newplayer"
+    assert body["user"]["phone_number"] == "01012345678"
+    assert body["user"]["rank"] == "STANDARD"
+    user = User.objects.get(site_id="newplayer")
+    assert user.check_password("Str0ng-passw0rd!")
+    assert user.invite_code is None
+
+
+@pytest.mark.django_db
+def test_signup_with_staff_code_consumes_one_use(api_client):
+    code = InviteCodeFactory(code="FRIENDS1", max_uses=3, uses=1)
+
+    response = api_client.post(SIGNUP, signup_body(invite_code="FRIENDS1"), format="json")
+
+    assert response.status_code == 201
+    code.refresh_from_db()
+    assert code.uses == 2
+    assert User.objects.get(site_id="newplayer").invite_code == code
+
+
+@pytest.mark.parametrize(
+    ("code_kwargs", "invite_code", "expected_code"),
+    [
+        ({}, "NOSUCHCODE", "invite_code_invalid"),
+        (
+            {"code": "OLD", "expires_at": timezone.now() - timedelta(seconds=1)},
+            "OLD",
+            "invite_code_expired",
+        ),
+        ({"code": "FULL", "max_uses": 2, "uses": 2}, "FULL", "invite_code_used_up"),
+        ({"code": "OFF", "is_active": False}, "OFF", "invite_code_invalid"),
+    ],
+)
+@pytest.mark.django_db
+def test_signup_rejects_unusable_invite_codes(api_client, code_kwargs, invite_code, expected_code):
+    if code_kwargs:
+        InviteCodeFactory(**code_kwargs)
+    uses_before = list(InviteCode.objects.values_list("code", "uses"))
+
+    response = api_client.post(SIGNUP, signup_body(invite_code=invite_code), format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == expected_code
+    assert not User.objects.filter(site_id="newplayer").exists()
+    assert list(InviteCode.objects.values_list("code", "uses")) == uses_before
+
+
+@pytest.mark.parametrize(
+    ("existing", "body", "expected_code"),
+    [
+        ({"site_id": "newplayer"}, {}, "site_id_taken"),
+        ({"nickname": "newplayer"}, {"nickname": "NEWPLAYER"}, "nickname_taken"),
+        ({"phone_number": "01012345678"}, {}, "phone_number_taken"),
+    ],
+)
+@pytest.mark.django_db
+def test_signup_rejects_duplicates(api_client, existing, body, expected_code):
+    UserFactory(**existing)
+    code = InviteCodeFactory(code="ONCE", max_uses=5)
+
+    response = api_client.post(SIGNUP, signup_body(invite_code="ONCE", **body), format="json")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == expected_code
+    assert User.objects.count() == 1
+    code.refresh_from_db()
+    assert code.uses == 0
+
+
+@pytest.mark.parametrize("password", ["short1", "password123", "12345678901", "newplayer1"])
+@pytest.mark.django_db
+def test_signup_rejects_weak_passwords(api_client, password):
+    response = api_client.post(SIGNUP, signup_body(password=password), format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "weak_password"
+    assert response.json()["error"]["details"]["password"]
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("raw_body", "field"),
+    [
+        ('{"site_id": ', None),
+        ("[1, 2]", "non_field_errors"),
+        (
+            '{"site_id": 12, "nickname": [], "phone_number": "01012345678", "password": "Str0ng-passw0rd!", "invite_code": "5858"}',
+            "nickname",
+        ),
+        (
+            '{"nickname": "abc", "phone_number": "01012345678", "password": "Str0ng-passw0rd!", "invite_code": "5858"}',
+            "site_id",
+        ),
+        (
+            '{"site_id": "'
+            + "a" * 33
+            + '", "nickname": "abc", "phone_number": "01012345678", "password": "Str0ng-passw0rd!", "invite_code": "5858"}',
+            "site_id",
+        ),
+        (
+            '{"site_id": "okplayer", "nickname": "abc", "phone_number": "01012345678", "password": "Str0ng-passw0rd!", "invite_code": "5858", "gold": 1000000}',
+            "gold",
+        ),
+        (
+            '{"site_id": "okplayer", "nickname": "a b", "phone_number": "01012345678", "password": "Str0ng-passw0rd!", "invite_code": "5858"}',
+            "nickname",
+        ),
+        (
+            '{"site_id": "okplayer", "nickname": "abc", "phone_number": "12ab", "password": "Str0ng-passw0rd!", "invite_code": "5858"}',
+            "phone_number",
+        ),
+    ],
+)
+@pytest.mark.django_db
+def test_signup_bad_input_is_400_in_the_envelope_and_creates_nothing(api_client, raw_body, field):
+    response = api_client.post(SIGNUP, raw_body, content_type="application/json")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == ("malformed_request" if field is None else "validation_error")
+    if field is not None:
+        assert field in error["details"]
+    assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_invite_validate_reports_validity_without_consuming(api_client):
+    InviteCodeFactory(code="LAST", max_uses=1)
+
+    valid = api_client.post("/api/invite/validate", {"invite_code": "LAST"}, format="json")
+    master = api_client.post("/api/invite/validate", {"invite_code": "5858"}, format="json")
+    unknown = api_client.post("/api/invite/validate", {"invite_code": "NOPE"}, format="json")
+
+    assert valid.json() == {"valid": True, "code": None}
+    assert master.json() == {"valid": True, "code": None}
+    assert unknown.json() == {"valid": False, "code": "invite_code_invalid"}
+    assert InviteCode.objects.get(code="LAST").uses == 0

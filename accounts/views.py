@@ -1,0 +1,146 @@
+"""Thin HTTP adapters: parse input, call one service or selector, shape the output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from . import exceptions, serializers, services
+from .selectors import user_get_public
+from .tokens import token_pair_for_user
+
+
+def _client_ip(request: Request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+class PublicAPIView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+
+
+class SignupView(PublicAPIView):
+    throttle_scope = "signup"
+
+    @extend_schema(
+        request=serializers.SignupInputSerializer,
+        responses={201: serializers.AuthResultSerializer},
+        operation_id="auth_signup",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.SignupInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_signup(**data.validated_data)
+        body = {**token_pair_for_user(user), "user": serializers.ProfileSerializer(user).data}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class LoginView(PublicAPIView):
+    throttle_scope = "login"
+
+    @extend_schema(
+        request=serializers.LoginInputSerializer,
+        responses={200: serializers.AuthResultSerializer},
+        operation_id="auth_login",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.LoginInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        identifier = data.validated_data.get("site_id") or data.validated_data["nickname"]
+        result = services.user_login(
+            identifier=identifier,
+            password=data.validated_data["password"],
+            ip_address=_client_ip(request),
+        )
+        return Response({**result.tokens, "user": serializers.ProfileSerializer(result.user).data})
+
+
+class RefreshView(PublicAPIView):
+    throttle_scope = "refresh"
+
+    @extend_schema(
+        request=serializers.RefreshInputSerializer,
+        responses={200: serializers.TokenPairSerializer},
+        operation_id="auth_refresh",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.RefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(services.token_refresh(data.validated_data["refresh"]))
+
+
+class LogoutView(APIView):
+    @extend_schema(
+        request=serializers.RefreshInputSerializer,
+        responses={204: None},
+        operation_id="auth_logout",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.RefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_logout(request.user, data.validated_data["refresh"])  # type: ignore[arg-type]  # authenticated
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllView(APIView):
+    @extend_schema(request=None, responses={204: None}, operation_id="auth_logout_all")
+    def post(self, request: Request) -> Response:
+        services.user_tokens_revoke_all(request.user)  # type: ignore[arg-type]  # authenticated
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InviteValidateView(PublicAPIView):
+    throttle_scope = "invite"
+
+    @extend_schema(
+        request=serializers.InviteValidateInputSerializer,
+        responses={200: serializers.InviteValidateOutputSerializer},
+        operation_id="invite_validate",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.InviteValidateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.invite_code_check(data.validated_data["invite_code"])
+        except exceptions.InviteCodeInvalid as error:
+            return Response({"valid": False, "code": error.code})
+        return Response({"valid": True, "code": None})
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: serializers.ProfileSerializer}, operation_id="users_me")
+    def get(self, request: Request) -> Response:
+        return Response(serializers.ProfileSerializer(request.user).data)
+
+    @extend_schema(
+        request=serializers.ProfileUpdateInputSerializer,
+        responses={200: serializers.ProfileSerializer},
+        operation_id="users_me_update",
+    )
+    def patch(self, request: Request) -> Response:
+        data = serializers.ProfileUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_update_profile(request.user, **data.validated_data)  # type: ignore[arg-type]  # authenticated
+        return Response(serializers.ProfileSerializer(user).data)
+
+
+class UserPublicView(APIView):
+    @extend_schema(
+        responses={200: serializers.PublicProfileSerializer}, operation_id="users_public"
+    )
+    def get(self, request: Request, user_id: int) -> Response:
+        user = user_get_public(user_id)
+        if user is None:
+            raise NotFound("No such player.")
+        return Response(serializers.PublicProfileSerializer(user).data)

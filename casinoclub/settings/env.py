@@ -1,0 +1,24 @@
+"""The one module that reads the process environment.
+
+Every other settings module takes its values from here. A required variable that is missing stops
+start-up with an error naming it (``environ.Env`` raises ``ImproperlyConfigured``).
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+
+
+def read_local_services_file() -> None:
+    """Fill DATABASE_URL / REDIS_URL from ``.data/services.env`` when ``make run`` wrote it.
+
+    Variables already set in the environment win, so external services always take precedence.
+    Only the local settings call this.
+    """
+    services_file = BASE_DIR / ".data" / "services.env"
+    if services_file.exists():
+        environ.Env.read_env(services_file, overwrite=False)

@@ -1,0 +1,45 @@
+"""Fixtures shared by every app's tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import UserFactory
+from accounts.tokens import token_pair_for_user
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis_cache() -> None:
+    """Throttle counters and cached responses live in Redis: start every test from empty."""
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def client_for() -> Callable[..., APIClient]:
+    """An API client logged in as ``user`` with a fresh access token."""
+
+    def make(user) -> APIClient:  # type: ignore[no-untyped-def]
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for_user(user)['access']}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def player(db):  # type: ignore[no-untyped-def]
+    return UserFactory()
+
+
+@pytest.fixture
+def player_client(player, client_for) -> APIClient:  # type: ignore[no-untyped-def]
+    return client_for(player)

@@ -1,0 +1,1 @@
+"""Games: slot, crash, gacha and rock-paper-scissors, provably fair."""

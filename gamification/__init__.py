@@ -1,0 +1,1 @@
+"""Gamification: streaks, XP and levels, VIP, achievements."""

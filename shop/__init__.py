@@ -1,0 +1,1 @@
+"""Shop: catalog, purchases, limited packages, promo codes and payments."""
