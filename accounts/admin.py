@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django import forms
@@ -9,9 +10,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
+
+from casinoclub.errors import ApplicationError
 
 from . import services
-from .models import InviteCode, User
+from .models import AuditLogEntry, InviteCode, LedgerEntry, User, Wallet
+from .selectors import wallet_balance
 
 
 @admin.register(User)
@@ -41,6 +46,45 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+    def get_urls(self) -> list[Any]:
+        gold = path(
+            "<int:user_id>/gold/",
+            self.admin_site.admin_view(self.gold_view),
+            name="accounts_user_gold",
+        )
+        return [gold, *super().get_urls()]
+
+    def gold_view(self, request: HttpRequest, user_id: int) -> HttpResponse:
+        """Grant or revoke gold through the ledger, with a reason; audited."""
+        if not self.has_change_permission(request):
+            return HttpResponse(status=403)
+        player = User.objects.filter(pk=user_id).first()
+        if player is None:
+            return HttpResponse(status=404)
+        initial = {"request_id": secrets.token_hex(16)}
+        form = GoldAdjustForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.staff_gold_adjust(
+                    actor=request.user,  # type: ignore[arg-type]  # staff only reach admin
+                    user_id=player.pk,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    idempotency_key=f"admin:{form.cleaned_data['request_id']}",
+                )
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(request, f"Gold adjusted for {player}.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[player.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": f"Grant or revoke gold: {player} (balance {wallet_balance(player.pk)})",
+        }
+        return TemplateResponse(request, "admin/form_page.html", context)
 
     @admin.action(description="Ban selected users (revokes their sessions)")
     def ban_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -119,4 +163,52 @@ class InviteCodeAdmin(admin.ModelAdmin[InviteCode]):
             "form": form,
             "title": "Create invite codes",
         }
-        return TemplateResponse(request, "admin/accounts/invitecode/generate.html", context)
+        return TemplateResponse(request, "admin/form_page.html", context)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    """Append-only records: visible and filterable, never added, edited or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "wallet", "delta", "balance_after", "reason", "reference", "created_at"]
+    list_filter = ["reason", "created_at"]
+    search_fields = ["wallet__user__site_id", "wallet__user__nickname", "reference"]
+    list_select_related = ["wallet"]
+
+
+@admin.register(Wallet)
+class WalletAdmin(ReadOnlyAdmin):
+    list_display = ["user", "balance", "updated_at", "adjust_link"]
+    search_fields = ["user__site_id", "user__nickname"]
+    list_select_related = ["user"]
+
+    @admin.display(description="Adjust")
+    def adjust_link(self, wallet: Wallet) -> str:
+        url = reverse("admin:accounts_user_gold", args=[wallet.user_id])
+        return format_html('<a href="{}">Grant / revoke gold</a>', url)
+
+
+@admin.register(AuditLogEntry)
+class AuditLogEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor", "action", "target", "reason"]
+    list_filter = ["action", "created_at"]
+    search_fields = ["target", "reason", "actor__site_id"]
+
+
+class GoldAdjustForm(forms.Form):
+    amount = forms.IntegerField(
+        min_value=-(10**12), max_value=10**12, help_text="Positive grants, negative revokes."
+    )
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    request_id = forms.CharField(widget=forms.HiddenInput)  # makes a double submit harmless

@@ -77,3 +77,25 @@ class TokenNotYours(ApplicationError):
     code = "permission_denied"
     status_code = status.HTTP_403_FORBIDDEN
     message = "This token belongs to another account."
+
+
+class InvalidAmount(ApplicationError):
+    code = "invalid_amount"
+    message = "The amount must be a non-zero whole number of gold within limits."
+
+
+class InsufficientFunds(ApplicationError):
+    code = "insufficient_funds"
+    status_code = status.HTTP_409_CONFLICT
+    message = "Not enough gold."
+
+
+class UserNotFound(ApplicationError):
+    code = "not_found"
+    status_code = status.HTTP_404_NOT_FOUND
+    message = "No such player."
+
+
+class ReasonRequired(ApplicationError):
+    code = "reason_required"
+    message = "A reason of 1 to 500 characters is required."

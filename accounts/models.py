@@ -129,3 +129,77 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lock_key} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class LedgerReason(models.TextChoices):
+    """Why gold moved. One enum for the whole product; reports group by it."""
+
+    SIGNUP_BONUS = "signup_bonus", "Signup bonus"
+    STAFF_GRANT = "staff_grant", "Staff grant"
+    STAFF_REVOKE = "staff_revoke", "Staff revoke"
+
+
+class Wallet(models.Model):
+    """A player's gold. Changed only by ``accounts.services.wallet`` (see its invariants)."""
+
+    user = models.OneToOneField(User, primary_key=True, on_delete=models.PROTECT)
+    balance = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(balance__gte=0), name="wallet_balance_gte_0")
+        ]
+
+    def __str__(self) -> str:
+        return f"wallet of user {self.user_id}: {self.balance}"
+
+
+class LedgerEntry(models.Model):
+    """One immutable change of a wallet. A database trigger refuses UPDATE and DELETE."""
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    delta = models.BigIntegerField()
+    balance_after = models.BigIntegerField()
+    reason = models.CharField(max_length=32, choices=LedgerReason.choices)
+    reference = models.CharField(max_length=100, blank=True)
+    idempotency_key = models.CharField(max_length=120)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wallet", "idempotency_key"], name="ledger_entry_wallet_key_unique"
+            ),
+            models.CheckConstraint(condition=~models.Q(delta=0), name="ledger_entry_delta_not_0"),
+            models.CheckConstraint(
+                condition=models.Q(balance_after__gte=0), name="ledger_entry_balance_after_gte_0"
+            ),
+        ]
+        indexes = [models.Index(fields=["wallet", "-id"], name="ledger_entry_wallet_id_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.delta:+d} {self.reason} (wallet {self.wallet_id})"
+
+
+class AuditLogEntry(models.Model):
+    """One staff action: who, when, what, before/after, why. Append-only."""
+
+    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=64)
+    target_user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "audit log entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"

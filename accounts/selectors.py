@@ -28,3 +28,33 @@ def user_get_public(user_id: int) -> User | None:
 def experience_for_next_level(level: int) -> int:
     """XP needed to go from ``level`` to ``level + 1``: 100 × level^1.5, rounded."""
     return round(100 * level**1.5)
+
+
+def wallet_balance(user_id: int) -> int:
+    """The player's gold (0 before their wallet exists)."""
+    from .models import Wallet
+
+    balance = Wallet.objects.filter(pk=user_id).values_list("balance", flat=True).first()
+    return int(balance or 0)
+
+
+def ledger_violations() -> list[dict[str, int]]:
+    """Wallets whose balance is negative or differs from the sum of their ledger deltas."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT w.user_id, w.balance, COALESCE(l.total, 0) AS ledger_total
+            FROM accounts_wallet w
+            LEFT JOIN (
+                SELECT wallet_id, SUM(delta) AS total FROM accounts_ledgerentry GROUP BY wallet_id
+            ) l ON l.wallet_id = w.user_id
+            WHERE w.balance < 0 OR w.balance <> COALESCE(l.total, 0)
+            ORDER BY w.user_id
+            """
+        )
+        return [
+            {"user_id": user_id, "balance": balance, "ledger_total": int(total)}
+            for user_id, balance, total in cursor.fetchall()
+        ]

@@ -9,7 +9,7 @@ from casinoclub.serializers import StrictSerializer
 
 from . import validators
 from .models import Rank, User
-from .selectors import experience_for_next_level
+from .selectors import experience_for_next_level, wallet_balance
 
 
 def _normalized(normalize: Any, value: str) -> str:
@@ -85,6 +85,7 @@ class ProfileSerializer(serializers.ModelSerializer):
 
     max_experience = serializers.SerializerMethodField()
     rank = serializers.ChoiceField(choices=Rank.choices)
+    gold = serializers.SerializerMethodField()
 
     class Meta:
         model = User
@@ -93,6 +94,7 @@ class ProfileSerializer(serializers.ModelSerializer):
             "site_id",
             "nickname",
             "phone_number",
+            "gold",
             "rank",
             "vip_points",
             "level",
@@ -105,6 +107,9 @@ class ProfileSerializer(serializers.ModelSerializer):
 
     def get_max_experience(self, user: User) -> int:
         return experience_for_next_level(user.level)
+
+    def get_gold(self, user: User) -> int:
+        return wallet_balance(user.pk)
 
 
 class ProfileUpdateInputSerializer(StrictSerializer):
@@ -123,3 +128,24 @@ class PublicProfileSerializer(serializers.ModelSerializer):
 
 class AuthResultSerializer(TokenPairSerializer):
     user = ProfileSerializer()
+
+
+class GoldAdjustInputSerializer(StrictSerializer):
+    amount = serializers.IntegerField(min_value=-(10**12), max_value=10**12)
+    reason = serializers.CharField(max_length=500)
+    idempotency_key = serializers.CharField(max_length=100, required=False)
+
+    def validate_amount(self, value: int) -> int:
+        if value == 0:
+            raise serializers.ValidationError("Must not be zero.")
+        return value
+
+
+class LedgerEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    user_id = serializers.IntegerField(source="wallet_id")
+    delta = serializers.IntegerField()
+    balance_after = serializers.IntegerField()
+    reason = serializers.CharField()
+    reference = serializers.CharField()
+    created_at = serializers.DateTimeField()

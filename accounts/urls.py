@@ -11,4 +11,9 @@ urlpatterns = [
     path("invite/validate", views.InviteValidateView.as_view(), name="invite-validate"),
     path("users/me", views.MeView.as_view(), name="users-me"),
     path("users/<int:user_id>", views.UserPublicView.as_view(), name="users-public"),
+    path(
+        "admin/users/<int:user_id>/gold",
+        views.StaffGoldAdjustView.as_view(),
+        name="admin-users-gold",
+    ),
 ]

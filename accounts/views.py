@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+
+from casinoclub.idempotency import run_idempotent
 
 from . import exceptions, serializers, services
 from .selectors import user_get_public
@@ -20,6 +24,14 @@ from .tokens import token_pair_for_user
 
 def _client_ip(request: Request) -> str | None:
     return request.META.get("REMOTE_ADDR")
+
+
+IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="8-100 characters; or send idempotency_key in the body.",
+)
 
 
 class PublicAPIView(APIView):
@@ -144,3 +156,31 @@ class UserPublicView(APIView):
         if user is None:
             raise NotFound("No such player.")
         return Response(serializers.PublicProfileSerializer(user).data)
+
+
+class StaffGoldAdjustView(APIView):
+    """Staff grant (amount > 0) or revoke (amount < 0) with a reason; idempotent."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        request=serializers.GoldAdjustInputSerializer,
+        responses={200: serializers.LedgerEntrySerializer},
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        operation_id="admin_users_gold_adjust",
+    )
+    def post(self, request: Request, user_id: int) -> HttpResponse:
+        data = serializers.GoldAdjustInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+
+        def adjust(key: str) -> tuple[int, Any]:
+            entry = services.staff_gold_adjust(
+                actor=request.user,  # type: ignore[arg-type]  # staff only
+                user_id=user_id,
+                amount=data.validated_data["amount"],
+                reason=data.validated_data["reason"],
+                idempotency_key=key,
+            )
+            return 200, serializers.LedgerEntrySerializer(entry).data
+
+        return run_idempotent(request, adjust)

@@ -155,6 +155,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
+    "purge-idempotency-records": {
+        "task": "casinoclub.tasks.idempotency_records_purge_task",
+        "schedule": timedelta(hours=1),
+    },
     "purge-login-failures": {
         "task": "accounts.tasks.login_failures_purge_task",
         "schedule": timedelta(hours=1),
@@ -163,6 +167,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # Product rules
 MASTER_INVITE_CODE = env.str("MASTER_INVITE_CODE", default="5858")
+SIGNUP_BONUS_GOLD = env.int("SIGNUP_BONUS_GOLD", default=1000)
+IDEMPOTENCY_RETENTION_HOURS = max(24, env.int("IDEMPOTENCY_RETENTION_HOURS", default=48))
 LOGIN_LOCK_MAX_FAILURES = env.int("LOGIN_LOCK_MAX_FAILURES", default=5)
 LOGIN_LOCK_WINDOW = timedelta(minutes=env.int("LOGIN_LOCK_WINDOW_MINUTES", default=10))
 

@@ -6,7 +6,10 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import User
+from accounts.models import LedgerReason, User
+from accounts.services import wallet_credit, wallet_open
+
+DEMO_GOLD = 100_000
 
 DEMO_PLAYERS = [
     ("user001", "Player001", "01000000001"),
@@ -32,7 +35,16 @@ class Command(BaseCommand):
                 User.objects.create_superuser("admin", "Admin", "01000000000", password)
                 self.stdout.write("created staff account admin")
             for site_id, nickname, phone in DEMO_PLAYERS:
-                if not User.objects.filter(site_id=site_id).exists():
-                    User.objects.create_user(site_id, nickname, phone, password)
+                user = User.objects.filter(site_id=site_id).first()
+                if user is None:
+                    user = User.objects.create_user(site_id, nickname, phone, password)
                     self.stdout.write(f"created player {site_id}")
+                wallet_open(user)
+                wallet_credit(
+                    user.pk,
+                    DEMO_GOLD,
+                    reason=LedgerReason.STAFF_GRANT,
+                    reference="seed_demo",
+                    idempotency_key="seed_demo",
+                )
         self.stdout.write(self.style.SUCCESS("demo data ready"))

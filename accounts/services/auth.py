@@ -26,10 +26,12 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import UntypedToken
 
-from . import exceptions, metrics
-from .models import InviteCode, LoginFailure, User
-from .selectors import user_get_by_login
-from .tokens import TOKEN_VERSION_CLAIM, token_pair_for_user
+from accounts import exceptions, metrics
+from accounts.models import InviteCode, LedgerReason, LoginFailure, User
+from accounts.selectors import user_get_by_login
+from accounts.tokens import TOKEN_VERSION_CLAIM, token_pair_for_user
+
+from .wallet import wallet_credit, wallet_open
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ def user_signup(
     invite = _invite_code_consume(invite_code)
     try:
         with transaction.atomic():
-            return User.objects.create_user(
+            user = User.objects.create_user(
                 site_id=site_id,
                 nickname=nickname,
                 phone_number=phone_number,
@@ -163,6 +165,16 @@ def user_signup(
     except IntegrityError as error:
         _raise_from_integrity_error(error)
         raise
+    wallet_open(user)
+    if settings.SIGNUP_BONUS_GOLD > 0:
+        wallet_credit(
+            user.pk,
+            settings.SIGNUP_BONUS_GOLD,
+            reason=LedgerReason.SIGNUP_BONUS,
+            reference=f"signup:{user.pk}",
+            idempotency_key="signup",
+        )
+    return user
 
 
 @transaction.atomic(durable=True)

@@ -1,0 +1,109 @@
+"""Gold: the only code that changes a wallet balance.
+
+Invariants:
+- a balance changes only together with one appended ``LedgerEntry`` (delta, balance_after, reason,
+  reference, idempotency key), in the same transaction;
+- a balance never goes negative: one conditional ``UPDATE … WHERE balance + delta >= 0``
+  (the row lock it takes serialises concurrent changes), backed by ``CHECK (balance >= 0)``;
+- an idempotency key is used at most once per wallet (unique constraint): applying the same key
+  again returns the first entry and changes nothing;
+- several wallets are always locked in primary-key order (``wallets_lock``), so two transactions
+  can never deadlock;
+- ledger entries are never updated or deleted (a database trigger refuses it); a correction is a
+  new entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import IntegrityError, connection, transaction
+
+from accounts import exceptions
+from accounts.models import LedgerEntry, LedgerReason, User, Wallet
+from casinoclub.idempotency import IdempotencyInProgress
+
+MAX_AMOUNT = 10**12
+
+
+def wallet_open(user: User) -> Wallet:
+    """Create the user's empty wallet if it does not exist. Idempotent."""
+    wallet, _ = Wallet.objects.get_or_create(user=user)
+    return wallet
+
+
+def wallets_lock(user_ids: Iterable[int]) -> dict[int, Wallet]:
+    """Lock several wallets in primary-key order. Must run inside a transaction."""
+    wallets = Wallet.objects.select_for_update().filter(user_id__in=set(user_ids)).order_by("pk")
+    return {wallet.user_id: wallet for wallet in wallets}
+
+
+def _apply(
+    user_id: int, delta: int, *, reason: LedgerReason, reference: str, idempotency_key: str
+) -> LedgerEntry:
+    if not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_AMOUNT:
+        raise exceptions.InvalidAmount()
+    existing = LedgerEntry.objects.filter(
+        wallet_id=user_id, idempotency_key=idempotency_key
+    ).first()
+    if existing is not None:
+        return existing
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE accounts_wallet SET balance = balance + %s, updated_at = now()"
+            " WHERE user_id = %s AND balance + %s >= 0 RETURNING balance",
+            [delta, user_id, delta],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        if not Wallet.objects.filter(pk=user_id).exists():
+            if not User.objects.filter(pk=user_id).exists():
+                raise exceptions.UserNotFound()
+            Wallet.objects.get_or_create(user_id=user_id)
+            return _apply(
+                user_id, delta, reason=reason, reference=reference, idempotency_key=idempotency_key
+            )
+        raise exceptions.InsufficientFunds()
+    try:
+        with transaction.atomic():
+            return LedgerEntry.objects.create(
+                wallet_id=user_id,
+                delta=delta,
+                balance_after=row[0],
+                reason=reason,
+                reference=reference,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError as error:  # the same key applied concurrently: the first one wins
+        raise IdempotencyInProgress() from error
+
+
+def wallet_credit(
+    user_id: int, amount: int, *, reason: LedgerReason, reference: str, idempotency_key: str
+) -> LedgerEntry:
+    """Add ``amount`` (> 0) gold. Runs in the caller's transaction or opens one.
+
+    Idempotent per (wallet, idempotency_key). Raises ``InvalidAmount``, ``UserNotFound``.
+    """
+    if not isinstance(amount, int) or amount <= 0:
+        raise exceptions.InvalidAmount()
+    with transaction.atomic():
+        return _apply(
+            user_id, amount, reason=reason, reference=reference, idempotency_key=idempotency_key
+        )
+
+
+def wallet_debit(
+    user_id: int, amount: int, *, reason: LedgerReason, reference: str, idempotency_key: str
+) -> LedgerEntry:
+    """Take ``amount`` (> 0) gold. Runs in the caller's transaction or opens one.
+
+    Idempotent per (wallet, idempotency_key). Raises ``InsufficientFunds`` (the balance is left
+    unchanged), ``InvalidAmount``, ``UserNotFound``.
+    """
+    if not isinstance(amount, int) or amount <= 0:
+        raise exceptions.InvalidAmount()
+    with transaction.atomic():
+        return _apply(
+            user_id, -amount, reason=reason, reference=reference, idempotency_key=idempotency_key
+        )

@@ -1,0 +1,122 @@
+"""Idempotent HTTP requests, implemented once and used by every gold-moving route.
+
+The client sends ``Idempotency-Key`` (header) or ``idempotency_key`` (JSON body); keys are scoped
+per user. ``run_idempotent`` opens the request's one durable transaction and in it:
+
+1. takes a transaction-scoped advisory lock on (user, key) without waiting; a request still
+   running with the same key holds it → 409 ``idempotency_in_progress``;
+2. looks for a stored response: same fingerprint (method, path, body) → the stored bytes replayed
+   exactly; different fingerprint → 422 ``idempotency_mismatch``;
+3. otherwise runs the operation and stores its response *in the same transaction*, so the effect
+   and the stored response commit together or not at all.
+
+Only successful responses are stored: a request that failed changed nothing and may be retried.
+Records are kept ``IDEMPOTENCY_RETENTION_HOURS`` (at least 24) and purged by a beat task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.http import HttpResponse
+from prometheus_client import Counter
+from rest_framework import status
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+
+from .errors import ApplicationError
+from .models import IdempotencyRecord
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-:.]{8,100}$")
+BODY_FIELD = "idempotency_key"
+
+idempotent_replays_total = Counter(
+    "idempotent_replays_total", "Requests answered from a stored idempotent response."
+)
+
+
+class IdempotencyKeyRequired(ApplicationError):
+    code = "idempotency_key_required"
+    message = "Send an Idempotency-Key header (8-100 characters: letters, digits, _-:.)."
+
+
+class IdempotencyMismatch(ApplicationError):
+    code = "idempotency_mismatch"
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    message = "This idempotency key was used for a different request."
+
+
+class IdempotencyInProgress(ApplicationError):
+    code = "idempotency_in_progress"
+    status_code = status.HTTP_409_CONFLICT
+    message = "A request with this idempotency key is still being processed."
+
+
+def request_idempotency_key(request: Request) -> str:
+    key = request.headers.get("Idempotency-Key")
+    if key is None and isinstance(request.data, dict):
+        key = request.data.get(BODY_FIELD)
+    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+        raise IdempotencyKeyRequired()
+    return key
+
+
+def _fingerprint(request: Request) -> str:
+    data = request.data
+    if isinstance(data, dict):
+        data = {name: value for name, value in data.items() if name != BODY_FIELD}
+    canonical = json.dumps([request.method, request.path, data], sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _advisory_lock_id(user_id: int, key: str) -> int:
+    digest = hashlib.blake2b(f"{user_id}:{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _json_response(status_code: int, body: bytes) -> HttpResponse:
+    return HttpResponse(body, status=status_code, content_type="application/json")
+
+
+def run_idempotent(request: Request, operation: Callable[[str], tuple[int, Any]]) -> HttpResponse:
+    """Run ``operation(key) -> (status, data)`` at most once per (user, key); see module doc."""
+    key = request_idempotency_key(request)
+    user_id = request.user.pk if request.user is not None else None
+    if user_id is None:  # routes using this require login; guard anyway
+        raise NotAuthenticated()
+    fingerprint = _fingerprint(request)
+    with transaction.atomic(durable=True):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_try_advisory_xact_lock(%s)", [_advisory_lock_id(user_id, key)]
+            )
+            row = cursor.fetchone()
+        is_locked = bool(row and row[0])
+        if not is_locked:
+            raise IdempotencyInProgress()
+        stored = IdempotencyRecord.objects.filter(user_id=user_id, key=key).first()
+        if stored is not None:
+            if stored.fingerprint != fingerprint:
+                raise IdempotencyMismatch()
+            idempotent_replays_total.inc()
+            response = _json_response(stored.status_code, bytes(stored.body))
+            response["Idempotent-Replayed"] = "true"
+            return response
+        status_code, data = operation(key)
+        body = JSONRenderer().render(data)
+        IdempotencyRecord.objects.create(
+            user_id=user_id, key=key, fingerprint=fingerprint, status_code=status_code, body=body
+        )
+    return _json_response(status_code, body)
+
+
+def idempotency_records_purge(*, older_than: datetime) -> int:
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=older_than).delete()
+    return deleted
