@@ -1,5 +1,9 @@
 """WebSocket routes."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, re_path
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from casinoclub.realtime.consumers import SyncConsumer
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    re_path(r"^api/realtime/sync/?$", SyncConsumer.as_asgi()),
+]

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "channels",
     "django_prometheus",
     "casinoclub",
+    "casinoclub.realtime",
     "accounts",
 ]
 
@@ -78,12 +79,18 @@ CACHES = {
     }
 }
 
+# Redis pub/sub as the bus between processes (docs/decisions/0009-channel-layer.md). Delivery does
+# not depend on it: messages are stored first and replayed with ?since=. Short socket timeouts so a
+# dead Redis costs a post-commit hook a second, not a hung request.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 1, "socket_timeout": 5}],
+        },
     }
 }
+REALTIME_RETENTION_DAYS = env.int("REALTIME_RETENTION_DAYS", default=7)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -161,6 +168,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "purge-login-failures": {
         "task": "accounts.tasks.login_failures_purge_task",
+        "schedule": timedelta(hours=1),
+    },
+    "prune-realtime-messages": {
+        "task": "casinoclub.realtime.tasks.realtime_messages_prune_task",
         "schedule": timedelta(hours=1),
     },
 }

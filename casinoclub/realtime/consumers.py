@@ -1,0 +1,156 @@
+"""``/api/realtime/sync``: pushes a player's messages; commands go over HTTP.
+
+Connect: join the user's group first, then send ``sync_connected`` and ``initial_state``, then
+(with ``?since=<seq>``) every stored message after that seq, then live ones. Group messages that
+arrive meanwhile wait in the channel layer until ``connect`` returns (Channels dispatches one
+message at a time); anything with a seq already sent is dropped, and a gap in live seqs (a message
+lost by Redis or overtaken by a later one) is filled from the store, so the socket sends every seq
+once, in order. Each ping also catches up from the store, so a quiet socket whose last live
+message was lost still gets it within one ping interval.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.serializers import ProfileSerializer
+
+from .auth import socket_authenticate, socket_user_get
+from .messages import InitialState, Pong, StoredMessage, SyncConnected, iso_utc
+from .metrics import ws_active_connections
+from .selectors import realtime_cursor_get, realtime_messages_since
+from .services import user_group_name
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_BAD_REQUEST = 4400
+REPLAY_PAGE = 500
+AUTH_RECHECK_SECONDS = 30.0  # a ban or logout-all closes a socket at its next ping or delivery
+
+
+def _snapshot(user: Any) -> tuple[int, dict[str, Any]]:
+    """The newest seq, then the profile read after it: the profile is at least that new."""
+    last_seq = realtime_cursor_get(user.pk)
+    user.refresh_from_db()
+    return last_seq, dict(ProfileSerializer(user).data)
+
+
+class SyncConsumer(AsyncJsonWebsocketConsumer):
+    user_id: int | None = None
+    token: AccessToken | None = None
+    last_sent_seq = 0
+    auth_checked_at = 0.0
+
+    async def connect(self) -> None:
+        await self.accept()  # accept first: a close code can only be sent on an open socket
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        raw_token = query.get("token", [""])[0]
+        authenticated = await database_sync_to_async(socket_authenticate)(raw_token)
+        if authenticated is None:
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        raw_since = query.get("since", [None])[0]
+        if raw_since is not None and not (
+            raw_since.isascii() and raw_since.isdigit() and len(raw_since) <= 18
+        ):
+            await self.close(code=CLOSE_BAD_REQUEST)
+            return
+        user, self.token = authenticated
+        user_id = int(user.pk)
+        await self.channel_layer.group_add(user_group_name(user_id), self.channel_name)
+        self.user_id = user_id  # from here on disconnect() leaves the group
+        ws_active_connections.inc()
+        self.auth_checked_at = time.monotonic()
+        last_seq, profile = await database_sync_to_async(_snapshot)(user)
+        since = None if raw_since is None else min(int(raw_since), last_seq)
+        now = iso_utc(timezone.now())
+        connected: SyncConnected = {
+            "type": "sync_connected",
+            "user_id": user_id,
+            "seq": last_seq,
+            "data": {"last_seq": last_seq, "since": since},
+            "timestamp": now,
+        }
+        initial: InitialState = {
+            "type": "initial_state",
+            "user_id": user_id,
+            "seq": last_seq,
+            "data": {"profile": profile},
+            "timestamp": now,
+        }
+        await self.send_json(connected)
+        await self.send_json(initial)
+        if since is not None:
+            self.last_sent_seq = since
+            await self._catch_up()
+        self.last_sent_seq = max(self.last_sent_seq, last_seq)
+
+    async def disconnect(self, code: int) -> None:
+        if self.user_id is not None:
+            ws_active_connections.dec()
+            await self.channel_layer.group_discard(user_group_name(self.user_id), self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            content = json.loads(text_data or "")
+        except ValueError:
+            return  # not JSON: ignored, like any frame that is not a ping
+        if self.user_id is None or not isinstance(content, dict):
+            return
+        if content.get("type") == "ping" and await self._still_authorized(force=True):
+            await self._catch_up()  # heals a live copy Redis lost, even if no later one comes
+            pong: Pong = {
+                "type": "pong",
+                "user_id": self.user_id,
+                "seq": self.last_sent_seq,
+                "data": {},
+                "timestamp": iso_utc(timezone.now()),
+            }
+            await self.send_json(pong)
+
+    async def realtime_message(self, event: dict[str, Any]) -> None:
+        """A live message from ``services.realtime_publish`` (group ``user.<id>``)."""
+        envelope: StoredMessage = event["envelope"]
+        if envelope["seq"] <= self.last_sent_seq or not await self._still_authorized():
+            return
+        if envelope["seq"] > self.last_sent_seq + 1:
+            await self._catch_up()
+        await self._send_message(envelope)
+
+    async def _send_message(self, envelope: StoredMessage) -> None:
+        if envelope["seq"] > self.last_sent_seq:
+            await self.send_json(envelope)
+            self.last_sent_seq = envelope["seq"]
+
+    async def _catch_up(self) -> None:
+        """Send every stored message after ``last_sent_seq``, oldest first."""
+        assert self.user_id is not None
+        while True:
+            page = await database_sync_to_async(realtime_messages_since)(
+                self.user_id, self.last_sent_seq, REPLAY_PAGE
+            )
+            for envelope in page:
+                await self._send_message(envelope)
+            if len(page) < REPLAY_PAGE:
+                return
+
+    async def _still_authorized(self, *, force: bool = False) -> bool:
+        """Re-check the user (active, token version) at most every AUTH_RECHECK_SECONDS."""
+        if self.token is None:
+            return False
+        now = time.monotonic()
+        if not force and now - self.auth_checked_at < AUTH_RECHECK_SECONDS:
+            return True
+        self.auth_checked_at = now
+        if await database_sync_to_async(socket_user_get)(self.token) is not None:
+            return True
+        self.token = None
+        await self.close(code=CLOSE_UNAUTHORIZED)
+        return False
