@@ -114,7 +114,7 @@ class EmbeddedPostgres:
             "-h 127.0.0.1",
             f"-p {self.port}",
             "-c unix_socket_directories=''",
-            "-c max_connections=200",
+            "-c max_connections=400",
         ]
         if not self.durable:  # throw-away test clusters: trade crash safety for speed
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]

@@ -10,7 +10,9 @@ Invariants:
 - several wallets are always locked in primary-key order (``wallets_lock``), so two transactions
   can never deadlock;
 - ledger entries are never updated or deleted (a database trigger refuses it); a correction is a
-  new entry.
+  new entry;
+- every entry stores a ``profile_update`` socket message (and a credit also ``reward_granted``) in
+  the same transaction, delivered after commit (``casinoclub.realtime``).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from collections.abc import Iterable
 
 from django.db import IntegrityError, connection, transaction
 
-from accounts import exceptions
+from accounts import exceptions, metrics
 from accounts.models import LedgerEntry, LedgerReason, User, Wallet
 from casinoclub.idempotency import IdempotencyInProgress
+from casinoclub.realtime.messages import ProfileUpdateData, RewardGrantedData
+from casinoclub.realtime.services import realtime_publish
 
 MAX_AMOUNT = 10**12
 
@@ -66,7 +70,7 @@ def _apply(
         raise exceptions.InsufficientFunds()
     try:
         with transaction.atomic():
-            return LedgerEntry.objects.create(
+            entry = LedgerEntry.objects.create(
                 wallet_id=user_id,
                 delta=delta,
                 balance_after=row[0],
@@ -76,6 +80,30 @@ def _apply(
             )
     except IntegrityError as error:  # the same key applied concurrently: the first one wins
         raise IdempotencyInProgress() from error
+    _publish(entry)
+    return entry
+
+
+def _publish(entry: LedgerEntry) -> None:
+    profile: ProfileUpdateData = {
+        "gold": entry.balance_after,
+        "delta": entry.delta,
+        "reason": entry.reason,
+        "reference": entry.reference,
+        "ledger_entry_id": entry.pk,
+    }
+    realtime_publish(entry.wallet_id, "profile_update", profile)
+    if entry.delta > 0:
+        reward: RewardGrantedData = {
+            "gold": entry.delta,
+            "balance": entry.balance_after,
+            "reason": entry.reason,
+            "reference": entry.reference,
+            "ledger_entry_id": entry.pk,
+        }
+        realtime_publish(entry.wallet_id, "reward_granted", reward)
+    reason = str(entry.reason)
+    transaction.on_commit(lambda: metrics.ledger_entries_total.labels(reason=reason).inc())
 
 
 def wallet_credit(

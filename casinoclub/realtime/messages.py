@@ -54,6 +54,26 @@ class PongData(TypedDict):
 ProductData = dict[str, Any]
 
 
+class ProfileUpdateData(TypedDict):
+    """Sent with every ledger change: the new gold and what moved it."""
+
+    gold: int
+    delta: int
+    reason: str
+    reference: str
+    ledger_entry_id: int
+
+
+class RewardGrantedData(TypedDict):
+    """Sent with every credit (a ledger entry with a positive delta)."""
+
+    gold: int
+    balance: int
+    reason: str
+    reference: str
+    ledger_entry_id: int
+
+
 class SyncConnected(Envelope[Literal["sync_connected"], SyncConnectedData]):
     pass
 
@@ -66,11 +86,11 @@ class Pong(Envelope[Literal["pong"], PongData]):
     pass
 
 
-class ProfileUpdate(Envelope[Literal["profile_update"], ProductData]):
+class ProfileUpdate(Envelope[Literal["profile_update"], ProfileUpdateData]):
     pass
 
 
-class RewardGranted(Envelope[Literal["reward_granted"], ProductData]):
+class RewardGranted(Envelope[Literal["reward_granted"], RewardGrantedData]):
     pass
 
 
