@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Lint needs settings to import; nothing connects to these.
 LINT_ENV := DJANGO_SETTINGS_MODULE=casinoclub.settings.test DATABASE_URL=postgres://lint@127.0.0.1:1/lint REDIS_URL=redis://127.0.0.1:1/0
 
-.PHONY: run test lint format schema install clean-data
+.PHONY: run test lint format schema install clean-data bench-realtime
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ format: $(STAMP)
 
 schema: $(STAMP)
 	$(PY) scripts/devstack.py exec --ephemeral -- $(PY) manage.py export_openapi
+
+bench-realtime: $(STAMP)
+	$(PY) scripts/devstack.py exec --ephemeral -- $(PY) bench/realtime_latency.py $(BENCH_ARGS)
 
 clean-data:
 	rm -rf .data

@@ -347,3 +347,49 @@ def test_ledger_entries_are_read_only_in_admin(client):
         == 403
     )
     assert LedgerEntry.objects.filter(pk=entry.pk).exists()
+
+
+@pytest.mark.django_db
+def test_idempotency_records_live_at_least_24_hours_then_beat_purges_them():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from casinoclub.tasks import idempotency_records_purge_task
+
+    user = funded_player(0)
+    _, client = staff_client()
+    for key in ("old-key-0001", "new-key-0001"):
+        client.post(
+            f"/api/admin/users/{user.pk}/gold",
+            {"amount": 1, "reason": "x"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
+    IdempotencyRecord.objects.filter(key="old-key-0001").update(
+        created_at=timezone.now() - timedelta(hours=49)
+    )
+    IdempotencyRecord.objects.filter(key="new-key-0001").update(
+        created_at=timezone.now() - timedelta(hours=24)
+    )
+
+    idempotency_records_purge_task.delay()
+
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new-key-0001"]
+
+
+@pytest.mark.django_db
+def test_replays_are_counted():
+    from prometheus_client import REGISTRY
+
+    user = funded_player(0)
+    _, client = staff_client()
+    url = f"/api/admin/users/{user.pk}/gold"
+    before = REGISTRY.get_sample_value("idempotent_replays_total") or 0.0
+
+    for _ in range(3):
+        client.post(
+            url, {"amount": 1, "reason": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="count-00001"
+        )
+
+    assert REGISTRY.get_sample_value("idempotent_replays_total") == before + 2
