@@ -43,3 +43,9 @@ def player(db):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def player_client(player, client_for) -> APIClient:  # type: ignore[no-untyped-def]
     return client_for(player)
+
+
+@pytest.fixture
+def admin_user(db):  # type: ignore[no-untyped-def]
+    """pytest-django's ``admin_client`` logs in as this staff superuser."""
+    return UserFactory(site_id="admin", is_staff=True, is_superuser=True)

@@ -16,3 +16,11 @@ class PlayerJWTAuthentication(JWTAuthentication):
         if validated_token.get(TOKEN_VERSION_CLAIM) != user.token_version:
             raise AuthenticationFailed("Token has been revoked.", code="token_revoked")
         return user
+
+
+def request_player(request: Any) -> User:
+    """The logged-in user of a request on a route that requires authentication."""
+    user = request.user
+    if not isinstance(user, User):
+        raise AuthenticationFailed("Not logged in.", code="not_authenticated")
+    return user

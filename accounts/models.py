@@ -137,6 +137,8 @@ class LedgerReason(models.TextChoices):
     SIGNUP_BONUS = "signup_bonus", "Signup bonus"
     STAFF_GRANT = "staff_grant", "Staff grant"
     STAFF_REVOKE = "staff_revoke", "Staff revoke"
+    GAME_BET = "game_bet", "Game bet"
+    GAME_WIN = "game_win", "Game win"
 
 
 class Wallet(models.Model):
@@ -203,3 +205,20 @@ class AuditLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class InventoryItem(models.Model):
+    """Items a player owns (gacha prizes, shop items), counted per item code."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="inventory")
+    item_code = models.CharField(max_length=64)
+    quantity = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "item_code"], name="inventory_user_item_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_code} x{self.quantity} (user {self.user_id})"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models.functions import Lower
 
 from .models import User
@@ -58,3 +60,13 @@ def ledger_violations() -> list[dict[str, int]]:
             {"user_id": user_id, "balance": balance, "ledger_total": int(total)}
             for user_id, balance, total in cursor.fetchall()
         ]
+
+
+def inventory_list(user_id: int) -> list[dict[str, Any]]:
+    from .models import InventoryItem
+
+    items = InventoryItem.objects.filter(user_id=user_id, quantity__gt=0).order_by("item_code")
+    return [
+        {"item_code": item.item_code, "quantity": item.quantity, "updated_at": item.updated_at}
+        for item in items
+    ]

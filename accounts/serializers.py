@@ -5,7 +5,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from casinoclub.serializers import StrictSerializer
+from casinoclub.serializers import IdempotentInputSerializer, StrictIntegerField, StrictSerializer
 
 from . import validators
 from .models import Rank, User
@@ -130,10 +130,9 @@ class AuthResultSerializer(TokenPairSerializer):
     user = ProfileSerializer()
 
 
-class GoldAdjustInputSerializer(StrictSerializer):
-    amount = serializers.IntegerField(min_value=-(10**12), max_value=10**12)
+class GoldAdjustInputSerializer(IdempotentInputSerializer):
+    amount = StrictIntegerField(min_value=-(10**12), max_value=10**12)
     reason = serializers.CharField(max_length=500)
-    idempotency_key = serializers.CharField(max_length=100, required=False)
 
     def validate_amount(self, value: int) -> int:
         if value == 0:

@@ -13,12 +13,14 @@ from .auth import (
     user_tokens_revoke_all,
     user_update_profile,
 )
+from .inventory import inventory_add
 from .staff import audit_log_record, staff_gold_adjust
 from .wallet import wallet_credit, wallet_debit, wallet_open, wallets_lock
 
 __all__ = [
     "LoginResult",
     "audit_log_record",
+    "inventory_add",
     "invite_code_check",
     "invite_codes_create",
     "login_failures_purge",

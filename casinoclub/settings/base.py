@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "casinoclub",
     "casinoclub.realtime",
     "accounts",
+    "games",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-login-failures": {
         "task": "accounts.tasks.login_failures_purge_task",
         "schedule": timedelta(hours=1),
+    },
+    "settle-due-crash-rounds": {
+        "task": "games.tasks.crash_rounds_settle_due_task",
+        "schedule": timedelta(seconds=10),
     },
     "prune-realtime-messages": {
         "task": "casinoclub.realtime.tasks.realtime_messages_prune_task",

@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Game(models.TextChoices):
+    SLOT = "slot", "Slot"
+    CRASH = "crash", "Crash"
+    GACHA = "gacha", "Gacha"
+    RPS = "rps", "Rock-paper-scissors"
+
+
+class GameConfig(models.Model):
+    """One version of a game's configuration. Rows are never edited: a change is a new version."""
+
+    game = models.CharField(max_length=8, choices=Game.choices)
+    version = models.PositiveIntegerField()
+    engine = models.JSONField(help_text="Engine parameters (reels and paytable, rarity table, …).")
+    min_bet = models.PositiveIntegerField(default=10)
+    max_bet = models.PositiveIntegerField(default=10_000)
+    daily_limits = models.JSONField(
+        help_text='Rounds per day by rank, e.g. {"STANDARD": 30, "VIP": 50}; 0 = unlimited.'
+    )
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["game", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["game", "version"], name="game_config_version_unique"),
+            models.CheckConstraint(
+                condition=models.Q(min_bet__gte=1) & models.Q(max_bet__gte=models.F("min_bet")),
+                name="game_config_bet_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.game} v{self.version}"
+
+
+class FairSeed(models.Model):
+    """A player's provably fair seed pair. Only the hash of an active server seed is ever shown."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    server_seed = models.BinaryField()
+    server_seed_hash = models.CharField(max_length=64)
+    client_seed = models.CharField(max_length=64)
+    nonce = models.BigIntegerField(default=0, help_text="Rounds played with this pair.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revealed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(is_active=True), name="fair_seed_one_active"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"seed {self.server_seed_hash[:12]}… of user {self.user_id}"
+
+
+class RoundState(models.TextChoices):
+    OPEN = "open", "Open"
+    SETTLED = "settled", "Settled"
+
+
+class GameRound(models.Model):
+    """One round: bet, payout, outcome and every input needed to verify it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    game = models.CharField(max_length=8, choices=Game.choices)
+    config = models.ForeignKey(GameConfig, on_delete=models.PROTECT, related_name="+")
+    fair_seed = models.ForeignKey(FairSeed, on_delete=models.PROTECT, related_name="rounds")
+    nonce = models.BigIntegerField()
+    bet = models.BigIntegerField()
+    payout = models.BigIntegerField(default=0)
+    multiplier_x100 = models.IntegerField(default=0)
+    outcome = models.JSONField(default=dict)
+    params = models.JSONField(default=dict, help_text="The player's choices (rps choice, …).")
+    state = models.CharField(max_length=8, choices=RoundState.choices, default=RoundState.SETTLED)
+    created_at = models.DateTimeField(default=timezone.now)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fair_seed", "nonce"], name="game_round_seed_nonce_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(bet__gt=0), name="game_round_bet_gt_0"),
+            models.CheckConstraint(
+                condition=models.Q(payout__gte=0), name="game_round_payout_gte_0"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "game"],
+                condition=models.Q(state="open"),
+                name="game_round_one_open_per_game",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-id"], name="game_round_user_idx"),
+            models.Index(fields=["user", "game", "-id"], name="game_round_user_game_idx"),
+            models.Index(
+                fields=["state", "created_at"],
+                name="game_round_open_idx",
+                condition=models.Q(state="open"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.game} round {self.pk} of user {self.user_id}"
+
+
+class PlayerGameStats(models.Model):
+    """Per player and game, maintained in each round's transaction."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    game = models.CharField(max_length=8, choices=Game.choices)
+    plays = models.BigIntegerField(default=0)
+    wins = models.BigIntegerField(default=0)
+    losses = models.BigIntegerField(default=0)
+    ties = models.BigIntegerField(default=0)
+    total_bet = models.BigIntegerField(default=0)
+    total_won = models.BigIntegerField(default=0)
+    max_win = models.BigIntegerField(default=0)
+    max_multiplier_x100 = models.IntegerField(default=0)
+    current_win_streak = models.IntegerField(default=0)
+    best_win_streak = models.IntegerField(default=0)
+    gacha_pity = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "game"], name="player_game_stats_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.game} stats of user {self.user_id}"
+
+
+class DailyPlayCount(models.Model):
+    """Rounds played per player, game and calendar day (the configured time zone)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    game = models.CharField(max_length=8, choices=Game.choices)
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "game", "day"], name="daily_play_count_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.game} {self.day}: {self.count} (user {self.user_id})"
+
+
+class LeaderboardPeriod(models.TextChoices):
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+    ALL_TIME = "all", "All time"
+
+
+class LeaderboardEntry(models.Model):
+    """A maintained aggregate per player and period, so the leaderboard never scans rounds."""
+
+    period = models.CharField(max_length=6, choices=LeaderboardPeriod.choices)
+    period_start = models.DateField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    net_win = models.BigIntegerField(default=0)
+    best_multiplier_x100 = models.IntegerField(default=0)
+    rounds = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "period_start", "user"], name="leaderboard_entry_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["period", "period_start", "-net_win"], name="leaderboard_net_idx"),
+            models.Index(
+                fields=["period", "period_start", "-best_multiplier_x100"],
+                name="leaderboard_multiplier_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.period_start} user {self.user_id}: {self.net_win}"

@@ -1,0 +1,126 @@
+"""Reads of games data: configuration, fairness, stats, history, leaderboards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+
+from games import engine
+from games.defaults import DAILY_LIMITS, default_engine
+from games.models import (
+    FairSeed,
+    Game,
+    GameConfig,
+    GameRound,
+    LeaderboardEntry,
+    LeaderboardPeriod,
+    PlayerGameStats,
+)
+
+ENGINE_CONFIG_CLASSES: dict[str, Any] = {
+    Game.SLOT: engine.SlotConfig,
+    Game.CRASH: engine.CrashConfig,
+    Game.GACHA: engine.GachaConfig,
+    Game.RPS: engine.RpsConfig,
+}
+
+
+_ENGINE_CONFIGS: dict[int, Any] = {}  # by GameConfig pk: a stored version never changes
+
+
+def engine_config(config: GameConfig) -> Any:
+    """The engine's configuration object for a stored version (parsed once per process)."""
+    parsed = _ENGINE_CONFIGS.get(config.pk)
+    if parsed is None:
+        parsed = ENGINE_CONFIG_CLASSES[config.game].from_dict(config.engine)
+        _ENGINE_CONFIGS[config.pk] = parsed
+    return parsed
+
+
+def game_config_current(game: str) -> GameConfig:
+    """The newest configuration version of ``game``; version 1 is created from the defaults."""
+    config = GameConfig.objects.filter(game=game).order_by("-version").first()
+    if config is not None:
+        return config
+    try:
+        with transaction.atomic():
+            return GameConfig.objects.create(
+                game=game,
+                version=1,
+                engine=default_engine(game),
+                daily_limits=DAILY_LIMITS[game],
+                note="default configuration",
+            )
+    except IntegrityError:  # created concurrently
+        return GameConfig.objects.get(game=game, version=1)
+
+
+def game_config_get(game: str) -> tuple[int, Any]:
+    """(version, engine configuration object) of the live configuration of ``game``."""
+    config = game_config_current(game)
+    return config.version, engine_config(config)
+
+
+def odds_for(game: str) -> dict[str, Any]:
+    config = game_config_current(game)
+    calculators: dict[str, Callable[[Any], engine.Odds]] = {
+        Game.SLOT: engine.slot_odds,
+        Game.CRASH: engine.crash_odds,
+        Game.GACHA: engine.gacha_odds,
+        Game.RPS: engine.rps_odds,
+    }
+    odds = calculators[game](engine_config(config))
+    return {"game": game, "config_version": config.version, **odds.to_dict()}
+
+
+def fair_seed_active(user_id: int) -> FairSeed | None:
+    return FairSeed.objects.filter(user_id=user_id, is_active=True).first()
+
+
+def round_get_for_user(user_id: int, round_id: int) -> GameRound | None:
+    return (
+        GameRound.objects.select_related("fair_seed", "config")
+        .filter(pk=round_id, user_id=user_id)
+        .first()
+    )
+
+
+def round_list(user_id: int, game: str | None = None) -> QuerySet[GameRound]:
+    rounds = GameRound.objects.filter(user_id=user_id).order_by("-id")
+    return rounds.filter(game=game) if game else rounds
+
+
+def stats_list(user_id: int) -> list[PlayerGameStats]:
+    return list(PlayerGameStats.objects.filter(user_id=user_id).order_by("game"))
+
+
+def period_start(period: str, today: date) -> date:
+    if period == LeaderboardPeriod.DAILY:
+        return today
+    if period == LeaderboardPeriod.WEEKLY:
+        return today - timedelta(days=today.weekday())
+    return date(2000, 1, 1)
+
+
+def leaderboard_list(period: str, order: str, today: date, limit: int = 50) -> list[dict[str, Any]]:
+    field = "-net_win" if order == "net_win" else "-best_multiplier_x100"
+    entries = (
+        LeaderboardEntry.objects.filter(period=period, period_start=period_start(period, today))
+        .select_related("user")
+        .order_by(field, "user_id")[:limit]
+    )
+    return [
+        {
+            "rank": index + 1,
+            "user_id": entry.user_id,
+            "nickname": entry.user.nickname,
+            "net_win": entry.net_win,
+            "best_multiplier": entry.best_multiplier_x100 / 100,
+            "rounds": entry.rounds,
+        }
+        for index, entry in enumerate(entries)
+    ]

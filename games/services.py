@@ -1,0 +1,450 @@
+"""Game rounds: bet, outcome, payout, record, stats — each round in one transaction.
+
+Invariants:
+- a round's bet debit, payout credit, round row, stats, daily count, leaderboard aggregates and
+  socket messages commit together or not at all (HTTP callers run inside ``run_idempotent``);
+- a round's outcome comes only from the player's committed seed pair: ``FairRng(server_seed,
+  client_seed, nonce)``; the nonce is taken by one ``UPDATE … nonce = nonce + 1 RETURNING`` on the
+  active seed, and (seed, nonce) is unique, so no outcome is ever drawn twice;
+- locks are taken in one order in every round (daily counter, seed, stats, wallet: all rows of the
+  player's own), so rounds cannot deadlock;
+- a crash point is stored when the bet is placed and never leaves the server before the round is
+  settled; at most one crash round per player is open (partial unique constraint).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.utils import IntegrityError
+from django.utils import timezone
+
+from accounts.models import LedgerReason, User
+from accounts.services import inventory_add, wallet_credit, wallet_debit
+from casinoclub.realtime.services import realtime_publish
+from games import engine, exceptions, metrics
+from games.models import FairSeed, Game, GameConfig, GameRound, LeaderboardPeriod, RoundState
+from games.selectors import engine_config, game_config_current, period_start
+
+CLIENT_SEED_MAX = 64
+
+
+# ---------------------------------------------------------------- fairness
+
+
+def fair_seed_ensure(user_id: int) -> FairSeed:
+    """The player's active seed pair, created on first use. Idempotent."""
+    seed = FairSeed.objects.filter(user_id=user_id, is_active=True).first()
+    if seed is not None:
+        return seed
+    server_seed = engine.new_server_seed()
+    try:
+        with transaction.atomic():
+            return FairSeed.objects.create(
+                user_id=user_id,
+                server_seed=server_seed,
+                server_seed_hash=engine.server_seed_hash(server_seed),
+                client_seed=engine.new_server_seed().hex()[:16],
+            )
+    except IntegrityError:  # created concurrently
+        return FairSeed.objects.get(user_id=user_id, is_active=True)
+
+
+@transaction.atomic(durable=True)
+def fair_seed_rotate(user_id: int, client_seed: str | None = None) -> tuple[FairSeed, FairSeed]:
+    """Reveal the active server seed and commit a new one; returns (revealed, new).
+
+    The new pair keeps the client seed unless ``client_seed`` is given. Not idempotent.
+    """
+    fair_seed_ensure(user_id)
+    old = FairSeed.objects.select_for_update().get(user_id=user_id, is_active=True)
+    old.is_active = False
+    old.revealed_at = timezone.now()
+    old.save(update_fields=["is_active", "revealed_at"])
+    server_seed = engine.new_server_seed()
+    new = FairSeed.objects.create(
+        user_id=user_id,
+        server_seed=server_seed,
+        server_seed_hash=engine.server_seed_hash(server_seed),
+        client_seed=client_seed if client_seed is not None else old.client_seed,
+    )
+    return old, new
+
+
+def _nonce_take(user_id: int) -> tuple[int, bytes, str, int]:
+    """Lock the active seed and take its next nonce: (seed id, server seed, client seed, nonce)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE games_fairseed SET nonce = nonce + 1 WHERE user_id = %s AND is_active"
+            " RETURNING id, server_seed, client_seed, nonce - 1",
+            [user_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        fair_seed_ensure(user_id)
+        return _nonce_take(user_id)
+    return int(row[0]), bytes(row[1]), str(row[2]), int(row[3])
+
+
+# ---------------------------------------------------------------- shared round steps
+
+
+def _validate_bet(config: GameConfig, bet: Any) -> int:
+    if (
+        isinstance(bet, bool)
+        or not isinstance(bet, int)
+        or not config.min_bet <= bet <= config.max_bet
+    ):
+        raise exceptions.BetOutOfRange(
+            details={"min_bet": config.min_bet, "max_bet": config.max_bet}
+        )
+    return bet
+
+
+def _daily_take(user: User, config: GameConfig) -> None:
+    """Count one round for today; raise ``DailyLimitReached`` past the rank's limit (0 = none)."""
+    limit = int(config.daily_limits.get(user.rank, 0))
+    today = timezone.localdate()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO games_dailyplaycount AS d (user_id, game, day, count)"
+            " VALUES (%s, %s, %s, 1)"
+            " ON CONFLICT (user_id, game, day) DO UPDATE SET count = d.count + 1"
+            " WHERE %s = 0 OR d.count < %s RETURNING count",
+            [user.pk, config.game, today, limit, limit],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise exceptions.DailyLimitReached(details={"limit": limit})
+
+
+def _reference(game: str, seed_id: int, nonce: int) -> str:
+    return f"{game}:{seed_id}:{nonce}"
+
+
+def _stats_and_boards(round_: GameRound) -> None:
+    """Update the player's stats and leaderboard aggregates for a settled round."""
+    started = time.perf_counter()
+    bet, payout = round_.bet, round_.payout
+    won, lost, tied = int(payout > bet), int(payout < bet), int(payout == bet)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO games_playergamestats AS s (user_id, game, plays, wins, losses, ties,
+                total_bet, total_won, max_win, max_multiplier_x100, current_win_streak,
+                best_win_streak, gacha_pity)
+            VALUES (%(user)s, %(game)s, 1, %(won)s, %(lost)s, %(tied)s, %(bet)s, %(payout)s,
+                %(payout)s, %(multiplier)s, %(won)s, %(won)s, 0)
+            ON CONFLICT (user_id, game) DO UPDATE SET
+                plays = s.plays + 1,
+                wins = s.wins + EXCLUDED.wins,
+                losses = s.losses + EXCLUDED.losses,
+                ties = s.ties + EXCLUDED.ties,
+                total_bet = s.total_bet + EXCLUDED.total_bet,
+                total_won = s.total_won + EXCLUDED.total_won,
+                max_win = GREATEST(s.max_win, EXCLUDED.max_win),
+                max_multiplier_x100 = GREATEST(s.max_multiplier_x100, EXCLUDED.max_multiplier_x100),
+                current_win_streak = CASE WHEN EXCLUDED.wins = 1
+                    THEN s.current_win_streak + 1 ELSE 0 END,
+                best_win_streak = GREATEST(s.best_win_streak, CASE WHEN EXCLUDED.wins = 1
+                    THEN s.current_win_streak + 1 ELSE 0 END)
+            RETURNING plays, wins, losses, ties, total_bet, total_won, max_win,
+                max_multiplier_x100, current_win_streak, best_win_streak
+            """,
+            {
+                "user": round_.user_id,
+                "game": round_.game,
+                "won": won,
+                "lost": lost,
+                "tied": tied,
+                "bet": bet,
+                "payout": payout,
+                "multiplier": round_.multiplier_x100,
+            },
+        )
+        row = cursor.fetchone()
+        assert row is not None
+        today = timezone.localdate()
+        rows = [
+            (
+                period,
+                period_start(period, today),
+                round_.user_id,
+                payout - bet,
+                round_.multiplier_x100,
+            )
+            for period in LeaderboardPeriod.values
+        ]
+        cursor.executemany(
+            "INSERT INTO games_leaderboardentry AS e"
+            " (period, period_start, user_id, net_win, best_multiplier_x100, rounds)"
+            " VALUES (%s, %s, %s, %s, %s, 1)"
+            " ON CONFLICT (period, period_start, user_id) DO UPDATE SET"
+            " net_win = e.net_win + EXCLUDED.net_win, rounds = e.rounds + 1,"
+            " best_multiplier_x100 ="
+            " GREATEST(e.best_multiplier_x100, EXCLUDED.best_multiplier_x100)",
+            rows,
+        )
+    names = ("plays", "wins", "losses", "ties", "total_bet", "total_won", "max_win",
+             "max_multiplier_x100", "current_win_streak", "best_win_streak")  # fmt: skip
+    stats = dict(zip(names, row, strict=True))
+    stats["net"] = stats["total_won"] - stats["total_bet"]
+    realtime_publish(round_.user_id, "stats_update", {"game": round_.game, "stats": stats})
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    transaction.on_commit(lambda: metrics.game_stats_update_latency_ms.observe(elapsed_ms))
+
+
+def round_public(round_: GameRound) -> dict[str, Any]:
+    """What a player may see of a round: an open crash round hides its crash point."""
+    outcome = dict(round_.outcome)
+    if round_.state == RoundState.OPEN:
+        outcome.pop("crash_x100", None)
+    return {
+        "id": round_.pk,
+        "game": round_.game,
+        "state": round_.state,
+        "bet": round_.bet,
+        "payout": round_.payout,
+        "multiplier": round_.multiplier_x100 / 100,
+        "outcome": outcome,
+        "params": round_.params,
+        "nonce": round_.nonce,
+        "server_seed_hash": round_.fair_seed.server_seed_hash,
+        "client_seed": round_.fair_seed.client_seed,
+        "config_version": round_.config.version,
+        "created_at": round_.created_at.isoformat(),
+        "settled_at": round_.settled_at.isoformat() if round_.settled_at else None,
+    }
+
+
+def _settle(round_: GameRound, multiplier_x100: int, payout: int, outcome: dict[str, Any]) -> None:
+    """Pay, record and publish a round. Must run inside the round's transaction."""
+    round_.multiplier_x100 = multiplier_x100
+    round_.payout = payout
+    round_.outcome = outcome
+    round_.state = RoundState.SETTLED
+    round_.settled_at = timezone.now()
+    round_.save(update_fields=["multiplier_x100", "payout", "outcome", "state", "settled_at"])
+    if payout > 0:
+        wallet_credit(
+            round_.user_id,
+            payout,
+            reason=LedgerReason.GAME_WIN,
+            reference=f"round:{round_.pk}",
+            idempotency_key=f"win:{round_.pk}",
+        )
+    _stats_and_boards(round_)
+    realtime_publish(
+        round_.user_id, "game_event", {"event": "round_settled", "round": round_public(round_)}
+    )
+    game = round_.game
+    transaction.on_commit(lambda: metrics.game_rounds_total.labels(game=game).inc())
+
+
+def _open_round(
+    user: User, game: str, bet_or_cost: int, params: dict[str, Any], config: GameConfig
+) -> tuple[GameRound, engine.FairRng]:
+    """Count the play, take a nonce, debit the stake and create the round row."""
+    _daily_take(user, config)
+    seed_id, server_seed, client_seed, nonce = _nonce_take(user.pk)
+    wallet_debit(
+        user.pk,
+        bet_or_cost,
+        reason=LedgerReason.GAME_BET,
+        reference=_reference(game, seed_id, nonce),
+        idempotency_key=f"bet:{seed_id}:{nonce}",
+    )
+    round_ = GameRound.objects.create(
+        user=user,
+        game=game,
+        config=config,
+        fair_seed_id=seed_id,
+        nonce=nonce,
+        bet=bet_or_cost,
+        params=params,
+        state=RoundState.OPEN,
+    )
+    return round_, engine.FairRng(server_seed, client_seed, nonce)
+
+
+# ---------------------------------------------------------------- instant games
+
+
+def slot_spin(user: User, bet: Any) -> GameRound:
+    """Spin once. Runs in the caller's transaction (``run_idempotent``) or opens one.
+
+    Raises ``BetOutOfRange``, ``DailyLimitReached``, ``InsufficientFunds``.
+    """
+    with transaction.atomic():
+        config = game_config_current(Game.SLOT)
+        bet = _validate_bet(config, bet)
+        round_, rng = _open_round(user, Game.SLOT, bet, {}, config)
+        outcome = engine.slot_spin(engine_config(config), rng)
+        _settle(
+            round_, outcome.multiplier_x100, outcome.payout(bet), {"reels": list(outcome.reels)}
+        )
+        return round_
+
+
+def rps_play(user: User, bet: Any, choice: str) -> GameRound:
+    """Play one hand against the fair opponent. Raises like ``slot_spin``."""
+    with transaction.atomic():
+        config = game_config_current(Game.RPS)
+        bet = _validate_bet(config, bet)
+        round_, rng = _open_round(user, Game.RPS, bet, {"choice": choice}, config)
+        outcome = engine.rps_play(engine_config(config), rng, choice)
+        _settle(
+            round_,
+            outcome.multiplier_x100,
+            outcome.payout(bet),
+            {"player": outcome.player, "opponent": outcome.opponent, "result": outcome.result},
+        )
+        return round_
+
+
+def gacha_pull(user: User, count: int) -> GameRound:
+    """1 or 10 pulls as one round (one nonce; the pulls read the HMAC stream in order).
+
+    Every pull grants its reward: gold through the ledger, items into the inventory. The pity
+    counter lives on the player's gacha stats row, locked for the round.
+    """
+    from games.models import PlayerGameStats
+
+    with transaction.atomic():
+        config = game_config_current(Game.GACHA)
+        gacha = engine_config(config)
+        cost = gacha.price if count == 1 else gacha.ten_pull_price
+        round_, rng = _open_round(user, Game.GACHA, cost, {"count": count}, config)
+        stats, _ = PlayerGameStats.objects.select_for_update().get_or_create(
+            user=user, game=Game.GACHA
+        )
+        pity, pulls, gold = stats.gacha_pity, [], 0
+        for _ in range(count):
+            pull = engine.gacha_pull(gacha, rng, pity)
+            pity = pull.pity_after
+            gold += pull.reward.gold
+            if pull.reward.item:
+                inventory_add(user.pk, pull.reward.item)
+            pulls.append({**asdict(pull), "reward": asdict(pull.reward)})
+        PlayerGameStats.objects.filter(pk=stats.pk).update(gacha_pity=pity)
+        multiplier = gold * 100 // cost
+        _settle(round_, multiplier, gold, {"pulls": pulls, "pity": pity})
+        return round_
+
+
+# ---------------------------------------------------------------- crash
+
+
+def _crash_due_at(round_: GameRound, crash: engine.CrashConfig) -> timedelta:
+    """When the round ends by itself: at its auto cash-out if reached, else when it busts."""
+    crash_x100 = int(round_.outcome["crash_x100"])
+    target = round_.params.get("auto_cashout_x100")
+    end = target if target is not None and target <= crash_x100 else crash_x100
+    return timedelta(milliseconds=engine.elapsed_ms_for_x100(crash, end))
+
+
+def _crash_finish(round_: GameRound, cashout_x100: int | None) -> None:
+    crash = engine_config(round_.config)
+    crash_x100 = int(round_.outcome["crash_x100"])
+    paid_x100 = engine.crash_settle(crash, crash_x100, cashout_x100)
+    _settle(
+        round_,
+        paid_x100,
+        round_.bet * paid_x100 // 100,
+        {"crash_x100": crash_x100, "cashout_x100": cashout_x100 if paid_x100 else None},
+    )
+
+
+def _crash_settle_if_due(round_: GameRound, now: Any) -> bool:
+    crash = engine_config(round_.config)
+    if now - round_.created_at < _crash_due_at(round_, crash):
+        return False
+    target = round_.params.get("auto_cashout_x100")
+    _crash_finish(round_, target)
+    return True
+
+
+def crash_bet(user: User, bet: Any, auto_cashout_x100: int | None) -> GameRound:
+    """Place a crash bet: the crash point is drawn now and kept secret until the round ends.
+
+    Raises ``BetOutOfRange``, ``DailyLimitReached``, ``InsufficientFunds``, ``RoundAlreadyOpen``.
+    """
+    from games import tasks
+
+    with transaction.atomic():
+        for open_round in (
+            GameRound.objects.select_for_update()
+            .filter(user=user, game=Game.CRASH, state=RoundState.OPEN)
+            .select_related("config", "fair_seed")
+        ):
+            if not _crash_settle_if_due(open_round, timezone.now()):
+                raise exceptions.RoundAlreadyOpen()
+        config = game_config_current(Game.CRASH)
+        crash = engine_config(config)
+        bet = _validate_bet(config, bet)
+        if (
+            auto_cashout_x100 is not None
+            and not 101 <= auto_cashout_x100 <= crash.max_multiplier_x100
+        ):
+            raise exceptions.InvalidCashoutTarget()
+        params = {"auto_cashout_x100": auto_cashout_x100}
+        round_, rng = _open_round(user, Game.CRASH, bet, params, config)
+        round_.outcome = {"crash_x100": engine.crash_point_x100(crash, rng)}
+        round_.save(update_fields=["outcome"])
+        realtime_publish(
+            user.pk, "game_event", {"event": "crash_started", "round": round_public(round_)}
+        )
+        due = _crash_due_at(round_, crash).total_seconds()
+        round_id = round_.pk
+        transaction.on_commit(
+            lambda: tasks.crash_round_settle_task.apply_async((round_id,), countdown=due)
+        )
+        return round_
+
+
+def crash_cashout(user: User, round_id: int) -> GameRound:
+    """Cash out now at the server's multiplier; too late (busted) pays nothing.
+
+    Raises ``RoundNotFound`` (also for another player's round) and ``RoundAlreadySettled``.
+    """
+    with transaction.atomic():
+        round_ = (
+            GameRound.objects.select_for_update()
+            .select_related("config", "fair_seed")
+            .filter(pk=round_id, user=user, game=Game.CRASH)
+            .first()
+        )
+        if round_ is None:
+            raise exceptions.RoundNotFound()
+        if round_.state != RoundState.OPEN:
+            raise exceptions.RoundAlreadySettled()
+        now = timezone.now()
+        if not _crash_settle_if_due(round_, now):
+            crash = engine_config(round_.config)
+            elapsed_ms = int((now - round_.created_at).total_seconds() * 1000)
+            _crash_finish(round_, engine.multiplier_at_x100(crash, elapsed_ms))
+        return round_
+
+
+def crash_round_settle(round_id: int) -> bool:
+    """Settle an open crash round whose time has come (auto cash-out or bust). Idempotent."""
+    with transaction.atomic():
+        round_ = (
+            GameRound.objects.select_for_update()
+            .select_related("config", "fair_seed")
+            .filter(pk=round_id, state=RoundState.OPEN)
+            .first()
+        )
+        return round_ is not None and _crash_settle_if_due(round_, timezone.now())
+
+
+def crash_rounds_settle_due() -> int:
+    """Settle every open crash round that is due (beat sweeps what a lost task missed)."""
+    ids = GameRound.objects.filter(game=Game.CRASH, state=RoundState.OPEN).values_list(
+        "pk", flat=True
+    )
+    return sum(crash_round_settle(round_id) for round_id in list(ids))

@@ -1,0 +1,459 @@
+"""Games through the HTTP API: every bet and payout through the ledger, every route idempotent."""
+
+import hashlib
+import itertools
+from datetime import timedelta
+
+import pytest
+import time_machine
+from prometheus_client import REGISTRY
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import InventoryItem, LedgerEntry, Wallet
+from accounts.selectors import ledger_violations
+from accounts.tokens import token_pair_for_user
+from casinoclub.realtime.models import RealtimeMessage
+from games import engine, services
+from games.models import FairSeed, GameConfig, GameRound, PlayerGameStats
+from games.tests.factories import funded_player
+
+keys = (f"key-{n:08d}" for n in itertools.count())
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for_user(user)['access']}")
+    return client
+
+
+def post(client, path, body, key=None):
+    return client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key or next(keys))
+
+
+def balance(user) -> int:
+    return Wallet.objects.get(pk=user.pk).balance
+
+
+def snapshot(user):
+    return (
+        balance(user),
+        LedgerEntry.objects.filter(wallet_id=user.pk).count(),
+        GameRound.objects.filter(user=user).count(),
+        list(FairSeed.objects.filter(user=user).values_list("nonce", flat=True)),
+        RealtimeMessage.objects.filter(user=user).count(),
+    )
+
+
+@pytest.fixture
+def player(db):
+    return funded_player(10_000)
+
+
+@pytest.fixture
+def client(player):
+    return client_for(player)
+
+
+def stats_latency_count() -> float:
+    return REGISTRY.get_sample_value("game_stats_update_latency_ms_count") or 0.0
+
+
+@pytest.mark.django_db
+def test_slot_spin_moves_gold_through_the_ledger_and_records_the_round(
+    player, client, django_capture_on_commit_callbacks
+):
+    observed = stats_latency_count()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, "/api/games/slot/spin", {"bet": 100})
+    assert stats_latency_count() == observed + 1
+
+    assert response.status_code == 200
+    body = response.json()
+    round_ = GameRound.objects.get(user=player)
+    assert body["round"]["id"] == round_.pk
+    assert body["round"]["bet"] == 100
+    assert body["round"]["payout"] == round_.payout
+    assert len(body["round"]["outcome"]["reels"]) == 3
+    assert body["balance"] == 10_000 - 100 + round_.payout == balance(player)
+    deltas = list(
+        LedgerEntry.objects.filter(wallet_id=player.pk)
+        .order_by("id")
+        .values_list("delta", "reason")
+    )
+    expected = [(10_000, "staff_grant"), (-100, "game_bet")] + (
+        [(round_.payout, "game_win")] if round_.payout else []
+    )
+    assert deltas == expected
+    assert ledger_violations() == []
+    stats = PlayerGameStats.objects.get(user=player, game="slot")
+    assert (stats.plays, stats.total_bet, stats.total_won) == (1, 100, round_.payout)
+    types = list(
+        RealtimeMessage.objects.filter(user=player).order_by("seq").values_list("type", flat=True)
+    )
+    assert "game_event" in types
+    assert "stats_update" in types
+
+
+@pytest.mark.django_db
+def test_same_key_replays_the_spin_without_a_second_round(player, client):
+    first = post(client, "/api/games/slot/spin", {"bet": 50}, key="spin-replay-1")
+    again = post(client, "/api/games/slot/spin", {"bet": 50}, key="spin-replay-1")
+    other = post(client, "/api/games/slot/spin", {"bet": 60}, key="spin-replay-1")
+
+    assert again.content == first.content
+    assert other.status_code == 422
+    assert GameRound.objects.filter(user=player).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "code"),
+    [
+        ("/api/games/slot/spin", {"bet": 0}, 400, "validation_error"),
+        ("/api/games/slot/spin", {"bet": -5}, 400, "validation_error"),
+        ("/api/games/slot/spin", {"bet": 1.5}, 400, "validation_error"),
+        ("/api/games/slot/spin", {"bet": "10"}, 400, "validation_error"),
+        ("/api/games/slot/spin", {"bet": True}, 400, "validation_error"),
+        ("/api/games/slot/spin", {"bet": 5}, 400, "bet_out_of_range"),
+        ("/api/games/slot/spin", {"bet": 10_001}, 400, "bet_out_of_range"),
+        ("/api/games/slot/spin", {"bet": 10, "user_id": 1}, 400, "validation_error"),
+        ("/api/games/rps/play", {"bet": 10, "choice": "lizard"}, 400, "validation_error"),
+        ("/api/games/gacha/pull", {"count": 5}, 400, "validation_error"),
+        (
+            "/api/games/crash/bet",
+            {"bet": 10, "auto_cashout": "1.00"},
+            400,
+            "invalid_cashout_target",
+        ),
+        ("/api/games/crash/cashout", {"round_id": 999999}, 404, "not_found"),
+    ],
+)
+@pytest.mark.django_db
+def test_bad_input_is_4xx_and_changes_nothing(player, client, path, body, status, code):
+    before = snapshot(player)
+
+    response = post(client, path, body)
+
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    assert snapshot(player) == before
+
+
+@pytest.mark.django_db
+def test_missing_idempotency_key_is_400(player, client):
+    response = client.post("/api/games/slot/spin", {"bet": 10}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "idempotency_key_required"
+    assert not GameRound.objects.exists()
+
+
+@pytest.mark.django_db
+def test_insufficient_gold_is_409_and_changes_nothing():
+    poor = funded_player(50)
+    client = client_for(poor)
+    before = snapshot(poor)
+
+    response = post(client, "/api/games/slot/spin", {"bet": 100})
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "insufficient_funds"
+    assert snapshot(poor) == before
+
+
+@pytest.mark.django_db
+def test_daily_limit_by_rank(player, client):
+    config = services.game_config_current("rps")
+    assert config.daily_limits["STANDARD"] == 3
+
+    statuses = [
+        post(client, "/api/games/rps/play", {"bet": 10, "choice": "rock"}).status_code
+        for _ in range(4)
+    ]
+    before = snapshot(player)
+    refused = post(client, "/api/games/rps/play", {"bet": 10, "choice": "rock"})
+
+    assert statuses == [200, 200, 200, 429]
+    assert refused.json()["error"]["code"] == "daily_limit_reached"
+    assert snapshot(player) == before
+    vip = funded_player(1000, rank="VIP")
+    vip_client = client_for(vip)
+    assert [
+        post(vip_client, "/api/games/rps/play", {"bet": 10, "choice": "paper"}).status_code
+        for _ in range(6)
+    ] == [200] * 5 + [429]
+
+
+@pytest.mark.django_db
+def test_rps_pays_by_result(player, client):
+    for _ in range(3):
+        body = post(client, "/api/games/rps/play", {"bet": 100, "choice": "scissors"}).json()[
+            "round"
+        ]
+        expected = {"win": 196, "draw": 100, "loss": 0}[body["outcome"]["result"]]
+        assert body["payout"] == expected
+        assert body["outcome"]["player"] == "scissors"
+
+
+@pytest.mark.django_db
+def test_gacha_every_pull_grants_its_reward(player, client):
+    config = services.game_config_current("gacha")
+
+    one = post(client, "/api/games/gacha/pull", {"count": 1}).json()
+    ten = post(client, "/api/games/gacha/pull", {"count": 10}).json()
+
+    pulls = one["round"]["outcome"]["pulls"] + ten["round"]["outcome"]["pulls"]
+    assert len(pulls) == 11
+    assert all(pull["reward"]["gold"] > 0 or pull["reward"]["item"] for pull in pulls)
+    assert one["round"]["bet"] == config.engine["price"]
+    assert ten["round"]["bet"] == config.engine["ten_pull_price"]
+    gold = sum(pull["reward"]["gold"] for pull in pulls)
+    assert (
+        balance(player) == 10_000 - config.engine["price"] - config.engine["ten_pull_price"] + gold
+    )
+    items = [pull["reward"]["item"] for pull in pulls if pull["reward"]["item"]]
+    inventory = client.get("/api/games/gacha/inventory").json()["items"]
+    assert sum(row["quantity"] for row in inventory) == len(items)
+    assert InventoryItem.objects.filter(user=player).count() == len(set(items))
+    assert (
+        PlayerGameStats.objects.get(user=player, game="gacha").gacha_pity
+        == ten["round"]["outcome"]["pity"]
+    )
+    assert ledger_violations() == []
+
+
+@pytest.mark.django_db
+def test_gacha_config_publishes_rates(client):
+    body = client.get("/api/games/gacha/config").json()
+
+    assert body["config_version"] == 1
+    assert body["pity_threshold"] > 0
+    assert body["odds"]["rtp"] > 0
+
+
+@pytest.mark.parametrize("game", ["slot", "crash", "gacha", "rps"])
+@pytest.mark.django_db
+def test_odds_are_published_for_every_game(client, game):
+    body = client.get(f"/api/games/{game}/odds").json()
+
+    assert 0.85 < body["rtp"] < 1.0
+    assert body["config_version"] == 1
+    assert body["outcomes"]
+
+
+@pytest.mark.django_db
+def test_unknown_game_odds_is_404(client):
+    assert client.get("/api/games/poker/odds").status_code == 404
+
+
+def _crash_round(player, client, at, minimum_x100=150):
+    """Place crash bets until one's secret crash point is at least ``minimum_x100``."""
+    for _ in range(10):
+        response = post(client, "/api/games/crash/bet", {"bet": 100})
+        assert response.status_code == 200
+        round_ = GameRound.objects.get(pk=response.json()["round"]["id"])
+        if round_.outcome["crash_x100"] >= minimum_x100:
+            return response, round_
+        services.crash_round_settle(round_.pk)  # not high enough: let it bust and try again
+        GameRound.objects.filter(pk=round_.pk).update(created_at=at - timedelta(days=1))
+        services.crash_round_settle(round_.pk)
+    raise AssertionError("no high crash point in 10 rounds")
+
+
+@pytest.mark.django_db
+def test_crash_point_is_secret_until_the_round_ends_and_cashout_pays_the_server_multiplier(
+    player, client
+):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        response, round_ = _crash_round(player, client, start)
+        crash_config = engine.CrashConfig.from_dict(round_.config.engine)
+        assert "crash_x100" not in response.json()["round"]["outcome"]
+        assert "crash_x100" not in str(
+            RealtimeMessage.objects.filter(user=player).values_list("data", flat=True)
+        )
+        elapsed = engine.elapsed_ms_for_x100(crash_config, 130)
+        clock.move_to(round_.created_at + timedelta(milliseconds=elapsed))
+
+        cashed = post(client, "/api/games/crash/cashout", {"round_id": round_.pk})
+
+    body = cashed.json()["round"]
+    expected = engine.multiplier_at_x100(crash_config, elapsed)
+    assert cashed.status_code == 200
+    assert body["state"] == "settled"
+    assert body["payout"] == 100 * expected // 100
+    assert body["outcome"]["crash_x100"] == round_.outcome["crash_x100"]
+    again = post(client, "/api/games/crash/cashout", {"round_id": round_.pk})
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "round_settled"
+    assert ledger_violations() == []
+
+
+@pytest.mark.django_db
+def test_crash_cashout_after_the_bust_pays_nothing(player, client):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        _, round_ = _crash_round(player, client, start)
+        crash_config = engine.CrashConfig.from_dict(round_.config.engine)
+        bust = engine.elapsed_ms_for_x100(crash_config, round_.outcome["crash_x100"])
+        clock.move_to(round_.created_at + timedelta(milliseconds=bust + 5))
+        before = balance(player)
+
+        response = post(client, "/api/games/crash/cashout", {"round_id": round_.pk})
+
+    assert response.json()["round"]["payout"] == 0
+    assert balance(player) == before
+
+
+@pytest.mark.django_db
+def test_crash_auto_cashout_settles_by_itself(player, client):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        for _ in range(10):
+            response = post(client, "/api/games/crash/bet", {"bet": 100, "auto_cashout": "1.10"})
+            round_ = GameRound.objects.get(pk=response.json()["round"]["id"])
+            crash_config = engine.CrashConfig.from_dict(round_.config.engine)
+            due = engine.elapsed_ms_for_x100(crash_config, min(110, round_.outcome["crash_x100"]))
+            assert services.crash_round_settle(round_.pk) is False  # not due yet
+            clock.move_to(round_.created_at + timedelta(milliseconds=due))
+            assert services.crash_round_settle(round_.pk) is True
+            round_.refresh_from_db()
+            if round_.outcome["crash_x100"] >= 110:
+                assert round_.payout == 110
+                return
+            assert round_.payout == 0
+    raise AssertionError("no crash point above 1.10 in 10 rounds")
+
+
+@pytest.mark.django_db
+def test_one_open_crash_round_at_a_time_and_no_cashout_of_anothers_round(player, client):
+    response = post(client, "/api/games/crash/bet", {"bet": 100, "auto_cashout": "1000.00"})
+    round_id = response.json()["round"]["id"]
+    round_ = GameRound.objects.get(pk=round_id)
+    if round_.outcome["crash_x100"] < 110:  # busts within a few ms: nothing to test
+        pytest.skip("instant bust")
+    other = funded_player(1000)
+
+    second = post(client, "/api/games/crash/bet", {"bet": 100})
+    stolen = post(client_for(other), "/api/games/crash/cashout", {"round_id": round_id})
+
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "round_open"
+    assert stolen.status_code == 404
+    assert GameRound.objects.get(pk=round_id).state == "open"
+
+
+@pytest.mark.django_db
+def test_fairness_commit_rotate_reveal_and_verify(player, client):
+    fairness = client.get("/api/games/fairness").json()
+    assert "server_seed" not in fairness
+    spin = post(client, "/api/games/slot/spin", {"bet": 10}).json()["round"]
+    assert spin["server_seed_hash"] == fairness["server_seed_hash"]
+    assert spin["nonce"] == 0
+
+    hidden = client.get(f"/api/games/rounds/{spin['id']}/verify").json()
+    assert hidden["revealed"] is False
+    assert "server_seed" not in hidden
+
+    rotated = client.post(
+        "/api/games/fairness/rotate", {"client_seed": "my-lucky-seed"}, format="json"
+    ).json()
+    revealed = bytes.fromhex(rotated["previous"]["server_seed"])
+    assert hashlib.sha256(revealed).hexdigest() == fairness["server_seed_hash"]
+    assert rotated["current"]["client_seed"] == "my-lucky-seed"
+    assert rotated["current"]["nonce"] == 0
+    assert "server_seed" not in rotated["current"]
+
+    verified = client.get(f"/api/games/rounds/{spin['id']}/verify").json()
+    assert verified["verified"] is True
+    assert verified["recomputed"] == {"reels": spin["outcome"]["reels"]}
+
+
+@pytest.mark.django_db
+def test_verify_is_only_for_the_players_own_rounds(player, client):
+    spin = post(client, "/api/games/slot/spin", {"bet": 10}).json()["round"]
+    other = client_for(funded_player(100))
+
+    assert other.get(f"/api/games/rounds/{spin['id']}/verify").status_code == 404
+
+
+@pytest.mark.django_db
+def test_staff_config_edit_is_a_new_version_and_never_changes_past_rounds(
+    player, client, admin_client
+):
+    post(client, "/api/games/slot/spin", {"bet": 10})
+    current = GameConfig.objects.get(game="slot", version=1)
+    import json
+
+    response = admin_client.post(
+        f"/admin/games/gameconfig/{current.pk}/change/",
+        {
+            "game": "slot",
+            "engine": json.dumps(current.engine),
+            "min_bet": 20,
+            "max_bet": 500,
+            "daily_limits": json.dumps({"STANDARD": 100, "PREMIUM": 100, "VIP": 100}),
+            "note": "raise the minimum bet",
+        },
+    )
+
+    assert response.status_code == 302
+    assert list(GameConfig.objects.filter(game="slot").values_list("version", "min_bet")) == [
+        (2, 20),
+        (1, 10),
+    ]
+    assert GameRound.objects.get(user=player).config.version == 1
+    refused = post(client, "/api/games/slot/spin", {"bet": 10})
+    assert refused.json()["error"]["code"] == "bet_out_of_range"
+    assert post(client, "/api/games/slot/spin", {"bet": 20}).json()["round"]["config_version"] == 2
+
+
+@pytest.mark.django_db
+def test_admin_refuses_an_invalid_engine_configuration(admin_client):
+    import json
+
+    response = admin_client.post(
+        "/admin/games/gameconfig/add/",
+        {
+            "game": "slot",
+            "engine": json.dumps({"reels": []}),
+            "min_bet": 1,
+            "max_bet": 10,
+            "daily_limits": json.dumps({"STANDARD": 1}),
+            "note": "",
+        },
+    )
+
+    assert response.status_code == 200  # the form again, with the error
+    assert not GameConfig.objects.filter(game="slot").exists()
+
+
+@pytest.mark.django_db
+def test_stats_history_and_leaderboard(player, client):
+    for _ in range(3):
+        post(client, "/api/games/slot/spin", {"bet": 10})
+    post(client, "/api/games/rps/play", {"bet": 10, "choice": "rock"})
+    rounds = GameRound.objects.filter(user=player)
+
+    stats = {row["game"]: row for row in client.get("/api/games/stats/me").json()}
+    history = client.get("/api/games/history?game=slot&page_size=2").json()
+    board = client.get("/api/games/leaderboard?period=daily&by=net_win").json()
+
+    slot_rounds = rounds.filter(game="slot")
+    assert stats["slot"]["plays"] == 3
+    assert stats["slot"]["net"] == sum(r.payout - r.bet for r in slot_rounds)
+    assert stats["rps"]["plays"] == 1
+    assert history["count"] == 3
+    assert [r["id"] for r in history["results"]] == list(
+        slot_rounds.order_by("-id").values_list("pk", flat=True)[:2]
+    )
+    assert board["entries"][0]["user_id"] == player.pk
+    assert board["entries"][0]["net_win"] == sum(r.payout - r.bet for r in rounds)
+    assert board["entries"][0]["rounds"] == 4
+    assert client.get("/api/games/leaderboard?period=yearly").status_code == 400
+
+
+@pytest.mark.django_db
+def test_games_require_login(api_client):
+    assert api_client.post("/api/games/slot/spin", {"bet": 10}, format="json").status_code == 401
+    assert api_client.get("/api/games/fairness").status_code == 401

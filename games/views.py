@@ -1,0 +1,262 @@
+"""Thin HTTP adapters for games: parse, call one service or selector, shape the output."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.authentication import request_player
+from accounts.selectors import inventory_list, wallet_balance
+from accounts.views import IDEMPOTENCY_KEY_HEADER
+from casinoclub.idempotency import run_idempotent
+from games import selectors, serializers, services, verification
+from games.models import Game, GameRound, LeaderboardPeriod
+
+
+def _play_result(round_: GameRound) -> tuple[int, dict[str, Any]]:
+    return 200, {"round": services.round_public(round_), "balance": wallet_balance(round_.user_id)}
+
+
+def _validated(serializer_class: type, request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class SlotSpinView(APIView):
+    @extend_schema(
+        request=serializers.BetInputSerializer,
+        responses={200: serializers.PlayResultSerializer},
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        operation_id="games_slot_spin",
+    )
+    def post(self, request: Request) -> HttpResponse:
+        data = _validated(serializers.BetInputSerializer, request)
+        return run_idempotent(
+            request,
+            lambda key: _play_result(services.slot_spin(request_player(request), data["bet"])),
+        )
+
+
+class RpsPlayView(APIView):
+    @extend_schema(
+        request=serializers.RpsInputSerializer,
+        responses={200: serializers.PlayResultSerializer},
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        operation_id="games_rps_play",
+    )
+    def post(self, request: Request) -> HttpResponse:
+        data = _validated(serializers.RpsInputSerializer, request)
+        return run_idempotent(
+            request,
+            lambda key: _play_result(
+                services.rps_play(request_player(request), data["bet"], data["choice"])
+            ),
+        )
+
+
+class GachaPullView(APIView):
+    @extend_schema(
+        request=serializers.GachaInputSerializer,
+        responses={200: serializers.PlayResultSerializer},
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        operation_id="games_gacha_pull",
+    )
+    def post(self, request: Request) -> HttpResponse:
+        data = _validated(serializers.GachaInputSerializer, request)
+        return run_idempotent(
+            request,
+            lambda key: _play_result(services.gacha_pull(request_player(request), data["count"])),
+        )
+
+
+class GachaConfigView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="games_gacha_config")
+    def get(self, request: Request) -> Response:
+        config = selectors.game_config_current(Game.GACHA)
+        return Response(
+            {
+                "config_version": config.version,
+                **config.engine,
+                "odds": selectors.odds_for(Game.GACHA),
+            }
+        )
+
+
+class GachaInventoryView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="games_gacha_inventory")
+    def get(self, request: Request) -> Response:
+        return Response({"items": inventory_list(request_player(request).pk)})
+
+
+class CrashBetView(APIView):
+    @extend_schema(
+        request=serializers.CrashBetInputSerializer,
+        responses={200: serializers.PlayResultSerializer},
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        operation_id="games_crash_bet",
+    )
+    def post(self, request: Request) -> HttpResponse:
+        data = _validated(serializers.CrashBetInputSerializer, request)
+        target: Decimal | None = data.get("auto_cashout")
+        target_x100 = None if target is None else int(target * 100)
+        return run_idempotent(
+            request,
+            lambda key: _play_result(
+                services.crash_bet(request_player(request), data["bet"], target_x100)
+            ),
+        )
+
+
+class CrashCashoutView(APIView):
+    @extend_schema(
+        request=serializers.CrashCashoutInputSerializer,
+        responses={200: serializers.PlayResultSerializer},
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        operation_id="games_crash_cashout",
+    )
+    def post(self, request: Request) -> HttpResponse:
+        data = _validated(serializers.CrashCashoutInputSerializer, request)
+        return run_idempotent(
+            request,
+            lambda key: _play_result(
+                services.crash_cashout(request_player(request), data["round_id"])
+            ),
+        )
+
+
+class OddsView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="games_odds")
+    def get(self, request: Request, game: str) -> Response:
+        if game not in Game.values:
+            raise NotFound("No such game.")
+        return Response(selectors.odds_for(game))
+
+
+class FairnessView(APIView):
+    @extend_schema(responses={200: serializers.FairnessSerializer}, operation_id="games_fairness")
+    def get(self, request: Request) -> Response:
+        seed = services.fair_seed_ensure(request_player(request).pk)
+        return Response(verification.seed_public(seed))
+
+
+class FairnessRotateView(APIView):
+    @extend_schema(
+        request=serializers.RotateInputSerializer,
+        responses={200: serializers.RotateResultSerializer},
+        operation_id="games_fairness_rotate",
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(serializers.RotateInputSerializer, request)
+        previous, current = services.fair_seed_rotate(
+            request_player(request).pk, data.get("client_seed")
+        )
+        return Response(
+            {
+                "previous": verification.seed_public(previous),
+                "current": verification.seed_public(current),
+            }
+        )
+
+
+class RoundVerifyView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="games_round_verify")
+    def get(self, request: Request, round_id: int) -> Response:
+        round_ = selectors.round_get_for_user(request_player(request).pk, round_id)
+        if round_ is None:
+            raise NotFound("No such round.")
+        return Response(verification.round_verify(round_))
+
+
+class StatsMeView(APIView):
+    @extend_schema(
+        responses={200: serializers.StatsSerializer(many=True)}, operation_id="games_stats_me"
+    )
+    def get(self, request: Request) -> Response:
+        rows = [
+            {
+                "game": stats.game,
+                "plays": stats.plays,
+                "wins": stats.wins,
+                "losses": stats.losses,
+                "ties": stats.ties,
+                "total_bet": stats.total_bet,
+                "total_won": stats.total_won,
+                "net": stats.total_won - stats.total_bet,
+                "max_win": stats.max_win,
+                "highest_multiplier": stats.max_multiplier_x100 / 100,
+                "current_win_streak": stats.current_win_streak,
+                "best_win_streak": stats.best_win_streak,
+            }
+            for stats in selectors.stats_list(request_player(request).pk)
+        ]
+        return Response(rows)
+
+
+class HistoryPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class HistoryView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("game", OpenApiTypes.STR, enum=Game.values, required=False),
+            OpenApiParameter("page", OpenApiTypes.INT, required=False),
+            OpenApiParameter("page_size", OpenApiTypes.INT, required=False),
+        ],
+        responses={200: serializers.RoundSerializer(many=True)},
+        operation_id="games_history",
+    )
+    def get(self, request: Request) -> Response:
+        game = request.query_params.get("game")
+        if game is not None and game not in Game.values:
+            raise ValidationError({"game": ["Unknown game."]})
+        rounds = selectors.round_list(request_player(request).pk, game).select_related(
+            "fair_seed", "config"
+        )
+        paginator = HistoryPagination()
+        page = paginator.paginate_queryset(rounds, request, view=self) or []
+        return paginator.get_paginated_response([services.round_public(r) for r in page])
+
+
+class LeaderboardView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "period", OpenApiTypes.STR, enum=LeaderboardPeriod.values, required=False
+            ),
+            OpenApiParameter(
+                "by", OpenApiTypes.STR, enum=["net_win", "multiplier"], required=False
+            ),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+        operation_id="games_leaderboard",
+    )
+    def get(self, request: Request) -> Response:
+        period = request.query_params.get("period", LeaderboardPeriod.DAILY)
+        order = request.query_params.get("by", "net_win")
+        if period not in LeaderboardPeriod.values or order not in ("net_win", "multiplier"):
+            raise ValidationError(
+                {"period": ["daily, weekly or all"], "by": ["net_win or multiplier"]}
+            )
+        today = timezone.localdate()
+        return Response(
+            {
+                "period": period,
+                "by": order,
+                "period_start": selectors.period_start(period, today),
+                "entries": selectors.leaderboard_list(period, order, today),
+            }
+        )
