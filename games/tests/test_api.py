@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from prometheus_client import REGISTRY
 from django.utils import timezone
+from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from accounts.models import InventoryItem, LedgerEntry, Wallet
@@ -269,9 +269,13 @@ def test_crash_point_is_secret_until_the_round_ends_and_cashout_pays_the_server_
         response, round_ = _crash_round(player, client, start)
         crash_config = engine.CrashConfig.from_dict(round_.config.engine)
         assert "crash_x100" not in response.json()["round"]["outcome"]
-        assert "crash_x100" not in str(
-            RealtimeMessage.objects.filter(user=player).values_list("data", flat=True)
-        )
+        about_round = [
+            data
+            for data in RealtimeMessage.objects.filter(user=player).values_list("data", flat=True)
+            if data.get("round", {}).get("id") == round_.pk
+        ]
+        assert about_round
+        assert "crash_x100" not in str(about_round)
         elapsed = engine.elapsed_ms_for_x100(crash_config, 130)
         clock.move_to(round_.created_at + timedelta(milliseconds=elapsed))
 
