@@ -139,6 +139,9 @@ class LedgerReason(models.TextChoices):
     STAFF_REVOKE = "staff_revoke", "Staff revoke"
     GAME_BET = "game_bet", "Game bet"
     GAME_WIN = "game_win", "Game win"
+    SHOP_PURCHASE = "shop_purchase", "Shop purchase (gold-priced item)"
+    PURCHASE_CREDIT = "purchase_credit", "Gold pack purchase"
+    REFUND_CLAWBACK = "refund_clawback", "Refund clawback"
 
 
 class Wallet(models.Model):

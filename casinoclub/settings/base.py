@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "casinoclub.realtime",
     "accounts",
     "games",
+    "shop",
 ]
 
 MIDDLEWARE = [
@@ -128,6 +129,8 @@ REST_FRAMEWORK = {
         "signup": env.str("THROTTLE_SIGNUP", default="10/min"),
         "invite": env.str("THROTTLE_INVITE", default="30/min"),
         "refresh": env.str("THROTTLE_REFRESH", default="60/min"),
+        "purchase": env.str("THROTTLE_PURCHASE", default="30/min"),
+        "webhook": env.str("THROTTLE_WEBHOOK", default="600/min"),
     },
     "EXCEPTION_HANDLER": "casinoclub.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -171,6 +174,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.login_failures_purge_task",
         "schedule": timedelta(hours=1),
     },
+    "settle-pending-purchases": {
+        "task": "shop.tasks.purchases_settle_pending_task",
+        "schedule": timedelta(seconds=60),
+    },
     "settle-due-crash-rounds": {
         "task": "games.tasks.crash_rounds_settle_due_task",
         "schedule": timedelta(seconds=10),
@@ -184,6 +191,17 @@ CELERY_BEAT_SCHEDULE = {
 # Product rules
 MASTER_INVITE_CODE = env.str("MASTER_INVITE_CODE", default="5858")
 SIGNUP_BONUS_GOLD = env.int("SIGNUP_BONUS_GOLD", default=1000)
+# Shop and payments
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="shop.gateway.SimulatedGateway")
+PAYMENT_SIMULATOR = {
+    "charge": env.str("PAYMENT_SIMULATOR_CHARGE", default="succeed"),
+    "pending_outcome": env.str("PAYMENT_SIMULATOR_PENDING_OUTCOME", default="succeed"),
+}
+PAYMENT_WEBHOOK_SECRET = env.str("PAYMENT_WEBHOOK_SECRET", default=SECRET_KEY)
+PAYMENT_WEBHOOK_TOLERANCE_SECONDS = 300
+RECEIPT_SIGNING_KEY = env.str("RECEIPT_SIGNING_KEY", default=SECRET_KEY)
+SHOP_HOLD_SECONDS = env.int("SHOP_HOLD_SECONDS", default=300)
+SHOP_PENDING_MAX_AGE_SECONDS = env.int("SHOP_PENDING_MAX_AGE_SECONDS", default=24 * 60 * 60)
 IDEMPOTENCY_RETENTION_HOURS = max(24, env.int("IDEMPOTENCY_RETENTION_HOURS", default=48))
 LOGIN_LOCK_MAX_FAILURES = env.int("LOGIN_LOCK_MAX_FAILURES", default=5)
 LOGIN_LOCK_WINDOW = timedelta(minutes=env.int("LOGIN_LOCK_WINDOW_MINUTES", default=10))

@@ -17,5 +17,7 @@ STORAGES = {
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],  # type: ignore[dict-item]  # a dict in base
     "login": "1000/min",
+    "purchase": "1000/min",
+    "webhook": "10000/min",
     "signup": "1000/min",
 }

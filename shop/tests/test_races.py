@@ -1,0 +1,96 @@
+"""Shop races forced on PostgreSQL: real threads, separate connections, released together."""
+
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import LedgerEntry
+from accounts.selectors import ledger_violations
+from accounts.tests.test_races import run_together
+from accounts.tokens import token_pair_for_user
+from games.tests.factories import funded_player
+from shop import services
+from shop.models import LimitedPackage, Purchase
+from shop.tests.factories import GoldPackFactory, LimitedPackageFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def buy_limited(token: str, key: str, code: str = "drop") -> int:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = client.post(
+        "/api/shop/buy-limited", {"package_code": code}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
+    return response.status_code
+
+
+def test_100_buyers_for_10_units_never_oversell():
+    LimitedPackageFactory(code="drop", total_stock=10, per_user_limit=1)
+    tokens = [token_pair_for_user(funded_player(0))["access"] for _ in range(100)]
+
+    statuses = run_together(100, lambda i: buy_limited(tokens[i], f"drop-buyer-{i:04d}"))
+
+    assert statuses.count(200) == 10
+    assert statuses.count(409) == 90
+    assert LimitedPackage.objects.get(code="drop").remaining_stock == 0
+    assert Purchase.objects.filter(status="success").count() == 10
+    assert ledger_violations() == []
+
+
+def test_per_user_limit_holds_under_concurrency():
+    LimitedPackageFactory(code="drop", total_stock=50, per_user_limit=2)
+    token = token_pair_for_user(funded_player(0))["access"]
+
+    statuses = run_together(10, lambda i: buy_limited(token, f"greedy-{i:04d}"))
+
+    assert statuses.count(200) == 2
+    assert LimitedPackage.objects.get(code="drop").remaining_stock == 48
+
+
+def test_one_webhook_event_delivered_20_times_concurrently_credits_once(settings):
+    settings.PAYMENT_SIMULATOR = {"charge": "pending", "pending_outcome": "pending"}
+    player = funded_player(0)
+    GoldPackFactory(code="pack", gold_amount=5000)
+    purchase = services.shop_buy(player, "pack")
+    body = json.dumps(
+        {"event_id": "evt_many", "type": "payment.succeeded", "receipt": purchase.receipt}
+    ).encode()
+
+    def deliver(index: int) -> str:
+        timestamp, nonce = str(int(time.time())), f"nonce-{index:04d}"
+        signature = hmac.new(
+            settings.PAYMENT_WEBHOOK_SECRET.encode(),
+            f"{timestamp}.{nonce}.".encode() + body,
+            hashlib.sha256,
+        ).hexdigest()
+        response = APIClient().post(
+            "/api/shop/webhook/payment", body, content_type="application/json",
+            HTTP_X_WEBHOOK_TIMESTAMP=timestamp, HTTP_X_WEBHOOK_NONCE=nonce, HTTP_X_WEBHOOK_SIGNATURE=signature,
+        )  # fmt: skip
+        return response.json()["status"]
+
+    results = run_together(20, deliver)
+
+    assert sorted(results) == ["duplicate"] * 19 + ["processed"]
+    assert Purchase.objects.get(pk=purchase.pk).status == "success"
+    credits = LedgerEntry.objects.filter(wallet_id=player.pk, reason="purchase_credit")
+    assert list(credits.values_list("delta", flat=True)) == [5000]
+
+
+def test_settlement_run_twice_concurrently_credits_once(settings):
+    settings.PAYMENT_SIMULATOR = {"charge": "pending", "pending_outcome": "pending"}
+    player = funded_player(0)
+    GoldPackFactory(code="pack", gold_amount=5000)
+    purchases = [services.shop_buy(player, "pack") for _ in range(5)]
+    settings.PAYMENT_SIMULATOR = {"charge": "pending", "pending_outcome": "succeed"}
+
+    run_together(2, lambda _: services.purchases_settle_pending())
+
+    assert Purchase.objects.filter(pk__in=[p.pk for p in purchases], status="success").count() == 5
+    assert LedgerEntry.objects.filter(wallet_id=player.pk, reason="purchase_credit").count() == 5
+    assert ledger_violations() == []
