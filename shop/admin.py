@@ -51,9 +51,15 @@ class AuditedAdmin(admin.ModelAdmin[Any]):
             )
 
 
-class ProductActionForm(ActionForm):
-    discount_percent = forms.IntegerField(min_value=0, max_value=90, required=False)
+class DiscountForm(forms.Form):
+    discount_percent = forms.IntegerField(min_value=0, max_value=90)
     discount_ends_at = forms.DateTimeField(required=False, help_text="YYYY-MM-DD HH:MM")
+
+
+class ProductActionForm(ActionForm, DiscountForm):
+    """The admin action bar with the fields the actions below read."""
+
+    discount_percent = forms.IntegerField(min_value=0, max_value=90, required=False)
     min_rank = forms.ChoiceField(choices=[("", "---"), *Rank.choices], required=False)
 
 
@@ -70,17 +76,16 @@ class ProductAdmin(AuditedAdmin):
 
     @admin.action(description="Set the discount (percent and end date above)")
     def set_discount(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
-        percent = request.POST.get("discount_percent") or "0"
-        form = ProductActionForm(request.POST)
-        if not form.is_valid() or not percent.isdigit() or int(percent) > 90:
+        form = DiscountForm(request.POST)
+        if not form.is_valid():
             self.message_user(request, "Give a discount between 0 and 90.", messages.ERROR)
             return
         self._audit_bulk(
             request,
             queryset,
             "product_discount",
-            discount_percent=int(percent),
-            discount_ends_at=form.cleaned_data.get("discount_ends_at"),
+            discount_percent=form.cleaned_data["discount_percent"],
+            discount_ends_at=form.cleaned_data["discount_ends_at"],
         )
 
     @admin.action(description="Set the minimum rank (chosen above)")

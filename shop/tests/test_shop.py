@@ -521,3 +521,35 @@ def test_velocity_limit_is_429(player, client, monkeypatch):
 def test_shop_requires_login(api_client):
     assert api_client.get("/api/shop/catalog").status_code == 401
     assert api_client.post("/api/shop/buy", {"product_code": "x"}, format="json").status_code == 401
+
+
+@pytest.mark.django_db
+def test_admin_product_actions_change_and_audit(admin_client):
+    first, second = GoldPackFactory(code="a"), GoldPackFactory(code="b")
+    url = "/admin/shop/product/"
+    ids = [first.pk, second.pk]
+
+    admin_client.post(
+        url,
+        {
+            "action": "set_discount",
+            "_selected_action": ids,
+            "discount_percent": 25,
+            "discount_ends_at": "2099-01-01 00:00",
+        },
+    )
+    admin_client.post(
+        url, {"action": "set_rank", "_selected_action": [first.pk], "min_rank": "VIP"}
+    )
+    admin_client.post(url, {"action": "deactivate", "_selected_action": [second.pk]})
+    refused = admin_client.post(
+        url, {"action": "set_discount", "_selected_action": ids, "discount_percent": 95}
+    )
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.discount_percent, first.min_rank, first.is_active) == (25, "VIP", True)
+    assert (second.discount_percent, second.is_active) == (25, False)
+    assert refused.status_code == 302
+    actions = list(AuditLogEntry.objects.order_by("id").values_list("action", flat=True))
+    assert actions == ["product_discount", "product_discount", "product_rank", "product_deactivate"]
