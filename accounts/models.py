@@ -142,6 +142,13 @@ class LedgerReason(models.TextChoices):
     SHOP_PURCHASE = "shop_purchase", "Shop purchase (gold-priced item)"
     PURCHASE_CREDIT = "purchase_credit", "Gold pack purchase"
     REFUND_CLAWBACK = "refund_clawback", "Refund clawback"
+    LEVEL_UP = "level_up", "Level-up reward"
+    STREAK_REWARD = "streak_reward", "Daily streak reward"
+    EVENT_REWARD = "event_reward", "Event reward"
+    MISSION_REWARD = "mission_reward", "Mission reward"
+    ACHIEVEMENT_REWARD = "achievement_reward", "Achievement reward"
+    BATTLE_PASS_REWARD = "battle_pass_reward", "Battle pass reward"
+    VIP_REWARD = "vip_reward", "VIP daily reward"
 
 
 class Wallet(models.Model):

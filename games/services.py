@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import LedgerReason, User
 from accounts.services import inventory_add, wallet_credit, wallet_debit
+from casinoclub import domain_events
 from casinoclub.realtime.services import realtime_publish
 from games import engine, exceptions, metrics
 from games.models import FairSeed, Game, GameConfig, GameRound, LeaderboardPeriod, RoundState
@@ -240,6 +241,17 @@ def _settle(round_: GameRound, multiplier_x100: int, payout: int, outcome: dict[
     _stats_and_boards(round_)
     realtime_publish(
         round_.user_id, "game_event", {"event": "round_settled", "round": round_public(round_)}
+    )
+    domain_events.round_settled.send(
+        sender=GameRound,
+        event=domain_events.RoundSettled(
+            user_id=round_.user_id,
+            round_id=round_.pk,
+            game=round_.game,
+            bet=round_.bet,
+            payout=payout,
+            multiplier_x100=multiplier_x100,
+        ),
     )
     game = round_.game
     transaction.on_commit(lambda: metrics.game_rounds_total.labels(game=game).inc())

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.models import LedgerReason, User, Wallet
 from accounts.services import audit_log_record, inventory_add, wallet_credit, wallet_debit
+from casinoclub import domain_events
 from casinoclub.realtime.services import realtime_publish
 from shop import exceptions, metrics
 from shop.gateway import ChargeResult, ChargeStatus, gateway_get
@@ -161,6 +162,18 @@ def purchase_transition(purchase_id: int, to_status: str, *, reason: str = "") -
             raise exceptions.IllegalTransition(details={"from": purchase.status, "to": to_status})
         if to_status == S.SUCCESS:
             _grant(purchase)
+            domain_events.purchase_succeeded.send(
+                sender=Purchase,
+                event=domain_events.PurchaseSucceeded(
+                    user_id=purchase.user_id,
+                    receipt=purchase.receipt,
+                    flow=purchase.flow,
+                    product_code=purchase.product.code if purchase.product else None,
+                    price_cents=purchase.price_cents,
+                    price_gold=purchase.price_gold,
+                    gold=purchase.gold,
+                ),
+            )
         elif to_status == S.FAILED:
             _release(purchase)
         elif to_status == S.REFUNDED:

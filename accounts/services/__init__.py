@@ -14,10 +14,14 @@ from .auth import (
     user_update_profile,
 )
 from .inventory import inventory_add
+from .progression import ExperienceResult, level_up_reward, user_experience_add
 from .staff import audit_log_record, staff_gold_adjust
 from .wallet import wallet_credit, wallet_debit, wallet_open, wallets_lock
 
 __all__ = [
+    "ExperienceResult",
+    "level_up_reward",
+    "user_experience_add",
     "LoginResult",
     "audit_log_record",
     "inventory_add",

@@ -191,6 +191,7 @@ CELERY_BEAT_SCHEDULE = {
 # Product rules
 MASTER_INVITE_CODE = env.str("MASTER_INVITE_CODE", default="5858")
 SIGNUP_BONUS_GOLD = env.int("SIGNUP_BONUS_GOLD", default=1000)
+LEVEL_UP_GOLD_PER_LEVEL = env.int("LEVEL_UP_GOLD_PER_LEVEL", default=100)
 # Shop and payments
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="shop.gateway.SimulatedGateway")
 PAYMENT_SIMULATOR = {

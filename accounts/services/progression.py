@@ -1,0 +1,73 @@
+"""Experience and levels: the one place XP is added and levels change.
+
+Invariants: XP changes under the user's row lock; ``experience`` is the XP inside the current level
+(``max_experience`` = ``experience_for_next_level(level)``); each level reached pays its reward
+once (ledger key ``level-up:<level>``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts.models import LedgerReason, User
+from accounts.selectors import experience_for_next_level
+from accounts.services.wallet import wallet_credit
+from casinoclub.realtime.services import realtime_publish
+
+
+@dataclass(frozen=True)
+class ExperienceResult:
+    level: int
+    experience: int
+    levels_gained: tuple[int, ...]
+
+
+def level_up_reward(level: int) -> int:
+    """Gold for reaching ``level``: LEVEL_UP_GOLD_PER_LEVEL × level."""
+    return int(settings.LEVEL_UP_GOLD_PER_LEVEL) * level
+
+
+def user_experience_add(user_id: int, amount: int, *, source: str) -> ExperienceResult:
+    """Add ``amount`` (≥ 0) XP, level up as often as it reaches, pay each level's reward.
+
+    Runs in the caller's transaction or opens one. Sends ``profile_update``-shaped level data as
+    part of the ledger messages and a ``profile_update`` with the new level when one is reached.
+    """
+    if amount < 0:
+        raise ValueError("experience only grows")
+    with transaction.atomic():
+        user = User.objects.select_for_update().only("level", "experience").get(pk=user_id)
+        level, experience = user.level, user.experience + amount
+        gained: list[int] = []
+        while experience >= experience_for_next_level(level):
+            experience -= experience_for_next_level(level)
+            level += 1
+            gained.append(level)
+        User.objects.filter(pk=user_id).update(level=level, experience=experience)
+        for reached in gained:
+            reward = level_up_reward(reached)
+            if reward > 0:
+                wallet_credit(
+                    user_id,
+                    reward,
+                    reason=LedgerReason.LEVEL_UP,
+                    reference=f"level:{reached}",
+                    idempotency_key=f"level-up:{reached}",
+                )
+        if amount:
+            realtime_publish(
+                user_id,
+                "profile_update",
+                {
+                    "level": level,
+                    "experience": experience,
+                    "max_experience": experience_for_next_level(level),
+                    "experience_gained": amount,
+                    "source": source,
+                    "levels_gained": gained,
+                },
+            )
+        return ExperienceResult(level, experience, tuple(gained))

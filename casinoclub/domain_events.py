@@ -1,0 +1,48 @@
+"""Facts other apps react to, sent inside the transaction that made them true.
+
+Games and the shop announce what a player did; progression (events, missions, achievements, XP)
+listens. The sender never imports a listener, so dependencies keep pointing one way. Signals are
+sent with ``send`` (not ``send_robust``): a failing listener rolls the whole change back, so
+progress can never disagree with the rounds and purchases it was derived from. Listeners run in
+the sender's transaction and must be quick and row-lock only the player's own rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.dispatch import Signal
+
+
+@dataclass(frozen=True)
+class RoundSettled:
+    user_id: int
+    round_id: int
+    game: str
+    bet: int
+    payout: int
+    multiplier_x100: int
+
+
+@dataclass(frozen=True)
+class PurchaseSucceeded:
+    user_id: int
+    receipt: str
+    flow: str
+    product_code: str | None
+    price_cents: int
+    price_gold: int
+    gold: int
+
+
+@dataclass(frozen=True)
+class RewardClaimed:
+    user_id: int
+    source: str  # "streak", "vip", "event", "mission", "battle_pass", "achievement", "level_up"
+    gold: int
+    streak_days: int = 0
+
+
+round_settled = Signal()  # kwargs: event=RoundSettled
+purchase_succeeded = Signal()  # kwargs: event=PurchaseSucceeded
+reward_claimed = Signal()  # kwargs: event=RewardClaimed
