@@ -20,16 +20,16 @@ from .wallet import wallet_credit, wallet_debit, wallet_open, wallets_lock
 
 __all__ = [
     "ExperienceResult",
-    "level_up_reward",
-    "user_experience_add",
     "LoginResult",
     "audit_log_record",
     "inventory_add",
     "invite_code_check",
     "invite_codes_create",
+    "level_up_reward",
     "login_failures_purge",
     "staff_gold_adjust",
     "token_refresh",
+    "user_experience_add",
     "user_login",
     "user_logout",
     "user_set_active",
