@@ -6,6 +6,11 @@ STAMP := $(VENV)/.installed
 # Lint needs settings to import; nothing connects to these.
 LINT_ENV := DJANGO_SETTINGS_MODULE=casinoclub.settings.test DATABASE_URL=postgres://lint@127.0.0.1:1/lint REDIS_URL=redis://127.0.0.1:1/0
 
+# promtool validates the Prometheus files in lint. Debian's "prometheus" package ships it: when it
+# is not on PATH, lint unpacks the binary from that package into .tools/ (no service installed).
+SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
+PROMTOOL ?= $(shell command -v promtool || echo .tools/promtool)
+
 .PHONY: run test lint format schema install clean-data bench-realtime
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
@@ -22,12 +27,24 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) scripts/devstack.py exec --ephemeral -- $(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) $(PROMTOOL)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(LINT_ENV) $(VENV)/bin/mypy .
 	$(LINT_ENV) $(VENV)/bin/lint-imports
 	$(LINT_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(PROMTOOL) check rules monitoring/prometheus/alerts.yml
+	$(PROMTOOL) check config --syntax-only monitoring/prometheus/prometheus.yml
+	$(PY) monitoring/render_alerts.py --check monitoring/prometheus/alerts.yml
+
+.tools/promtool:
+	rm -rf .tools/deb && mkdir -p .tools/deb
+	cd .tools/deb && { apt-get download prometheus 2>/dev/null \
+		|| { $(SUDO) apt-get update -qq && apt-get download prometheus; }; }
+	dpkg-deb -x .tools/deb/prometheus_*.deb .tools/deb/root
+	cp .tools/deb/root/usr/bin/promtool .tools/promtool
+	rm -rf .tools/deb
+	.tools/promtool --version
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

@@ -99,3 +99,10 @@ class UserNotFound(ApplicationError):
 class ReasonRequired(ApplicationError):
     code = "reason_required"
     message = "A reason of 1 to 500 characters is required."
+
+
+class ImportFileInvalid(ApplicationError):
+    code = "import_file_invalid"
+    message = (
+        "The file is not a CSV with the columns site_id,nickname,phone_number,password[,rank]."
+    )

@@ -70,3 +70,12 @@ def inventory_list(user_id: int) -> list[dict[str, Any]]:
         {"item_code": item.item_code, "quantity": item.quantity, "updated_at": item.updated_at}
         for item in items
     ]
+
+
+def inventory_has(user_id: int, item_code: str) -> bool:
+    """Whether the player owns at least one ``item_code``."""
+    from .models import InventoryItem
+
+    return InventoryItem.objects.filter(
+        user_id=user_id, item_code=item_code, quantity__gt=0
+    ).exists()

@@ -1,11 +1,31 @@
+from typing import Any
+
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import services
+from . import metrics, services
+from .selectors import ledger_violations
 
 
 @shared_task
 def login_failures_purge_task() -> int:
     """Delete failed-login records older than the lockout window (beat: hourly)."""
     return services.login_failures_purge(older_than=timezone.now() - settings.LOGIN_LOCK_WINDOW)
+
+
+@shared_task
+def ledger_check_task() -> int:
+    """``check_ledger`` as a beat job: publish how many wallets violate the ledger invariant.
+
+    Sets the cluster-wide gauge ``ledger_violations`` (an alert fires when it is above 0).
+    """
+    count = len(ledger_violations())
+    metrics.ledger_violations.set(count)
+    return count
+
+
+@shared_task
+def users_import_task(*, token: str, actor_id: int) -> dict[str, Any]:
+    """Import a CSV file staged and confirmed in the admin (``user_import_confirm``)."""
+    return services.user_import_run_staged(token=token, actor_id=actor_id)

@@ -3,7 +3,9 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .dashboard import DashboardView
 from .health import health
+from .ops.views import prometheus_metrics
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
@@ -11,10 +13,17 @@ urlpatterns = [
     path("api/", include("accounts.urls")),
     path("api/games/", include("games.urls")),
     path("api/shop/", include("shop.urls")),
+    path("api/admin/", include("shop.admin_api_urls")),
+    path("api/dashboard", DashboardView.as_view(), name="dashboard"),
+    path("api/events/", include("events.urls")),
+    path("api/public/", include("events.public_urls")),
+    path("api/", include("gamification.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/telemetry/", include("casinoclub.telemetry.urls")),
+    path("api/metrics/", include("casinoclub.ops.urls")),
     path("health", health, name="health"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", prometheus_metrics, name="prometheus-django-metrics"),
 ]
 
 handler400 = "casinoclub.errors.bad_request"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -7,12 +8,15 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.forms.models import model_to_dict
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
 
 from accounts.models import Rank
 from accounts.services import audit_log_record
 from casinoclub.errors import ApplicationError
-from shop import services
+from shop import economy, services
 from shop.models import LimitedPackage, Product, PromoCode, Purchase, PurchaseStatus
 
 
@@ -121,6 +125,18 @@ class PromoCodeAdmin(AuditedAdmin):
     readonly_fields = ["uses"]
 
 
+class EconomyRangeForm(forms.Form):
+    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start and end and not timedelta(0) <= end - start <= timedelta(days=366):
+            raise forms.ValidationError("Choose a range of at most 366 days, start before end.")
+        return data
+
+
 class RefundActionForm(ActionForm):
     reason = forms.CharField(max_length=500, required=False, help_text="Required for refunds.")
 
@@ -135,6 +151,8 @@ class PurchaseAdmin(admin.ModelAdmin[Purchase]):
     action_form = RefundActionForm
     actions = ["refund"]
 
+    change_list_template = "admin/shop/purchase/change_list.html"
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -143,6 +161,40 @@ class PurchaseAdmin(admin.ModelAdmin[Purchase]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_urls(self) -> list[Any]:
+        economy = path(
+            "economy/",
+            self.admin_site.admin_view(self.economy_view),
+            name="shop_economy_dashboard",
+        )
+        return [economy, *super().get_urls()]
+
+    def economy_view(self, request: HttpRequest) -> HttpResponse:
+        """The economy dashboard: gold minted vs burned, revenue, players, pending, alerts."""
+        today = timezone.localdate()
+        form = EconomyRangeForm(request.GET or {"start": today - timedelta(days=13), "end": today})
+        start, end = today - timedelta(days=13), today
+        if form.is_valid():
+            start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        data = economy.economy_daily(start, end)
+        reasons: dict[str, dict[str, int]] = {}
+        for day in data["days"]:
+            for reason, row in day["by_reason"].items():
+                total = reasons.setdefault(reason, {"minted": 0, "burned": 0})
+                total["minted"] += row["minted"]
+                total["burned"] += row["burned"]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Economy dashboard",
+            "form": form,
+            "data": data,
+            "reasons": dict(sorted(reasons.items())),
+            "alerts": economy.economy_alerts(),
+            "pending": Purchase.objects.filter(status=PurchaseStatus.PENDING).count(),
+        }
+        return TemplateResponse(request, "admin/economy_dashboard.html", context)
 
     def has_refund_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("shop.change_purchase")

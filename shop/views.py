@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -20,7 +20,7 @@ from accounts.authentication import request_player
 from accounts.selectors import wallet_balance
 from accounts.views import IDEMPOTENCY_KEY_HEADER
 from casinoclub.idempotency import run_idempotent
-from shop import selectors, serializers, services
+from shop import economy, selectors, serializers, services
 from shop.models import Purchase
 
 
@@ -112,6 +112,16 @@ class SettleView(PurchaseThrottled):
         if purchase is None:
             raise NotFound("No such purchase.")
         return Response(_buy_result(services.purchase_settle(purchase))[1])
+
+
+class AdminStatsView(APIView):
+    """Staff only: live figures for the operations screen, cached 5 s."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="admin_stats")
+    def get(self, request: Request) -> Response:
+        return Response(economy.admin_stats())
 
 
 class WebhookView(APIView):

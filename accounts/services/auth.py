@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -27,10 +28,11 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import UntypedToken
 
 from accounts import exceptions, metrics
-from accounts.models import InviteCode, LedgerReason, LoginFailure, User
+from accounts.models import InviteCode, LedgerReason, LoginFailure, Rank, User
 from accounts.selectors import user_get_by_login
 from accounts.tokens import TOKEN_VERSION_CLAIM, token_pair_for_user
 
+from .audit import audit_log_record
 from .wallet import wallet_credit, wallet_open
 
 
@@ -76,6 +78,9 @@ def _invite_code_consume(code: str) -> InviteCode | None:
     return InviteCode.objects.get(code=code)
 
 
+AUDITED_CODES_LISTED = 100  # an audit row names at most this many codes
+
+
 def invite_codes_create(
     *,
     count: int,
@@ -83,8 +88,13 @@ def invite_codes_create(
     expires_at: datetime | None,
     created_by: User | None = None,
     note: str = "",
+    source: str = "admin",
 ) -> list[InviteCode]:
-    """Create ``count`` random 8-character codes."""
+    """Create ``count`` random 8-character codes, audited as one ``invite_codes_create`` row.
+
+    ``created_by`` is the acting staff member (None from ``manage.py``: ``source`` names it).
+    Not idempotent: every call creates new codes.
+    """
     codes = [
         InviteCode(
             code=secrets.token_hex(4).upper(),
@@ -95,7 +105,48 @@ def invite_codes_create(
         )
         for _ in range(count)
     ]
-    return InviteCode.objects.bulk_create(codes)
+    with transaction.atomic():
+        created = InviteCode.objects.bulk_create(codes)
+        audit_log_record(
+            actor=created_by,
+            action="invite_codes_create",
+            target=f"{len(created)} invite code(s) via {source}",
+            after={
+                "count": len(created),
+                "codes": [code.code for code in created[:AUDITED_CODES_LISTED]],
+                "max_uses": max_uses,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+                "note": note,
+            },
+        )
+    return created
+
+
+def invite_codes_set_active(*, actor: User, code_ids: list[int], is_active: bool) -> int:
+    """Activate or deactivate codes, audited as one row listing the codes that changed.
+
+    Idempotent: codes already in that state are left alone and not listed. Returns how many
+    changed.
+    """
+    with transaction.atomic():
+        changing = list(
+            InviteCode.objects.select_for_update()
+            .filter(pk__in=code_ids)
+            .exclude(is_active=is_active)
+            .order_by("pk")
+            .values_list("code", flat=True)
+        )
+        if not changing:
+            return 0
+        InviteCode.objects.filter(code__in=changing).update(is_active=is_active)
+        audit_log_record(
+            actor=actor,
+            action="invite_codes_activate" if is_active else "invite_codes_deactivate",
+            target=f"{len(changing)} invite code(s)",
+            before={"is_active": not is_active},
+            after={"is_active": is_active, "codes": changing[:AUDITED_CODES_LISTED]},
+        )
+    return len(changing)
 
 
 # ---------------------------------------------------------------- signup and profile
@@ -146,21 +197,58 @@ def user_signup(
     Raises ``InviteCode*``, ``SiteIdTaken``, ``NicknameTaken``, ``PhoneNumberTaken`` or
     ``WeakPassword``. Not idempotent: a second call with the same site_id fails with SiteIdTaken.
     """
+    password_errors = password_problems(
+        password, site_id=site_id, nickname=nickname, phone_number=phone_number
+    )
+    if password_errors:
+        raise exceptions.WeakPassword(details={"password": password_errors})
+    _raise_if_taken(site_id=site_id, nickname=nickname, phone_number=phone_number)
+    invite = _invite_code_consume(invite_code)
+    return user_create(
+        site_id=site_id,
+        nickname=nickname,
+        phone_number=phone_number,
+        password_hash=make_password(password),
+        invite_code=invite,
+    )
+
+
+def password_problems(
+    password: str, *, site_id: str, nickname: str, phone_number: str
+) -> list[str]:
+    """What Django's password validators (settings) say about ``password`` for this player."""
     candidate = User(site_id=site_id, nickname=nickname, phone_number=phone_number)
     try:
         validate_password(password, user=candidate)
     except ValidationError as error:
-        raise exceptions.WeakPassword(details={"password": list(error.messages)}) from error
-    _raise_if_taken(site_id=site_id, nickname=nickname, phone_number=phone_number)
-    invite = _invite_code_consume(invite_code)
+        return list(error.messages)
+    return []
+
+
+def user_create(
+    *,
+    site_id: str,
+    nickname: str,
+    phone_number: str,
+    password_hash: str,
+    rank: str = Rank.STANDARD,
+    invite_code: InviteCode | None = None,
+) -> User:
+    """Create a player with their wallet and the signup bonus (a ledger entry), like signup.
+
+    Must run inside a transaction. Fields must already be normalized and validated; the password
+    already hashed (``make_password``). Raises ``SiteIdTaken``, ``NicknameTaken`` or
+    ``PhoneNumberTaken`` when a unique constraint refuses the row (nothing is written then).
+    """
     try:
         with transaction.atomic():
-            user = User.objects.create_user(
+            user = User.objects.create(
                 site_id=site_id,
                 nickname=nickname,
                 phone_number=phone_number,
-                password=password,
-                invite_code=invite,
+                password=password_hash,
+                rank=rank,
+                invite_code=invite_code,
             )
     except IntegrityError as error:
         _raise_from_integrity_error(error)
@@ -311,10 +399,27 @@ def user_tokens_revoke_all(user: User) -> None:
     user.refresh_from_db(fields=["token_version"])
 
 
-def user_set_active(user: User, *, is_active: bool) -> None:
-    """Ban (``is_active=False``: every token revoked at once) or unban a user."""
+def user_set_active(user: User, *, is_active: bool, actor: User | None, reason: str = "") -> None:
+    """Ban (``is_active=False``: every token revoked at once) or unban a user.
+
+    ``actor`` is the staff member acting (None: an operator's script). A change of state writes a
+    ``user_ban`` / ``user_unban`` audit row in the same transaction; banning an already banned
+    user revokes their tokens again and writes no second row. Idempotent otherwise.
+    """
     with transaction.atomic():
+        was_active = (
+            User.objects.select_for_update().filter(pk=user.pk).values_list("is_active", flat=True)
+        ).get()
         User.objects.filter(pk=user.pk).update(is_active=is_active)
         if not is_active:
             user_tokens_revoke_all(user)
+        if was_active != is_active:
+            audit_log_record(
+                actor=actor,
+                action="user_unban" if is_active else "user_ban",
+                target_user=user,
+                before={"is_active": was_active},
+                after={"is_active": is_active},
+                reason=reason,
+            )
     user.is_active = is_active

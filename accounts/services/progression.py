@@ -2,20 +2,24 @@
 
 Invariants: XP changes under the user's row lock; ``experience`` is the XP inside the current level
 (``max_experience`` = ``experience_for_next_level(level)``); each level reached pays its reward
-once (ledger key ``level-up:<level>``).
+once (ledger key ``level-up:<level>``). VIP points only grow, under the same row lock, and the
+rank they earn is only ever raised here, never lowered (staff set ranks in admin).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
 
-from accounts.models import LedgerReason, User
+from accounts.models import LedgerReason, Rank, User
 from accounts.selectors import experience_for_next_level
 from accounts.services.wallet import wallet_credit
 from casinoclub.realtime.services import realtime_publish
+
+_RANK_ORDER: tuple[str, ...] = (Rank.STANDARD, Rank.PREMIUM, Rank.VIP)
 
 
 @dataclass(frozen=True)
@@ -71,3 +75,42 @@ def user_experience_add(user_id: int, amount: int, *, source: str) -> Experience
                 },
             )
         return ExperienceResult(level, experience, tuple(gained))
+
+
+@dataclass(frozen=True)
+class VipPointsResult:
+    vip_points: int
+    rank: str
+    previous_rank: str
+
+
+def user_vip_points_add(
+    user_id: int, points: int, *, rank_for_points: Callable[[int], str], source: str
+) -> VipPointsResult:
+    """Add ``points`` (≥ 0) VIP points and raise the rank to ``rank_for_points(total)`` if higher.
+
+    The rank is never lowered here (staff may have set a higher one). Runs in the caller's
+    transaction or opens one; locks the user's row. Sends ``profile_update`` with the new points and
+    rank when anything changed. Not idempotent: the caller guards against repeats.
+    """
+    if points < 0:
+        raise ValueError("VIP points only grow")
+    with transaction.atomic():
+        user = User.objects.select_for_update().only("rank", "vip_points").get(pk=user_id)
+        total = user.vip_points + points
+        earned = rank_for_points(total)
+        rank = earned if _RANK_ORDER.index(earned) > _RANK_ORDER.index(user.rank) else user.rank
+        if points or rank != user.rank:
+            User.objects.filter(pk=user_id).update(vip_points=total, rank=rank)
+            realtime_publish(
+                user_id,
+                "profile_update",
+                {
+                    "vip_points": total,
+                    "vip_points_gained": points,
+                    "rank": rank,
+                    "rank_changed": rank != user.rank,
+                    "source": source,
+                },
+            )
+        return VipPointsResult(total, rank, user.rank)

@@ -125,10 +125,10 @@ def test_banned_players_tokens_stop_working_immediately():
     user = UserFactory(site_id="alice01")
     tokens = login("alice01")
 
-    services.user_set_active(user, is_active=False)
+    services.user_set_active(user, is_active=False, actor=None)
 
     assert me_status(tokens["access"]) == 401
     assert refresh(tokens["refresh"]).status_code == 401
-    services.user_set_active(user, is_active=True)
+    services.user_set_active(user, is_active=True, actor=None)
     assert me_status(tokens["access"]) == 401  # unbanning does not revive revoked tokens
     assert me_status(login("alice01")["access"]) == 200

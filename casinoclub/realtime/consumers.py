@@ -7,15 +7,19 @@ message at a time); anything with a seq already sent is dropped, and a gap in li
 lost by Redis or overtaken by a later one) is filled from the store, so the socket sends every seq
 once, in order. Each ping also catches up from the store, so a quiet socket whose last live
 message was lost still gets it within one ping interval.
+
+Presence (``presence.py``): connect and every ping mark the user online, disconnect offline.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
@@ -25,7 +29,8 @@ from accounts.serializers import ProfileSerializer
 
 from .auth import socket_authenticate, socket_user_get
 from .messages import InitialState, Pong, StoredMessage, SyncConnected, iso_utc
-from .metrics import ws_active_connections
+from .metrics import ws_active_connections, ws_close_code_label, ws_disconnects_total
+from .presence import presence_leave, presence_touch
 from .selectors import realtime_cursor_get, realtime_messages_since
 from .services import user_group_name
 
@@ -40,6 +45,11 @@ def _snapshot(user: Any) -> tuple[int, dict[str, Any]]:
     last_seq = realtime_cursor_get(user.pk)
     user.refresh_from_db()
     return last_seq, dict(ProfileSerializer(user).data)
+
+
+async def _presence(change: Callable[[int], None], user_id: int) -> None:
+    """Presence is a Redis call: run it off the event loop, in the default thread pool."""
+    await sync_to_async(change, thread_sensitive=False)(user_id)
 
 
 class SyncConsumer(AsyncJsonWebsocketConsumer):
@@ -67,6 +77,7 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(user_group_name(user_id), self.channel_name)
         self.user_id = user_id  # from here on disconnect() leaves the group
         ws_active_connections.inc()
+        await _presence(presence_touch, user_id)
         self.auth_checked_at = time.monotonic()
         last_seq, profile = await database_sync_to_async(_snapshot)(user)
         since = None if raw_since is None else min(int(raw_since), last_seq)
@@ -93,8 +104,10 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
         self.last_sent_seq = max(self.last_sent_seq, last_seq)
 
     async def disconnect(self, code: int) -> None:
+        ws_disconnects_total.labels(code=ws_close_code_label(code)).inc()
         if self.user_id is not None:
             ws_active_connections.dec()
+            await _presence(presence_leave, self.user_id)
             await self.channel_layer.group_discard(user_group_name(self.user_id), self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -105,6 +118,7 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
         if self.user_id is None or not isinstance(content, dict):
             return
         if content.get("type") == "ping" and await self._still_authorized(force=True):
+            await _presence(presence_touch, self.user_id)
             await self._catch_up()  # heals a live copy Redis lost, even if no later one comes
             pong: Pong = {
                 "type": "pong",

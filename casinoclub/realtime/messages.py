@@ -74,6 +74,63 @@ class RewardGrantedData(TypedDict):
     ledger_entry_id: int
 
 
+class EventProgressItem(TypedDict):
+    """One event participation or mission progress row as its player sees it."""
+
+    scope: Literal["event", "mission"]
+    id: int  # the event's or the mission's id
+    period: str | None  # missions: "daily" or "weekly"
+    period_start: str | None  # missions: the period's first local day (ISO date)
+    progress: int
+    target: int
+    progress_version: int
+    completed: bool
+    claimed: bool
+    expired: bool  # the period closed before the reward was claimed
+
+
+class EventProgressData(TypedDict):
+    """``event_progress``: progress changed, an event was joined, a reward was claimed, or a
+    mission period closed (``reset``: the closed rows; unclaimed ones are ``expired``)."""
+
+    kind: Literal["progress", "joined", "claimed", "reset"]
+    items: list[EventProgressItem]
+
+
+class StreakUpdateData(TypedDict):
+    """``streak_update``: the daily streak was claimed (gold arrives as ``reward_granted``)."""
+
+    current_streak: int
+    best_streak: int
+    claimed_today: bool
+    day: str  # the claimed local calendar day (ISO date)
+    streak_day: int
+    reward_gold: int
+    next_reward_gold: int  # tomorrow's reward if the streak continues
+
+
+class AchievementProgressData(TypedDict):
+    """``achievement_progress``: a value crossed another tenth of an achievement's threshold."""
+
+    code: str
+    metric: str
+    value: int
+    threshold: int
+    progress_percent: int
+
+
+class AchievementUnlockData(TypedDict):
+    """``achievement_unlock``: unlocked now, once; its gold arrives as ``reward_granted``."""
+
+    code: str
+    name: str
+    metric: str
+    threshold: int
+    value: int
+    reward_gold: int
+    reward_xp: int
+
+
 class SyncConnected(Envelope[Literal["sync_connected"], SyncConnectedData]):
     pass
 
@@ -98,7 +155,7 @@ class PurchaseUpdate(Envelope[Literal["purchase_update"], ProductData]):
     pass
 
 
-class StreakUpdate(Envelope[Literal["streak_update"], ProductData]):
+class StreakUpdate(Envelope[Literal["streak_update"], StreakUpdateData]):
     pass
 
 
@@ -110,11 +167,11 @@ class EventProgress(Envelope[Literal["event_progress"], ProductData]):
     pass
 
 
-class AchievementProgress(Envelope[Literal["achievement_progress"], ProductData]):
+class AchievementProgress(Envelope[Literal["achievement_progress"], AchievementProgressData]):
     pass
 
 
-class AchievementUnlock(Envelope[Literal["achievement_unlock"], ProductData]):
+class AchievementUnlock(Envelope[Literal["achievement_unlock"], AchievementUnlockData]):
     pass
 
 

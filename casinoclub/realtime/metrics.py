@@ -1,4 +1,4 @@
-from prometheus_client import Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 realtime_message_lag_ms = Histogram(
     "realtime_message_lag_ms",
@@ -9,3 +9,14 @@ realtime_message_lag_ms = Histogram(
 ws_active_connections = Gauge(
     "ws_active_connections", "Authenticated sockets open on /api/realtime/sync in this process."
 )
+ws_disconnects_total = Counter(
+    "ws_disconnects_total",
+    "Sockets on /api/realtime/sync that closed, by WebSocket close code (rare codes as other).",
+    ["code"],
+)
+# Close codes worth their own series; any other code is counted as "other" (bounded labels).
+WS_CLOSE_CODE_LABELS = frozenset({1000, 1001, 1005, 1006, 1011, 1012, 4400, 4401})
+
+
+def ws_close_code_label(code: int | None) -> str:
+    return str(code) if code in WS_CLOSE_CODE_LABELS else "other"

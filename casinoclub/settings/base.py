@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import django_stubs_ext
+from celery.schedules import crontab
 
 from .env import BASE_DIR, env
 
@@ -30,9 +31,13 @@ INSTALLED_APPS = [
     "django_prometheus",
     "casinoclub",
     "casinoclub.realtime",
+    "casinoclub.ops",
+    "casinoclub.telemetry",
     "accounts",
     "games",
     "shop",
+    "events",
+    "gamification",
 ]
 
 MIDDLEWARE = [
@@ -131,10 +136,16 @@ REST_FRAMEWORK = {
         "refresh": env.str("THROTTLE_REFRESH", default="60/min"),
         "purchase": env.str("THROTTLE_PURCHASE", default="30/min"),
         "webhook": env.str("THROTTLE_WEBHOOK", default="600/min"),
+        "telemetry": env.str("THROTTLE_TELEMETRY", default="60/min"),
+        "public_metrics": env.str("THROTTLE_PUBLIC_METRICS", default="120/min"),
+        "public_events": env.str("THROTTLE_PUBLIC_EVENTS", default="60/min"),
     },
     "EXCEPTION_HANDLER": "casinoclub.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
+# Reverse proxies in front of the app (docker compose: 1, nginx). With N, rate limits take the
+# client's address from X-Forwarded-For (the Nth entry from the right); with 0 they ignore it.
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("DJANGO_NUM_PROXIES", default=0)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
@@ -157,6 +168,7 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI assets are served from static files, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"EventStatusEnum": "events.models.EventStatus"},
 }
 
 CELERY_BROKER_URL = REDIS_URL
@@ -166,6 +178,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
+    # Hourly on the hour in TIME_ZONE: the midnight run closes the ended daily (and on Mondays
+    # weekly) mission periods; later runs catch up if beat was down (docs/decisions/0031).
+    "close-mission-periods": {
+        "task": "events.tasks.mission_periods_close_task",
+        "schedule": crontab(minute=0),
+    },
     "purge-idempotency-records": {
         "task": "casinoclub.tasks.idempotency_records_purge_task",
         "schedule": timedelta(hours=1),
@@ -186,12 +204,71 @@ CELERY_BEAT_SCHEDULE = {
         "task": "casinoclub.realtime.tasks.realtime_messages_prune_task",
         "schedule": timedelta(hours=1),
     },
+    "purge-telemetry-events": {
+        "task": "casinoclub.telemetry.tasks.telemetry_events_purge_task",
+        "schedule": timedelta(hours=1),
+    },
+    "check-ledger": {
+        "task": "accounts.tasks.ledger_check_task",
+        "schedule": timedelta(minutes=env.int("LEDGER_CHECK_MINUTES", default=10)),
+    },
+    "sample-celery-queue-length": {
+        "task": "casinoclub.ops.tasks.celery_queue_length_sample_task",
+        "schedule": timedelta(seconds=30),
+    },
 }
+CELERY_MONITORED_QUEUE = "celery"  # Celery's default queue: a Redis list of that name
+
+# Admin CSV import: larger files go through manage.py import_users (streamed from disk).
+USER_IMPORT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+# Operations: presence, public live metrics, telemetry (docs/decisions/0042, 0043)
+PRESENCE_TTL_SECONDS = env.int("PRESENCE_TTL_SECONDS", default=120)
+PUBLIC_METRICS_CACHE_SECONDS = 5
+BIG_WIN_MULTIPLIER_X100 = env.int("BIG_WIN_MULTIPLIER_X100", default=1000)  # 10x the bet
+METRICS_STREAM_MIN_INTERVAL = 2
+METRICS_STREAM_MAX_INTERVAL = 30
+METRICS_STREAM_DEFAULT_INTERVAL = 5
+METRICS_STREAM_MAX_SECONDS = env.int("METRICS_STREAM_MAX_SECONDS", default=600)
+METRICS_STREAM_OPENS_PER_MINUTE = env.int("METRICS_STREAM_OPENS_PER_MINUTE", default=10)
+TELEMETRY_MAX_BODY_BYTES = 32 * 1024
+TELEMETRY_PROPS_MAX_BYTES = 2048
+TELEMETRY_RETENTION_DAYS = env.int("TELEMETRY_RETENTION_DAYS", default=30)
+# Noisy event names and the share of them kept (decided per user, name and ts: no chance).
+TELEMETRY_SAMPLE_RATES: dict[str, float] = {
+    "ui.scroll": 0.01,
+    "ui.hover": 0.01,
+    "ui.render": 0.05,
+    "net.latency": 0.1,
+}
+# Names counted under their own label in telemetry_events_total; any other name is "other".
+TELEMETRY_METRIC_NAMES = frozenset(
+    {
+        "app.open",
+        "app.background",
+        "page.view",
+        "game.open",
+        "game.spin_click",
+        "shop.open",
+        "shop.checkout_start",
+        "socket.reconnect",
+        "error.client",
+        *TELEMETRY_SAMPLE_RATES,
+    }
+)
+
+# Events and missions (docs/decisions/0030-0033)
+PUBLIC_EVENTS_CACHE_SECONDS = 10
+MISSION_PROGRESS_RETENTION_DAYS = env.int("MISSION_PROGRESS_RETENTION_DAYS", default=56)
 
 # Product rules
 MASTER_INVITE_CODE = env.str("MASTER_INVITE_CODE", default="5858")
 SIGNUP_BONUS_GOLD = env.int("SIGNUP_BONUS_GOLD", default=1000)
 LEVEL_UP_GOLD_PER_LEVEL = env.int("LEVEL_UP_GOLD_PER_LEVEL", default=100)
+# Progression (docs/decisions/0021-streak-grace-and-cap.md, 0022-rank-earning.md)
+STREAK_GRACE_DAYS = min(1, max(0, env.int("STREAK_GRACE_DAYS", default=0)))  # 0 or 1
+VIP_PREMIUM_POINTS = env.int("VIP_PREMIUM_POINTS", default=500)
+VIP_VIP_POINTS = env.int("VIP_VIP_POINTS", default=3000)
 # Shop and payments
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="shop.gateway.SimulatedGateway")
 PAYMENT_SIMULATOR = {
@@ -203,6 +280,7 @@ PAYMENT_WEBHOOK_TOLERANCE_SECONDS = 300
 RECEIPT_SIGNING_KEY = env.str("RECEIPT_SIGNING_KEY", default=SECRET_KEY)
 SHOP_HOLD_SECONDS = env.int("SHOP_HOLD_SECONDS", default=300)
 SHOP_PENDING_MAX_AGE_SECONDS = env.int("SHOP_PENDING_MAX_AGE_SECONDS", default=24 * 60 * 60)
+PENDING_PURCHASE_ALERT_THRESHOLD = env.int("PENDING_PURCHASE_ALERT_THRESHOLD", default=50)
 IDEMPOTENCY_RETENTION_HOURS = max(24, env.int("IDEMPOTENCY_RETENTION_HOURS", default=48))
 LOGIN_LOCK_MAX_FAILURES = env.int("LOGIN_LOCK_MAX_FAILURES", default=5)
 LOGIN_LOCK_WINDOW = timedelta(minutes=env.int("LOGIN_LOCK_WINDOW_MINUTES", default=10))

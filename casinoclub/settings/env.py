@@ -4,6 +4,7 @@ Every other settings module takes its values from here. A required variable that
 start-up with an error naming it (``environ.Env`` raises ``ImproperlyConfigured``).
 """
 
+import socket
 from pathlib import Path
 
 import environ
@@ -22,3 +23,11 @@ def read_local_services_file() -> None:
     services_file = BASE_DIR / ".data" / "services.env"
     if services_file.exists():
         environ.Env.read_env(services_file, overwrite=False)
+
+
+def own_ip_addresses() -> list[str]:
+    """The IPv4 addresses this host's name resolves to (a container's own addresses)."""
+    try:
+        return sorted(set(socket.gethostbyname_ex(socket.gethostname())[2]))
+    except OSError:
+        return []

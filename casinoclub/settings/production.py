@@ -1,10 +1,14 @@
 """Production: every secret from the environment, HTTPS assumed behind the reverse proxy."""
 
 from .base import *  # noqa: F403
-from .env import env
+from .env import env, own_ip_addresses
 
 DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+if env.bool("DJANGO_ALLOWED_HOSTS_INCLUDE_OWN_IPS", default=False):
+    # docker compose: Prometheus scrapes each replica by its IP address and health checks call
+    # 127.0.0.1, so those Host headers are this container's own addresses.
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1", *own_ip_addresses()]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]

@@ -20,4 +20,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "purchase": "1000/min",
     "webhook": "10000/min",
     "signup": "1000/min",
+    "telemetry": "1000/min",
+    "public_metrics": "1000/min",
+    "public_events": "1000/min",
 }

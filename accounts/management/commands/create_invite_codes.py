@@ -40,7 +40,11 @@ class Command(BaseCommand):
             raise CommandError("--days must be at least 1")
         expires_at = timezone.now() + timedelta(days=days) if days else None
         codes = services.invite_codes_create(
-            count=count, max_uses=max_uses, expires_at=expires_at, note=note
+            count=count,
+            max_uses=max_uses,
+            expires_at=expires_at,
+            note=note,
+            source="manage.py create_invite_codes",
         )
         for code in codes:
             self.stdout.write(code.code)

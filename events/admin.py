@@ -1,0 +1,92 @@
+"""Staff edit events and missions (audited); progress is derived from play and is read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import transaction
+from django.forms.models import model_to_dict
+from django.http import HttpRequest
+
+from accounts.services import audit_log_record
+from events import services
+from events.models import Event, EventParticipation, Mission, MissionProgress
+
+
+def _snapshot(obj: Any) -> dict[str, str]:
+    return {name: str(value) for name, value in model_to_dict(obj).items()}
+
+
+class AuditedAdmin(admin.ModelAdmin[Any]):
+    """Every save is written to the audit log with before/after; the public page is refreshed."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        before = _snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+        audit_log_record(
+            actor=request.user,  # type: ignore[arg-type]  # staff only reach admin
+            action=f"{obj._meta.model_name}_{'change' if change else 'create'}",
+            target=f"{obj._meta.model_name}:{obj.pk} {obj}",
+            before=before,
+            after=_snapshot(obj),
+        )
+        transaction.on_commit(services.public_events_forget)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # progress and claims refer to them: deactivate instead
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(AuditedAdmin):
+    list_display = [
+        "title", "starts_at", "ends_at", "requirement_type", "game", "target",
+        "reward_gold", "reward_xp", "is_active", "is_public",
+    ]  # fmt: skip
+    list_filter = ["is_active", "is_public", "requirement_type", "game"]
+    search_fields = ["title"]
+    date_hierarchy = "starts_at"
+
+
+@admin.register(Mission)
+class MissionAdmin(AuditedAdmin):
+    list_display = [
+        "code", "title", "period", "requirement_type", "game", "target",
+        "reward_gold", "reward_xp", "is_active", "display_order",
+    ]  # fmt: skip
+    list_filter = ["period", "is_active", "requirement_type", "game"]
+    search_fields = ["code", "title"]
+
+
+@admin.register(EventParticipation)
+class EventParticipationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "user", "event", "progress", "progress_version", "joined_at", "completed_at", "claimed_at",
+    ]  # fmt: skip
+    list_filter = ["event"]
+    search_fields = ["user__site_id", "user__nickname"]
+    list_select_related = ["user", "event"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(MissionProgress)
+class MissionProgressAdmin(ReadOnlyAdmin):
+    list_display = [
+        "user", "mission", "period_start", "progress", "progress_version",
+        "completed_at", "claimed_at", "closed_at",
+    ]  # fmt: skip
+    list_filter = ["mission", "period_start"]
+    search_fields = ["user__site_id", "user__nickname"]
+    list_select_related = ["user", "mission"]
+    raw_id_fields = ["user"]

@@ -1,0 +1,58 @@
+"""Helpers shared by the events tests: API calls and before/after snapshots."""
+
+import itertools
+
+from rest_framework.test import APIClient
+
+from accounts.models import LedgerEntry, User, Wallet
+from accounts.tokens import token_pair_for_user
+from casinoclub.realtime.models import RealtimeMessage
+
+_keys = (f"events-key-{n:08d}" for n in itertools.count())
+
+
+def next_key() -> str:
+    return next(_keys)
+
+
+def client_of(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for_user(user)['access']}")
+    return client
+
+
+def post(client, path, body=None, key=None):
+    return client.post(path, body or {}, format="json", HTTP_IDEMPOTENCY_KEY=key or next_key())
+
+
+def spin(client, bet=10):
+    response = post(client, "/api/games/slot/spin", {"bet": bet})
+    assert response.status_code == 200, response.content
+    return response.json()["round"]
+
+
+def play_rps(client, bet=10):
+    response = post(client, "/api/games/rps/play", {"bet": bet, "choice": "rock"})
+    assert response.status_code == 200, response.content
+    return response.json()["round"]
+
+
+def balance(user) -> int:
+    return Wallet.objects.get(pk=user.pk).balance
+
+
+def experience(user) -> tuple[int, int]:
+    user = User.objects.get(pk=user.pk)
+    return user.level, user.experience
+
+
+def ledger_count(user) -> int:
+    return LedgerEntry.objects.filter(wallet_id=user.pk).count()
+
+
+def progress_messages(user) -> list[dict]:
+    return list(
+        RealtimeMessage.objects.filter(user=user, type="event_progress")
+        .order_by("seq")
+        .values_list("data", flat=True)
+    )

@@ -1,0 +1,194 @@
+"""Staff edit progression configuration here; claim and unlock records are read-only.
+
+Every save of configuration (streak rewards, achievements, seasons and their tiers) is written to
+the audit log with before/after, like the shop's catalog.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.forms.models import model_to_dict
+from django.http import HttpRequest
+
+from accounts.services import audit_log_record
+from gamification.models import (
+    Achievement,
+    AchievementUnlock,
+    BattlePassClaim,
+    PlayerProgress,
+    Season,
+    SeasonProgress,
+    StreakClaim,
+    StreakReward,
+    StreakState,
+    Tier,
+    VipClaim,
+)
+
+
+def _snapshot(obj: Any) -> dict[str, str]:
+    return {name: str(value) for name, value in model_to_dict(obj).items()}
+
+
+class AuditedAdmin(admin.ModelAdmin[Any]):
+    """Configuration: every save and delete is written to the audit log."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        before = _snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+        self._audit(request, obj, "change" if change else "create", before, _snapshot(obj))
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        before = _snapshot(obj)
+        super().delete_model(request, obj)
+        self._audit(request, obj, "delete", before, None)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Inline rows (a season's tiers) are audited one by one as well."""
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            deleted = _snapshot(obj)
+            obj.delete()
+            self._audit(request, obj, "delete", deleted, None)
+        for obj in instances:
+            previous = _snapshot(type(obj).objects.get(pk=obj.pk)) if obj.pk else None
+            obj.save()
+            verb = "change" if previous else "create"
+            self._audit(request, obj, verb, previous, _snapshot(obj))
+        formset.save_m2m()
+
+    def _audit(
+        self,
+        request: HttpRequest,
+        obj: Any,
+        verb: str,
+        before: dict[str, str] | None,
+        after: dict[str, str] | None,
+    ) -> None:
+        audit_log_record(
+            actor=request.user,  # type: ignore[arg-type]  # staff only reach admin
+            action=f"{obj._meta.model_name}_{verb}",
+            target=f"{obj._meta.model_name}:{obj.pk} {obj}",
+            before=before,
+            after=after,
+        )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    """Records written by the services: visible and filterable, never added, edited or deleted."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(StreakReward)
+class StreakRewardAdmin(AuditedAdmin):
+    list_display = ["day", "gold"]
+    list_editable = ["gold"]
+    ordering = ["day"]
+
+
+@admin.register(Achievement)
+class AchievementAdmin(AuditedAdmin):
+    list_display = [
+        "code",
+        "name",
+        "metric",
+        "threshold",
+        "reward_gold",
+        "reward_xp",
+        "is_active",
+        "display_order",
+    ]
+    list_filter = ["metric", "is_active"]
+    list_editable = ["is_active", "display_order"]
+    search_fields = ["code", "name"]
+
+
+class TierInline(admin.TabularInline[Tier, Season]):
+    model = Tier
+    extra = 1
+    ordering = ["number"]
+
+
+@admin.register(Season)
+class SeasonAdmin(AuditedAdmin):
+    list_display = ["code", "name", "starts_at", "ends_at", "premium_item_code"]
+    search_fields = ["code", "name"]
+    readonly_fields = ["premium_item_code"]
+    inlines = [TierInline]
+
+    @admin.display(description="Premium track item (create a shop product granting it)")
+    def premium_item_code(self, season: Season) -> str:
+        return season.premium_item_code if season.code else "-"
+
+
+@admin.register(StreakClaim)
+class StreakClaimAdmin(ReadOnlyAdmin):
+    list_display = ["user", "day", "streak_day", "reward_gold", "created_at"]
+    list_filter = ["day"]
+    search_fields = ["user__site_id", "user__nickname"]
+    list_select_related = ["user"]
+
+
+@admin.register(StreakState)
+class StreakStateAdmin(ReadOnlyAdmin):
+    list_display = ["user", "current_streak", "best_streak", "last_claim_date"]
+    search_fields = ["user__site_id", "user__nickname"]
+    list_select_related = ["user"]
+
+
+@admin.register(VipClaim)
+class VipClaimAdmin(ReadOnlyAdmin):
+    list_display = ["user", "day", "rank", "points", "reward_gold", "created_at"]
+    list_filter = ["day", "rank"]
+    search_fields = ["user__site_id", "user__nickname"]
+    list_select_related = ["user"]
+
+
+@admin.register(PlayerProgress)
+class PlayerProgressAdmin(ReadOnlyAdmin):
+    list_display = [
+        "user",
+        "rounds_played",
+        "total_bet",
+        "total_won",
+        "best_win_streak",
+        "best_multiplier_x100",
+        "purchases",
+        "best_streak_days",
+    ]
+    search_fields = ["user__site_id", "user__nickname"]
+    list_select_related = ["user"]
+
+
+@admin.register(AchievementUnlock)
+class AchievementUnlockAdmin(ReadOnlyAdmin):
+    list_display = ["user", "achievement", "value", "unlocked_at"]
+    list_filter = ["achievement"]
+    search_fields = ["user__site_id", "user__nickname", "achievement__code"]
+    list_select_related = ["user", "achievement"]
+
+
+@admin.register(SeasonProgress)
+class SeasonProgressAdmin(ReadOnlyAdmin):
+    list_display = ["user", "season", "xp"]
+    list_filter = ["season"]
+    search_fields = ["user__site_id", "user__nickname"]
+    list_select_related = ["user", "season"]
+
+
+@admin.register(BattlePassClaim)
+class BattlePassClaimAdmin(ReadOnlyAdmin):
+    list_display = ["user", "tier", "track", "reward_gold", "reward_item", "created_at"]
+    list_filter = ["track", "tier__season"]
+    search_fields = ["user__site_id", "user__nickname"]
+    list_select_related = ["user", "tier"]

@@ -1,0 +1,297 @@
+"""Daily streak through the HTTP API: one claim per Seoul calendar day, growth, cap, reset."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from accounts.models import User
+from accounts.tests.test_races import run_together
+from casinoclub import domain_events
+from casinoclub.realtime.models import RealtimeMessage
+from games.tests.factories import funded_player
+from gamification.models import StreakClaim, StreakState
+from gamification.tests.helpers import balance, client_of, ledger, post
+
+KST = ZoneInfo("Asia/Seoul")
+
+
+def kst(day: int, hour: int = 12, minute: int = 0, month: int = 1) -> datetime:
+    return datetime(2025, month, day, hour, minute, tzinfo=KST)
+
+
+@pytest.fixture(autouse=True)
+def _seoul(settings):
+    settings.TIME_ZONE = "Asia/Seoul"
+    settings.STREAK_GRACE_DAYS = 0
+
+
+@pytest.fixture
+def player(streak_rewards, no_achievements):
+    return funded_player(0)
+
+
+def claim_at(player, moment: datetime, key: str | None = None):
+    with time_machine.travel(moment, tick=False):
+        return post(client_of(player), "/api/streak/claim", key=key)
+
+
+def snapshot(player):
+    return (
+        balance(player),
+        ledger(player),
+        list(StreakClaim.objects.filter(user=player).values_list("day", "streak_day")),
+        RealtimeMessage.objects.filter(user=player).count(),
+        User.objects.get(pk=player.pk).experience,
+    )
+
+
+@pytest.mark.django_db
+def test_first_claim_pays_day_one_gives_xp_and_sends_streak_update(player):
+    response = claim_at(player, kst(1))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["day"], body["streak_day"], body["reward_gold"], body["xp"]) == (
+        "2025-01-01",
+        1,
+        100,
+        20,
+    )
+    assert body["balance"] == 100 == balance(player)
+    assert body["status"]["claimed_today"] is True
+    assert body["status"]["current_streak"] == 1
+    assert ledger(player) == [(100, "streak_reward")]
+    assert User.objects.get(pk=player.pk).experience == 20
+    types = list(
+        RealtimeMessage.objects.filter(user=player).order_by("seq").values_list("type", flat=True)
+    )
+    assert "streak_update" in types
+    assert "reward_granted" in types
+    update = RealtimeMessage.objects.get(user=player, type="streak_update").data
+    assert (update["streak_day"], update["reward_gold"], update["next_reward_gold"]) == (
+        1,
+        100,
+        150,
+    )
+
+
+@pytest.mark.django_db
+def test_second_claim_the_same_day_is_refused_and_changes_nothing(player):
+    first = claim_at(player, kst(1, 9), key="streak-first-1")
+    replay = claim_at(player, kst(1, 10), key="streak-first-1")
+    before = snapshot(player)
+
+    again = claim_at(player, kst(1, 23, 59), key="streak-other-2")
+
+    assert first.status_code == 200
+    assert replay.status_code == 200
+    assert replay.content == first.content
+    assert replay["Idempotent-Replayed"] == "true"
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "already_claimed"
+    assert snapshot(player) == before
+    assert ledger(player) == [(100, "streak_reward")]
+
+
+@pytest.mark.django_db
+def test_claim_without_an_idempotency_key_is_refused(player):
+    with time_machine.travel(kst(1), tick=False):
+        response = client_of(player).post("/api/streak/claim", {}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "idempotency_key_required"
+    assert snapshot(player) == (0, [], [], 0, 0)
+
+
+@pytest.mark.django_db
+def test_day_boundary_is_midnight_in_seoul_and_continues_the_streak(player):
+    late = claim_at(player, kst(1, 23, 59))
+    early = claim_at(player, kst(2, 0, 1))  # two minutes later; still Jan 1 in UTC
+
+    assert late.status_code == early.status_code == 200
+    assert (late.json()["day"], late.json()["streak_day"]) == ("2025-01-01", 1)
+    assert (early.json()["day"], early.json()["streak_day"], early.json()["reward_gold"]) == (
+        "2025-01-02",
+        2,
+        150,
+    )
+    assert ledger(player) == [(100, "streak_reward"), (150, "streak_reward")]
+
+
+@pytest.mark.django_db
+def test_a_missed_day_resets_the_streak(player):
+    for day in (1, 2):
+        assert claim_at(player, kst(day)).status_code == 200
+
+    with time_machine.travel(kst(4, 8), tick=False):
+        status = client_of(player).get("/api/streak/status").json()
+    response = claim_at(player, kst(4, 9))
+
+    assert (status["current_streak"], status["best_streak"], status["next_reward_gold"]) == (
+        0,
+        2,
+        100,
+    )
+    assert (response.json()["streak_day"], response.json()["reward_gold"]) == (1, 100)
+    state = StreakState.objects.get(user=player)
+    assert (state.current_streak, state.best_streak) == (1, 2)
+
+
+@pytest.mark.django_db
+def test_one_day_of_grace_keeps_the_streak_when_configured(player, settings):
+    settings.STREAK_GRACE_DAYS = 1
+    claim_at(player, kst(1))
+
+    kept = claim_at(player, kst(3))  # Jan 2 missed: forgiven
+    lost = claim_at(player, kst(6))  # Jan 4 and 5 missed: reset
+
+    assert kept.json()["streak_day"] == 2
+    assert lost.json()["streak_day"] == 1
+
+
+@pytest.mark.django_db
+def test_reward_grows_with_the_streak_and_caps_at_the_last_row(player):
+    rewards = [claim_at(player, kst(day)).json()["reward_gold"] for day in range(1, 6)]
+
+    assert rewards == [100, 150, 200, 200, 200]
+    assert sum(delta for delta, _ in ledger(player, "streak_reward")) == 850
+    # 5 claims x 20 XP = 100 XP: level 2, whose reward goes through the ledger too
+    assert ledger(player, "level_up") == [(200, "level_up")]
+    assert balance(player) == 850 + 200
+
+
+@pytest.mark.django_db
+def test_status_and_preview_before_and_after_claiming(player):
+    with time_machine.travel(kst(1, 8), tick=False):
+        client = client_of(player)
+        status = client.get("/api/streak/status").json()
+        preview = client.get("/api/streak/preview").json()
+        post(client, "/api/streak/claim")
+        after = client.get("/api/streak/status").json()
+        preview_after = client.get("/api/streak/preview").json()
+
+    assert status == {
+        "today": "2025-01-01",
+        "current_streak": 0,
+        "best_streak": 0,
+        "last_claim_date": None,
+        "claimed_today": False,
+        "next_streak_day": 1,
+        "next_reward_gold": 100,
+        "next_claim_at": None,
+        "grace_days": 0,
+    }
+    assert preview["today"] == {
+        "date": "2025-01-01",
+        "streak_day": 1,
+        "reward_gold": 100,
+        "claimed": False,
+        "claimable": True,
+    }
+    assert preview["tomorrow"] == {
+        "date": "2025-01-02",
+        "streak_day": 2,
+        "reward_gold": 150,
+        "claimable": False,
+        "claimable_from": "2025-01-02T00:00:00+09:00",
+    }
+    assert preview["cap_day"] == 3
+    assert (after["claimed_today"], after["current_streak"], after["next_streak_day"]) == (
+        True,
+        1,
+        2,
+    )
+    assert after["next_claim_at"] == "2025-01-02T00:00:00+09:00"
+    assert (preview_after["today"]["claimed"], preview_after["today"]["claimable"]) == (True, False)
+    assert preview_after["tomorrow"]["reward_gold"] == 150
+
+
+@pytest.mark.django_db
+def test_history_lists_the_claimed_days_of_the_month(player):
+    for moment in (kst(30), kst(31), kst(1, month=2)):
+        assert claim_at(player, moment).status_code == 200
+
+    with time_machine.travel(kst(2, month=2), tick=False):
+        client = client_of(player)
+        january = client.get("/api/streak/history?year=2025&month=1").json()
+        february = client.get("/api/streak/history?year=2025&month=2").json()
+        current = client.get("/api/streak/history").json()
+        blank = client.get("/api/streak/history?year=&month=").json()
+
+    assert january == {
+        "year": 2025,
+        "month": 1,
+        "claimed_days": [30, 31],
+        "claims": [
+            {"date": "2025-01-30", "streak_day": 1, "reward_gold": 100},
+            {"date": "2025-01-31", "streak_day": 2, "reward_gold": 150},
+        ],
+    }
+    assert february["claimed_days"] == [1]
+    assert february["claims"][0]["streak_day"] == 3
+    assert current == blank == february  # no (or blank) year/month: the current month
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "year=2025&month=13",
+        "year=2025&month=0",
+        "year=abc&month=1",
+        "year=1999&month=1",
+        "year=2025&month=1&day=3",
+    ],
+)
+@pytest.mark.django_db
+def test_history_refuses_an_invalid_month(player, query):
+    response = client_of(player).get(f"/api/streak/history?{query}")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.django_db
+def test_claim_announces_reward_claimed_with_the_streak_day(player):
+    received = []
+
+    def listener(sender, event, **kwargs):
+        received.append(event)
+
+    domain_events.reward_claimed.connect(listener)
+    try:
+        claim_at(player, kst(1))
+        claim_at(player, kst(2))
+    finally:
+        domain_events.reward_claimed.disconnect(listener)
+
+    assert received == [
+        domain_events.RewardClaimed(user_id=player.pk, source="streak", gold=100, streak_days=1),
+        domain_events.RewardClaimed(user_id=player.pk, source="streak", gold=150, streak_days=2),
+    ]
+
+
+@pytest.mark.django_db
+def test_streak_routes_require_login(api_client):
+    assert api_client.get("/api/streak/status").status_code == 401
+    assert api_client.post("/api/streak/claim", {}, format="json").status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_on_one_day_pay_once(streak_rewards, no_achievements):
+    player = funded_player(0)
+    with time_machine.travel(kst(1), tick=False):
+        statuses = run_together(
+            6,
+            lambda index: (
+                post(
+                    client_of(player), "/api/streak/claim", key=f"race-streak-{index:03d}"
+                ).status_code
+            ),
+        )
+
+    assert sorted(statuses) == [200] + [409] * 5
+    assert ledger(player) == [(100, "streak_reward")]
+    assert StreakClaim.objects.filter(user=player).count() == 1
+    assert User.objects.get(pk=player.pk).experience == 20

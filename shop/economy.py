@@ -1,0 +1,127 @@
+"""Economy figures for staff: gold minted and burned, revenue, players, pending purchases, alerts.
+
+Every figure is one aggregate query over an indexed range (ledger entries carry a covering index
+on ``created_at`` with reason, delta and wallet), so a date range stays fast with millions of rows.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from accounts.models import LedgerEntry, Wallet
+from casinoclub.realtime.presence import presence_online_count
+from shop.models import Purchase, PurchaseFlow, PurchaseStatus
+
+MONEY_FLOWS = [PurchaseFlow.GOLD_PACK, PurchaseFlow.LIMITED]
+ADMIN_STATS_CACHE_KEY = "shop:admin-stats"
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    return (
+        datetime.combine(start, time.min, tzinfo=zone),
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+    )
+
+
+def economy_daily(start: date, end: date) -> dict[str, Any]:
+    """Per local calendar day in [start, end]: gold by reason, revenue, active players."""
+    since, until = _bounds(start, end)
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    entries = LedgerEntry.objects.filter(created_at__gte=since, created_at__lt=until).annotate(
+        day=TruncDate("created_at", tzinfo=zone)
+    )
+    by_reason = entries.values("day", "reason").annotate(
+        minted=Sum("delta", filter=Q(delta__gt=0)), burned=Sum("delta", filter=Q(delta__lt=0))
+    )
+    players = entries.values("day").annotate(players=Count("wallet_id", distinct=True))
+    revenue = (
+        Purchase.objects.filter(
+            flow__in=MONEY_FLOWS,
+            status__in=[PurchaseStatus.SUCCESS, PurchaseStatus.REFUNDED],
+            settled_at__gte=since,
+            settled_at__lt=until,
+        )
+        .annotate(day=TruncDate("settled_at", tzinfo=zone))
+        .values("day")
+        .annotate(
+            gross=Sum("price_cents"),
+            refunded=Sum("price_cents", filter=Q(status=PurchaseStatus.REFUNDED)),
+        )
+    )
+    days: dict[date, dict[str, Any]] = {}
+    day = start
+    while day <= end:
+        days[day] = {"day": day.isoformat(), "minted": 0, "burned": 0, "by_reason": {},
+                     "revenue_cents": 0, "active_players": 0}  # fmt: skip
+        day += timedelta(days=1)
+    for row in by_reason:
+        bucket = days[row["day"]]
+        minted, burned = int(row["minted"] or 0), -int(row["burned"] or 0)
+        bucket["minted"] += minted
+        bucket["burned"] += burned
+        bucket["by_reason"][row["reason"]] = {"minted": minted, "burned": burned}
+    for row in players:
+        days[row["day"]]["active_players"] = row["players"]
+    for row in revenue:
+        days[row["day"]]["revenue_cents"] = int(row["gross"] or 0) - int(row["refunded"] or 0)
+    rows = list(days.values())
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "days": rows,
+        "circulation": int(Wallet.objects.aggregate(total=Sum("balance"))["total"] or 0),
+        "net": sum(row["minted"] - row["burned"] for row in rows),
+    }
+
+
+def economy_alerts(now: datetime | None = None) -> list[dict[str, Any]]:
+    """What needs staff attention now."""
+    now = now or timezone.now()
+    alerts: list[dict[str, Any]] = []
+    pending = Purchase.objects.filter(status=PurchaseStatus.PENDING).count()
+    if pending >= settings.PENDING_PURCHASE_ALERT_THRESHOLD:
+        alerts.append({"code": "pending_purchases_spike", "severity": "critical", "value": pending})
+    review = Purchase.objects.filter(needs_review=True).count()
+    if review:
+        alerts.append({"code": "refunds_need_review", "severity": "warning", "value": review})
+    recent = Purchase.objects.filter(
+        flow__in=MONEY_FLOWS, created_at__gte=now - timedelta(hours=1)
+    ).aggregate(total=Count("id"), failed=Count("id", filter=Q(status=PurchaseStatus.FAILED)))
+    if recent["total"] >= 10 and recent["failed"] * 2 > recent["total"]:
+        alerts.append(
+            {"code": "purchase_failure_rate", "severity": "critical",
+             "value": round(recent["failed"] / recent["total"], 2)}
+        )  # fmt: skip
+    return alerts
+
+
+def _admin_stats_now() -> dict[str, Any]:
+    now = timezone.now()
+    today_start, _ = _bounds(timezone.localdate(now), timezone.localdate(now))
+    money = Purchase.objects.filter(flow__in=MONEY_FLOWS, status=PurchaseStatus.SUCCESS)
+    return {
+        "online_users": presence_online_count(),
+        "total_revenue": int(money.aggregate(total=Sum("price_cents"))["total"] or 0),
+        "today_revenue": int(
+            money.filter(settled_at__gte=today_start).aggregate(total=Sum("price_cents"))["total"]
+            or 0
+        ),
+        "pending_purchases": Purchase.objects.filter(status=PurchaseStatus.PENDING).count(),
+        "critical_alerts": [a for a in economy_alerts(now) if a["severity"] == "critical"],
+        "generated_at": now.isoformat(),
+    }
+
+
+def admin_stats() -> dict[str, Any]:
+    """The staff stats snapshot, cached 5 s in Redis (all web processes share it)."""
+    stats = cache.get_or_set(ADMIN_STATS_CACHE_KEY, _admin_stats_now, timeout=5)
+    return stats if isinstance(stats, dict) else _admin_stats_now()

@@ -1,0 +1,77 @@
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from games.tests.factories import funded_player
+from shop import economy, services
+from shop.models import Purchase
+from shop.tests.factories import GoldPackFactory, ItemFactory
+from shop.tests.test_shop import client_for, post
+
+
+@pytest.mark.django_db
+def test_economy_daily_adds_up_the_ledger_and_revenue():
+    player = funded_player(1000)  # +1000 staff_grant
+    GoldPackFactory(code="pack", gold_amount=5000, price_cents=4900)
+    ItemFactory(code="hat", price_gold=300)
+    services.shop_buy(player, "pack")  # +5000 purchase_credit, revenue 4900
+    services.shop_buy(player, "hat")  # -300 shop_purchase
+    today = timezone.localdate()
+
+    data = economy.economy_daily(today, today)
+
+    (day,) = data["days"]
+    assert day["minted"] == 6000
+    assert day["burned"] == 300
+    assert day["by_reason"]["purchase_credit"] == {"minted": 5000, "burned": 0}
+    assert day["by_reason"]["shop_purchase"] == {"minted": 0, "burned": 300}
+    assert day["revenue_cents"] == 4900
+    assert day["active_players"] == 1
+    assert data["circulation"] == 5700
+    assert data["net"] == 5700
+
+
+@pytest.mark.django_db
+def test_admin_stats_is_staff_only_and_cached(settings):
+    player = funded_player(0)
+    GoldPackFactory(code="pack", price_cents=4900)
+    settings.PAYMENT_SIMULATOR = {"charge": "pending", "pending_outcome": "pending"}
+    settings.PENDING_PURCHASE_ALERT_THRESHOLD = 1
+    services.shop_buy(player, "pack")
+
+    staff = client_for(funded_player(0, is_staff=True))
+    players = client_for(player).get("/api/admin/stats")
+    first = staff.get("/api/admin/stats").json()
+    Purchase.objects.update(status="success", settled_at=timezone.now())  # within the 5 s cache
+    cached = staff.get("/api/admin/stats").json()
+    cache.delete(economy.ADMIN_STATS_CACHE_KEY)
+    fresh = staff.get("/api/admin/stats").json()
+
+    assert players.status_code == 403
+    assert first["pending_purchases"] == 1
+    assert [alert["code"] for alert in first["critical_alerts"]] == ["pending_purchases_spike"]
+    assert set(first) == {"online_users", "total_revenue", "today_revenue", "pending_purchases",
+                          "critical_alerts", "generated_at"}  # fmt: skip
+    assert cached == first
+    assert (fresh["pending_purchases"], fresh["total_revenue"], fresh["today_revenue"]) == (
+        0,
+        4900,
+        4900,
+    )
+
+
+@pytest.mark.django_db
+def test_economy_dashboard_page_is_staff_only(admin_client, client):
+    player = funded_player(10)
+    post(client_for(player), "/api/shop/buy", {"product_code": GoldPackFactory().code})
+
+    page = admin_client.get("/admin/shop/purchase/economy/")
+    bad_range = admin_client.get("/admin/shop/purchase/economy/?start=2026-01-10&end=2026-01-01")
+    anonymous = client.get("/admin/shop/purchase/economy/")
+
+    assert page.status_code == 200
+    assert b"vendor/chartjs/chart.umd.min.js" in page.content
+    assert b'id="economy-data"' in page.content
+    assert bad_range.status_code == 200
+    assert b"at most 366 days" in bad_range.content
+    assert anonymous.status_code == 302

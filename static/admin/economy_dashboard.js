@@ -1,0 +1,21 @@
+// Draws the economy dashboard's charts from the JSON the page embeds (no network calls).
+(function () {
+  const data = JSON.parse(document.getElementById("economy-data").textContent);
+  const labels = data.days.map((row) => row.day);
+  const chart = (id, type, datasets) =>
+    new Chart(document.getElementById(id), {
+      type,
+      data: { labels, datasets },
+      options: { responsive: true, animation: false, scales: { y: { beginAtZero: true } } },
+    });
+  chart("gold-chart", "bar", [
+    { label: "minted", data: data.days.map((row) => row.minted) },
+    { label: "burned", data: data.days.map((row) => row.burned) },
+  ]);
+  chart("revenue-chart", "bar", [
+    { label: "revenue (cents)", data: data.days.map((row) => row.revenue_cents) },
+  ]);
+  chart("players-chart", "line", [
+    { label: "active players", data: data.days.map((row) => row.active_players) },
+  ]);
+})();
