@@ -106,3 +106,26 @@ class ImportFileInvalid(ApplicationError):
     message = (
         "The file is not a CSV with the columns site_id,nickname,phone_number,password[,rank]."
     )
+
+
+class AgeRestricted(ApplicationError):
+    code = "age_restricted"
+    message = "You must be old enough to play to sign up."
+
+
+class PlayBlocked(ApplicationError):
+    code = "play_blocked"
+    status_code = status.HTTP_403_FORBIDDEN
+    message = "Play and purchases are paused on your account (cool-off or self-exclusion)."
+
+
+class PurchaseLimitReached(ApplicationError):
+    code = "purchase_limit_reached"
+    status_code = status.HTTP_403_FORBIDDEN
+    message = "This purchase would go over the daily limit you set."
+
+
+class BlockCannotBeShortened(ApplicationError):
+    code = "block_cannot_be_shortened"
+    status_code = status.HTTP_409_CONFLICT
+    message = "A running cool-off or self-exclusion cannot be shortened."

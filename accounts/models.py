@@ -59,6 +59,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    birth_date = models.DateField(null=True, blank=True, help_text="Age gate at signup.")
     # Bumped to revoke every token issued before (logout-all, ban, refresh-token reuse).
     token_version = models.PositiveIntegerField(default=0)
     invite_code = models.ForeignKey(
@@ -240,3 +241,25 @@ class InventoryItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_code} x{self.quantity} (user {self.user_id})"
+
+
+class BlockKind(models.TextChoices):
+    COOL_OFF = "cool_off", "Cool-off"
+    SELF_EXCLUSION = "self_exclusion", "Self-exclusion"
+
+
+class ResponsiblePlay(models.Model):
+    """A player's own limits and blocks. Blocks can be extended by the player, never shortened."""
+
+    user = models.OneToOneField(User, primary_key=True, on_delete=models.CASCADE)
+    daily_purchase_limit_cents = models.PositiveIntegerField(null=True, blank=True)
+    pending_purchase_limit_cents = models.PositiveIntegerField(null=True, blank=True)
+    pending_limit_effective_at = models.DateTimeField(null=True, blank=True)
+    blocked_until = models.DateTimeField(null=True, blank=True)
+    block_kind = models.CharField(max_length=16, choices=BlockKind.choices, blank=True)
+    session_started_at = models.DateTimeField(null=True, blank=True)
+    last_round_at = models.DateTimeField(null=True, blank=True)
+    last_reality_check_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"responsible play of user {self.user_id}"

@@ -49,6 +49,7 @@ class SignupInputSerializer(StrictSerializer):
     phone_number = PhoneNumberField()
     password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
     invite_code = serializers.CharField(max_length=32)
+    birth_date = serializers.DateField(help_text="YYYY-MM-DD; players must be at least 18.")
 
 
 class LoginInputSerializer(StrictSerializer):
@@ -148,3 +149,17 @@ class LedgerEntrySerializer(serializers.Serializer):
     reason = serializers.CharField()
     reference = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+
+class PurchaseLimitInputSerializer(StrictSerializer):
+    daily_purchase_limit_cents = serializers.IntegerField(
+        min_value=0, max_value=100_000_000, allow_null=True
+    )
+
+
+class CoolOffInputSerializer(StrictSerializer):
+    duration = serializers.ChoiceField(choices=["24h", "7d"])
+
+
+class SelfExclusionInputSerializer(StrictSerializer):
+    days = serializers.ChoiceField(choices=[30, 180, 365, 1825])

@@ -10,6 +10,20 @@ urlpatterns = [
     path("auth/logout-all", views.LogoutAllView.as_view(), name="auth-logout-all"),
     path("invite/validate", views.InviteValidateView.as_view(), name="invite-validate"),
     path("users/me", views.MeView.as_view(), name="users-me"),
+    path("responsible-play", views.ResponsiblePlayView.as_view(), name="responsible-play"),
+    path(
+        "responsible-play/purchase-limit",
+        views.PurchaseLimitView.as_view(),
+        name="responsible-play-purchase-limit",
+    ),
+    path(
+        "responsible-play/cool-off", views.CoolOffView.as_view(), name="responsible-play-cool-off"
+    ),
+    path(
+        "responsible-play/self-exclusion",
+        views.SelfExclusionView.as_view(),
+        name="responsible-play-self-exclusion",
+    ),
     path("users/<int:user_id>", views.UserPublicView.as_view(), name="users-public"),
     path(
         "admin/users/<int:user_id>/gold",

@@ -18,7 +18,9 @@ from rest_framework.views import APIView
 from casinoclub.idempotency import run_idempotent
 
 from . import exceptions, serializers, services
+from .authentication import request_player
 from .selectors import user_get_public
+from .services import responsible
 from .tokens import token_pair_for_user
 
 
@@ -184,3 +186,51 @@ class StaffGoldAdjustView(APIView):
             return 200, serializers.LedgerEntrySerializer(entry).data
 
         return run_idempotent(request, adjust)
+
+
+class ResponsiblePlayView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="responsible_play_status")
+    def get(self, request: Request) -> Response:
+        return Response(responsible.responsible_play_status(request_player(request).pk))
+
+
+class PurchaseLimitView(APIView):
+    @extend_schema(
+        request=serializers.PurchaseLimitInputSerializer,
+        responses={200: OpenApiTypes.OBJECT},
+        operation_id="responsible_play_purchase_limit",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.PurchaseLimitInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        player = request_player(request)
+        responsible.purchase_limit_set(player.pk, data.validated_data["daily_purchase_limit_cents"])
+        return Response(responsible.responsible_play_status(player.pk))
+
+
+class CoolOffView(APIView):
+    @extend_schema(
+        request=serializers.CoolOffInputSerializer,
+        responses={200: OpenApiTypes.OBJECT},
+        operation_id="responsible_play_cool_off",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.CoolOffInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        player = request_player(request)
+        responsible.cool_off_start(player.pk, data.validated_data["duration"])
+        return Response(responsible.responsible_play_status(player.pk))
+
+
+class SelfExclusionView(APIView):
+    @extend_schema(
+        request=serializers.SelfExclusionInputSerializer,
+        responses={200: OpenApiTypes.OBJECT},
+        operation_id="responsible_play_self_exclusion",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.SelfExclusionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        player = request_player(request)
+        responsible.self_exclusion_start(player.pk, data.validated_data["days"])
+        return Response(responsible.responsible_play_status(player.pk))

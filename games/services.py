@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import LedgerReason, User
 from accounts.services import inventory_add, wallet_credit, wallet_debit
+from accounts.services.responsible import play_allowed_check, play_session_touch
 from casinoclub import domain_events
 from casinoclub.realtime.services import realtime_publish
 from games import engine, exceptions, metrics
@@ -239,6 +240,7 @@ def _settle(round_: GameRound, multiplier_x100: int, payout: int, outcome: dict[
             idempotency_key=f"win:{round_.pk}",
         )
     _stats_and_boards(round_)
+    play_session_touch(round_.user_id)
     realtime_publish(
         round_.user_id, "game_event", {"event": "round_settled", "round": round_public(round_)}
     )
@@ -261,6 +263,7 @@ def _open_round(
     user: User, game: str, bet_or_cost: int, params: dict[str, Any], config: GameConfig
 ) -> tuple[GameRound, engine.FairRng]:
     """Count the play, take a nonce, debit the stake and create the round row."""
+    play_allowed_check(user.pk)
     _daily_take(user, config)
     seed_id, server_seed, client_seed, nonce = _nonce_take(user.pk)
     wallet_debit(

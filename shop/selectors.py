@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import zoneinfo
+from datetime import datetime, time
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
 
 from accounts.models import Rank, User
 from shop.models import LimitedPackage, Product, ProductKind, Purchase, PurchaseStatus
@@ -91,6 +94,19 @@ def limited_packages_list(user: User, now: datetime) -> list[dict[str, Any]]:
         }
         for package in packages
     ]
+
+
+def money_spent_today(user_id: int) -> int:
+    """Cents of today's (local day) money purchases that are pending or succeeded."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    today_start = datetime.combine(timezone.localdate(), time.min, tzinfo=zone)
+    spent = Purchase.objects.filter(
+        user_id=user_id,
+        created_at__gte=today_start,
+        status__in=[PurchaseStatus.PENDING, PurchaseStatus.SUCCESS],
+        flow__in=["gold_pack", "limited"],
+    ).aggregate(total=Sum("price_cents"))["total"]
+    return int(spent or 0)
 
 
 def purchases_list(user_id: int) -> QuerySet[Purchase]:

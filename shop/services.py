@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.models import LedgerReason, User, Wallet
 from accounts.services import audit_log_record, inventory_add, wallet_credit, wallet_debit
+from accounts.services.responsible import play_allowed_check, purchase_allowed_check
 from casinoclub import domain_events
 from casinoclub.realtime.services import realtime_publish
 from shop import exceptions, metrics
@@ -43,7 +44,7 @@ from shop.models import (
     PurchaseStatus,
     WebhookEvent,
 )
-from shop.selectors import product_price, rank_allows
+from shop.selectors import money_spent_today, product_price, rank_allows
 
 S = PurchaseStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -229,6 +230,7 @@ def shop_buy(user: User, product_code: str) -> Purchase:
             raise exceptions.RankRequired()
         price = product_price(product, timezone.now())
         if product.kind == ProductKind.ITEM:
+            play_allowed_check(user.pk)
             purchase = _purchase_create(
                 user=user,
                 flow=PurchaseFlow.ITEM,
@@ -245,6 +247,7 @@ def shop_buy(user: User, product_code: str) -> Purchase:
                 idempotency_key=f"purchase-debit:{purchase.receipt}",
             )
             return purchase_transition(purchase.pk, S.SUCCESS)
+        purchase_allowed_check(user.pk, price, money_spent_today(user.pk))
         purchase = _purchase_create(
             user=user,
             flow=PurchaseFlow.GOLD_PACK,
@@ -323,6 +326,7 @@ def shop_buy_limited(user: User, package_code: str, promo_code: str | None = Non
             raise exceptions.PerUserLimitReached()
         promo = _promo_take(user, promo_code) if promo_code else None
         price = _promo_price(package.price_cents, promo)
+        purchase_allowed_check(user.pk, price, money_spent_today(user.pk))
         purchase = _purchase_create(
             user=user,
             flow=PurchaseFlow.LIMITED,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -33,6 +33,7 @@ from accounts.selectors import user_get_by_login
 from accounts.tokens import TOKEN_VERSION_CLAIM, token_pair_for_user
 
 from .audit import audit_log_record
+from .responsible import age_gate_check
 from .wallet import wallet_credit, wallet_open
 
 
@@ -190,13 +191,21 @@ def _raise_from_integrity_error(error: IntegrityError) -> None:
 
 @transaction.atomic(durable=True)
 def user_signup(
-    *, site_id: str, nickname: str, phone_number: str, password: str, invite_code: str
+    *,
+    site_id: str,
+    nickname: str,
+    phone_number: str,
+    password: str,
+    invite_code: str,
+    birth_date: date,
 ) -> User:
     """Create a player with ``invite_code`` (already-normalized fields).
 
     Raises ``InviteCode*``, ``SiteIdTaken``, ``NicknameTaken``, ``PhoneNumberTaken`` or
-    ``WeakPassword``. Not idempotent: a second call with the same site_id fails with SiteIdTaken.
+    ``WeakPassword``, ``AgeRestricted``. Not idempotent: a second call with the same site_id fails
+    with SiteIdTaken.
     """
+    age_gate_check(birth_date)
     password_errors = password_problems(
         password, site_id=site_id, nickname=nickname, phone_number=phone_number
     )
@@ -210,6 +219,7 @@ def user_signup(
         phone_number=phone_number,
         password_hash=make_password(password),
         invite_code=invite,
+        birth_date=birth_date,
     )
 
 
@@ -233,6 +243,7 @@ def user_create(
     password_hash: str,
     rank: str = Rank.STANDARD,
     invite_code: InviteCode | None = None,
+    birth_date: date | None = None,
 ) -> User:
     """Create a player with their wallet and the signup bonus (a ledger entry), like signup.
 
@@ -249,6 +260,7 @@ def user_create(
                 password=password_hash,
                 rank=rank,
                 invite_code=invite_code,
+                birth_date=birth_date,
             )
     except IntegrityError as error:
         _raise_from_integrity_error(error)

@@ -42,6 +42,7 @@ def test_concurrent_signups_cannot_both_take_the_last_use_of_a_code():
             "phone_number": f"0109000{index:04d}",
             "password": "Str0ng-passw0rd!",
             "invite_code": "LASTONE",
+            "birth_date": "1990-01-01",
         }
         return APIClient().post("/api/auth/signup", body, format="json").status_code
 
@@ -61,6 +62,7 @@ def test_concurrent_signups_with_one_site_id_create_one_user():
             "phone_number": f"0108000{index:04d}",
             "password": "Str0ng-passw0rd!",
             "invite_code": "5858",
+            "birth_date": "1990-01-01",
         }
         return APIClient().post("/api/auth/signup", body, format="json").status_code
 

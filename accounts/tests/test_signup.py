@@ -16,6 +16,7 @@ def signup_body(**overrides):
         "phone_number": "010-1234-5678",
         "password": "Str0ng-passw0rd!",
         "invite_code": "5858",
+        "birth_date": "1990-01-01",
     }
     body.update(overrides)
     return body

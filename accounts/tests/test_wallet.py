@@ -48,6 +48,7 @@ def test_signup_gold_is_a_ledger_entry(api_client, settings):
         "phone_number": "01055556666",
         "password": "Str0ng-passw0rd!",
         "invite_code": "5858",
+        "birth_date": "1990-01-01",
     }
 
     response = api_client.post("/api/auth/signup", body, format="json")

@@ -265,6 +265,11 @@ MISSION_PROGRESS_RETENTION_DAYS = env.int("MISSION_PROGRESS_RETENTION_DAYS", def
 MASTER_INVITE_CODE = env.str("MASTER_INVITE_CODE", default="5858")
 SIGNUP_BONUS_GOLD = env.int("SIGNUP_BONUS_GOLD", default=1000)
 LEVEL_UP_GOLD_PER_LEVEL = env.int("LEVEL_UP_GOLD_PER_LEVEL", default=100)
+# Responsible play
+PLAYER_MINIMUM_AGE = env.int("PLAYER_MINIMUM_AGE", default=18)
+PURCHASE_LIMIT_RAISE_DELAY_HOURS = env.int("PURCHASE_LIMIT_RAISE_DELAY_HOURS", default=24)
+REALITY_CHECK_MINUTES = env.int("REALITY_CHECK_MINUTES", default=60)
+PLAY_SESSION_GAP_MINUTES = env.int("PLAY_SESSION_GAP_MINUTES", default=30)
 # Progression (docs/decisions/0021-streak-grace-and-cap.md, 0022-rank-earning.md)
 STREAK_GRACE_DAYS = min(1, max(0, env.int("STREAK_GRACE_DAYS", default=0)))  # 0 or 1
 VIP_PREMIUM_POINTS = env.int("VIP_PREMIUM_POINTS", default=500)
