@@ -19,7 +19,7 @@ from accounts.tokens import token_pair_for_user
 from casinoclub.realtime.models import RealtimeMessage
 from games.tests.factories import funded_player
 from shop import services
-from shop.models import LimitedPackage, PromoCode, PromoRedemption, Purchase
+from shop.models import LimitedPackage, Product, PromoCode, PromoRedemption, Purchase
 from shop.tests.factories import (
     GoldPackFactory,
     ItemFactory,
@@ -94,6 +94,7 @@ def pending_gateway(settings):
 
 @pytest.mark.django_db
 def test_catalog_shows_price_after_discount_and_rank_gate(player, client):
+    Product.objects.all().delete()  # only this test's products, not the default catalog
     GoldPackFactory(
         code="starter",
         price_cents=10000,
@@ -553,3 +554,10 @@ def test_admin_product_actions_change_and_audit(admin_client):
     assert refused.status_code == 302
     actions = list(AuditLogEntry.objects.order_by("id").values_list("action", flat=True))
     assert actions == ["product_discount", "product_discount", "product_rank", "product_deactivate"]
+
+
+@pytest.mark.django_db
+def test_a_fresh_install_has_a_default_catalog(client):
+    codes = [product["code"] for product in client.get("/api/shop/catalog").json()["products"]]
+
+    assert codes[:4] == ["gold-small", "gold-medium", "gold-large", "gold-vip"]
