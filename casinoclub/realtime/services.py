@@ -12,14 +12,16 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from datetime import datetime
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -30,6 +32,7 @@ from .metrics import realtime_message_lag_ms
 from .models import RealtimeMessage
 
 logger = logging.getLogger(__name__)
+SEND_TIMEOUT_SECONDS = 5.0
 
 _NEXT_SEQ_SQL = (
     "INSERT INTO realtime_cursor (user_id, last_seq) VALUES (%s, 1)"
@@ -43,14 +46,48 @@ def user_group_name(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+class _SenderLoop:
+    """One long-lived event loop thread per process for sending from synchronous code.
+
+    ``async_to_sync`` called where no event loop runs (WSGI workers, Celery) starts a new loop per
+    call, and the Redis channel layer opens its connections per loop, so every message would pay
+    for a new connection. Sending through one loop that lives as long as the process keeps that
+    connection. The thread is started lazily and again after a fork (gunicorn, Celery prefork).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+
+    def _get(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=loop.run_forever, name="realtime-sender", daemon=True
+                ).start()
+                self._loop, self._pid = loop, os.getpid()
+            return self._loop
+
+    def run(self, coroutine: Coroutine[Any, Any, None], timeout: float) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self._get()).result(timeout)
+
+
+_sender = _SenderLoop()
+
+
 def _send_after_commit(envelope: StoredMessage) -> None:
     started = time.perf_counter()
     try:
         layer = get_channel_layer()
         assert layer is not None, "CHANNEL_LAYERS is not configured"
-        async_to_sync(layer.group_send)(
-            user_group_name(envelope["user_id"]),
-            {"type": "realtime.message", "envelope": envelope},
+        _sender.run(
+            layer.group_send(
+                user_group_name(envelope["user_id"]),
+                {"type": "realtime.message", "envelope": envelope},
+            ),
+            timeout=SEND_TIMEOUT_SECONDS,
         )
     except Exception as error:  # Redis down or slow: the message is stored, clients catch up
         logger.warning(
