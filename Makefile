@@ -11,7 +11,7 @@ LINT_ENV := DJANGO_SETTINGS_MODULE=casinoclub.settings.test DATABASE_URL=postgre
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 PROMTOOL ?= $(shell command -v promtool || echo .tools/promtool)
 
-.PHONY: run test lint format schema install clean-data bench-realtime
+.PHONY: run test lint format schema install clean-data bench-realtime bench-spin
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ schema: $(STAMP)
 
 bench-realtime: $(STAMP)
 	$(PY) scripts/devstack.py exec --ephemeral -- $(PY) bench/realtime_latency.py $(BENCH_ARGS)
+
+bench-spin: $(STAMP)
+	$(PY) bench/spin.py $(BENCH_ARGS)
 
 clean-data:
 	rm -rf .data
