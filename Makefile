@@ -11,7 +11,7 @@ LINT_ENV := DJANGO_SETTINGS_MODULE=casinoclub.settings.test DATABASE_URL=postgre
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 PROMTOOL ?= $(shell command -v promtool || echo .tools/promtool)
 
-.PHONY: run test lint format schema install clean-data bench-realtime bench-spin
+.PHONY: run test lint format schema install clean-data bench-realtime bench-spin bench-buy
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ bench-realtime: $(STAMP)
 
 bench-spin: $(STAMP)
 	$(PY) bench/spin.py $(BENCH_ARGS)
+
+bench-buy: $(STAMP)
+	$(PY) bench/spin.py --route buy $(BENCH_ARGS)
 
 clean-data:
 	rm -rf .data

@@ -60,10 +60,23 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-RESULTS = PROJECT_DIR / "bench" / "results" / "spin.jsonl"
+RESULTS_DIR = PROJECT_DIR / "bench" / "results"
 REFERENCE_SCRIPT = PROJECT_DIR.parent / "shared" / "bench" / "run_ceiling.sh"
 RUN_WRK = PROJECT_DIR / "bench" / "run_wrk.sh"
-SPIN_PATH = "/api/games/slot/spin"
+# The measured route: ``--route spin`` (issue: slot spin) or ``--route buy`` (a gold pack bought
+# through the simulated gateway, which succeeds: debit-free, one credit per request).
+ROUTES = {"spin": "/api/games/slot/spin", "buy": "/api/shop/buy"}
+ROUTE = "spin"  # set from --route in main()
+
+
+def route_body(args: argparse.Namespace) -> dict[str, Any]:
+    return {"bet": args.bet} if ROUTE == "spin" else {"product_code": args.product}
+
+
+def results_path() -> Path:
+    return RESULTS_DIR / f"{ROUTE}.jsonl"
+
+
 GOLD = 1_000_000
 sys.path.insert(0, str(PROJECT_DIR))
 sys.path.insert(0, str(PROJECT_DIR / "scripts"))
@@ -71,6 +84,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casinoclub.settings.local")
 os.environ["DJANGO_DEBUG"] = "false"
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# Per-user purchase velocity limit: off for the load (every request is one of a few players on hot).
+os.environ.setdefault("THROTTLE_PURCHASE", "1000000/min")
 # The tokens are minted before the first server starts and must outlive the whole run.
 os.environ.setdefault("JWT_ACCESS_MINUTES", "60")
 
@@ -326,10 +341,14 @@ def reference_run(timeout: float) -> list[dict[str, Any]]:
 
 
 def reference_last() -> tuple[str, list[dict[str, Any]]]:
-    """The newest run in ``bench/results/spin.jsonl`` that has both ceiling figures."""
+    """The newest run in ``bench/results/*.jsonl`` that has both ceiling figures."""
     runs: dict[str, list[dict[str, Any]]] = {}
-    if RESULTS.exists():
-        for raw in RESULTS.read_text().splitlines():
+    raws: list[str] = []
+    for results in sorted(RESULTS_DIR.glob("*.jsonl")):
+        raws += results.read_text().splitlines()
+    raws.sort(key=lambda raw: json.loads(raw).get("at", "") if raw.strip() else "")
+    if raws:
+        for raw in raws:
             with contextlib.suppress(ValueError):
                 line = json.loads(raw)
                 if line.get("kind") == "reference":
@@ -337,7 +356,7 @@ def reference_last() -> tuple[str, list[dict[str, Any]]]:
     for run_id, lines in reversed(runs.items()):
         if {"ceiling-spread", "ceiling-hot"} <= {line["figure"] for line in lines}:
             return run_id, lines
-    raise RuntimeError(f"no reference figures in {RESULTS}; run once without --skip-reference")
+    raise RuntimeError(f"no reference figures in {RESULTS_DIR}; run once without --skip-reference")
 
 
 # ---------------------------------------------------------------- our product
@@ -513,12 +532,12 @@ def wrk_run(
         "BENCH_DURATION": f"{seconds}s",
         "BENCH_THREADS": str(args.threads),
         "BENCH_CONNECTIONS": str(args.connections),
-        "BENCH_BODY": json.dumps({"bet": args.bet}),
+        "BENCH_BODY": json.dumps(route_body(args)),
         "BENCH_KEY_PREFIX": f"spin-{secrets.token_hex(6)}",
     }
     bash = shutil.which("bash") or "/bin/bash"
     process = subprocess.Popen(
-        [bash, str(RUN_WRK), f"http://127.0.0.1:{port}", SPIN_PATH, str(tokens_path)],
+        [bash, str(RUN_WRK), f"http://127.0.0.1:{port}", ROUTES[ROUTE], str(tokens_path)],
         cwd=PROJECT_DIR,
         env=env,
         stdout=subprocess.PIPE,
@@ -564,12 +583,12 @@ def server_measure(
         status, _, body = http_request(
             port,
             "POST",
-            SPIN_PATH,
-            json.dumps({"bet": args.bet}),
+            ROUTES[ROUTE],
+            json.dumps(route_body(args)),
             {
                 "Authorization": f"Bearer {first_token}",
                 "Content-Type": "application/json",
-                "Idempotency-Key": f"spin-sample-{secrets.token_hex(6)}",
+                "Idempotency-Key": f"{ROUTE}-sample-{secrets.token_hex(6)}",
             },
         )
         log(f"{name}: sample response {status} {body[:300].decode(errors='replace')}")
@@ -610,8 +629,12 @@ def ledger_check(config_id: int) -> dict[str, Any]:
     from django.db import connections
 
     from games.models import GameRound
+    from shop.models import Purchase
 
-    rounds = GameRound.objects.filter(config_id=config_id).count()
+    if ROUTE == "spin":
+        rounds = GameRound.objects.filter(config_id=config_id).count()
+    else:
+        rounds = Purchase.objects.filter(status="success").count()
     connections.close_all()
     output = (completed.stdout + completed.stderr).strip()
     return {"ok": completed.returncode == 0, "output": output, "rounds_stored": rounds}
@@ -684,8 +707,8 @@ def summary_table(reference: dict[str, dict[str, Any]], lines: list[dict[str, An
 
 
 def results_append(lines: list[dict[str, Any]]) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a") as results_file:
+    results_path().parent.mkdir(parents=True, exist_ok=True)
+    with results_path().open("a") as results_file:
         for line in lines:
             results_file.write(json.dumps(line) + "\n")
 
@@ -700,7 +723,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=5, help="discarded wrk run per server")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--route", choices=sorted(ROUTES), default="spin")
     parser.add_argument("--bet", type=int, default=10)
+    parser.add_argument("--product", default="gold-small", help="--route buy: the product code")
     parser.add_argument(
         "--servers", default="daphne,gunicorn", help=f"comma-separated, of {', '.join(SERVERS)}"
     )
@@ -712,6 +737,8 @@ def main() -> int:
     )
     parser.add_argument("--deadline", type=int, default=350, help="seconds for the whole run")
     args = parser.parse_args()
+    global ROUTE
+    ROUTE = args.route
     servers = [name.strip() for name in args.servers.split(",") if name.strip()]
     unknown = set(servers) - set(SERVERS)
     if unknown or not servers:
@@ -727,7 +754,7 @@ def main() -> int:
     busy = cpu_busy_percent()
     FOREIGN.start()
     common: dict[str, Any] = {
-        "bench": "spin",
+        "bench": ROUTE,
         "run": run_id,
         "at": now_iso(),
         "cpu_busy_at_start": busy,
@@ -739,7 +766,7 @@ def main() -> int:
     try:
         if args.skip_reference:
             reference_run_id, reference_lines = reference_last()
-            log(f"reference: reusing run {reference_run_id} from {RESULTS}")
+            log(f"reference: reusing run {reference_run_id} from {RESULTS_DIR}")
             new_reference_lines: list[dict[str, Any]] = []
         else:
             remaining = args.deadline - (time.monotonic() - started)
@@ -805,10 +832,12 @@ def main() -> int:
     print(summary_table(reference, figure_lines))
     print(
         f"check_ledger: {ledger_line['verdict']} ({ledger['output'].splitlines()[0]});"
-        f" slot rounds stored {ledger['rounds_stored']}, 200 responses counted {ok_responses}"
+        f" {'slot rounds' if ROUTE == 'spin' else 'purchases'} stored {ledger['rounds_stored']},"
+        f" 200 responses counted {ok_responses}"
     )
     print(
-        f"reference run {reference_run_id}; {time.monotonic() - started:.0f} s; results {RESULTS}"
+        f"reference run {reference_run_id}; {time.monotonic() - started:.0f} s;"
+        f" results {results_path()}"
     )
     noisy = [
         line
