@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from casinoclub.admin import ReadOnlyAdmin
 from casinoclub.errors import ApplicationError
 
 from . import services
@@ -291,19 +292,6 @@ class InviteCodeAdmin(admin.ModelAdmin[InviteCode]):
             "title": "Create invite codes",
         }
         return TemplateResponse(request, "admin/form_page.html", context)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """Append-only records: visible and filterable, never added, edited or deleted here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(LedgerEntry)

@@ -10,6 +10,7 @@ from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
 from accounts.services import audit_log_record
+from casinoclub.admin import ReadOnlyAdmin
 from events import services
 from events.models import Event, EventParticipation, Mission, MissionProgress
 
@@ -35,17 +36,6 @@ class AuditedAdmin(admin.ModelAdmin[Any]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # progress and claims refer to them: deactivate instead
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Event)

@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.http import HttpRequest
 
 from accounts.services import audit_log_record
+from casinoclub.admin import ReadOnlyAdmin
 from games.models import FairSeed, GameConfig, GameRound, LeaderboardEntry, PlayerGameStats
 from games.selectors import ENGINE_CONFIG_CLASSES
 
@@ -71,19 +72,8 @@ class GameConfigAdmin(admin.ModelAdmin[GameConfig]):
             )  # fmt: skip
 
 
-class ReadOnly(admin.ModelAdmin[Any]):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(GameRound)
-class GameRoundAdmin(ReadOnly):
+class GameRoundAdmin(ReadOnlyAdmin):
     list_display = ["id", "user", "game", "state", "bet", "payout", "multiplier_x100", "created_at"]
     list_filter = ["game", "state", "created_at"]
     search_fields = ["user__site_id", "user__nickname"]
@@ -92,20 +82,20 @@ class GameRoundAdmin(ReadOnly):
 
 
 @admin.register(PlayerGameStats)
-class PlayerGameStatsAdmin(ReadOnly):
+class PlayerGameStatsAdmin(ReadOnlyAdmin):
     list_display = ["user", "game", "plays", "wins", "total_bet", "total_won", "max_win"]
     list_filter = ["game"]
     search_fields = ["user__site_id", "user__nickname"]
 
 
 @admin.register(FairSeed)
-class FairSeedAdmin(ReadOnly):
+class FairSeedAdmin(ReadOnlyAdmin):
     list_display = ["user", "server_seed_hash", "client_seed", "nonce", "is_active", "revealed_at"]
     list_filter = ["is_active"]
     exclude = ["server_seed"]  # never shown, not even to staff, before the player rotates it
 
 
 @admin.register(LeaderboardEntry)
-class LeaderboardEntryAdmin(ReadOnly):
+class LeaderboardEntryAdmin(ReadOnlyAdmin):
     list_display = ["period", "period_start", "user", "net_win", "best_multiplier_x100", "rounds"]
     list_filter = ["period", "period_start"]

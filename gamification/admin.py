@@ -13,6 +13,7 @@ from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
 from accounts.services import audit_log_record
+from casinoclub.admin import ReadOnlyAdmin
 from gamification.models import (
     Achievement,
     AchievementUnlock,
@@ -74,19 +75,6 @@ class AuditedAdmin(admin.ModelAdmin[Any]):
             before=before,
             after=after,
         )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """Records written by the services: visible and filterable, never added, edited or deleted."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(StreakReward)
