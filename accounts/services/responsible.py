@@ -12,9 +12,10 @@ Invariants:
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import exceptions
@@ -117,31 +118,45 @@ def purchase_allowed_check(user_id: int, price_cents: int, spent_today_cents: in
 def play_session_touch(user_id: int) -> None:
     """Track continuous play after a round; send ``reality_check`` when it is due.
 
-    Must run inside the round's transaction (locks the player's responsible-play row).
+    Must run inside the round's transaction. One upsert per round (this runs on every spin): the
+    player's row is created or updated and its row lock held until the round commits.
     """
     now = timezone.now()
-    gap = timedelta(minutes=settings.PLAY_SESSION_GAP_MINUTES)
-    every = timedelta(minutes=settings.REALITY_CHECK_MINUTES)
-    state = _locked(user_id)
-    if state.last_round_at is None or now - state.last_round_at > gap:
-        state.session_started_at = now
-        state.last_reality_check_at = now
-    state.last_round_at = now
-    assert state.session_started_at is not None
-    assert state.last_reality_check_at is not None
-    if now - state.last_reality_check_at >= every:
-        state.last_reality_check_at = now
-        minutes = int((now - state.session_started_at).total_seconds() // 60)
+    params: dict[str, Any] = {  # psycopg adapts timedelta to interval
+        "user": user_id,
+        "now": now,
+        "gap": timedelta(minutes=settings.PLAY_SESSION_GAP_MINUTES),
+        "every": timedelta(minutes=settings.REALITY_CHECK_MINUTES),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO accounts_responsibleplay AS r (user_id, block_kind, session_started_at,
+                last_round_at, last_reality_check_at)
+            VALUES (%(user)s, '', %(now)s, %(now)s, %(now)s)
+            ON CONFLICT (user_id) DO UPDATE SET
+                session_started_at = CASE WHEN r.last_round_at IS NULL
+                    OR %(now)s - r.last_round_at > %(gap)s THEN %(now)s
+                    ELSE r.session_started_at END,
+                last_reality_check_at = CASE WHEN r.last_round_at IS NULL
+                    OR %(now)s - r.last_round_at > %(gap)s
+                    OR %(now)s - r.last_reality_check_at >= %(every)s THEN %(now)s
+                    ELSE r.last_reality_check_at END,
+                last_round_at = %(now)s
+            RETURNING session_started_at, last_reality_check_at
+            """,
+            params,
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    session_started_at, checked_at = row
+    if checked_at == now and session_started_at != now:  # a check fell due with this round
+        minutes = int((now - session_started_at).total_seconds() // 60)
         realtime_publish(
             user_id,
             "game_event",
-            {
-                "event": "reality_check",
-                "session_minutes": minutes,
-                "since": state.session_started_at,
-            },
+            {"event": "reality_check", "session_minutes": minutes, "since": session_started_at},
         )
-    state.save(update_fields=["session_started_at", "last_round_at", "last_reality_check_at"])
 
 
 def responsible_play_status(user_id: int) -> dict[str, object]:
