@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpResponse
@@ -188,6 +189,17 @@ class StaffGoldAdjustView(APIView):
         return run_idempotent(request, adjust)
 
 
+def _responsible_play_change(
+    request: Request, serializer_class: type, change: Callable[[int, Any], object], field: str
+) -> Response:
+    """Validate one field, apply one responsible-play service, answer with the new status."""
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    player = request_player(request)
+    change(player.pk, data.validated_data[field])
+    return Response(responsible.responsible_play_status(player.pk))
+
+
 class ResponsiblePlayView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="responsible_play_status")
     def get(self, request: Request) -> Response:
@@ -201,11 +213,12 @@ class PurchaseLimitView(APIView):
         operation_id="responsible_play_purchase_limit",
     )
     def post(self, request: Request) -> Response:
-        data = serializers.PurchaseLimitInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        player = request_player(request)
-        responsible.purchase_limit_set(player.pk, data.validated_data["daily_purchase_limit_cents"])
-        return Response(responsible.responsible_play_status(player.pk))
+        return _responsible_play_change(
+            request,
+            serializers.PurchaseLimitInputSerializer,
+            responsible.purchase_limit_set,
+            "daily_purchase_limit_cents",
+        )
 
 
 class CoolOffView(APIView):
@@ -215,11 +228,9 @@ class CoolOffView(APIView):
         operation_id="responsible_play_cool_off",
     )
     def post(self, request: Request) -> Response:
-        data = serializers.CoolOffInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        player = request_player(request)
-        responsible.cool_off_start(player.pk, data.validated_data["duration"])
-        return Response(responsible.responsible_play_status(player.pk))
+        return _responsible_play_change(
+            request, serializers.CoolOffInputSerializer, responsible.cool_off_start, "duration"
+        )
 
 
 class SelfExclusionView(APIView):
@@ -229,8 +240,9 @@ class SelfExclusionView(APIView):
         operation_id="responsible_play_self_exclusion",
     )
     def post(self, request: Request) -> Response:
-        data = serializers.SelfExclusionInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        player = request_player(request)
-        responsible.self_exclusion_start(player.pk, data.validated_data["days"])
-        return Response(responsible.responsible_play_status(player.pk))
+        return _responsible_play_change(
+            request,
+            serializers.SelfExclusionInputSerializer,
+            responsible.self_exclusion_start,
+            "days",
+        )
