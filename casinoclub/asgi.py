@@ -13,12 +13,15 @@ django_asgi_app = get_asgi_application()
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
 from casinoclub.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": URLRouter(websocket_urlpatterns),
+        # The session (cookie) lets the player pages' sockets in without a token; the consumer
+        # decides, and checks the Origin of cookie-authenticated handshakes.
+        "websocket": SessionMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )

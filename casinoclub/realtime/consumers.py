@@ -8,6 +8,10 @@ lost by Redis or overtaken by a later one) is filled from the store, so the sock
 once, in order. Each ping also catches up from the store, so a quiet socket whose last live
 message was lost still gets it within one ping interval.
 
+Auth: ``?token=<access JWT>``, or — without a token — the player pages' session cookie from a
+page of this site (``auth.session_origin_allowed``). Either is re-checked at every ping and at most
+every ``AUTH_RECHECK_SECONDS`` on delivery: a ban, logout-all or logout closes the socket with 4401.
+
 Presence (``presence.py``): connect and every ping mark the user online, disconnect offline.
 """
 
@@ -27,7 +31,12 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.serializers import ProfileSerializer
 
-from .auth import socket_authenticate, socket_user_get
+from .auth import (
+    session_origin_allowed,
+    session_user_get,
+    socket_authenticate,
+    socket_user_get,
+)
 from .messages import InitialState, Pong, StoredMessage, SyncConnected, iso_utc
 from .metrics import ws_active_connections, ws_close_code_label, ws_disconnects_total
 from .presence import presence_leave, presence_touch
@@ -55,15 +64,15 @@ async def _presence(change: Callable[[int], None], user_id: int) -> None:
 class SyncConsumer(AsyncJsonWebsocketConsumer):
     user_id: int | None = None
     token: AccessToken | None = None
+    session_key: str | None = None  # set when the socket is authenticated by the session cookie
     last_sent_seq = 0
     auth_checked_at = 0.0
 
     async def connect(self) -> None:
         await self.accept()  # accept first: a close code can only be sent on an open socket
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        raw_token = query.get("token", [""])[0]
-        authenticated = await database_sync_to_async(socket_authenticate)(raw_token)
-        if authenticated is None:
+        user = await self._authenticate(query)
+        if user is None:
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
         raw_since = query.get("since", [None])[0]
@@ -72,7 +81,6 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
         ):
             await self.close(code=CLOSE_BAD_REQUEST)
             return
-        user, self.token = authenticated
         user_id = int(user.pk)
         await self.channel_layer.group_add(user_group_name(user_id), self.channel_name)
         self.user_id = user_id  # from here on disconnect() leaves the group
@@ -102,6 +110,23 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
             self.last_sent_seq = since
             await self._catch_up()
         self.last_sent_seq = max(self.last_sent_seq, last_seq)
+
+    async def _authenticate(self, query: dict[str, list[str]]) -> Any | None:
+        """The user of the query's token or, with no token, of the session cookie; else None."""
+        if "token" in query:
+            authenticated = await database_sync_to_async(socket_authenticate)(query["token"][0])
+            if authenticated is None:
+                return None
+            user, self.token = authenticated
+            return user
+        session = self.scope.get("session")
+        session_key = getattr(session, "session_key", None) if session is not None else None
+        if not session_key or not session_origin_allowed(dict(self.scope.get("headers", []))):
+            return None
+        user = await database_sync_to_async(session_user_get)(session_key)
+        if user is not None:
+            self.session_key = session_key
+        return user
 
     async def disconnect(self, code: int) -> None:
         ws_disconnects_total.labels(code=ws_close_code_label(code)).inc()
@@ -156,15 +181,21 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
                 return
 
     async def _still_authorized(self, *, force: bool = False) -> bool:
-        """Re-check the user (active, token version) at most every AUTH_RECHECK_SECONDS."""
-        if self.token is None:
+        """Re-check the user (active, token version or live session) at most every
+        AUTH_RECHECK_SECONDS."""
+        if self.token is None and self.session_key is None:
             return False
         now = time.monotonic()
         if not force and now - self.auth_checked_at < AUTH_RECHECK_SECONDS:
             return True
         self.auth_checked_at = now
-        if await database_sync_to_async(socket_user_get)(self.token) is not None:
+        if self.token is not None:
+            user = await database_sync_to_async(socket_user_get)(self.token)
+        else:
+            user = await database_sync_to_async(session_user_get)(self.session_key)
+        if user is not None:
             return True
         self.token = None
+        self.session_key = None
         await self.close(code=CLOSE_UNAUTHORIZED)
         return False

@@ -4,6 +4,9 @@ from datetime import timedelta
 
 import django_stubs_ext
 from celery.schedules import crontab
+from redis.asyncio.retry import Retry as AsyncRedisRetry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from .env import BASE_DIR, env
 
@@ -33,6 +36,7 @@ INSTALLED_APPS = [
     "casinoclub.realtime",
     "casinoclub.ops",
     "casinoclub.telemetry",
+    "casinoclub.pages",
     "accounts",
     "games",
     "shop",
@@ -44,6 +48,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -78,22 +83,34 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 REDIS_URL = env.str("REDIS_URL")
 
+# Redis, degrading to per-process memory while Redis is unreachable (docs/decisions/0080).
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "casinoclub.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "casinoclub",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }
 }
 
 # Redis pub/sub as the bus between processes (docs/decisions/0009-channel-layer.md). Delivery does
 # not depend on it: messages are stored first and replayed with ?since=. Short socket timeouts so a
-# dead Redis costs a post-commit hook a second, not a hung request.
+# dead Redis costs a post-commit hook a second, not a hung request. One immediate retry on a
+# connection error reconnects a subscription whose connection died with a restarted Redis
+# (docs/decisions/0080-cache-without-redis.md).
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 1, "socket_timeout": 5}],
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_connect_timeout": 1,
+                    "socket_timeout": 5,
+                    "retry": AsyncRedisRetry(NoBackoff(), 1),
+                    "retry_on_error": [RedisConnectionError],
+                }
+            ],
         },
     }
 }
@@ -111,9 +128,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ko", "한국어")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("CASINO_TIME_ZONE", default="Asia/Seoul")
 USE_I18N = True
 USE_TZ = True
+
+# Player pages (casinoclub/pages): Django's session login
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -124,11 +147,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.PlayerJWTAuthentication"],
+    # JWT first (API clients, 401 + WWW-Authenticate unchanged); then the player pages' session,
+    # with DRF's CSRF check on unsafe methods (docs/decisions/0060-session-auth-for-pages.md).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.PlayerJWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "casinoclub.openapi.ErrorEnvelopeAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="30/min"),
         "signup": env.str("THROTTLE_SIGNUP", default="10/min"),
@@ -176,6 +204,13 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A task a killed worker was running is delivered again after the visibility timeout; it must
+# exceed the longest countdown (crash rounds: seconds). Settlement does not wait for it: beat's
+# sweepers pick up what a lost task left (docs/decisions/0083-worker-loss.md).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600),
+    "socket_connect_timeout": 1,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Hourly on the hour in TIME_ZONE: the midnight run closes the ended daily (and on Mondays

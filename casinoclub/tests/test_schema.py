@@ -39,10 +39,15 @@ def test_export_openapi_writes_the_same_schema(tmp_path):
 def test_snapshot_documents_bearer_auth_on_private_routes_only():
     schema = yaml.safe_load(SNAPSHOT.read_text())
 
+    # The player pages call the API with their session cookie (docs/decisions/0060).
     assert schema["components"]["securitySchemes"] == {
-        "jwtAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        "jwtAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
     }
-    assert schema["paths"]["/api/users/me"]["get"]["security"] == [{"jwtAuth": []}]
+    assert schema["paths"]["/api/users/me"]["get"]["security"] == [
+        {"jwtAuth": []},
+        {"cookieAuth": []},
+    ]
     assert schema["paths"]["/api/auth/login"]["post"]["security"] == [{}]
 
 

@@ -1,0 +1,353 @@
+"""The player pages in Chromium against daphne: the whole player story, languages, errors, screens.
+
+Every browser test lives in this module so the suite launches one browser (see conftest).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import uuid
+from collections.abc import Callable
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from playwright.sync_api import BrowserContext, Page, expect
+
+from accounts import services as account_services
+from accounts.models import InviteCode, LedgerEntry, User, Wallet
+from accounts.tests.factories import PASSWORD, UserFactory
+from games.models import GameRound
+from games.selectors import game_config_current
+from games.tests.factories import funded_player
+from gamification.models import StreakReward
+from shop.models import Purchase
+from shop.tests.factories import GoldPackFactory, LimitedPackageFactory
+
+from .browsing import (
+    HANGUL,
+    api_post_response,
+    assert_idempotency_key,
+    assert_not_reloaded,
+    expect_gold,
+    fill_identifier,
+    gold_balance,
+    html,
+    mark_no_reload,
+    post_signed_webhook,
+    screenshot,
+    sign_in,
+    wait_socket_down,
+    wait_socket_open,
+)
+from .conftest import SCREENSHOTS_DIR, PageLog
+from .live_server import LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+RECONNECT_TIMEOUT_MS = 45_000  # exponential backoff after a few failed attempts, plus jitter
+PLAYER_PAGES = {
+    "home": "/",
+    "slot": "/play/slot/",
+    "crash": "/play/crash/",
+    "gacha": "/play/gacha/",
+    "rps": "/play/rps/",
+    "shop": "/shop/",
+    "events": "/events/",
+    "achievements": "/achievements/",
+    "history": "/history/",
+    "profile": "/profile/",
+}
+MOBILE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+HANGUL_TEXT = re.compile(HANGUL)
+
+# Records the kind of every toast the page shows, however short its time on screen.
+RECORD_TOASTS = """() => {
+  window.__toastKinds = [];
+  const seen = (node) => {
+    if (!(node instanceof Element)) return;
+    const toasts = node.matches('[data-testid=toast]') ? [node] : node.querySelectorAll('[data-testid=toast]');
+    for (const toast of toasts) window.__toastKinds.push(toast.getAttribute('data-kind'));
+  };
+  new MutationObserver((changes) => changes.forEach((change) => change.addedNodes.forEach(seen)))
+    .observe(document.body, {childList: true, subtree: true});
+}"""
+
+
+def ledger_after(user_id: int, entry_id: int) -> list[tuple[str, int]]:
+    """(reason, delta) of the wallet's ledger entries newer than ``entry_id``, oldest first."""
+    return [
+        (str(reason), delta)
+        for reason, delta in LedgerEntry.objects.filter(wallet_id=user_id, pk__gt=entry_id)
+        .order_by("pk")
+        .values_list("reason", "delta")
+    ]
+
+
+def last_entry_id(user_id: int) -> int:
+    return (
+        LedgerEntry.objects.filter(wallet_id=user_id)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+        or 0
+    )
+
+
+def balance_of(user_id: int) -> int:
+    return Wallet.objects.get(pk=user_id).balance
+
+
+def test_player_story_signup_streak_spins_pending_purchase_webhook_second_tab_and_reconnect(
+    open_context: Callable[..., BrowserContext], daphne_server: LiveServer, page_log: PageLog
+) -> None:
+    # Given: an invite code, a day-1 streak reward and a gold pack, all committed for daphne.
+    (invite,) = account_services.invite_codes_create(count=1, max_uses=1, expires_at=None)
+    streak_reward, _ = StreakReward.objects.get_or_create(day=1, defaults={"gold": 100})
+    pack = GoldPackFactory(code="browser-pack", gold_amount=5000, price_cents=4900)
+    staff = UserFactory(is_staff=True)
+    context = open_context(**DESKTOP)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    # Sign up through the form.
+    page.goto("/signup/")
+    fill_identifier(page, "browserplayer")
+    page.locator("form [name=nickname]").fill("BrowserPlayer")
+    page.locator("form [name=phone_number]").fill("01055501234")
+    page.locator("form [name=password]").fill(PASSWORD)
+    page.locator("form [name=invite_code]").fill(invite.code)
+    page.locator("form [name=birth_date]").fill("1990-05-17")
+    with page.expect_navigation():
+        page.get_by_test_id("signup-submit").click()
+    user = User.objects.get(site_id="browserplayer")
+    assert InviteCode.objects.get(pk=invite.pk).uses == 1
+    assert ledger_after(user.pk, 0) == [("signup_bonus", settings.SIGNUP_BONUS_GOLD)]
+    expect_gold(page, settings.SIGNUP_BONUS_GOLD)
+    wait_socket_open(page)
+
+    # Claim the daily streak on the home page.
+    before_streak = last_entry_id(user.pk)
+    with api_post_response(page, "/api/streak/claim") as claim_info:
+        page.get_by_test_id("streak-claim").click()
+    claim = claim_info.value
+    assert claim.status == 200
+    assert_idempotency_key(claim)
+    claimed = claim.json()
+    assert claimed["reward_gold"] == streak_reward.gold
+    assert ("streak_reward", streak_reward.gold) in ledger_after(user.pk, before_streak)
+    assert claimed["balance"] == balance_of(user.pk)
+    expect_gold(page, claimed["balance"])
+    expect(page.get_by_test_id("streak-claim")).to_be_disabled()
+    expect(page.get_by_test_id("streak-count")).to_contain_text(
+        str(claimed["status"]["current_streak"])
+    )
+
+    # Spin the slot three times; each settled spin sets the result's round id.
+    page.goto("/play/slot/")
+    wait_socket_open(page)
+    bet = game_config_current("slot").min_bet
+    slot_result = page.get_by_test_id("slot-result")
+    page.locator("[name=bet]").fill(str(bet))
+    round_ids: list[int] = []
+    spin_keys: set[str] = set()
+    balance = claimed["balance"]
+    for _ in range(3):
+        previous_round = slot_result.get_attribute("data-round-id")
+        with api_post_response(page, "/api/games/slot/spin") as spin_info:
+            page.get_by_test_id("slot-spin").click()
+        spin = spin_info.value
+        assert spin.status == 200
+        spin_keys.add(assert_idempotency_key(spin))
+        spun = spin.json()
+        assert str(spun["round"]["id"]) != previous_round
+        expect(slot_result).to_have_attribute("data-round-id", str(spun["round"]["id"]))
+        round_ids.append(spun["round"]["id"])
+        balance = spun["balance"]
+        expect_gold(page, balance)
+    assert len(spin_keys) == 3
+    assert list(
+        GameRound.objects.filter(user_id=user.pk).order_by("pk").values_list("pk", "bet")
+    ) == [(round_id, bet) for round_id in round_ids]
+    assert balance_of(user.pk) == balance
+
+    # Buy the gold pack: the simulated gateway leaves the charge pending.
+    page.goto("/shop/")
+    wait_socket_open(page)
+    card = page.locator(f'[data-testid=product-card][data-sku="{pack.code}"]')
+    with api_post_response(page, "/api/shop/buy") as buy_info:
+        card.get_by_test_id("buy-button").click()
+    buy = buy_info.value
+    assert buy.status == 200
+    assert_idempotency_key(buy)
+    bought = buy.json()
+    receipt = bought["purchase"]["receipt"]
+    assert (bought["purchase"]["status"], bought["balance"]) == ("pending", balance)
+    assert Purchase.objects.get(receipt=receipt).status == "pending"
+    purchase_status = page.get_by_test_id("purchase-status")
+    expect(purchase_status).to_have_attribute("data-status", "pending")
+    expect_gold(page, balance)
+
+    # A second tab of the same session, opened before the provider calls back.
+    second = context.new_page()
+    second.goto("/")
+    wait_socket_open(second)
+    expect_gold(second, balance)
+    for tab in (page, second):
+        mark_no_reload(tab)
+        tab.evaluate(RECORD_TOASTS)
+
+    # The provider's signed webhook settles the purchase; both tabs update without reload.
+    before_webhook = last_entry_id(user.pk)
+    status, answer = post_signed_webhook(
+        daphne_server.url,
+        {"event_id": f"evt_{uuid.uuid4().hex}", "type": "payment.succeeded", "receipt": receipt},
+    )
+    assert (status, answer) == (200, {"status": "processed"})
+    settled = Purchase.objects.get(receipt=receipt)
+    assert settled.status == "success"
+    credited = ledger_after(user.pk, before_webhook)
+    assert ("purchase_credit", pack.gold_amount) in credited
+    after_purchase = balance + sum(delta for _, delta in credited)
+    assert balance_of(user.pk) == after_purchase
+    expect(purchase_status).to_have_attribute("data-status", settled.status)
+    for tab in (page, second):
+        expect_gold(tab, after_purchase)
+    page.wait_for_function("() => window.__toastKinds.includes('purchase_update')")
+    for tab in (page, second):
+        assert_not_reloaded(tab)
+
+    # The socket drops (daphne goes down); staff grant gold meanwhile; the tabs reconnect.
+    daphne_server.stop()
+    for tab in (page, second):
+        wait_socket_down(tab)
+    grant = account_services.staff_gold_adjust(
+        actor=staff,
+        user_id=user.pk,
+        amount=777,
+        reason="browser test: granted while the socket is down",
+        idempotency_key=uuid.uuid4().hex,
+    )
+    assert grant.balance_after == after_purchase + 777
+    for tab in (page, second):
+        expect_gold(tab, after_purchase)
+    daphne_server.start()
+    for tab in (page, second):
+        expect(html(tab)).to_have_attribute("data-socket", "open", timeout=RECONNECT_TIMEOUT_MS)
+        expect_gold(tab, grant.balance_after)
+        assert_not_reloaded(tab)
+
+    # The ledger holds: every wallet equals the sum of its entries.
+    output = io.StringIO()
+    call_command("check_ledger", stdout=output)
+    assert output.getvalue().rstrip().endswith("ledger OK")
+    assert page_log.page_errors() == []
+
+
+def test_switching_language_shows_korean_pages(open_context: Callable[..., BrowserContext]) -> None:
+    page = open_context(**DESKTOP).new_page()
+    page.goto("/login/")
+    submit = page.get_by_test_id("login-submit")
+    expect(html(page)).to_have_attribute("lang", "en")
+    expect(submit).not_to_have_text(HANGUL_TEXT)
+
+    switch = page.get_by_test_id("lang-switch")
+    language = switch.locator("[name=language]")
+    with page.expect_navigation():
+        if language.first.evaluate("element => element.tagName") == "SELECT":
+            language.select_option("ko")
+            if page.url.endswith("/login/"):  # a select that does not submit on change
+                switch.evaluate("form => form.requestSubmit()")
+        else:
+            switch.locator("[name=language][value=ko]").click()
+
+    expect(html(page)).to_have_attribute("lang", "ko")
+    expect(page.get_by_test_id("login-submit")).to_have_text(HANGUL_TEXT)
+    cookies = {cookie["name"]: cookie["value"] for cookie in page.context.cookies()}
+    assert cookies[settings.LANGUAGE_COOKIE_NAME] == "ko"
+
+
+def test_api_error_envelope_message_is_shown_for_a_bet_above_the_balance(
+    open_context: Callable[..., BrowserContext],
+) -> None:
+    player = funded_player(50)
+    balance = balance_of(player.pk)
+    bet = balance + game_config_current("slot").min_bet
+    page = open_context(**DESKTOP).new_page()
+    sign_in(page, player.site_id, PASSWORD)
+    page.goto("/play/slot/")
+    wait_socket_open(page)
+    entries_before = last_entry_id(player.pk)
+
+    page.locator("[name=bet]").fill(str(bet))
+    with api_post_response(page, "/api/games/slot/spin") as spin_info:
+        page.get_by_test_id("slot-spin").click()
+    spin = spin_info.value
+    envelope = spin.json()["error"]
+
+    assert (spin.status, envelope["code"]) == (409, "insufficient_funds")
+    error_toast = page.locator("[role=status] [data-testid=toast][data-kind=error]")
+    expect(error_toast.filter(has_text=envelope["message"])).to_have_count(1)
+    expect_gold(page, balance)
+    assert GameRound.objects.filter(user_id=player.pk).count() == 0
+    assert ledger_after(player.pk, entries_before) == []
+    assert balance_of(player.pk) == balance
+
+
+def expect_shop_cards(page: Page, product_code: str, package_code: str, stock: int) -> None:
+    product = page.locator(f'[data-testid=product-card][data-sku="{product_code}"]')
+    expect(product.get_by_test_id("buy-button")).to_be_enabled()
+    package = page.locator(f'[data-testid=limited-card][data-sku="{package_code}"]')
+    expect(package.get_by_test_id("countdown")).not_to_be_empty()
+    expect(package.get_by_test_id("stock")).to_have_attribute("data-value", str(stock))
+
+
+def test_every_page_renders_on_desktop_and_mobile_with_screenshots(
+    open_context: Callable[..., BrowserContext], page_log: PageLog
+) -> None:
+    shutil.rmtree(SCREENSHOTS_DIR, ignore_errors=True)
+    player = funded_player(2500)
+    balance = balance_of(player.pk)
+    pack = GoldPackFactory(name="Bag of gold", gold_amount=12000, price_cents=9900)
+    limited = LimitedPackageFactory(name="Launch week chest", total_stock=50, remaining_stock=37)
+    for viewport_name, options in (("desktop", DESKTOP), ("mobile", MOBILE)):
+        anonymous = open_context(**options)
+        page = anonymous.new_page()
+        for name, path in (("landing", "/"), ("signup", "/signup/"), ("login", "/login/")):
+            response = page.goto(path)
+            assert response is not None
+            assert response.status == 200, path
+            expect(gold_balance(page)).to_have_count(0)
+            screenshot(page, SCREENSHOTS_DIR, f"{name}-{viewport_name}")
+        for path in PLAYER_PAGES.values():
+            if path == "/":
+                continue
+            redirect = anonymous.request.get(path, max_redirects=0)
+            assert (redirect.status, redirect.headers["location"]) == (302, f"/login/?next={path}")
+
+        signed_in = open_context(**options)
+        page = signed_in.new_page()
+        sign_in(page, player.site_id, PASSWORD)
+        for name, path in PLAYER_PAGES.items():
+            response = page.goto(path)
+            assert response is not None
+            assert response.status == 200, path
+            expect_gold(page, balance)
+            wait_socket_open(page)
+            if name == "shop":
+                expect_shop_cards(page, pack.code, limited.code, limited.remaining_stock)
+            screenshot(page, SCREENSHOTS_DIR, f"{name}-{viewport_name}")
+    assert sorted(path.name for path in SCREENSHOTS_DIR.glob("*.png")) == sorted(
+        f"{name}-{viewport}.png"
+        for name in ["landing", "signup", "login", *PLAYER_PAGES]
+        for viewport in ("desktop", "mobile")
+    )
+    assert page_log.page_errors() == []

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("signup/", views.signup, name="signup"),
+    path("login/", views.login_page, name="login"),
+    path("logout/", views.logout_page, name="logout"),
+    path("play/slot/", views.slot, name="play-slot"),
+    path("play/crash/", views.crash, name="play-crash"),
+    path("play/gacha/", views.gacha, name="play-gacha"),
+    path("play/rps/", views.rps, name="play-rps"),
+    path("shop/", views.shop, name="shop"),
+    path("events/", views.events, name="events"),
+    path("achievements/", views.achievements, name="achievements"),
+    path("history/", views.history, name="history"),
+    path("profile/", views.profile, name="profile"),
+]

@@ -1,0 +1,341 @@
+"""The player pages: thin views that render a shell with the signed-in player's initial state.
+
+Everything a page does after it loads goes through the JSON API under ``/api/`` (session cookie +
+CSRF header) and the socket ``/api/realtime/sync`` (session cookie); these views only read through
+the apps' selectors. Signup and login are ordinary POST forms that call the same account services
+as ``/api/auth/signup`` and ``/api/auth/login`` (invite codes, age gate, lockout, bans, the same
+per-IP rate limits) and then open a Django session (docs/decisions/0060-session-auth-for-pages.md).
+"""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+from typing import Any
+
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.throttling import ScopedRateThrottle
+
+from accounts import services as account_services
+from accounts.authentication import request_player
+from accounts.selectors import inventory_list
+from accounts.serializers import ProfileSerializer, SignupInputSerializer
+from casinoclub.dashboard import dashboard_snapshot
+from casinoclub.errors import ApplicationError
+from events.selectors import event_list, mission_list
+from games.selectors import game_config_current, odds_for, round_list
+from games.services import round_public
+from gamification.selectors import achievements_for_player
+from shop.selectors import catalog_list, limited_packages_list
+
+SIGNUP_FIELDS = ("site_id", "nickname", "phone_number", "password", "invite_code", "birth_date")
+
+
+def _error_message(code: str, fallback: str, extra: dict[str, Any] | None = None) -> str:
+    """The envelope's message for ``code`` in the page's language (English fallback: the API's)."""
+    extra = extra or {}
+    if code == "login_locked":
+        minutes = int(extra.get("retry_after_minutes", 1))
+        return ngettext(
+            "Too many failed logins. Try again in %(minutes)d minute.",
+            "Too many failed logins. Try again in %(minutes)d minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+    messages = {
+        "invalid_credentials": _("The login or password is wrong."),
+        "account_banned": _("This account has been suspended."),
+        "invite_code_invalid": _("This invite code does not exist."),
+        "invite_code_expired": _("This invite code has expired."),
+        "invite_code_used_up": _("This invite code has no uses left."),
+        "site_id_taken": _("This site ID is already registered."),
+        "nickname_taken": _("This nickname is already taken."),
+        "phone_number_taken": _("This phone number is already registered."),
+        "weak_password": _("The password is too weak."),
+        "age_restricted": _("You must be old enough to play to sign up."),
+        "validation_error": _("Please check the highlighted fields."),
+        "rate_limited": _("Too many attempts from your network. Please wait a moment."),
+    }
+    return messages.get(code, fallback)
+
+
+def _throttled(request: HttpRequest, scope: str) -> bool:
+    """The API's per-IP rate limit of ``scope`` ("login", "signup"), shared with the API routes."""
+    throttle = ScopedRateThrottle()
+    return not throttle.allow_request(request, SimpleNamespace(throttle_scope=scope))  # type: ignore[arg-type]  # DRF reads only .user/.META and the view's scope
+
+
+def _safe_next(request: HttpRequest, default: str = "/") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or default
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _player_page(
+    request: HttpRequest, template: str, page: str, state: dict[str, Any] | None = None
+) -> HttpResponse:
+    """Render a signed-in page with the shared initial state (profile, server clock) + ``state``."""
+    profile = dict(ProfileSerializer(request.user).data)
+    initial = {
+        "page": page,
+        "profile": profile,
+        "server_time_ms": int(time.time() * 1000),
+        **(state or {}),
+    }
+    context = {"page": page, "profile": profile, "initial_state": initial, **(state or {})}
+    return render(request, template, context)
+
+
+# ---------------------------------------------------------------- signup, login, logout
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    values = {name: request.POST.get(name, "") for name in SIGNUP_FIELDS if name != "password"}
+    context: dict[str, Any] = {"values": values, "field_errors": {}, "error": None}
+    if request.method == "POST":
+        if _throttled(request, "signup"):
+            context["error"] = {
+                "code": "rate_limited",
+                "message": _error_message("rate_limited", ""),
+            }
+            return render(request, "pages/signup.html", context, status=429)
+        data = SignupInputSerializer(
+            data={name: request.POST.get(name, "") for name in SIGNUP_FIELDS}
+        )
+        if not data.is_valid():
+            context["field_errors"] = {
+                field: [str(message) for message in messages]
+                for field, messages in data.errors.items()
+            }
+            context["error"] = {
+                "code": "validation_error",
+                "message": _error_message("validation_error", "The request is not valid."),
+            }
+            return render(request, "pages/signup.html", context, status=400)
+        try:
+            user = account_services.user_signup(**data.validated_data)
+        except ApplicationError as error:
+            context["error"] = {
+                "code": error.code,
+                "message": _error_message(error.code, error.message, error.extra),
+            }
+            if isinstance(error.details, dict):
+                context["field_errors"] = error.details
+            return render(request, "pages/signup.html", context, status=400)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("home")
+    return render(request, "pages/signup.html", context)
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def login_page(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request)
+    if request.user.is_authenticated:
+        return HttpResponseRedirect(next_url)
+    context: dict[str, Any] = {
+        "values": {"site_id": request.POST.get("site_id", "")},
+        "next": next_url,
+        "error": None,
+    }
+    if request.method == "POST":
+        if _throttled(request, "login"):
+            context["error"] = {
+                "code": "rate_limited",
+                "message": _error_message("rate_limited", ""),
+            }
+            return render(request, "pages/login.html", context, status=429)
+        identifier = request.POST.get("site_id", "").strip()[:32]
+        password = request.POST.get("password", "")[:128]
+        if not identifier or not password:
+            context["error"] = {
+                "code": "validation_error",
+                "message": _("Enter your site ID or nickname and your password."),
+            }
+            return render(request, "pages/login.html", context, status=400)
+        try:
+            result = account_services.user_login(
+                identifier=identifier, password=password, ip_address=request.META.get("REMOTE_ADDR")
+            )
+        except ApplicationError as error:
+            context["error"] = {
+                "code": error.code,
+                "message": _error_message(error.code, error.message, error.extra),
+            }
+            return render(request, "pages/login.html", context, status=error.status_code)
+        login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
+        return HttpResponseRedirect(next_url)
+    return render(request, "pages/login.html", context)
+
+
+@require_POST
+@csrf_protect
+def logout_page(request: HttpRequest) -> HttpResponse:
+    """End the session (its row is deleted, so the page's socket closes at its next check)."""
+    logout(request)
+    return redirect("login")
+
+
+# ---------------------------------------------------------------- player pages
+
+
+@never_cache
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return render(request, "pages/landing.html", {"page": "landing"})
+    snapshot = dashboard_snapshot(request.user)
+    profile = snapshot["profile"]
+    experience_percent = (
+        min(100, profile["experience"] * 100 // profile["max_experience"])
+        if profile["max_experience"]
+        else 100
+    )
+    return _player_page(
+        request,
+        "pages/home.html",
+        "home",
+        {"dashboard": snapshot, "experience_percent": experience_percent},
+    )
+
+
+@login_required
+@never_cache
+def slot(request: HttpRequest) -> HttpResponse:
+    return _player_page(request, "pages/slot.html", "slot", {"odds": odds_for("slot")})
+
+
+@login_required
+@never_cache
+def crash(request: HttpRequest) -> HttpResponse:
+    """The crash round runs on the server's clock: the page gets the curve's parameters, the
+    server time and the player's open round (its crash point stays hidden until it ends)."""
+    config = game_config_current("crash")
+    # A player has at most one open crash round, always their newest (crash_bet refuses another).
+    newest = (
+        round_list(request_player(request).pk, "crash")
+        .select_related("fair_seed", "config")
+        .first()
+    )
+    open_round = newest if newest is not None and newest.state == "open" else None
+    return _player_page(
+        request,
+        "pages/crash.html",
+        "crash",
+        {
+            "crash": {
+                "growth_per_ms": config.engine["growth_per_ms"],
+                "max_multiplier_x100": config.engine["max_multiplier_x100"],
+                "house_edge_percent": config.engine["house_edge_bp"] / 100,
+            },
+            "open_round": round_public(open_round) if open_round else None,
+        },
+    )
+
+
+@login_required
+@never_cache
+def gacha(request: HttpRequest) -> HttpResponse:
+    odds = odds_for("gacha")
+    extra = odds["extra"]
+    rates = [
+        {"rarity": name, "percent": round(rate * 100, 2)}
+        for name, rate in extra["base_rates"].items()
+    ]
+    return _player_page(
+        request,
+        "pages/gacha.html",
+        "gacha",
+        {
+            "gacha": {
+                "price": extra["price"],
+                "ten_pull_price": extra["ten_pull_price"],
+                "pity_threshold": extra["pity_threshold"],
+                "rates": rates,
+                "rtp_percent": odds["rtp_percent"],
+            },
+            "inventory": inventory_list(request_player(request).pk),
+        },
+    )
+
+
+@login_required
+@never_cache
+def rps(request: HttpRequest) -> HttpResponse:
+    win_x100 = game_config_current("rps").engine["win_multiplier_x100"]
+    return _player_page(
+        request,
+        "pages/rps.html",
+        "rps",
+        {"odds": odds_for("rps"), "win_multiplier": f"{win_x100 / 100:.2f}"},
+    )
+
+
+@login_required
+@never_cache
+def shop(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    return _player_page(
+        request,
+        "pages/shop.html",
+        "shop",
+        {
+            "products": catalog_list(request_player(request), now),
+            "packages": limited_packages_list(request_player(request), now),
+        },
+    )
+
+
+@login_required
+@never_cache
+def events(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    return _player_page(
+        request,
+        "pages/events.html",
+        "events",
+        {
+            "events": event_list(request_player(request).pk, now),
+            "missions": mission_list(request_player(request).pk, None, timezone.localdate(now)),
+        },
+    )
+
+
+@login_required
+@never_cache
+def achievements(request: HttpRequest) -> HttpResponse:
+    return _player_page(
+        request,
+        "pages/achievements.html",
+        "achievements",
+        {"achievements": achievements_for_player(request_player(request).pk)},
+    )
+
+
+@login_required
+@never_cache
+def history(request: HttpRequest) -> HttpResponse:
+    return _player_page(request, "pages/history.html", "history")
+
+
+@login_required
+@never_cache
+def profile(request: HttpRequest) -> HttpResponse:
+    return _player_page(request, "pages/profile.html", "profile")

@@ -1,0 +1,99 @@
+// Profile: the fairness panel (seed commitment, client seed, rotation, verify a round).
+import { api, post } from "./api.js";
+import { busy, el, gettext, interpolate, showError } from "./ui.js";
+
+const hash = document.querySelector("[data-testid=server-seed-hash]");
+const clientSeed = document.querySelector("[data-client-seed]");
+const nonce = document.querySelector("[data-nonce]");
+const revealed = document.querySelector("[data-revealed]");
+const verifyResult = document.querySelector("[data-testid=verify-result]");
+const rotateForm = document.querySelector("form[data-action=rotate]");
+const verifyForm = document.querySelector("form[data-action=verify]");
+
+function showSeed(seed) {
+  hash.textContent = seed.server_seed_hash;
+  clientSeed.textContent = seed.client_seed;
+  nonce.textContent = seed.nonce;
+}
+
+async function load() {
+  try {
+    showSeed(await api("/api/games/fairness"));
+  } catch (error) {
+    showError(error);
+  }
+}
+
+rotateForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const button = rotateForm.querySelector("[data-testid=rotate-seed]");
+  busy(button, async () => {
+    const body = {};
+    const seed = rotateForm.elements.client_seed.value.trim();
+    if (seed) body.client_seed = seed;
+    try {
+      const { previous, current } = await post("/api/games/fairness/rotate", body);
+      showSeed(current);
+      rotateForm.elements.client_seed.value = "";
+      revealed.replaceChildren(
+        el("h3", { text: gettext("Revealed seed pair") }),
+        el(
+          "dl",
+          { class: "facts" },
+          el("dt", { text: gettext("Server seed") }),
+          el("dd", {}, el("code", { class: "wrap", "data-revealed-seed": "", text: previous.server_seed || "" })),
+          el("dt", { text: gettext("Its SHA-256 (shown before you played)") }),
+          el("dd", {}, el("code", { class: "wrap", text: previous.server_seed_hash })),
+          el("dt", { text: gettext("Client seed") }),
+          el("dd", {}, el("code", { class: "wrap", text: previous.client_seed })),
+          el("dt", { text: gettext("Rounds played with it") }),
+          el("dd", { text: previous.nonce }),
+        ),
+      );
+    } catch (error) {
+      showError(error);
+    }
+  });
+});
+
+verifyForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const roundId = Number.parseInt(verifyForm.elements.round_id.value, 10);
+  if (!Number.isInteger(roundId) || roundId < 1) {
+    verifyForm.elements.round_id.focus();
+    showError({ code: "validation_error" });
+    return;
+  }
+  busy(verifyForm.querySelector("button"), async () => {
+    verifyResult.dataset.roundId = String(roundId);
+    try {
+      const result = await api(`/api/games/rounds/${roundId}/verify`);
+      verifyResult.dataset.verified = String(result.verified);
+      if (!result.revealed) {
+        verifyResult.textContent = gettext(
+          "Not revealed yet: rotate your seed pair to reveal this round's server seed, then verify.",
+        );
+      } else if (result.verified) {
+        verifyResult.textContent = interpolate(
+          gettext("Round #%(id)s verified: the revealed server seed matches its hash and reproduces the result."),
+          { id: roundId },
+          true,
+        );
+      } else {
+        verifyResult.textContent = interpolate(
+          gettext("Round #%(id)s did NOT verify: the recomputed result differs from the stored one."),
+          { id: roundId },
+          true,
+        );
+      }
+    } catch (error) {
+      verifyResult.dataset.verified = "error";
+      verifyResult.textContent = error.code === "not_found" ? gettext("No such round of yours.") : error.message;
+      showError(error);
+    }
+  });
+});
+
+const fromHistory = new URLSearchParams(window.location.search).get("round");
+if (fromHistory) verifyForm.elements.round_id.value = fromHistory;
+load();

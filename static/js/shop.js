@@ -1,0 +1,142 @@
+// Shop: buy gold packs, items and limited packages; the purchase's state (pending → settled)
+// follows the purchase_update socket messages; countdowns and remaining stock of limited packages.
+import { api, post } from "./api.js";
+import { purchaseStatusText, store } from "./store.js";
+import { busy, el, formatGold, formatTime, gettext, interpolate, showError } from "./ui.js";
+
+const statusBox = document.querySelector("[data-testid=purchase-status]");
+const purchasesList = document.querySelector("[data-purchases]");
+let lastReceipt = null;
+
+function showStatus(purchase) {
+  lastReceipt = purchase.receipt;
+  statusBox.hidden = false;
+  statusBox.dataset.status = purchase.status;
+  statusBox.dataset.receipt = purchase.receipt;
+  statusBox.className = `purchase-status status-${purchase.status}`;
+  let text = purchaseStatusText(purchase.status);
+  if (purchase.status === "success" && purchase.gold) {
+    text += " " + interpolate(gettext("%(gold)s gold credited."), { gold: formatGold(purchase.gold) }, true);
+  }
+  if (purchase.status === "failed" && purchase.failure_reason) text += ` (${purchase.failure_reason})`;
+  statusBox.textContent = text;
+}
+
+function purchaseItem(purchase) {
+  const item = el(
+    "li",
+    { class: "item", dataset: { receipt: purchase.receipt, status: purchase.status } },
+    el("strong", { text: purchase.product || purchase.package || purchase.flow }),
+    " · ",
+    el("span", { class: `badge status-${purchase.status}`, text: purchaseStatusText(purchase.status) }),
+    " · ",
+    el("span", { class: "muted", text: formatTime(purchase.created_at) }),
+  );
+  if (purchase.status === "pending") {
+    const check = el("button", { type: "button", class: "button small", text: gettext("Check now") });
+    check.addEventListener("click", () =>
+      busy(check, async () => {
+        try {
+          const response = await post(`/api/shop/transactions/${encodeURIComponent(purchase.receipt)}/settle`);
+          if (response.purchase.receipt === lastReceipt) showStatus(response.purchase);
+          store.applyBalance(response.balance);
+          await loadPurchases();
+        } catch (error) {
+          showError(error);
+        }
+      }),
+    );
+    item.append(" ", check);
+  }
+  return item;
+}
+
+async function loadPurchases() {
+  try {
+    const page = await api("/api/shop/transactions?page_size=10");
+    const rows = page.results || [];
+    purchasesList.replaceChildren(
+      ...(rows.length ? rows.map(purchaseItem) : [el("li", { class: "muted", text: gettext("No purchases yet.") })]),
+    );
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function loadPackages() {
+  try {
+    const { packages } = await api("/api/shop/limited-packages");
+    for (const card of document.querySelectorAll("[data-testid=limited-card]")) {
+      const fresh = packages.find((pkg) => pkg.code === card.dataset.sku);
+      if (!fresh) continue;
+      const stock = card.querySelector("[data-testid=stock]");
+      stock.textContent = fresh.remaining_stock;
+      stock.dataset.value = String(fresh.remaining_stock);
+      card.querySelector("[data-allowance]").textContent = fresh.remaining_allowance;
+      card.querySelector("[data-testid=buy-button]").disabled =
+        !fresh.on_sale || !fresh.can_buy || fresh.remaining_stock < 1 || fresh.remaining_allowance < 1;
+    }
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function buy(card, button) {
+  await busy(button, async () => {
+    try {
+      let response;
+      if (card.dataset.kind === "limited") {
+        const promo = card.querySelector("input[name=promo_code]").value.trim();
+        const body = { package_code: card.dataset.sku };
+        if (promo) body.promo_code = promo;
+        response = await post("/api/shop/buy-limited", body, { idempotent: true });
+      } else {
+        response = await post("/api/shop/buy", { product_code: card.dataset.sku }, { idempotent: true });
+      }
+      showStatus(response.purchase);
+      store.applyBalance(response.balance);
+      statusBox.focus?.();
+    } catch (error) {
+      showError(error);
+    }
+  });
+  if (card.dataset.kind === "limited") await loadPackages();
+  await loadPurchases();
+}
+
+for (const card of document.querySelectorAll("[data-testid=product-card], [data-testid=limited-card]")) {
+  const button = card.querySelector("[data-testid=buy-button]");
+  button.addEventListener("click", () => buy(card, button));
+}
+
+store.on("purchase_update", (message) => {
+  const data = message.data || {};
+  if (data.receipt && data.receipt === lastReceipt) showStatus(data);
+  loadPurchases();
+  if (data.flow === "limited") loadPackages();
+});
+
+// Countdowns: "2d 03:04:05" until the sale ends (or starts); reload when one passes.
+function remaining(ms) {
+  if (ms <= 0) return gettext("now");
+  const total = Math.floor(ms / 1000);
+  const days = Math.floor(total / 86400);
+  const clock = [Math.floor((total % 86400) / 3600), Math.floor((total % 3600) / 60), total % 60]
+    .map((part) => String(part).padStart(2, "0"))
+    .join(":");
+  return days ? interpolate(gettext("%(days)sd %(clock)s"), { days, clock }, true) : clock;
+}
+
+function tickCountdowns() {
+  for (const node of document.querySelectorAll("[data-testid=countdown]")) {
+    const left = Date.parse(node.getAttribute("datetime")) - Date.now();
+    node.textContent = remaining(left);
+    if (left <= 0 && !node.dataset.done) {
+      node.dataset.done = "true";
+      loadPackages();
+    }
+  }
+}
+tickCountdowns();
+window.setInterval(tickCountdowns, 1000);
+loadPurchases();

@@ -1,0 +1,187 @@
+// The one client-side store of a tab: the player's gold and profile, fed by one socket to
+// /api/realtime/sync (session cookie). It keeps the last message seq it saw and reconnects with
+// exponential backoff + jitter, asking for ?since=<seq> so nothing sent meanwhile is lost.
+// html[data-socket] is "connecting" | "open" | "closed".
+import { formatGold, gettext, initialState, interpolate, toast } from "./ui.js";
+
+const PING_INTERVAL_MS = 30000; // presence expires after 120 s without a ping
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_MAX_MS = 30000;
+const CLOSE_UNAUTHORIZED = 4401;
+const CLOSE_BAD_REQUEST = 4400;
+
+const PURCHASE_STATUS_TEXT = {
+  pending: () => gettext("Purchase pending: waiting for the payment provider."),
+  success: () => gettext("Purchase complete."),
+  failed: () => gettext("Purchase failed."),
+  refunded: () => gettext("Purchase refunded."),
+};
+
+export function purchaseStatusText(status) {
+  const text = PURCHASE_STATUS_TEXT[status];
+  return text ? text() : status;
+}
+
+class Store extends EventTarget {
+  constructor() {
+    super();
+    this.gold = null;
+    this.profile = null;
+    this.lastSeq = null; // newest stored seq seen; null until the first sync_connected
+    this.socket = null;
+    this.attempt = 0;
+    this.started = false;
+    this.stopped = false;
+    this.pingTimer = null;
+    this.reconnectTimer = null;
+  }
+
+  start() {
+    if (this.started) return this;
+    this.started = true;
+    const state = initialState();
+    if (state.profile) {
+      this.profile = state.profile;
+      this.setGold(state.profile.gold);
+    }
+    this.connect();
+    window.addEventListener("online", () => this.reconnectNow());
+    return this;
+  }
+
+  on(type, listener) {
+    this.addEventListener(type, (event) => listener(event.detail));
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  get socketState() {
+    return document.documentElement.dataset.socket;
+  }
+
+  setSocketState(state) {
+    document.documentElement.dataset.socket = state;
+    this.emit("socket", state);
+  }
+
+  setGold(value) {
+    if (typeof value !== "number") return;
+    this.gold = value;
+    if (this.profile) this.profile.gold = value;
+    for (const node of document.querySelectorAll("[data-testid=gold-balance], [data-gold]")) {
+      node.textContent = formatGold(value);
+      node.dataset.value = String(value);
+    }
+    this.emit("gold", value);
+  }
+
+  // A balance from an HTTP response: used only while the socket cannot deliver the same change
+  // (a live socket's profile_update is the ordered source of truth).
+  applyBalance(value) {
+    if (this.socketState !== "open") this.setGold(value);
+  }
+
+  connect() {
+    if (this.stopped) return;
+    this.setSocketState("connecting");
+    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    let url = `${scheme}//${window.location.host}/api/realtime/sync`;
+    if (this.lastSeq !== null) url += `?since=${this.lastSeq}`;
+    const socket = new WebSocket(url);
+    this.socket = socket;
+    socket.addEventListener("message", (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      this.receive(message);
+    });
+    socket.addEventListener("close", (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      window.clearInterval(this.pingTimer);
+      this.setSocketState("closed");
+      if (event.code === CLOSE_UNAUTHORIZED) {
+        this.stopped = true;
+        toast("error", gettext("Your session has ended. Please log in again."));
+        return;
+      }
+      if (event.code === CLOSE_BAD_REQUEST) this.lastSeq = null;
+      this.scheduleReconnect();
+    });
+  }
+
+  scheduleReconnect() {
+    if (this.stopped) return;
+    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** this.attempt);
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2); // "equal jitter"
+    this.attempt += 1;
+    window.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = window.setTimeout(() => this.connect(), delay);
+  }
+
+  reconnectNow() {
+    if (this.socket || this.stopped) return;
+    window.clearTimeout(this.reconnectTimer);
+    this.connect();
+  }
+
+  send(payload) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify(payload));
+    }
+  }
+
+  receive(message) {
+    const { type, data } = message;
+    if (type === "sync_connected") {
+      this.attempt = 0;
+      if (this.lastSeq === null) this.lastSeq = data.last_seq;
+      this.setSocketState("open");
+      window.clearInterval(this.pingTimer);
+      this.pingTimer = window.setInterval(() => this.send({ type: "ping" }), PING_INTERVAL_MS);
+    } else if (type === "initial_state") {
+      this.profile = { ...(this.profile || {}), ...data.profile };
+      this.setGold(data.profile.gold);
+      this.emit("profile", this.profile);
+    } else if (type === "pong") {
+      // nothing: the ping itself keeps presence and catches up
+    } else if (typeof message.seq === "number") {
+      if (this.lastSeq !== null && message.seq <= this.lastSeq) return; // already applied
+      this.lastSeq = message.seq;
+      this.apply(message);
+    }
+    this.emit(type, message);
+    this.emit("message", message);
+  }
+
+  apply({ type, data }) {
+    if (type === "profile_update") {
+      this.setGold(data.gold);
+    } else if (type === "reward_granted") {
+      this.setGold(data.balance);
+      toast(
+        "reward_granted",
+        interpolate(gettext("+%(gold)s gold"), { gold: formatGold(data.gold) }, true),
+      );
+    } else if (type === "purchase_update") {
+      toast("purchase_update", purchaseStatusText(data.status));
+    } else if (type === "achievement_unlock") {
+      toast(
+        "achievement_unlock",
+        interpolate(gettext("Achievement unlocked: %(name)s"), { name: data.name }, true),
+      );
+    } else if (data && typeof data.balance === "number") {
+      this.setGold(data.balance);
+    } else if (data && data.profile && typeof data.profile.gold === "number") {
+      this.setGold(data.profile.gold);
+    }
+  }
+}
+
+export const store = new Store();
+export default store;
