@@ -2,7 +2,8 @@
 
 Domain code raises ``ApplicationError`` subclasses (each with a stable ``code`` and HTTP status);
 DRF's own exceptions are mapped to stable codes here; anything unexpected is logged with context and
-answered with ``internal_error`` and no stack trace.
+answered with ``internal_error`` and no stack trace. A broken database connection is 503
+``service_unavailable`` with ``Retry-After`` (docs/decisions/0082-database-connection-loss.md).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -109,6 +111,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
     view = context.get("view")
     request = context.get("request")
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database connection broke (restart, failover, a terminated backend): the
+        # transaction rolled back, so the caller may retry; Django reconnects on the next request.
+        logger.warning(
+            "database unavailable in %s %s: %r",
+            type(view).__name__ if view else "?",
+            getattr(request, "path", "?"),
+            exc,
+        )
+        return Response(
+            error_body("service_unavailable", "The service is briefly unavailable; try again."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
     logger.exception(
         "unhandled error in %s %s",
         type(view).__name__ if view else "?",

@@ -26,7 +26,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import LedgerReason, User, Wallet
-from accounts.services import audit_log_record, inventory_add, wallet_credit, wallet_debit
+from accounts.services import (
+    audit_log_record,
+    inventory_add,
+    wallet_credit,
+    wallet_debit,
+    wallets_lock,
+)
 from accounts.services.responsible import play_allowed_check, purchase_allowed_check
 from casinoclub import domain_events
 from casinoclub.realtime.services import realtime_publish
@@ -202,6 +208,9 @@ def _apply_charge(purchase: Purchase, result: ChargeResult) -> Purchase:
 
 def _charge(purchase: Purchase) -> Purchase:
     """Charge a new pending purchase through the gateway (the receipt is its idempotency key)."""
+    # The wallet row before the realtime cursor, the order of every gold change: a spin running
+    # at the same time (wallet, then cursor) would otherwise deadlock with this purchase.
+    wallets_lock([purchase.user_id])
     realtime_publish(purchase.user_id, "purchase_update", _message(purchase))
     _count(purchase, S.PENDING)
     gateway = gateway_get()

@@ -31,6 +31,7 @@ from django.db.models.functions import Lower
 
 from accounts import exceptions, validators
 from accounts.models import Rank, User
+from casinoclub.queueing import task_enqueue_after_commit
 
 from .audit import audit_log_record
 from .auth import password_problems, user_create
@@ -382,7 +383,7 @@ def user_import_confirm(*, token: str, actor: User) -> bool:
         return True
     from accounts.tasks import users_import_task  # the task module imports this one
 
-    transaction.on_commit(lambda: users_import_task.delay(token=token, actor_id=actor.pk))
+    task_enqueue_after_commit(users_import_task, token=token, actor_id=actor.pk)
     return True
 
 

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from django.conf import settings
-from django.db import transaction
+
+from casinoclub.queueing import task_enqueue_after_commit
 
 from .metrics import telemetry_events_total
 from .models import TelemetryEvent
@@ -83,9 +84,7 @@ def telemetry_events_accept(*, user_id: int, events: list[TelemetryEventInput]) 
     if kept:
         from .tasks import telemetry_events_store_task  # the task module imports this one
 
-        transaction.on_commit(
-            lambda: telemetry_events_store_task.delay(user_id=user_id, events=kept)
-        )
+        task_enqueue_after_commit(telemetry_events_store_task, user_id=user_id, events=kept)
     return len(kept)
 
 
