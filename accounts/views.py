@@ -17,6 +17,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from casinoclub.idempotency import run_idempotent
+from casinoclub.openapi import error_responses
 
 from . import exceptions, serializers, services
 from .authentication import request_player
@@ -48,7 +49,7 @@ class SignupView(PublicAPIView):
 
     @extend_schema(
         request=serializers.SignupInputSerializer,
-        responses={201: serializers.AuthResultSerializer},
+        responses={201: serializers.AuthResultSerializer, **error_responses(409)},
         operation_id="auth_signup",
     )
     def post(self, request: Request) -> Response:
@@ -64,7 +65,7 @@ class LoginView(PublicAPIView):
 
     @extend_schema(
         request=serializers.LoginInputSerializer,
-        responses={200: serializers.AuthResultSerializer},
+        responses={200: serializers.AuthResultSerializer, **error_responses(401, 403)},
         operation_id="auth_login",
     )
     def post(self, request: Request) -> Response:
@@ -84,7 +85,7 @@ class RefreshView(PublicAPIView):
 
     @extend_schema(
         request=serializers.RefreshInputSerializer,
-        responses={200: serializers.TokenPairSerializer},
+        responses={200: serializers.TokenPairSerializer, **error_responses(401)},
         operation_id="auth_refresh",
     )
     def post(self, request: Request) -> Response:

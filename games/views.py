@@ -19,6 +19,7 @@ from accounts.authentication import request_player
 from accounts.selectors import inventory_list, wallet_balance
 from accounts.views import IDEMPOTENCY_KEY_HEADER
 from casinoclub.idempotency import run_idempotent
+from casinoclub.openapi import error_responses
 from games import selectors, serializers, services, verification
 from games.models import Game, GameRound, LeaderboardPeriod
 
@@ -210,13 +211,16 @@ class HistoryPagination(PageNumberPagination):
 
 
 class HistoryView(APIView):
+    pagination_class = HistoryPagination  # also tells the schema the response is a page
+
     @extend_schema(
         parameters=[
             OpenApiParameter("game", OpenApiTypes.STR, enum=Game.values, required=False),
             OpenApiParameter("page", OpenApiTypes.INT, required=False),
             OpenApiParameter("page_size", OpenApiTypes.INT, required=False),
         ],
-        responses={200: serializers.RoundSerializer(many=True)},
+        # 404 "Invalid page." for a page before the first or after the last (DRF pagination)
+        responses={200: serializers.RoundSerializer(many=True), **error_responses(404)},
         operation_id="games_history",
     )
     def get(self, request: Request) -> Response:
@@ -226,7 +230,7 @@ class HistoryView(APIView):
         rounds = selectors.round_list(request_player(request).pk, game).select_related(
             "fair_seed", "config"
         )
-        paginator = HistoryPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(rounds, request, view=self) or []
         return paginator.get_paginated_response([services.round_public(r) for r in page])
 

@@ -20,6 +20,7 @@ from accounts.authentication import request_player
 from accounts.selectors import wallet_balance
 from accounts.views import IDEMPOTENCY_KEY_HEADER
 from casinoclub.idempotency import run_idempotent
+from casinoclub.openapi import error_responses
 from shop import economy, selectors, serializers, services
 from shop.models import Purchase
 
@@ -89,16 +90,19 @@ class TransactionsPagination(PageNumberPagination):
 
 
 class TransactionsView(APIView):
+    pagination_class = TransactionsPagination  # also tells the schema the response is a page
+
     @extend_schema(
         parameters=[OpenApiParameter("page", OpenApiTypes.INT, required=False)],
-        responses={200: serializers.PurchaseSerializer(many=True)},
+        # 404 "Invalid page." for a page before the first or after the last (DRF pagination)
+        responses={200: serializers.PurchaseSerializer(many=True), **error_responses(404)},
         operation_id="shop_transactions",
     )
     def get(self, request: Request) -> Response:
         purchases = selectors.purchases_list(request_player(request).pk).select_related(
             "product", "package"
         )
-        paginator = TransactionsPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(purchases, request, view=self) or []
         return paginator.get_paginated_response([selectors.purchase_public(p) for p in page])
 
@@ -134,7 +138,7 @@ class WebhookView(APIView):
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,
-        responses={200: serializers.WebhookResultSerializer},
+        responses={200: serializers.WebhookResultSerializer, **error_responses(401, 409)},
         parameters=[
             OpenApiParameter("X-Webhook-Timestamp", OpenApiTypes.STR, OpenApiParameter.HEADER),
             OpenApiParameter("X-Webhook-Nonce", OpenApiTypes.STR, OpenApiParameter.HEADER),

@@ -1,0 +1,104 @@
+"""The OpenAPI schema documents the error envelope responses each operation really returns.
+
+``ErrorEnvelopeAutoSchema`` (``DEFAULT_SCHEMA_CLASS``) adds, to every operation, the error
+statuses that follow from how its view is built, each with the body of ``casinoclub.errors``.
+A view declares any other status in its own ``@extend_schema(responses=...)``; an explicit
+declaration is never replaced. Rules (``docs/decisions/0070-error-responses-in-the-schema.md``):
+
+- 400 ``validation_error`` / ``malformed_request``: the operation takes a body or parameters;
+- 401 ``not_authenticated`` / ``token_not_valid`` / ``authentication_failed``: it needs a login;
+- 403 ``permission_denied`` and domain refusals: it needs a login and either writes or is
+  staff-only;
+- 404 ``not_found``: it has path parameters, or it needs a login and names an object in its
+  body;
+- 409 domain conflicts and ``idempotency_in_progress``: a logged-in write;
+- 422 ``idempotency_mismatch``: it takes an ``Idempotency-Key``;
+- 429 ``rate_limited``: the view is throttled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import permissions, serializers
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+ErrorEnvelopeSerializer = inline_serializer(
+    name="ErrorEnvelope",
+    fields={
+        "error": inline_serializer(
+            name="ErrorBody",
+            fields={
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "details": serializers.JSONField(allow_null=True),
+            },
+        )
+    },
+)
+
+ERROR_DESCRIPTIONS = {
+    400: "The request is not valid (`validation_error`, `malformed_request`, a domain code).",
+    401: "Not logged in, or the credentials or token are not valid.",
+    403: "Not allowed: staff only, or refused by a rule (e.g. `play_blocked`).",
+    404: "No such object, or not yours (the same answer either way), or no such page.",
+    409: "Conflicts with the current state (e.g. `already_claimed`, `idempotency_in_progress`).",
+    413: "The request body is too large (`payload_too_large`).",
+    422: "This idempotency key was used for a different request (`idempotency_mismatch`).",
+    429: "Too many requests (`rate_limited`, or a domain limit such as `login_locked`).",
+}
+
+
+def error_responses(*status_codes: int) -> dict[int, OpenApiResponse]:
+    """Error envelope responses a view declares beyond the rules, for ``@extend_schema``."""
+    return {
+        code: OpenApiResponse(ErrorEnvelopeSerializer, description=ERROR_DESCRIPTIONS[code])
+        for code in status_codes
+    }
+
+
+class ErrorEnvelopeAutoSchema(AutoSchema):
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        for status_code in self.error_status_codes():
+            code = str(status_code)
+            if code not in responses:
+                responses[code] = self._get_response_for_code(
+                    error_responses(status_code)[status_code], code, direction=direction
+                )
+        return responses
+
+    def error_status_codes(self) -> list[int]:
+        method = self.method.upper()
+        writes = method not in permissions.SAFE_METHODS
+        has_body = writes and self.get_request_serializer() is not None
+        overrides = self.get_override_parameters()
+        has_path_parameters = "{" in self.path
+        takes_input = has_body or has_path_parameters or bool(overrides)
+        permission_classes = [type(p) for p in self.view.get_permissions()]
+        needs_login = bool(self.view.get_authenticators()) and (
+            permissions.AllowAny not in permission_classes
+        )
+        is_staff_only = permissions.IsAdminUser in permission_classes
+        is_idempotent = any(
+            isinstance(p, OpenApiParameter) and p.name == IDEMPOTENCY_HEADER for p in overrides
+        )
+        codes: list[int] = []
+        if takes_input:
+            codes.append(400)
+        if needs_login:
+            codes.append(401)
+        if needs_login and (writes or is_staff_only):
+            codes.append(403)
+        if has_path_parameters or (has_body and needs_login):
+            codes.append(404)
+        if needs_login and writes:
+            codes.append(409)
+        if is_idempotent:
+            codes.append(422)
+        if self.view.get_throttles():
+            codes.append(429)
+        return codes

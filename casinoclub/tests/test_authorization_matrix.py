@@ -1,0 +1,575 @@
+"""Authorization matrix: every route of the URLconf × method × caller, with its exact status.
+
+The routes come from the URL resolver itself, so a new route without an entry in ``ROUTES`` (or a
+rule below) fails ``test_every_route_has_an_entry_and_no_entry_is_stale`` with what to add. How
+the table works: ``docs/decisions/0071-authorization-matrix.md``.
+
+Callers: ``anonymous``; ``player`` (owns the objects in the path or body); ``other_player``
+(another player, calling with the player's object ids); ``staff``. Logged-in callers carry both a
+Bearer token (API) and a session (pages, admin).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from rest_framework.permissions import AllowAny
+from rest_framework.test import APIClient
+from rest_framework.views import APIView
+
+from accounts.tests.factories import PASSWORD
+from accounts.tokens import token_pair_for_user
+from events import services as event_services
+from events.tests.factories import EventFactory
+from games import services as game_services
+from games.tests.factories import funded_player
+from shop import services as shop_services
+from shop.tests.factories import GoldPackFactory, ItemFactory, LimitedPackageFactory
+
+ANONYMOUS, PLAYER, OTHER, STAFF = "anonymous", "player", "other_player", "staff"
+CALLERS = (ANONYMOUS, PLAYER, OTHER, STAFF)
+MISSING_ID = 987_654_321
+
+
+class World:
+    """Objects owned by ``player``, each created on first use (most calls need few of them)."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, Any] = _LazyUsers()
+
+    @property
+    def player(self) -> Any:
+        return self.users[PLAYER]
+
+    @cached_property
+    def slot_round_id(self) -> int:
+        return int(game_services.slot_spin(self.player, 10).pk)
+
+    @cached_property
+    def crash_round_id(self) -> int:
+        return int(game_services.crash_bet(self.player, 10, None).pk)
+
+    @cached_property
+    def receipt(self) -> str:
+        return str(shop_services.shop_buy(self.player, GoldPackFactory().code).receipt)
+
+    @cached_property
+    def event_id(self) -> int:
+        event = EventFactory()
+        event_services.event_join(self.player, event.pk)
+        return int(event.pk)
+
+    @cached_property
+    def item_code(self) -> str:
+        return str(ItemFactory().code)
+
+    @cached_property
+    def package_code(self) -> str:
+        return str(LimitedPackageFactory().code)
+
+
+class _LazyUsers(dict[str, Any]):
+    """player, other_player and staff, each a funded account made when first asked for."""
+
+    def __missing__(self, caller: str) -> Any:
+        if caller == ANONYMOUS:
+            raise KeyError(caller)
+        user = funded_player(gold=100_000, is_staff=caller == STAFF, is_superuser=caller == STAFF)
+        self[caller] = user
+        return user
+
+    def get(self, caller: str, default: Any = None) -> Any:  # type: ignore[override]
+        return default if caller == ANONYMOUS else self[caller]
+
+
+Body = Callable[[World, str], dict[str, Any]]
+Kwargs = Callable[[World], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The expected status per caller for one route and method, and how to call it."""
+
+    expected: dict[str, int]
+    kwargs: Kwargs | None = None  # path parameters
+    body: Body | None = None
+    query: str = ""
+    idempotent: bool = False  # send an Idempotency-Key
+    missing_kwargs: Kwargs | None = None  # the same route for an object that does not exist
+    missing_body: Body | None = None
+    form: bool = False  # an HTML form post (pages, admin) rather than JSON
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(CALLERS, status)
+
+
+def logged_in(status: int) -> dict[str, int]:
+    """A private API route: 401 ``not_authenticated`` for anonymous callers."""
+    return {ANONYMOUS: 401, PLAYER: status, OTHER: status, STAFF: status}
+
+
+def owned(owner: int, not_owner: int = 404) -> dict[str, int]:
+    """The player's object: anyone else gets what a missing object gets (nothing leaks)."""
+    return {ANONYMOUS: 401, PLAYER: owner, OTHER: not_owner, STAFF: not_owner}
+
+
+def staff_only(status: int) -> dict[str, int]:
+    return {ANONYMOUS: 401, PLAYER: 403, OTHER: 403, STAFF: status}
+
+
+def admin_page(status: int = 200) -> dict[str, int]:
+    """Django admin: non-staff callers are sent to the admin login (302)."""
+    return {ANONYMOUS: 302, PLAYER: 302, OTHER: 302, STAFF: status}
+
+
+def player_page(status: int = 200) -> dict[str, int]:
+    """A player page: anonymous callers are sent to ``/login/?next=...`` (302)."""
+    return {ANONYMOUS: 302, PLAYER: status, OTHER: status, STAFF: status}
+
+
+def signup_body(world: World, caller: str) -> dict[str, Any]:
+    suffix = uuid.uuid4().hex[:8]
+    return {
+        "site_id": f"new{suffix}",
+        "nickname": f"N{suffix}",
+        "phone_number": f"010{int(suffix, 16) % 10**8:08d}",
+        "password": PASSWORD,
+        "invite_code": "5858",
+        "birth_date": "1990-01-01",
+    }
+
+
+def player_login(world: World, caller: str) -> dict[str, Any]:
+    return {"site_id": world.player.site_id, "password": PASSWORD}
+
+
+def player_refresh(world: World, caller: str) -> dict[str, Any]:
+    return {"refresh": token_pair_for_user(world.player)["refresh"]}
+
+
+def constant(body: dict[str, Any]) -> Body:
+    return lambda world, caller: body
+
+
+def player_id(world: World) -> dict[str, Any]:
+    return {"user_id": world.player.pk}
+
+
+def missing_user(world: World) -> dict[str, Any]:
+    return {"user_id": MISSING_ID}
+
+
+EMPTY = constant({})
+
+# Route name → method → rule. Admin model URLs are one group (``ADMIN_SITE_GROUP``); player pages
+# of ``casinoclub/pages`` are listed here by name like any other route.
+ROUTES: dict[str, dict[str, Rule]] = {
+    # ---- accounts (public auth routes answer everyone alike)
+    "auth-signup": {"POST": Rule(everyone(201), body=signup_body)},
+    "auth-login": {"POST": Rule(everyone(200), body=player_login)},
+    "auth-refresh": {"POST": Rule(everyone(200), body=player_refresh)},
+    # The player's refresh token: only its owner may revoke it.
+    "auth-logout": {"POST": Rule(owned(204, 403), body=player_refresh)},
+    "auth-logout-all": {"POST": Rule(logged_in(204))},
+    "invite-validate": {"POST": Rule(everyone(200), body=constant({"invite_code": "5858"}))},
+    "users-me": {"GET": Rule(logged_in(200)), "PATCH": Rule(logged_in(200), body=EMPTY)},
+    # A public profile: any logged-in player may read it; a missing id is 404.
+    "users-public": {
+        "GET": Rule(logged_in(200), kwargs=player_id, missing_kwargs=missing_user),
+    },
+    "admin-users-gold": {
+        "POST": Rule(
+            staff_only(200),
+            kwargs=player_id,
+            body=constant({"amount": 100, "reason": "matrix"}),
+            idempotent=True,
+        )
+    },
+    "responsible-play": {"GET": Rule(logged_in(200))},
+    "responsible-play-purchase-limit": {
+        "POST": Rule(logged_in(200), body=constant({"daily_purchase_limit_cents": 10_000}))
+    },
+    "responsible-play-cool-off": {"POST": Rule(logged_in(200), body=constant({"duration": "24h"}))},
+    "responsible-play-self-exclusion": {"POST": Rule(logged_in(200), body=constant({"days": 30}))},
+    # ---- games
+    "games-slot-spin": {"POST": Rule(logged_in(200), body=constant({"bet": 10}), idempotent=True)},
+    "games-rps-play": {
+        "POST": Rule(logged_in(200), body=constant({"bet": 10, "choice": "rock"}), idempotent=True)
+    },
+    "games-gacha-pull": {
+        "POST": Rule(logged_in(200), body=constant({"count": 1}), idempotent=True)
+    },
+    "games-gacha-config": {"GET": Rule(logged_in(200))},
+    "games-gacha-inventory": {"GET": Rule(logged_in(200))},
+    "games-crash-bet": {"POST": Rule(logged_in(200), body=constant({"bet": 10}), idempotent=True)},
+    "games-crash-cashout": {
+        "POST": Rule(
+            owned(200),
+            body=lambda world, caller: {"round_id": world.crash_round_id},
+            missing_body=constant({"round_id": MISSING_ID}),
+            idempotent=True,
+        )
+    },
+    "games-fairness": {"GET": Rule(logged_in(200))},
+    "games-fairness-rotate": {"POST": Rule(logged_in(200), body=EMPTY)},
+    "games-round-verify": {
+        "GET": Rule(
+            owned(200),
+            kwargs=lambda world: {"round_id": world.slot_round_id},
+            missing_kwargs=lambda world: {"round_id": MISSING_ID},
+        )
+    },
+    "games-stats-me": {"GET": Rule(logged_in(200))},
+    "games-history": {"GET": Rule(logged_in(200))},
+    "games-leaderboard": {"GET": Rule(logged_in(200))},
+    "games-odds": {"GET": Rule(logged_in(200), kwargs=lambda world: {"game": "slot"})},
+    # ---- shop
+    "shop-catalog": {"GET": Rule(logged_in(200))},
+    "shop-buy": {
+        "POST": Rule(
+            logged_in(200),
+            body=lambda world, caller: {"product_code": world.item_code},
+            idempotent=True,
+        )
+    },
+    "shop-transactions": {"GET": Rule(logged_in(200))},
+    "shop-settle": {
+        "POST": Rule(
+            owned(200),
+            kwargs=lambda world: {"receipt": world.receipt},
+            missing_kwargs=lambda world: {"receipt": "R-does-not-exist"},
+        )
+    },
+    "shop-limited-packages": {"GET": Rule(logged_in(200))},
+    "shop-buy-limited": {
+        "POST": Rule(
+            logged_in(200),
+            body=lambda world, caller: {"package_code": world.package_code},
+            idempotent=True,
+        )
+    },
+    # Signed by the payment provider, not by a user: without a signature everyone gets 401.
+    "shop-webhook-payment": {"POST": Rule(everyone(401), body=constant({"type": "x"}))},
+    "admin-stats": {"GET": Rule(staff_only(200))},
+    "dashboard": {"GET": Rule(logged_in(200))},
+    # ---- events (events are shared; participation is per caller)
+    "events-list": {"GET": Rule(logged_in(200))},
+    "events-detail": {
+        "GET": Rule(
+            logged_in(200),
+            kwargs=lambda world: {"event_id": world.event_id},
+            missing_kwargs=lambda world: {"event_id": MISSING_ID},
+        )
+    },
+    "events-join": {
+        "POST": Rule(
+            logged_in(200),
+            body=lambda world, caller: {"event_id": world.event_id},
+            idempotent=True,
+        )
+    },
+    # The player joined (not completed: 409 not_completed); the others never joined (not_joined).
+    "events-claim": {
+        "POST": Rule(
+            {ANONYMOUS: 401, PLAYER: 409, OTHER: 409, STAFF: 409},
+            kwargs=lambda world: {"event_id": world.event_id},
+            body=EMPTY,
+            idempotent=True,
+            notes={PLAYER: "not_completed", OTHER: "not_joined", STAFF: "not_joined"},
+        )
+    },
+    "events-missions": {"GET": Rule(logged_in(200), kwargs=lambda world: {"period": "daily"})},
+    "events-missions-claim": {
+        "POST": Rule(
+            logged_in(404),
+            kwargs=lambda world: {"mission_id": MISSING_ID},
+            body=EMPTY,
+            idempotent=True,
+        )
+    },
+    "public-events": {"GET": Rule(everyone(200))},
+    # ---- progression
+    "streak-status": {"GET": Rule(logged_in(200))},
+    "streak-preview": {"GET": Rule(logged_in(200))},
+    "streak-claim": {"POST": Rule(logged_in(200), body=EMPTY, idempotent=True)},
+    "streak-history": {"GET": Rule(logged_in(200))},
+    "vip-status": {"GET": Rule(logged_in(200))},
+    "vip-claim": {"POST": Rule(logged_in(200), body=EMPTY, idempotent=True)},
+    "achievements-list": {"GET": Rule(logged_in(200))},
+    "achievements-me": {"GET": Rule(logged_in(200))},
+    "battle-pass": {"GET": Rule(logged_in(200))},
+    "battle-pass-claim": {
+        "POST": Rule(logged_in(404), body=constant({"tier": 1, "track": "free"}), idempotent=True)
+    },
+    # ---- platform
+    "schema": {"GET": Rule(everyone(200))},
+    "swagger-ui": {"GET": Rule(everyone(200))},
+    "telemetry-events": {
+        "POST": Rule(
+            logged_in(202),
+            body=lambda world, caller: {
+                "events": [{"name": "app.open", "ts": timezone.now().isoformat()}]
+            },
+        )
+    },
+    "metrics-global": {"GET": Rule(everyone(200))},
+    # Served over ASGI only (daphne); the same answer for every caller through WSGI.
+    "metrics-stream": {"GET": Rule(everyone(503))},
+    "health": {"GET": Rule(everyone(200))},
+    "prometheus-django-metrics": {"GET": Rule(everyone(200))},
+    # ---- custom admin views (Django admin: non-staff → the admin login)
+    "admin:accounts_user_gold": {"GET": Rule(admin_page(), kwargs=player_id)},
+    "admin:accounts_user_import": {"GET": Rule(admin_page())},
+    # An unknown import token: 404 for staff; nobody else learns whether it exists.
+    "admin:accounts_user_import_status": {
+        "GET": Rule(admin_page(404), kwargs=lambda world: {"token": "no-such-import"})
+    },
+    "admin:accounts_invitecode_generate": {"GET": Rule(admin_page())},
+    "admin:accounts_auditlogentry_export": {"GET": Rule(admin_page())},
+    "admin:shop_economy_dashboard": {"GET": Rule(admin_page())},
+    # ---- player pages (casinoclub/pages): session login
+    "home": {"GET": Rule(everyone(200))},
+    # A logged-in caller is sent on from the login and signup pages.
+    "login": {"GET": Rule({ANONYMOUS: 200, PLAYER: 302, OTHER: 302, STAFF: 302})},
+    "signup": {"GET": Rule({ANONYMOUS: 200, PLAYER: 302, OTHER: 302, STAFF: 302})},
+    "logout": {"POST": Rule(everyone(302), form=True)},
+    "play-slot": {"GET": Rule(player_page())},
+    "play-crash": {"GET": Rule(player_page())},
+    "play-gacha": {"GET": Rule(player_page())},
+    "play-rps": {"GET": Rule(player_page())},
+    "shop": {"GET": Rule(player_page())},
+    "events": {"GET": Rule(player_page())},
+    "achievements": {"GET": Rule(player_page())},
+    "history": {"GET": Rule(player_page())},
+    "profile": {"GET": Rule(player_page())},
+    "set_language": {"POST": Rule(everyone(302), body=constant({"language": "ko"}), form=True)},
+    "javascript-catalog": {"GET": Rule(everyone(200))},
+}
+
+# Pages that need no login; every other page of casinoclub/pages sends anonymous callers to login.
+PUBLIC_PAGES = {"home", "login", "signup", "logout"}
+
+# Django admin's own URLs (index, app index, every model's changelist/add/change/delete/history,
+# login/logout/password, autocomplete, jsi18n, view-on-site, catch-all) are one group: staff see
+# them, everyone else is sent to the admin login. The index and each changelist are called.
+ADMIN_SITE_GROUP = "admin site (django.contrib.admin and ModelAdmin views)"
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    pattern: str
+    callback: Any
+    is_admin_site: bool
+
+    @property
+    def view_class(self) -> type | None:
+        return getattr(self.callback, "cls", None) or getattr(self.callback, "view_class", None)
+
+    @property
+    def methods(self) -> set[str] | None:
+        """The handler methods a DRF or class-based view defines; None for a function view."""
+        view_class = self.view_class
+        if view_class is None:
+            return None
+        return {
+            method.upper()
+            for method in view_class.http_method_names
+            if method not in ("options", "head") and hasattr(view_class, method)
+        }
+
+
+def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[Route]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = namespace
+            if entry.namespace:
+                inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            module = getattr(entry.callback, "__module__", "")
+            is_admin_site = namespace == "admin" and module.startswith("django.")
+            yield Route(name or "", prefix + str(entry.pattern), entry.callback, is_admin_site)
+
+
+def all_routes() -> list[Route]:
+    return list(_walk(get_resolver().url_patterns))
+
+
+def _cases() -> list[Any]:
+    cases = []
+    for route in all_routes():
+        for method in ROUTES.get(route.name, {}):
+            for caller in CALLERS:
+                cases.append(
+                    pytest.param(route.name, method, caller, id=f"{route.name}-{method}-{caller}")
+                )
+    return cases
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    return World()
+
+
+def client_as(world: World, caller: str) -> APIClient:
+    client = APIClient()
+    user = world.users.get(caller)
+    if user is not None:
+        client.force_login(user)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for_user(user)['access']}")
+    return client
+
+
+def call(world: World, caller: str, route_name: str, method: str, *, missing: bool = False) -> Any:
+    rule = ROUTES[route_name][method]
+    kwargs_of = rule.missing_kwargs if missing and rule.missing_kwargs else rule.kwargs
+    body_of = rule.missing_body if missing and rule.missing_body else rule.body
+    url = reverse(route_name, kwargs=kwargs_of(world) if kwargs_of else None) + rule.query
+    headers = {"HTTP_IDEMPOTENCY_KEY": f"matrix-{uuid.uuid4().hex}"} if rule.idempotent else {}
+    body = body_of(world, caller) if body_of else None
+    client = client_as(world, caller)
+    if rule.form:
+        return client.generic(method, url, _form(body or {}), "application/x-www-form-urlencoded")
+    send = getattr(client, method.lower())
+    if body is None:
+        return send(url, **headers)
+    return send(url, body, format="json", **headers)
+
+
+def _form(data: dict[str, Any]) -> str:
+    return urlencode(data)
+
+
+@pytest.mark.parametrize(("route_name", "method", "caller"), _cases())
+def test_route_answers_each_caller_with_the_expected_status(
+    world: World, route_name: str, method: str, caller: str
+) -> None:
+    rule = ROUTES[route_name][method]
+    expected = rule.expected[caller]
+
+    response = call(world, caller, route_name, method)
+
+    assert response.status_code == expected, (route_name, method, caller, response.content[:300])
+    is_api = response.get("Content-Type", "").startswith("application/json")
+    if expected == 401 and caller == ANONYMOUS and rule.expected[PLAYER] != 401:
+        assert response.json()["error"]["code"] == "not_authenticated"
+    if expected == 403 and rule.expected == staff_only(rule.expected[STAFF]):
+        assert response.json()["error"]["code"] == "permission_denied"
+    if caller in rule.notes:
+        assert is_api
+        assert response.json()["error"]["code"] == rule.notes[caller]
+    if expected == 302 and route_name.startswith("admin:"):
+        assert response["Location"].startswith("/admin/login/?next=")
+    if expected == 302 and caller == ANONYMOUS and rule.expected == player_page():
+        assert response["Location"].startswith("/login/?next=")
+
+
+@pytest.mark.parametrize(
+    "route_name",
+    [
+        name
+        for name, methods in ROUTES.items()
+        for rule in methods.values()
+        if rule.missing_kwargs or rule.missing_body
+    ],
+)
+def test_a_missing_object_answers_like_another_players_object(
+    world: World, route_name: str
+) -> None:
+    """Existence never leaks: the non-owner's answer equals the answer for no object at all."""
+    (method,) = ROUTES[route_name]
+    rule = ROUTES[route_name][method]
+
+    missing = call(world, OTHER, route_name, method, missing=True)
+    not_owner = call(world, OTHER, route_name, method)
+    own_missing = call(world, PLAYER, route_name, method, missing=True)
+
+    assert missing.status_code == 404
+    assert own_missing.status_code == 404
+    if rule.expected[OTHER] == 404:
+        assert not_owner.status_code == 404
+        assert not_owner.json() == missing.json()
+
+
+def _admin_site_urls() -> list[str]:
+    urls = ["/admin/"]
+    for model in admin.site._registry:
+        urls.append(f"/admin/{model._meta.app_label}/{model._meta.model_name}/")
+    return sorted(urls)
+
+
+@pytest.mark.parametrize("url", _admin_site_urls())
+@pytest.mark.parametrize("caller", CALLERS)
+def test_admin_site_group_is_staff_only(world: World, url: str, caller: str) -> None:
+    response = client_as(world, caller).get(url)
+
+    if caller == STAFF:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 302
+        assert response["Location"] == f"/admin/login/?next={url}"
+
+
+def test_every_route_has_an_entry_and_no_entry_is_stale() -> None:
+    routes = all_routes()
+    found = {route.name for route in routes if not route.is_admin_site}
+    missing = []
+    wrong_methods = []
+    for route in routes:
+        if route.is_admin_site:
+            continue
+        if route.name not in ROUTES:
+            methods = sorted(route.methods or {"GET"})
+            missing.append(f"{route.name or '(unnamed)'} {route.pattern} {methods}")
+            continue
+        methods = route.methods
+        if methods is not None and set(ROUTES[route.name]) != methods:
+            wrong_methods.append(
+                f"{route.name}: view has {sorted(methods)}, table has {sorted(ROUTES[route.name])}"
+            )
+
+    assert not missing, (
+        "Add these routes to ROUTES in casinoclub/tests/test_authorization_matrix.py with the "
+        "expected status for anonymous / player / other_player / staff:\n" + "\n".join(missing)
+    )
+    assert not wrong_methods, "Methods of the table differ from the view:\n" + "\n".join(
+        wrong_methods
+    )
+    stale = sorted(set(ROUTES) - found)
+    assert not stale, f"No route has these names any more; remove them from ROUTES: {stale}"
+
+
+def test_every_route_name_is_unique_so_the_table_is_unambiguous() -> None:
+    names = [route.name for route in all_routes() if not route.is_admin_site]
+
+    assert "" not in names
+    assert len(names) == len(set(names))
+
+
+def test_only_views_open_to_anyone_answer_anonymous_callers_without_401() -> None:
+    """A DRF view requires login unless it allows anyone; then it answers everyone alike."""
+    for route in all_routes():
+        view_class = route.view_class
+        if route.is_admin_site or view_class is None or not issubclass(view_class, APIView):
+            continue
+        allows_any = any(
+            isinstance(permission, AllowAny) for permission in view_class().get_permissions()
+        )
+        for method, rule in ROUTES[route.name].items():
+            if allows_any:
+                assert rule.expected == everyone(rule.expected[ANONYMOUS]), (route.name, method)
+            else:
+                assert rule.expected[ANONYMOUS] == 401, (route.name, method)
