@@ -24,9 +24,10 @@ from django.db.utils import IntegrityError
 from django.utils import timezone
 
 from accounts.models import LedgerReason, User
-from accounts.services import inventory_add, wallet_credit, wallet_debit
+from accounts.services import inventory_add, wallet_credit, wallet_debit, wallets_lock
 from accounts.services.responsible import play_allowed_check, play_session_touch
 from casinoclub import domain_events
+from casinoclub.queueing import task_enqueue_after_commit
 from casinoclub.realtime.services import realtime_publish
 from games import engine, exceptions, metrics
 from games.models import FairSeed, Game, GameConfig, GameRound, LeaderboardPeriod, RoundState
@@ -363,6 +364,9 @@ def _crash_due_at(round_: GameRound, crash: engine.CrashConfig) -> timedelta:
 
 
 def _crash_finish(round_: GameRound, cashout_x100: int | None) -> None:
+    # The wallet before the stats, boards and messages _settle writes, as in every other round
+    # (a bust pays nothing, so no credit would take it first): claims lock it first too.
+    wallets_lock([round_.user_id])
     crash = engine_config(round_.config)
     crash_x100 = int(round_.outcome["crash_x100"])
     paid_x100 = engine.crash_settle(crash, crash_x100, cashout_x100)
@@ -391,8 +395,14 @@ def crash_bet(user: User, bet: Any, auto_cashout_x100: int | None) -> GameRound:
     from games import tasks
 
     with transaction.atomic():
+        # The player's seed first, as in every round: settling a due round below credits the
+        # wallet, which must not be locked before the seed (a concurrent spin holds the seed and
+        # waits for the wallet: deadlock); it also makes two bets of one player take turns, so
+        # the second sees the first's open round instead of hitting its unique constraint.
+        fair_seed_ensure(user.pk)
+        list(FairSeed.objects.select_for_update().filter(user_id=user.pk, is_active=True))
         for open_round in (
-            GameRound.objects.select_for_update()
+            GameRound.objects.select_for_update(of=("self",))
             .filter(user=user, game=Game.CRASH, state=RoundState.OPEN)
             .select_related("config", "fair_seed")
         ):
@@ -407,7 +417,11 @@ def crash_bet(user: User, bet: Any, auto_cashout_x100: int | None) -> GameRound:
         ):
             raise exceptions.InvalidCashoutTarget()
         params = {"auto_cashout_x100": auto_cashout_x100}
-        round_, rng = _open_round(user, Game.CRASH, bet, params, config)
+        try:
+            with transaction.atomic():
+                round_, rng = _open_round(user, Game.CRASH, bet, params, config)
+        except IntegrityError as error:  # one open round per player (partial unique constraint)
+            raise exceptions.RoundAlreadyOpen() from error
         round_.outcome = {"crash_x100": engine.crash_point_x100(crash, rng)}
         round_.save(update_fields=["outcome"])
         realtime_publish(
@@ -415,9 +429,8 @@ def crash_bet(user: User, bet: Any, auto_cashout_x100: int | None) -> GameRound:
         )
         due = _crash_due_at(round_, crash).total_seconds()
         round_id = round_.pk
-        transaction.on_commit(
-            lambda: tasks.crash_round_settle_task.apply_async((round_id,), countdown=due)
-        )
+        # an unreachable broker is logged; crash_rounds_settle_due_task settles the round then
+        task_enqueue_after_commit(tasks.crash_round_settle_task, round_id, countdown=due)
         return round_
 
 
@@ -428,7 +441,7 @@ def crash_cashout(user: User, round_id: int) -> GameRound:
     """
     with transaction.atomic():
         round_ = (
-            GameRound.objects.select_for_update()
+            GameRound.objects.select_for_update(of=("self",))
             .select_related("config", "fair_seed")
             .filter(pk=round_id, user=user, game=Game.CRASH)
             .first()
@@ -449,7 +462,7 @@ def crash_round_settle(round_id: int) -> bool:
     """Settle an open crash round whose time has come (auto cash-out or bust). Idempotent."""
     with transaction.atomic():
         round_ = (
-            GameRound.objects.select_for_update()
+            GameRound.objects.select_for_update(of=("self",))
             .select_related("config", "fair_seed")
             .filter(pk=round_id, state=RoundState.OPEN)
             .first()
