@@ -63,6 +63,49 @@ def _progress_lock(user_id: int) -> PlayerProgress:
     return PlayerProgress.objects.select_for_update().get(user_id=user_id)
 
 
+_PROGRESS_COUNTERS = (
+    "rounds_played",
+    "total_bet",
+    "total_won",
+    "current_win_streak",
+    "best_win_streak",
+    "best_multiplier_x100",
+    "purchases",
+    "best_streak_days",
+)
+# A round's counters in one statement: the row is created on first use and updated under the lock
+# the upsert takes; RETURNING gives the new counters and (from the statement's snapshot, taken
+# under the caller's wallet lock) the ones before, which the achievement progress needs. Both in
+# the order of _PROGRESS_COUNTERS.
+_ROUND_PROGRESS_SQL = """
+WITH before AS (
+    SELECT rounds_played, total_bet, total_won, current_win_streak, best_win_streak,
+        best_multiplier_x100, purchases, best_streak_days
+    FROM gamification_playerprogress WHERE user_id = %(user_id)s
+)
+INSERT INTO gamification_playerprogress AS p (user_id, rounds_played, total_bet, total_won,
+    current_win_streak, best_win_streak, best_multiplier_x100, purchases, best_streak_days,
+    updated_at)
+VALUES (%(user_id)s, 1, %(bet)s, %(payout)s, %(streak)s, %(streak)s, %(multiplier)s, 0, 0,
+    %(now)s)
+ON CONFLICT (user_id) DO UPDATE SET
+    rounds_played = p.rounds_played + 1,
+    total_bet = p.total_bet + EXCLUDED.total_bet,
+    total_won = p.total_won + EXCLUDED.total_won,
+    current_win_streak = CASE WHEN %(is_win)s THEN p.current_win_streak + 1 ELSE 0 END,
+    best_win_streak = GREATEST(p.best_win_streak,
+        CASE WHEN %(is_win)s THEN p.current_win_streak + 1 ELSE 0 END),
+    best_multiplier_x100 = GREATEST(p.best_multiplier_x100, EXCLUDED.best_multiplier_x100),
+    updated_at = EXCLUDED.updated_at
+RETURNING p.rounds_played, p.total_bet, p.total_won, p.current_win_streak, p.best_win_streak,
+    p.best_multiplier_x100, p.purchases, p.best_streak_days,
+    (SELECT rounds_played FROM before), (SELECT total_bet FROM before),
+    (SELECT total_won FROM before), (SELECT current_win_streak FROM before),
+    (SELECT best_win_streak FROM before), (SELECT best_multiplier_x100 FROM before),
+    (SELECT purchases FROM before), (SELECT best_streak_days FROM before)
+"""
+
+
 def _streak_state_lock(user_id: int) -> StreakState:
     StreakState.objects.bulk_create([StreakState(user_id=user_id)], ignore_conflicts=True)
     return StreakState.objects.select_for_update().get(user_id=user_id)
@@ -93,15 +136,15 @@ def experience_grant(user_id: int, amount: int, *, source: str) -> ExperienceRes
     if amount <= 0:
         return None
     result = user_experience_add(user_id, amount, source=source)
-    season = selectors.season_current()
-    if season is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO gamification_seasonprogress AS p (user_id, season_id, xp)"
-                " VALUES (%s, %s, %s) ON CONFLICT (user_id, season_id)"
-                " DO UPDATE SET xp = p.xp + EXCLUDED.xp",
-                [user_id, season.pk, amount],
-            )
+    now = timezone.now()
+    with connection.cursor() as cursor:  # the running season (as season_current picks it), if any
+        cursor.execute(
+            "INSERT INTO gamification_seasonprogress AS p (user_id, season_id, xp)"
+            " SELECT %s, s.id, %s FROM gamification_season s"
+            " WHERE s.starts_at <= %s AND s.ends_at > %s ORDER BY s.starts_at DESC LIMIT 1"
+            " ON CONFLICT (user_id, season_id) DO UPDATE SET xp = p.xp + EXCLUDED.xp",
+            [user_id, amount, now, now],
+        )
     return result
 
 
@@ -188,16 +231,30 @@ def round_progress_record(
     Runs inside the round's transaction (the ``round_settled`` receiver), which holds the wallet.
     """
     _player_lock(user_id)
-    progress = _progress_lock(user_id)
-    before = _metric_values(progress)
     is_win = payout > bet
-    progress.rounds_played += 1
-    progress.total_bet += bet
-    progress.total_won += payout
-    progress.current_win_streak = progress.current_win_streak + 1 if is_win else 0
-    progress.best_win_streak = max(progress.best_win_streak, progress.current_win_streak)
-    progress.best_multiplier_x100 = max(progress.best_multiplier_x100, multiplier_x100)
-    progress.save()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ROUND_PROGRESS_SQL,
+            {
+                "user_id": user_id,
+                "bet": bet,
+                "payout": payout,
+                "is_win": is_win,
+                "streak": 1 if is_win else 0,
+                "multiplier": multiplier_x100,
+                "now": timezone.now(),
+            },
+        )
+        row = cursor.fetchone()
+    after = dict(zip(_PROGRESS_COUNTERS, row[: len(_PROGRESS_COUNTERS)], strict=True))
+    old = row[len(_PROGRESS_COUNTERS) :]
+    before_counters = (
+        dict(zip(_PROGRESS_COUNTERS, old, strict=True))
+        if old[0] is not None
+        else dict.fromkeys(_PROGRESS_COUNTERS, 0)
+    )
+    before = _metric_values(PlayerProgress(user_id=user_id, **before_counters))
+    progress = PlayerProgress(user_id=user_id, **after)
     experience_grant(user_id, rules.round_experience(bet), source=f"round:{game}")
     achievements_evaluate(user_id, before, progress)
 

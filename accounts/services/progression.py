@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.models import LedgerReason, Rank, User
 from accounts.selectors import experience_for_next_level
@@ -42,15 +42,26 @@ def user_experience_add(user_id: int, amount: int, *, source: str) -> Experience
     """
     if amount < 0:
         raise ValueError("experience only grows")
-    with transaction.atomic():
-        user = User.objects.select_for_update().only("level", "experience").get(pk=user_id)
-        level, experience = user.level, user.experience + amount
+    with transaction.atomic(savepoint=False):
+        # One statement in the common case: add the XP under the row lock the UPDATE takes and
+        # read the result back; a level-up (rare) writes the carried-over values once more.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE accounts_user SET experience = experience + %s WHERE id = %s"
+                " RETURNING level, experience",
+                [amount, user_id],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise User.DoesNotExist(f"no user {user_id}")
+        level, experience = row
         gained: list[int] = []
         while experience >= experience_for_next_level(level):
             experience -= experience_for_next_level(level)
             level += 1
             gained.append(level)
-        User.objects.filter(pk=user_id).update(level=level, experience=experience)
+        if gained:
+            User.objects.filter(pk=user_id).update(level=level, experience=experience)
         for reached in gained:
             reward = level_up_reward(reached)
             if reward > 0:

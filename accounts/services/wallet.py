@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from accounts import exceptions, metrics
 from accounts.models import LedgerEntry, LedgerReason, User, Wallet
@@ -40,6 +41,15 @@ def wallets_lock(user_ids: Iterable[int]) -> dict[int, Wallet]:
     """Lock several wallets in primary-key order. Must run inside a transaction."""
     wallets = Wallet.objects.select_for_update().filter(user_id__in=set(user_ids)).order_by("pk")
     return {wallet.user_id: wallet for wallet in wallets}
+
+
+# No savepoint per entry: a concurrent twin of the key shows as no row returned.
+_LEDGER_INSERT_SQL = (
+    "INSERT INTO accounts_ledgerentry"
+    " (wallet_id, delta, balance_after, reason, reference, idempotency_key, created_at)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (wallet_id, idempotency_key) DO NOTHING RETURNING id"
+)
 
 
 def _apply(
@@ -68,18 +78,26 @@ def _apply(
                 user_id, delta, reason=reason, reference=reference, idempotency_key=idempotency_key
             )
         raise exceptions.InsufficientFunds()
-    try:
-        with transaction.atomic():
-            entry = LedgerEntry.objects.create(
-                wallet_id=user_id,
-                delta=delta,
-                balance_after=row[0],
-                reason=reason,
-                reference=reference,
-                idempotency_key=idempotency_key,
-            )
-    except IntegrityError as error:  # the same key applied concurrently: the first one wins
-        raise IdempotencyInProgress() from error
+    entry = LedgerEntry(
+        wallet_id=user_id,
+        delta=delta,
+        balance_after=row[0],
+        reason=reason,
+        reference=reference,
+        idempotency_key=idempotency_key,
+        created_at=timezone.now(),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LEDGER_INSERT_SQL,
+            [user_id, delta, row[0], reason, reference, idempotency_key, entry.created_at],
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:
+        # The same key was applied concurrently and committed first: this change must not
+        # happen. Raising rolls the balance update back with the caller's atomic block.
+        raise IdempotencyInProgress()
+    entry.pk = inserted[0]
     _publish(entry)
     return entry
 

@@ -34,10 +34,16 @@ from .models import RealtimeMessage
 logger = logging.getLogger(__name__)
 SEND_TIMEOUT_SECONDS = 5.0
 
-_NEXT_SEQ_SQL = (
-    "INSERT INTO realtime_cursor (user_id, last_seq) VALUES (%s, 1)"
+# One round trip: take the user's next seq (the cursor row's lock serialises publishers until
+# they commit) and store the message under it.
+_PUBLISH_SQL = (
+    "WITH next AS ("
+    " INSERT INTO realtime_cursor (user_id, last_seq) VALUES (%s, 1)"
     " ON CONFLICT (user_id) DO UPDATE SET last_seq = realtime_cursor.last_seq + 1"
-    " RETURNING last_seq"
+    " RETURNING last_seq)"
+    " INSERT INTO realtime_message (user_id, seq, type, data, created_at)"
+    " SELECT %s, next.last_seq, %s, %s::jsonb, %s FROM next"
+    " RETURNING seq"
 )
 
 
@@ -115,19 +121,18 @@ def realtime_publish(user_id: int, message_type: StoredMessageType, data: Mappin
     if message_type not in STORED_MESSAGE_TYPES:
         raise ValueError(f"not a stored realtime message type: {message_type!r}")
     # What the live copy carries must equal what a replay reads back from the JSON column.
-    payload = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    serialized = json.dumps(data, cls=DjangoJSONEncoder)
+    payload = json.loads(serialized)
+    created_at = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(_NEXT_SEQ_SQL, [user_id])
+        cursor.execute(_PUBLISH_SQL, [user_id, user_id, message_type, serialized, created_at])
         (seq,) = cursor.fetchone()
-    message = RealtimeMessage.objects.create(
-        user_id=user_id, seq=seq, type=message_type, data=payload, created_at=timezone.now()
-    )
     envelope: StoredMessage = {
         "type": message_type,
         "user_id": user_id,
         "seq": seq,
         "data": payload,
-        "timestamp": iso_utc(message.created_at),
+        "timestamp": iso_utc(created_at),
     }
     transaction.on_commit(lambda: _send_after_commit(envelope), robust=True)
     return int(seq)
