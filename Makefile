@@ -11,7 +11,7 @@ LINT_ENV := DJANGO_SETTINGS_MODULE=casinoclub.settings.test DATABASE_URL=postgre
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 PROMTOOL ?= $(shell command -v promtool || echo .tools/promtool)
 
-.PHONY: run test lint format schema install clean-data bench-realtime bench-spin bench-buy
+.PHONY: run test lint format schema install clean-data bench bench-realtime bench-spin bench-buy
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,8 +53,11 @@ format: $(STAMP)
 schema: $(STAMP)
 	$(PY) scripts/devstack.py exec --ephemeral -- $(PY) manage.py export_openapi
 
+bench: $(STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 bench-realtime: $(STAMP)
-	$(PY) scripts/devstack.py exec --ephemeral -- $(PY) bench/realtime_latency.py $(BENCH_ARGS)
+	$(PY) bench/run.py --only sockets --players 1000 $(BENCH_ARGS)
 
 bench-spin: $(STAMP)
 	$(PY) bench/spin.py $(BENCH_ARGS)

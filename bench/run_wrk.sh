@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load the slot spin with wrk and print one JSON line (our twin of ../shared/bench/run.sh).
+# Load one REST route with wrk and print one JSON line (our twin of ../shared/bench/run.sh).
 #
 #   bench/run_wrk.sh TARGET_URL PATH TOKENS_FILE
 #
@@ -8,6 +8,7 @@
 #   BENCH_MODE [spread] | hot    BENCH_BODY ['{"bet": 10}']    BENCH_KEY_PREFIX [run<time><random>]
 #   BENCH_THREADS [2]  BENCH_CONNECTIONS [32]  BENCH_DURATION [20s, at most 120s]  BENCH_SAMPLE [1]
 #   BENCH_LABEL [mode]  -- copied into the JSON line
+#   BENCH_MODE once, BENCH_OFFSET, BENCH_BODIES, BENCH_METHOD, BENCH_IDEMPOTENCY: see wrk/spin.lua
 # Every request carries a fresh Idempotency-Key "<prefix>-t<thread>-<n>" (bench/wrk/spin.lua).
 # wrk's own report goes to stderr; stdout gets only the JSON line:
 #   {"target", "path", "label", "rps", "p50_ms", "p90_ms", "p99_ms", "errors", "non2xx", ...}
@@ -15,7 +16,7 @@
 set -euo pipefail
 
 if [ $# -lt 3 ]; then
-  sed -n '2,15p' "$0" >&2
+  sed -n '2,16p' "$0" >&2
   exit 2
 fi
 TARGET_URL="${1%/}"
@@ -44,6 +45,7 @@ if [ "$SECONDS_" -lt 1 ] || [ "$SECONDS_" -gt 120 ]; then
 fi
 
 export BENCH_MODE="${BENCH_MODE:-spread}"
+export BENCH_THREADS="${BENCH_THREADS:-2}"
 export BENCH_TOKENS="$TOKENS_FILE"
 DEFAULT_BODY='{"bet": 10}'
 export BENCH_BODY="${BENCH_BODY:-$DEFAULT_BODY}"
@@ -57,7 +59,7 @@ trap 'rm -f "$LOG"' EXIT
 # wrk stops itself after DURATION; the timeout only guards against a wedged wrk (--foreground keeps
 # wrk in this script's process group, so whoever stops the group stops wrk too).
 timeout --foreground --kill-after=5 "$((SECONDS_ + 30))" \
-  wrk --threads "${BENCH_THREADS:-2}" --connections "${BENCH_CONNECTIONS:-32}" \
+  wrk --threads "$BENCH_THREADS" --connections "${BENCH_CONNECTIONS:-32}" \
     --duration "$DURATION" --timeout 10s --latency \
     --script "$HERE/wrk/spin.lua" "$TARGET_URL$URL_PATH" >"$LOG" 2>&1 || { cat "$LOG" >&2; exit 1; }
 grep -v '^BENCH_JSON ' "$LOG" >&2 || true

@@ -1,17 +1,25 @@
--- wrk script: POST /api/games/slot/spin with a bearer token and a fresh Idempotency-Key per request.
+-- wrk script: one REST request per call with a bearer token and (by default) a fresh
+-- Idempotency-Key per request; bench/run_wrk.sh runs it for every route of `make bench`.
 --
 -- Same output contract as the reference harness (../shared/bench/wrk/spin.lua): done() prints one
 -- line starting "BENCH_JSON " with rps, p50/p90/p99, errors, non2xx, statuses and one sample body
--- per status. Unlike the reference it cannot prebuild its requests: our spin route refuses a
--- request without an Idempotency-Key (400) and replays a repeated one, so every request carries
+-- per status. Unlike the reference it cannot prebuild its requests: our money routes refuse a
+-- request without an Idempotency-Key (400) and replay a repeated one, so every request carries
 -- the key "<BENCH_KEY_PREFIX>-t<thread>-<counter>", unique within a run and, through the prefix,
 -- across runs against the same database.
 --
 -- Configured through the environment (bench/run_wrk.sh sets these):
---   BENCH_MODE        spread (default): a random token from the file per request (many wallets);
---                     hot: always the first token (one wallet row, maximum lock contention).
+--   BENCH_MODE        spread (default): a random player per request (many wallets);
+--                     hot: always the first player (one wallet row, maximum lock contention);
+--                     once: every player in turn, from BENCH_OFFSET on, each used once (a daily
+--                     claim); past the last player it starts over (the server then refuses).
 --   BENCH_TOKENS      file with one access JWT per line (empty: no Authorization header).
+--   BENCH_BODIES      file with one request body per line, line i for player i (e.g. a login);
+--                     empty: BENCH_BODY for every request.
 --   BENCH_BODY        request body (default {"bet": 10}).
+--   BENCH_METHOD      POST (default) or GET (no body).
+--   BENCH_IDEMPOTENCY 1 (default): send an Idempotency-Key; 0: none.
+--   BENCH_OFFSET      once: the first player's index (0-based); BENCH_THREADS: wrk's threads.
 --   BENCH_KEY_PREFIX  prefix of every idempotency key: [A-Za-z0-9_-:.], at most 60 characters.
 --   BENCH_SAMPLE      1 (default): count responses per status, keep the first body of each status
 --                     and count replays (header Idempotent-Replayed); 0: no response callback.
@@ -19,6 +27,11 @@
 local mode = os.getenv("BENCH_MODE") or "spread"
 local tokens_file = os.getenv("BENCH_TOKENS") or ""
 local body = os.getenv("BENCH_BODY") or '{"bet": 10}'
+local bodies_file = os.getenv("BENCH_BODIES") or ""
+local method = os.getenv("BENCH_METHOD") or "POST"
+local idempotency = (os.getenv("BENCH_IDEMPOTENCY") or "1") ~= "0"
+local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
+local thread_count = tonumber(os.getenv("BENCH_THREADS") or "1")
 local key_prefix = os.getenv("BENCH_KEY_PREFIX") or ("wrk" .. os.time())
 local sample = (os.getenv("BENCH_SAMPLE") or "1") ~= "0"
 
@@ -49,28 +62,38 @@ end
 
 -- thread state: the Authorization header of every token, built once; the key per request
 local authorizations = {}
+local request_bodies = {}
+local players = 0
 local headers = { ["Content-Type"] = "application/json" }
-local counter = 0
+counter = 0  -- global: done() reads every thread's count (a once-run's players used)
 local key_base = ""
 function init(args)
   local tokens = read_lines(tokens_file)
+  request_bodies = read_lines(bodies_file)
   if mode == "hot" then
     tokens = { tokens[1] }
-  elseif mode ~= "spread" then
-    error("BENCH_MODE must be spread or hot, not " .. mode)
+    request_bodies = { request_bodies[1] }
+  elseif mode ~= "spread" and mode ~= "once" then
+    error("BENCH_MODE must be spread, hot or once, not " .. mode)
   end
   for i, token in ipairs(tokens) do authorizations[i] = "Bearer " .. token end
+  players = math.max(1, #authorizations, #request_bodies)
   key_base = string.format("%s-t%d-", key_prefix, thread_id or 0)
   math.randomseed(os.time() * 1000 + (thread_id or 0) * 7919)
 end
 
 function request()
   counter = counter + 1
-  headers["Idempotency-Key"] = key_base .. counter
-  if #authorizations > 0 then
-    headers["Authorization"] = authorizations[math.random(#authorizations)]
+  if idempotency then headers["Idempotency-Key"] = key_base .. counter end
+  local player = 1
+  if mode == "once" then  -- threads interleave: thread t takes offset+t, offset+t+threads, ...
+    player = (offset + (thread_id or 0) + thread_count * (counter - 1)) % players + 1
+  elseif players > 1 then
+    player = math.random(players)
   end
-  return wrk.format("POST", nil, headers, body)
+  if #authorizations > 0 then headers["Authorization"] = authorizations[player] end
+  if method == "GET" then return wrk.format("GET", nil, headers, nil) end
+  return wrk.format(method, nil, headers, request_bodies[player] or body)
 end
 
 if sample then
@@ -100,6 +123,8 @@ function done(summary, latency, requests)
   local seconds = summary.duration / 1e6
   local statuses, samples = {}, {}
   local replayed = 0
+  local max_calls = 0
+  for _, t in ipairs(threads) do max_calls = math.max(max_calls, t:get("counter") or 0) end
   if sample then
     local counts, bodies = {}, {}
     for _, t in ipairs(threads) do
@@ -123,11 +148,11 @@ function done(summary, latency, requests)
     'BENCH_JSON {"rps": %.1f, "p50_ms": %.2f, "p90_ms": %.2f, "p99_ms": %.2f, "errors": %d, "non2xx": %d, '
       .. '"requests": %d, "duration_s": %.1f, "mean_ms": %.2f, "max_ms": %.2f, "socket_errors": '
       .. '{"connect": %d, "read": %d, "write": %d, "timeout": %d}, "replayed": %d, "key_prefix": %s, '
-      .. '"statuses": {%s}, "samples": {%s}}\n',
+      .. '"max_thread_calls": %d, "statuses": {%s}, "samples": {%s}}\n',
     summary.requests / seconds,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
     e.connect + e.read + e.write + e.timeout, e.status,
     summary.requests, seconds, latency.mean / 1000, latency.max / 1000,
-    e.connect, e.read, e.write, e.timeout, replayed, json_string(key_prefix),
+    e.connect, e.read, e.write, e.timeout, replayed, json_string(key_prefix), max_calls,
     table.concat(statuses, ", "), table.concat(samples, ", ")))
 end
