@@ -4,7 +4,8 @@ Processes (each started in its own session and stopped with its whole group, als
 SIGTERM or the overall deadline), the reference harness (``../shared/bench/run_ceiling.sh``), the
 throw-away PostgreSQL + Redis, the servers in production shape (gunicorn for REST, daphne for
 sockets), the wrk runner (``bench/run_wrk.sh``), the foreign-CPU meter, result lines and tables.
-Importing it sets the environment of every server it starts: ``casinoclub.settings.local`` with
+Importing it sets the environment of every server it starts: ``bench.settings`` (the product's
+``casinoclub.settings.local`` plus the bench-only ``bench/floor.py`` route) with
 ``DJANGO_DEBUG=false`` and ``LOG_LEVEL=WARNING``, plus ``BENCH_SERVER_ENV`` (the limits a load
 test needs; printed with the results).
 """
@@ -35,7 +36,8 @@ RUN_WRK = PROJECT_DIR / "bench" / "run_wrk.sh"
 
 sys.path.insert(0, str(PROJECT_DIR))
 sys.path.insert(0, str(PROJECT_DIR / "scripts"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casinoclub.settings.local")
+# The product's settings plus one bench-only route (bench/floor.py), see bench/settings.py.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 os.environ["DJANGO_DEBUG"] = "false"
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("LOG_LEVEL", "WARNING")

@@ -15,6 +15,11 @@ Every route is measured on a server in production shape (gunicorn by default) wi
               address: the bench servers get ``THROTTLE_LOGIN`` (see ``harness.BENCH_SERVER_ENV``).
               Every login succeeds, so the lockout (failures only) never triggers.
 - ``catalog`` GET /api/shop/catalog.
+- ``floor``   POST /bench/floor/spin: the reference's spin transaction served by our stack
+              (gunicorn, Django, DRF, simplejwt, psycopg; ``bench/floor.py``), a bench-only route.
+              It measures what the framework alone allows on this machine, so the gap to the
+              reference splits into framework cost (reference → floor) and the product's own work
+              (floor → spin).
 
 Ratios are to the reference's slot spin at 32 connections (spread for spread and once, hot for
 hot): the reference implements only the spin, so for the other routes and for 128 connections the
@@ -58,6 +63,7 @@ def routes(bet: int, product: str) -> dict[str, Route]:
             "login", "POST", "/api/auth/login", auth=False, idempotent=False, per_player_body=True
         ),
         "catalog": Route("catalog", "GET", "/api/shop/catalog", idempotent=False),
+        "floor": Route("floor", "POST", "/bench/floor/spin", {"bet": bet}),
     }
 
 

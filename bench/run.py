@@ -13,11 +13,13 @@ In this order, every process it starts stopped at the end (also on Ctrl-C, SIGTE
    first, alone. ``--skip-reference`` reuses the newest figures in ``bench/results/``.
 2. A throw-away durable PostgreSQL (fsync and synchronous commit on) and Redis, ``migrate``,
    ``--players`` VIP players with 1,000,000 gold, seeds, tokens and login bodies, one staff
-   member (``rest.prepare``). Settings: ``casinoclub.settings.local``, ``DJANGO_DEBUG=false``, and
-   for the bench servers only the limits a load test needs (``harness.BENCH_SERVER_ENV``: the
-   login and purchase throttles; printed as the ``settings`` line).
-3. REST (``rest.py``) on gunicorn (``--servers``; 2 sync workers as deploy/gunicorn.conf.py's
-   default): slot spin, shop buy, streak claim, login and catalog, each sampled, warmed up, then
+   member (``rest.prepare``). Settings: ``bench.settings`` (``casinoclub.settings.local`` plus
+   the bench-only floor route), ``DJANGO_DEBUG=false``, and for the bench servers only the limits
+   a load test needs (``harness.BENCH_SERVER_ENV``: the login and purchase throttles; printed as
+   the ``settings`` line).
+3. REST (``rest.py``) on gunicorn (``--servers``; 4 sync workers as deploy/gunicorn.conf.py's
+   default): the floor (the reference's transaction on our stack, ``bench/floor.py``), slot spin,
+   shop buy, streak claim, login and catalog, each sampled, warmed up, then
    wrk at every ``--connections`` level (32 and 128) spread and hot (streak: ``once``).
 4. Sockets (``realtime_latency.py``): ``--sockets`` connected to daphne while the spin load runs
    on gunicorn and gold grants are committed; commit -> receive p50/p99.
@@ -69,11 +71,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=5, help="discarded wrk run per route")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int_list, default=[32, 128], help="e.g. 32,128")
-    parser.add_argument("--routes", default="spin,buy,streak,login,catalog")
+    parser.add_argument("--routes", default="floor,spin,buy,streak,login,catalog")
     parser.add_argument("--bet", type=int, default=10)
     parser.add_argument("--product", default="gold-small", help="shop buy: the product code")
     parser.add_argument("--servers", default="gunicorn", help="REST servers: gunicorn,daphne")
-    parser.add_argument("--gunicorn-workers", type=int, default=2)
+    parser.add_argument("--gunicorn-workers", type=int, default=4)
     parser.add_argument("--gunicorn-threads", type=int, default=1, help=">1: gthread workers")
     parser.add_argument("--skip-reference", action="store_true", help="reuse the last figures")
     parser.add_argument(
