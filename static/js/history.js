@@ -95,5 +95,37 @@ store.on("game_event", (message) => {
     loadStats();
   }
 });
+const leaderboardBody = document.querySelector("[data-testid=leaderboard] tbody");
+const periodSelect = document.getElementById("leaderboard-period");
+const bySelect = document.getElementById("leaderboard-by");
+
+async function loadLeaderboard() {
+  try {
+    const query = new URLSearchParams({ period: periodSelect.value, by: bySelect.value });
+    const board = await api(`/api/games/leaderboard?${query}`);
+    const me = store.profile && store.profile.id;
+    leaderboardBody.replaceChildren(
+      ...(board.entries.length
+        ? board.entries.map((entry) =>
+            el(
+              "tr",
+              { class: entry.user_id === me ? "me" : null, dataset: { userId: entry.user_id } },
+              el("td", { text: String(entry.rank) }),
+              el("th", { scope: "row", text: entry.nickname }),
+              el("td", { text: formatGold(entry.net_win) }),
+              el("td", { text: `×${entry.best_multiplier.toFixed(2)}` }),
+              el("td", { text: formatGold(entry.rounds) }),
+            ),
+          )
+        : [el("tr", {}, el("td", { colspan: "5", class: "muted", text: gettext("Nobody has played yet.") }))]),
+    );
+  } catch (error) {
+    showError(error);
+  }
+}
+
+periodSelect.addEventListener("change", loadLeaderboard);
+bySelect.addEventListener("change", loadLeaderboard);
 loadStats();
 loadRounds();
+loadLeaderboard();

@@ -28,8 +28,8 @@ PLAYER_PAGES = {
     "/play/rps/": ["rps-rock", "rps-paper", "rps-scissors", "rps-result"],
     "/shop/": ["purchase-status"],
     "/events/": ["events", "missions"],
-    "/achievements/": ["achievements"],
-    "/history/": ["stats", "history"],
+    "/achievements/": ["achievements", "battle-pass", "battle-pass-season"],
+    "/history/": ["stats", "history", "leaderboard"],
     "/profile/": ["server-seed-hash", "rotate-seed", "verify-result"],
 }
 PROTECTED = [path for path in PLAYER_PAGES if path != "/"]
