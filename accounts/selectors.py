@@ -34,10 +34,12 @@ def experience_for_next_level(level: int) -> int:
 
 def wallet_balance(user_id: int) -> int:
     """The player's gold (0 before their wallet exists)."""
-    from .models import Wallet
+    from django.db import connection
 
-    balance = Wallet.objects.filter(pk=user_id).values_list("balance", flat=True).first()
-    return int(balance or 0)
+    with connection.cursor() as cursor:  # read after every gold-moving request: plain SQL
+        cursor.execute("SELECT balance FROM accounts_wallet WHERE user_id = %s", [user_id])
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def ledger_violations() -> list[dict[str, int]]:

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.http import HttpResponse
+from django.utils import timezone
 from prometheus_client import Counter
 from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated
@@ -98,22 +99,32 @@ def run_idempotent(request: Request, operation: Callable[[str], tuple[int, Any]]
                 "SELECT pg_try_advisory_xact_lock(%s)", [_advisory_lock_id(user_id, key)]
             )
             row = cursor.fetchone()
-        is_locked = bool(row and row[0])
-        if not is_locked:
-            raise IdempotencyInProgress()
-        stored = IdempotencyRecord.objects.filter(user_id=user_id, key=key).first()
+            if not (row and row[0]):
+                raise IdempotencyInProgress()
+            # Hot path of every gold-moving request: plain SQL, no ORM query to compile.
+            cursor.execute(
+                "SELECT fingerprint, status_code, body FROM casinoclub_idempotencyrecord"
+                " WHERE user_id = %s AND key = %s",
+                [user_id, key],
+            )
+            stored = cursor.fetchone()
         if stored is not None:
-            if stored.fingerprint != fingerprint:
+            stored_fingerprint, stored_status, stored_body = stored
+            if stored_fingerprint != fingerprint:
                 raise IdempotencyMismatch()
             idempotent_replays_total.inc()
-            response = _json_response(stored.status_code, bytes(stored.body))
+            response = _json_response(stored_status, bytes(stored_body))
             response["Idempotent-Replayed"] = "true"
             return response
         status_code, data = operation(key)
         body = JSONRenderer().render(data)
-        IdempotencyRecord.objects.create(
-            user_id=user_id, key=key, fingerprint=fingerprint, status_code=status_code, body=body
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO casinoclub_idempotencyrecord"
+                " (user_id, key, fingerprint, status_code, body, created_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                [user_id, key, fingerprint, status_code, body, timezone.now()],
+            )
     return _json_response(status_code, body)
 
 

@@ -92,11 +92,14 @@ def purchase_limit_set(user_id: int, limit_cents: int | None) -> ResponsiblePlay
 
 def play_allowed_check(user_id: int) -> None:
     """Raise ``PlayBlocked`` during a cool-off or self-exclusion. Read-only, no lock."""
-    blocked_until = (
-        ResponsiblePlay.objects.filter(user_id=user_id, blocked_until__gt=timezone.now())
-        .values_list("blocked_until", flat=True)
-        .first()
-    )
+    with connection.cursor() as cursor:  # every round asks: plain SQL, no ORM query to compile
+        cursor.execute(
+            "SELECT blocked_until FROM accounts_responsibleplay"
+            " WHERE user_id = %s AND blocked_until > %s",
+            [user_id, timezone.now()],
+        )
+        row = cursor.fetchone()
+    blocked_until = row[0] if row else None
     if blocked_until is not None:
         raise exceptions.PlayBlocked(details={"blocked_until": blocked_until.isoformat()})
 
