@@ -6,11 +6,9 @@ import subprocess
 import sys
 import time
 import uuid
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from accounts.tests.factories import UserFactory
 from casinoclub.celery import app as celery_app
@@ -24,18 +22,9 @@ from casinoclub.realtime.tests.helpers import (
     open_synced_socket,
     publish_committed,
 )
+from casinoclub.tests.processes import child_database_url
 
 WORKER_TIMEOUT = 25
-
-
-def _test_database_url() -> str:
-    """The URL of the database pytest-django created (``test_<name>``), for another process."""
-    database = connection.settings_dict
-    credentials = quote(database["USER"] or "")
-    if database["PASSWORD"]:
-        credentials += ":" + quote(database["PASSWORD"])
-    host = f"{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}"
-    return f"postgres://{credentials}@{host}/{quote(database['NAME'])}"
 
 
 @pytest.fixture
@@ -44,7 +33,7 @@ def celery_worker_process(transactional_db, tmp_path):
     log_path = tmp_path / "worker.log"
     environment = {
         **os.environ,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": child_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "DJANGO_SETTINGS_MODULE": "casinoclub.settings.test",
     }

@@ -13,38 +13,20 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import psycopg
 import pytest
 import requests
 from django.conf import settings
-from django.db import connection
+
+from casinoclub.tests.processes import child_database_url, free_port, wait_until
 
 START_TIMEOUT = 30.0
 FAULT_SETTINGS = "casinoclub.tests.faults.settings"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    """Poll ``condition`` until it returns a true value (returned) or fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def _port_open(port: int) -> bool:
@@ -53,16 +35,6 @@ def _port_open(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def child_database_url() -> str:
-    """The URL of the database pytest-django created (``test_<name>``), for another process."""
-    database = connection.settings_dict
-    credentials = quote(database["USER"] or "")
-    if database["PASSWORD"]:
-        credentials += ":" + quote(database["PASSWORD"])
-    host = f"{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}"
-    return f"postgres://{credentials}@{host}/{quote(database['NAME'])}"
 
 
 def raw_database_connection() -> psycopg.Connection[Any]:

@@ -17,10 +17,11 @@ from accounts.models import LedgerEntry, LedgerReason, Wallet
 from accounts.selectors import ledger_violations
 from accounts.tokens import token_pair_for_user
 from casinoclub.models import IdempotencyRecord
+from casinoclub.tests.processes import child_database_url, wait_until
 from games.models import GameRound
 from games.tests.factories import funded_player
 
-from .conftest import child_database_url, raw_database_connection, wait_until
+from .conftest import raw_database_connection
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(120)]
 APPLICATION_NAME = "casinoclub-fault-web"

@@ -13,11 +13,12 @@ from accounts.models import LedgerEntry, Wallet
 from accounts.selectors import ledger_violations
 from accounts.services import wallet_open
 from accounts.tests.factories import UserFactory
+from casinoclub.tests.processes import wait_until
 from shop.models import Purchase
 from shop.services import shop_buy
 from shop.tests.factories import GoldPackFactory
 
-from .conftest import raw_database_connection, wait_until
+from .conftest import raw_database_connection
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(120)]
 SETTLE_TASK = "shop.tasks.purchases_settle_pending_task"
