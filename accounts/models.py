@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class Rank(models.TextChoices):
@@ -86,6 +89,24 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return f"{self.nickname} ({self.site_id})"
+
+    # Page sessions (docs/decisions/0060) end like tokens do: Django ends a session when the
+    # password changes; with the token version in the hash, "log out everywhere", a ban and a
+    # refresh-token reuse (each bumps ``token_version``) end every page session and its socket too.
+    def _session_hash(self, secret: str | None = None) -> str:
+        return salted_hmac(
+            "casinoclub.accounts.User.session",
+            f"{self.password}:{self.token_version}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash()
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=fallback_secret)
 
 
 class InviteCode(models.Model):

@@ -225,6 +225,31 @@ def test_logout_is_post_only_csrf_protected_and_ends_the_session(page_player):
 
 
 @pytest.mark.django_db
+def test_logging_out_everywhere_through_the_api_ends_the_page_session_too(page_player, client_for):
+    # given a player signed in on the pages
+    page = Client()
+    page.force_login(page_player)
+    assert page.get("/profile/").status_code == 200
+
+    # when they log out everywhere from another device (JWT API)
+    response = client_for(page_player).post("/api/auth/logout-all", {}, format="json")
+
+    # then the page session no longer signs them in
+    assert response.status_code == 204
+    assert page.get("/profile/")["Location"] == "/login/?next=/profile/"
+
+
+@pytest.mark.django_db
+def test_a_page_session_survives_requests_that_do_not_revoke_tokens(page_player, client_for):
+    page = Client()
+    page.force_login(page_player)
+
+    client_for(page_player).get("/api/users/me")  # minting and using a token revokes nothing
+
+    assert page.get("/profile/").status_code == 200
+
+
+@pytest.mark.django_db
 def test_a_session_api_call_without_the_csrf_header_is_refused_and_moves_no_gold(page_player):
     client = Client(enforce_csrf_checks=True)
     client.force_login(page_player)
