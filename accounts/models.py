@@ -93,7 +93,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Page sessions (docs/decisions/0060) end like tokens do: Django ends a session when the
     # password changes; with the token version in the hash, "log out everywhere", a ban and a
     # refresh-token reuse (each bumps ``token_version``) end every page session and its socket too.
-    def _session_hash(self, secret: str | None = None) -> str:
+    def _session_hash(self, secret: str | bytes | None = None) -> str:
         return salted_hmac(
             "casinoclub.accounts.User.session",
             f"{self.password}:{self.token_version}",
