@@ -1,6 +1,6 @@
 // Profile: the fairness panel (seed commitment, client seed, rotation, verify a round).
 import { api, post } from "./api.js";
-import { busy, el, gettext, interpolate, showError } from "./ui.js";
+import { busy, el, formatTime, gettext, interpolate, showError, toast } from "./ui.js";
 
 const hash = document.querySelector("[data-testid=server-seed-hash]");
 const clientSeed = document.querySelector("[data-client-seed]");
@@ -93,6 +93,79 @@ verifyForm.addEventListener("submit", (event) => {
     }
   });
 });
+
+// Play responsibly: the daily purchase limit, a break (cool-off) and self-exclusion.
+const responsibleStatus = document.querySelector("[data-responsible-status]");
+const limitForm = document.querySelector("form[data-action=purchase-limit]");
+
+function showResponsible(status) {
+  const parts = [];
+  parts.push(
+    status.daily_purchase_limit_cents === null
+      ? gettext("No daily purchase limit.")
+      : interpolate(gettext("Daily purchase limit: %(limit)s."), { limit: status.daily_purchase_limit_cents }, true),
+  );
+  if (status.pending_limit_effective_at) {
+    parts.push(
+      interpolate(
+        gettext("The new limit (%(limit)s) applies from %(time)s."),
+        {
+          limit: status.pending_purchase_limit_cents === null ? gettext("none") : status.pending_purchase_limit_cents,
+          time: formatTime(status.pending_limit_effective_at),
+        },
+        true,
+      ),
+    );
+  }
+  if (status.blocked) {
+    parts.push(interpolate(gettext("Play and purchases are paused until %(time)s."), { time: formatTime(status.blocked_until) }, true));
+  }
+  responsibleStatus.textContent = parts.join(" ");
+  limitForm.elements.daily_purchase_limit_cents.value =
+    status.daily_purchase_limit_cents === null ? "" : String(status.daily_purchase_limit_cents);
+}
+
+async function loadResponsible() {
+  try {
+    showResponsible(await api("/api/responsible-play"));
+  } catch (error) {
+    showError(error);
+  }
+}
+
+function responsibleForm(action, path, body, confirmText) {
+  const form = document.querySelector(`form[data-action=${action}]`);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (confirmText && !window.confirm(confirmText())) return;
+    busy(form.querySelector("button"), async () => {
+      try {
+        showResponsible(await post(path, body(form)));
+        toast("info", gettext("Saved."));
+      } catch (error) {
+        showError(error);
+      }
+    });
+  });
+}
+
+responsibleForm("purchase-limit", "/api/responsible-play/purchase-limit", (form) => {
+  const raw = form.elements.daily_purchase_limit_cents.value.trim();
+  return { daily_purchase_limit_cents: raw === "" ? null : Number(raw) };
+});
+responsibleForm(
+  "cool-off",
+  "/api/responsible-play/cool-off",
+  (form) => ({ duration: form.elements.duration.value }),
+  () => gettext("Start a break? You will not be able to play or buy until it ends."),
+);
+responsibleForm(
+  "self-exclusion",
+  "/api/responsible-play/self-exclusion",
+  (form) => ({ days: Number(form.elements.days.value) }),
+  () => gettext("Exclude yourself? This cannot be undone before it ends."),
+);
+loadResponsible();
 
 const fromHistory = new URLSearchParams(window.location.search).get("round");
 if (fromHistory) verifyForm.elements.round_id.value = fromHistory;
