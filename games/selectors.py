@@ -43,7 +43,11 @@ def engine_config(config: GameConfig) -> Any:
 
 def game_config_current(game: str) -> GameConfig:
     """The newest configuration version of ``game``; version 1 is created from the defaults."""
-    config = GameConfig.objects.filter(game=game).order_by("-version").first()
+    # Every round asks: a raw query (no ORM query to compile; converters still apply).
+    newest = GameConfig.objects.raw(
+        "SELECT * FROM games_gameconfig WHERE game = %s ORDER BY version DESC LIMIT 1", [game]
+    )
+    config = next(iter(newest), None)
     if config is not None:
         return config
     try:

@@ -78,19 +78,28 @@ def fair_seed_rotate(user_id: int, client_seed: str | None = None) -> tuple[Fair
     return old, new
 
 
-def _nonce_take(user_id: int) -> tuple[int, bytes, str, int]:
-    """Lock the active seed and take its next nonce: (seed id, server seed, client seed, nonce)."""
+_FAIR_SEED_FIELDS = [
+    "id", "user_id", "server_seed", "server_seed_hash", "client_seed", "nonce", "is_active",
+    "created_at", "revealed_at",
+]  # fmt: skip
+
+
+def _nonce_take(user_id: int) -> tuple[FairSeed, int]:
+    """Lock the active seed and take its next nonce: (the seed as updated, the round's nonce)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE games_fairseed SET nonce = nonce + 1 WHERE user_id = %s AND is_active"
-            " RETURNING id, server_seed, client_seed, nonce - 1",
+            " RETURNING id, user_id, server_seed, server_seed_hash, client_seed, nonce, is_active,"
+            " created_at, revealed_at",
             [user_id],
         )
         row = cursor.fetchone()
     if row is None:
         fair_seed_ensure(user_id)
         return _nonce_take(user_id)
-    return int(row[0]), bytes(row[1]), str(row[2]), int(row[3])
+    seed = FairSeed.from_db(None, _FAIR_SEED_FIELDS, row)
+    seed.server_seed = bytes(seed.server_seed)
+    return seed, seed.nonce - 1
 
 
 # ---------------------------------------------------------------- shared round steps
@@ -266,25 +275,25 @@ def _open_round(
     """Count the play, take a nonce, debit the stake and create the round row."""
     play_allowed_check(user.pk)
     _daily_take(user, config)
-    seed_id, server_seed, client_seed, nonce = _nonce_take(user.pk)
+    seed, nonce = _nonce_take(user.pk)
     wallet_debit(
         user.pk,
         bet_or_cost,
         reason=LedgerReason.GAME_BET,
-        reference=_reference(game, seed_id, nonce),
-        idempotency_key=f"bet:{seed_id}:{nonce}",
+        reference=_reference(game, seed.pk, nonce),
+        idempotency_key=f"bet:{seed.pk}:{nonce}",
     )
     round_ = GameRound.objects.create(
         user=user,
         game=game,
         config=config,
-        fair_seed_id=seed_id,
+        fair_seed=seed,  # the row just updated: round_public reads it without another query
         nonce=nonce,
         bet=bet_or_cost,
         params=params,
         state=RoundState.OPEN,
     )
-    return round_, engine.FairRng(server_seed, client_seed, nonce)
+    return round_, engine.FairRng(seed.server_seed, seed.client_seed, nonce)
 
 
 # ---------------------------------------------------------------- instant games

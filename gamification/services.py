@@ -199,7 +199,14 @@ def achievements_evaluate(
     Must run under the player's progress lock. Returns the codes unlocked now.
     """
     unlocked: list[str] = []
-    pending = Achievement.objects.filter(is_active=True).exclude(unlocks__user_id=user_id)
+    # Every round asks: a raw query (no ORM query to compile), in the model's ordering.
+    pending = Achievement.objects.raw(
+        "SELECT a.* FROM gamification_achievement a WHERE a.is_active AND NOT EXISTS ("
+        " SELECT 1 FROM gamification_achievementunlock u"
+        " WHERE u.achievement_id = a.id AND u.user_id = %s)"
+        " ORDER BY a.display_order, a.id",
+        [user_id],
+    )
     for achievement in pending:
         value = metric_value(achievement.metric, progress)
         threshold = achievement.threshold

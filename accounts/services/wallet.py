@@ -37,12 +37,24 @@ def wallet_open(user: User) -> Wallet:
     return wallet
 
 
-def wallets_lock(user_ids: Iterable[int]) -> dict[int, Wallet]:
-    """Lock several wallets in primary-key order. Must run inside a transaction."""
-    wallets = Wallet.objects.select_for_update().filter(user_id__in=set(user_ids)).order_by("pk")
-    return {wallet.user_id: wallet for wallet in wallets}
+def wallets_lock(user_ids: Iterable[int]) -> list[int]:
+    """Lock several wallets in primary-key order. Must run inside a transaction.
+
+    Returns the ids of the wallets that exist (and are now locked), ascending.
+    """
+    with connection.cursor() as cursor:  # on every round's path: plain SQL, no ORM query
+        cursor.execute(
+            "SELECT user_id FROM accounts_wallet WHERE user_id = ANY(%s)"
+            " ORDER BY user_id FOR UPDATE",
+            [sorted(set(user_ids))],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
+_LEDGER_FIELDS = [
+    "id", "wallet_id", "delta", "balance_after", "reason", "reference", "idempotency_key",
+    "created_at",
+]  # fmt: skip
 # No savepoint per entry: a concurrent twin of the key shows as no row returned.
 _LEDGER_INSERT_SQL = (
     "INSERT INTO accounts_ledgerentry"
@@ -57,11 +69,15 @@ def _apply(
 ) -> LedgerEntry:
     if not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_AMOUNT:
         raise exceptions.InvalidAmount()
-    existing = LedgerEntry.objects.filter(
-        wallet_id=user_id, idempotency_key=idempotency_key
-    ).first()
-    if existing is not None:
-        return existing
+    with connection.cursor() as cursor:  # the key applied before? (every entry asks)
+        cursor.execute(
+            "SELECT id, wallet_id, delta, balance_after, reason, reference, idempotency_key,"
+            " created_at FROM accounts_ledgerentry WHERE wallet_id = %s AND idempotency_key = %s",
+            [user_id, idempotency_key],
+        )
+        found = cursor.fetchone()
+    if found is not None:
+        return LedgerEntry.from_db(None, _LEDGER_FIELDS, found)
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE accounts_wallet SET balance = balance + %s, updated_at = now()"
