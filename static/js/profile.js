@@ -167,6 +167,25 @@ responsibleForm(
 );
 loadResponsible();
 
+// The nickname (PATCH /api/users/me; the API checks it is free and well-formed).
+const nicknameForm = document.querySelector("form[data-action=nickname]");
+nicknameForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  busy(nicknameForm.querySelector("button"), async () => {
+    try {
+      const profile = await api("/api/users/me", {
+        method: "PATCH",
+        body: { nickname: nicknameForm.elements.nickname.value.trim() },
+      });
+      document.querySelector("[data-nickname]").textContent = profile.nickname;
+      nicknameForm.elements.nickname.value = profile.nickname;
+      toast("info", gettext("Saved."));
+    } catch (error) {
+      showError(error);
+    }
+  });
+});
+
 const fromHistory = new URLSearchParams(window.location.search).get("round");
 if (fromHistory) verifyForm.elements.round_id.value = fromHistory;
 load();

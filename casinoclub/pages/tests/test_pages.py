@@ -30,7 +30,13 @@ PLAYER_PAGES = {
     "/events/": ["events", "missions"],
     "/achievements/": ["achievements", "battle-pass", "battle-pass-season"],
     "/history/": ["stats", "history", "leaderboard"],
-    "/profile/": ["server-seed-hash", "rotate-seed", "verify-result", "responsible-play"],
+    "/profile/": [
+        "server-seed-hash",
+        "rotate-seed",
+        "verify-result",
+        "responsible-play",
+        "nickname-form",
+    ],
 }
 PROTECTED = [path for path in PLAYER_PAGES if path != "/"]
 

@@ -302,6 +302,33 @@ def test_api_error_envelope_message_is_shown_for_a_bet_above_the_balance(
     assert balance_of(player.pk) == balance
 
 
+def test_profile_changes_the_nickname_and_sets_a_purchase_limit(
+    open_context: Callable[..., BrowserContext],
+) -> None:
+    player = funded_player(50)
+    page = open_context(**DESKTOP).new_page()
+    sign_in(page, player.site_id, PASSWORD)
+    page.goto("/profile/")
+
+    page.locator("[name=nickname]").fill("Renamed77")
+    with page.expect_response(lambda response: response.url.endswith("/api/users/me")) as renamed:
+        page.get_by_role("button", name="Change the nickname").click()
+    assert renamed.value.status == 200
+    expect(page.locator("[data-nickname]")).to_have_text("Renamed77")
+
+    page.locator("[name=daily_purchase_limit_cents]").fill("5000")
+    with page.expect_response(
+        lambda response: response.url.endswith("/api/responsible-play/purchase-limit")
+    ) as limited:
+        page.get_by_role("button", name="Save the limit").click()
+    assert limited.value.status == 200
+    expect(page.locator("[data-responsible-status]")).to_contain_text("5000")
+
+    player.refresh_from_db()
+    assert player.nickname == "Renamed77"
+    assert limited.value.json()["daily_purchase_limit_cents"] == 5000
+
+
 def expect_shop_cards(page: Page, product_code: str, package_code: str, stock: int) -> None:
     product = page.locator(f'[data-testid=product-card][data-sku="{product_code}"]')
     expect(product.get_by_test_id("buy-button")).to_be_enabled()
