@@ -28,12 +28,23 @@ class ChargeResult:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class RefundResult:
+    succeeded: bool
+    refund_ref: str
+    reason: str = ""
+
+
 class PaymentGateway(Protocol):
     name: str
 
     def charge(self, *, receipt: str, amount_cents: int, currency: str) -> ChargeResult: ...
 
     def fetch(self, *, gateway_ref: str) -> ChargeResult: ...
+
+    def refund(self, *, gateway_ref: str, amount_cents: int, idempotency_key: str) -> RefundResult:
+        """Give ``amount_cents`` of payment ``gateway_ref`` back, at most once per key."""
+        ...
 
 
 class SimulatedGateway:
@@ -62,6 +73,9 @@ class SimulatedGateway:
         if outcome == "fail":
             return ChargeResult(ChargeStatus.DECLINED, gateway_ref, "payment_failed")
         return ChargeResult(ChargeStatus.PENDING, gateway_ref)
+
+    def refund(self, *, gateway_ref: str, amount_cents: int, idempotency_key: str) -> RefundResult:
+        return RefundResult(True, f"sim_refund_{idempotency_key}")
 
 
 def gateway_get() -> PaymentGateway:
