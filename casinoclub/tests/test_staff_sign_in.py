@@ -73,9 +73,11 @@ def sign_in_audits() -> list[tuple[str, int | None, str, dict[str, Any]]]:
 def test_staff_sign_in_with_the_right_password_opens_the_admin_and_is_audited():
     member = staff(site_id="opsstaff")
     client = Client()
+    page = client.get(ADMIN_LOGIN)
 
     response = admin_login(client, "opsstaff", PASSWORD)
 
+    assert 'name="otp_token"' not in page.content.decode()  # STAFF_REQUIRE_2FA is off
     assert response.status_code == 302
     assert response["Location"] == "/admin/"
     assert int(client.session[SESSION_KEY]) == member.pk
@@ -229,9 +231,12 @@ def enrolled(db: Any) -> tuple[User, services.TotpEnrolment]:
 @pytest.mark.django_db
 def test_with_two_factor_a_password_alone_does_not_reach_the_admin(two_factor, enrolled):
     client = Client()
+    page = client.get(ADMIN_LOGIN)
 
     without_code = admin_login(client, "opsstaff", PASSWORD)
 
+    assert 'name="otp_token"' in page.content.decode()
+    assert 'autocomplete="one-time-code"' in page.content.decode()
     assert without_code.status_code == 200
     assert form_errors(without_code) == [
         "Enter the verification code from your authenticator app, or a recovery code."
