@@ -129,3 +129,35 @@ class BlockCannotBeShortened(ApplicationError):
     code = "block_cannot_be_shortened"
     status_code = status.HTTP_409_CONFLICT
     message = "A running cool-off or self-exclusion cannot be shortened."
+
+
+# ---------------------------------------------------------------- staff sign-in (admin)
+
+
+class StaffSignInFailed(ApplicationError):
+    """Any refused staff sign-in but a lockout: one answer, so nothing tells which part was wrong
+    (unknown account, wrong password, a player or banned account, a wrong second factor)."""
+
+    code = "staff_sign_in_failed"
+    status_code = status.HTTP_401_UNAUTHORIZED
+    message = "The site ID, password or verification code is wrong."
+
+
+class SecondFactorRequired(ApplicationError):
+    code = "second_factor_required"
+    status_code = status.HTTP_403_FORBIDDEN
+    message = (
+        "Staff routes need a session signed in at /admin/ with a verification code; "
+        "bearer tokens are not accepted for them."
+    )
+
+
+class NotStaff(ApplicationError):
+    code = "not_staff"
+    message = "Only staff accounts enrol a second factor."
+
+
+class SecondFactorAlreadyEnrolled(ApplicationError):
+    code = "second_factor_already_enrolled"
+    status_code = status.HTTP_409_CONFLICT
+    message = "This account already has an authenticator; replace it explicitly."

@@ -21,6 +21,7 @@ from casinoclub.openapi import error_responses
 
 from . import exceptions, serializers, services
 from .authentication import request_player
+from .permissions import StaffSecondFactorVerified
 from .selectors import user_get_public
 from .services import responsible
 from .tokens import token_pair_for_user
@@ -165,7 +166,7 @@ class UserPublicView(APIView):
 class StaffGoldAdjustView(APIView):
     """Staff grant (amount > 0) or revoke (amount < 0) with a reason; idempotent."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsAdminUser, StaffSecondFactorVerified]
 
     @extend_schema(
         request=serializers.GoldAdjustInputSerializer,

@@ -1,11 +1,32 @@
-"""Admin pieces shared by every app."""
+"""Admin pieces shared by every app, and the admin site with its staff sign-in.
+
+The admin's login form signs staff in through ``accounts.services.staff_sign_in``: the players'
+per-account lockout, the API's per-address ``login`` rate limit (the same counters), an audit row
+per attempt and, with ``STAFF_REQUIRE_2FA``, an authenticator code or a recovery code. The site
+then lets a staff member in only with a session that passed that second factor
+(docs/decisions/0125-staff-sign-in.md).
+"""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from rest_framework.throttling import ScopedRateThrottle
+
+from accounts import exceptions as account_exceptions
+from accounts import services as account_services
+from accounts.permissions import user_is_second_factor_verified
+
+LOGIN_THROTTLE_SCOPE = "login"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -20,3 +41,108 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class _AddressLoginThrottle(ScopedRateThrottle):
+    """The API login's rate limit, keyed by the client's address even when the browser already
+    carries a session (a player's or an unverified staff member's): the key is then the one
+    ``/api/auth/login`` and ``/login/`` use, so the three share one budget per address."""
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def login_rate_limited(request: HttpRequest) -> bool:
+    """Count one login attempt from this address; True when it is over the ``login`` rate."""
+    throttle = _AddressLoginThrottle()
+    view = SimpleNamespace(throttle_scope=LOGIN_THROTTLE_SCOPE)
+    return not throttle.allow_request(request, view)  # type: ignore[arg-type]  # DRF reads .META and the view's scope
+
+
+class StaffAuthenticationForm(AdminAuthenticationForm):
+    """Site ID (or nickname), password and, with ``STAFF_REQUIRE_2FA``, a verification code."""
+
+    otp_token = forms.CharField(
+        label=_("Verification code"),
+        help_text=_("The 6 digits of your authenticator app, or one of your recovery codes."),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none"}),
+    )
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "invalid_login": _("Please enter the correct site ID and password for a staff account."),
+        "invalid_login_second_factor": _(
+            "Please enter the correct site ID, password and verification code for a staff account."
+        ),
+        "second_factor_missing": _(
+            "Enter the verification code from your authenticator app, or a recovery code."
+        ),
+        "rate_limited": _("Too many attempts from your network. Please wait a moment."),
+    }
+
+    def __init__(self, request: HttpRequest | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request, *args, **kwargs)
+        self.requires_second_factor = bool(settings.STAFF_REQUIRE_2FA)
+        if not self.requires_second_factor:
+            del self.fields["otp_token"]
+
+    def clean(self) -> dict[str, Any]:
+        identifier = (self.cleaned_data.get("username") or "").strip()
+        password = self.cleaned_data.get("password") or ""
+        second_factor = (
+            self.cleaned_data.get("otp_token", "") if self.requires_second_factor else None
+        )
+        if not identifier or not password:
+            return self.cleaned_data  # the empty field carries its own error
+        if self.requires_second_factor and not (second_factor or "").strip():
+            raise ValidationError(
+                self.error_messages["second_factor_missing"], code="second_factor_missing"
+            )
+        assert self.request is not None  # the admin's LoginView always passes the request
+        if login_rate_limited(self.request):
+            raise ValidationError(self.error_messages["rate_limited"], code="rate_limited")
+        try:
+            signed_in = account_services.staff_sign_in(
+                identifier=identifier,
+                password=password,
+                second_factor=second_factor,
+                ip_address=self.request.META.get("REMOTE_ADDR"),
+            )
+        except account_exceptions.LoginLocked as error:
+            minutes = int(error.extra.get("retry_after_minutes", 1))
+            message = ngettext(
+                "Too many failed logins. Try again in %(minutes)d minute.",
+                "Too many failed logins. Try again in %(minutes)d minutes.",
+                minutes,
+            ) % {"minutes": minutes}
+            raise ValidationError(message, code="login_locked") from error
+        except account_exceptions.StaffSignInFailed as error:
+            if self.requires_second_factor:
+                raise ValidationError(
+                    self.error_messages["invalid_login_second_factor"], code="invalid_login"
+                ) from error
+            raise ValidationError(
+                self.error_messages["invalid_login"], code="invalid_login"
+            ) from error
+        user = signed_in.user
+        user.backend = "django.contrib.auth.backends.ModelBackend"  # type: ignore[attr-defined]  # read by auth.login
+        if signed_in.device is not None:
+            # django_otp marks the session verified when auth.login sees this attribute.
+            user.otp_device = signed_in.device  # type: ignore[attr-defined]  # read by django_otp
+        self.user_cache = user
+        return self.cleaned_data
+
+
+class StaffAdminSite(admin.AdminSite):
+    """The admin: staff only, and with ``STAFF_REQUIRE_2FA`` only in a session whose sign-in
+    passed the second factor (a session opened at the players' ``/login/`` never did)."""
+
+    login_form = StaffAuthenticationForm
+    login_template = "admin/staff_login.html"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        if not super().has_permission(request):
+            return False
+        return not settings.STAFF_REQUIRE_2FA or user_is_second_factor_verified(request.user)

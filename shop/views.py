@@ -17,6 +17,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.authentication import request_player
+from accounts.permissions import StaffSecondFactorVerified
 from accounts.selectors import wallet_balance
 from accounts.views import IDEMPOTENCY_KEY_HEADER
 from casinoclub.idempotency import run_idempotent
@@ -121,7 +122,7 @@ class SettleView(PurchaseThrottled):
 class AdminStatsView(APIView):
     """Staff only: live figures for the operations screen, cached 5 s."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsAdminUser, StaffSecondFactorVerified]
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="admin_stats")
     def get(self, request: Request) -> Response:

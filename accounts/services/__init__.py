@@ -36,12 +36,23 @@ from .staff import (
     staff_user_saved,
     user_audited_state,
 )
+from .staff_signin import (
+    StaffSignIn,
+    TotpEnrolment,
+    second_factor_enrolled,
+    second_factor_verify,
+    staff_recovery_codes_renew,
+    staff_sign_in,
+    staff_totp_enrol,
+)
 from .wallet import wallet_credit, wallet_debit, wallet_open, wallets_lock
 
 __all__ = [
     "ExperienceResult",
     "ImportRowError",
     "LoginResult",
+    "StaffSignIn",
+    "TotpEnrolment",
     "UserImportReport",
     "audit_log_record",
     "inventory_add",
@@ -52,9 +63,14 @@ __all__ = [
     "level_up_reward",
     "login_failures_purge",
     "password_problems",
+    "second_factor_enrolled",
+    "second_factor_verify",
     "staff_gold_adjust",
     "staff_invite_code_saved",
     "staff_objects_deleted",
+    "staff_recovery_codes_renew",
+    "staff_sign_in",
+    "staff_totp_enrol",
     "staff_user_saved",
     "token_refresh",
     "user_audited_state",

@@ -19,12 +19,15 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "casinoclub.apps.StaffAdminConfig",  # django.contrib.admin with the staff sign-in site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
@@ -52,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -324,6 +328,11 @@ PENDING_PURCHASE_ALERT_THRESHOLD = env.int("PENDING_PURCHASE_ALERT_THRESHOLD", d
 IDEMPOTENCY_RETENTION_HOURS = max(24, env.int("IDEMPOTENCY_RETENTION_HOURS", default=48))
 LOGIN_LOCK_MAX_FAILURES = env.int("LOGIN_LOCK_MAX_FAILURES", default=5)
 LOGIN_LOCK_WINDOW = timedelta(minutes=env.int("LOGIN_LOCK_WINDOW_MINUTES", default=10))
+# Staff sign-in (docs/decisions/0125-staff-sign-in.md): with STAFF_REQUIRE_2FA (always on in
+# production) the admin and the /api/admin/ routes need a sign-in with an authenticator code or a
+# recovery code; enrol with ``manage.py staff_totp_enrol``.
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Casino Club")
 
 LOGGING = {
     "version": 1,

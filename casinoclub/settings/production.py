@@ -21,3 +21,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
 }
+
+# Staff sign in with a second factor; production has no way to turn it off
+# (docs/decisions/0125-staff-sign-in.md).
+STAFF_REQUIRE_2FA = True
