@@ -13,6 +13,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.authentication import request_player
@@ -152,6 +153,9 @@ class FairnessView(APIView):
 
 
 class FairnessRotateView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "fairness_rotate"
+
     @extend_schema(
         request=serializers.RotateInputSerializer,
         responses={200: serializers.RotateResultSerializer},
