@@ -1,17 +1,30 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import Max
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 
 from accounts.services import audit_log_record
 from casinoclub.admin import ReadOnlyAdmin
-from games.models import FairSeed, GameConfig, GameRound, LeaderboardEntry, PlayerGameStats
+from games.models import (
+    FairSeed,
+    GameConfig,
+    GameRound,
+    LeaderboardEntry,
+    PlayerGameStats,
+    RoundState,
+)
 from games.selectors import ENGINE_CONFIG_CLASSES
+from games.services import round_outcome_public
+
+# Drawn from (or holding) a server seed that may still be secret: never shown or filtered on.
+SECRET_ROUND_FIELDS = frozenset({"outcome", "fair_seed"})
 
 
 class GameConfigForm(forms.ModelForm[GameConfig]):
@@ -78,7 +91,23 @@ class GameRoundAdmin(ReadOnlyAdmin):
     list_filter = ["game", "state", "created_at"]
     search_fields = ["user__site_id", "user__nickname"]
     list_select_related = ["user"]
-    exclude = ["fair_seed"]  # the seed row holds an unrevealed server seed
+    # The seed row holds an unrevealed server seed; an open round's outcome (its crash point) was
+    # drawn from it, so the page shows the outcome only as players see it: once settled.
+    exclude = ["fair_seed", "outcome"]
+    readonly_fields = ["outcome_shown"]
+
+    @admin.display(description="outcome")
+    def outcome_shown(self, round_: GameRound) -> str:
+        if round_.state == RoundState.OPEN:
+            return "hidden until the round ends"
+        return json.dumps(round_outcome_public(round_), sort_keys=True)
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # Admin allows any lookup on a local field in the URL: ?outcome__crash_x100__gte=500
+        # would let staff narrow down an open round's crash point by counting the rows listed.
+        if lookup.split(LOOKUP_SEP)[0] in SECRET_ROUND_FIELDS:
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
 
 @admin.register(PlayerGameStats)
@@ -93,6 +122,12 @@ class FairSeedAdmin(ReadOnlyAdmin):
     list_display = ["user", "server_seed_hash", "client_seed", "nonce", "is_active", "revealed_at"]
     list_filter = ["is_active"]
     exclude = ["server_seed"]  # never shown, not even to staff, before the player rotates it
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # not even narrowed down by filtering the list on it (?server_seed__gte=…)
+        if lookup.split(LOOKUP_SEP)[0] == "server_seed":
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
 
 @admin.register(LeaderboardEntry)

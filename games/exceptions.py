@@ -43,3 +43,11 @@ class RoundAlreadyOpen(ApplicationError):
 class InvalidCashoutTarget(ApplicationError):
     code = "invalid_cashout_target"
     message = "The auto cash-out target must be between 1.01x and the maximum multiplier."
+
+
+class SeedInUse(ApplicationError):
+    """Rotating would reveal the server seed an open round was drawn from."""
+
+    code = "round_open"
+    status_code = status.HTTP_409_CONFLICT
+    message = "Finish your open round before rotating your seed pair."

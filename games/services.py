@@ -9,7 +9,9 @@ Invariants:
 - locks are taken in one order in every round (daily counter, seed, stats, wallet: all rows of the
   player's own), so rounds cannot deadlock;
 - a crash point is stored when the bet is placed and never leaves the server before the round is
-  settled; at most one crash round per player is open (partial unique constraint).
+  settled; at most one crash round per player is open (partial unique constraint);
+- a server seed is revealed (rotation) only while no round drawn from it is open: rotation and
+  every round lock the seed row first, so the check and the reveal see every round of the seed.
 """
 
 from __future__ import annotations
@@ -57,14 +59,35 @@ def fair_seed_ensure(user_id: int) -> FairSeed:
         return FairSeed.objects.get(user_id=user_id, is_active=True)
 
 
+def _fair_seed_lock(user_id: int) -> FairSeed:
+    """Lock the player's active seed row (created on first use) and return it.
+
+    Must run inside a transaction. Waiting behind a rotation, the locking read finds the old row
+    no longer active and cannot see the new one yet (READ COMMITTED): it reads again, and a new
+    statement sees the committed new row.
+    """
+    while True:
+        seed = FairSeed.objects.select_for_update().filter(user_id=user_id, is_active=True).first()
+        if seed is not None:
+            return seed
+        fair_seed_ensure(user_id)
+
+
 @transaction.atomic(durable=True)
 def fair_seed_rotate(user_id: int, client_seed: str | None = None) -> tuple[FairSeed, FairSeed]:
     """Reveal the active server seed and commit a new one; returns (revealed, new).
 
     The new pair keeps the client seed unless ``client_seed`` is given. Not idempotent.
+
+    A seed stays secret while it can still decide a round: an open round drawn from it (a crash
+    round, whose crash point is fixed by the seed when the bet is placed) makes rotation raise
+    ``SeedInUse`` (409 ``round_open``, ``details.round_id``); a crash round already due (busted
+    or past its auto cash-out) is settled first. Locks the seed, then its open rounds, then (when
+    settling) the wallet: the order of ``crash_bet``. Every round takes its nonce under the same
+    seed lock, so no round can open on a seed between this check and its reveal.
     """
-    fair_seed_ensure(user_id)
-    old = FairSeed.objects.select_for_update().get(user_id=user_id, is_active=True)
+    old = _fair_seed_lock(user_id)
+    _seed_open_rounds_settle_or_refuse(old)
     old.is_active = False
     old.revealed_at = timezone.now()
     old.save(update_fields=["is_active", "revealed_at"])
@@ -76,6 +99,24 @@ def fair_seed_rotate(user_id: int, client_seed: str | None = None) -> tuple[Fair
         client_seed=client_seed if client_seed is not None else old.client_seed,
     )
     return old, new
+
+
+def _seed_open_rounds_settle_or_refuse(seed: FairSeed) -> None:
+    """Settle the seed's due crash rounds; raise ``SeedInUse`` for any round still open.
+
+    Must run inside a transaction holding the seed's row lock. Any game counts, not only crash:
+    whatever round is open on the seed, its outcome is still secret.
+    """
+    open_rounds = (
+        GameRound.objects.select_for_update(of=("self",))
+        .filter(fair_seed=seed, state=RoundState.OPEN)
+        .select_related("config", "fair_seed")
+        .order_by("pk")
+    )
+    for open_round in open_rounds:
+        if open_round.game == Game.CRASH and _crash_settle_if_due(open_round, timezone.now()):
+            continue
+        raise exceptions.SeedInUse(details={"round_id": open_round.pk})
 
 
 _FAIR_SEED_FIELDS = [
@@ -210,11 +251,20 @@ def _stats_and_boards(round_: GameRound) -> None:
     transaction.on_commit(lambda: metrics.game_stats_update_latency_ms.observe(elapsed_ms))
 
 
+def round_outcome_public(round_: GameRound) -> dict[str, Any]:
+    """The outcome as anyone but the server may see it: nothing of it while the round is open.
+
+    An open round's outcome was drawn from a seed that is still secret (the crash point): players,
+    sockets, pages and staff in admin all see it only once the round is settled.
+    """
+    if round_.state == RoundState.OPEN:
+        return {}
+    return dict(round_.outcome)
+
+
 def round_public(round_: GameRound) -> dict[str, Any]:
     """What a player may see of a round: an open crash round hides its crash point."""
-    outcome = dict(round_.outcome)
-    if round_.state == RoundState.OPEN:
-        outcome.pop("crash_x100", None)
+    outcome = round_outcome_public(round_)
     return {
         "id": round_.pk,
         "game": round_.game,
@@ -408,8 +458,7 @@ def crash_bet(user: User, bet: Any, auto_cashout_x100: int | None) -> GameRound:
         # wallet, which must not be locked before the seed (a concurrent spin holds the seed and
         # waits for the wallet: deadlock); it also makes two bets of one player take turns, so
         # the second sees the first's open round instead of hitting its unique constraint.
-        fair_seed_ensure(user.pk)
-        list(FairSeed.objects.select_for_update().filter(user_id=user.pk, is_active=True))
+        _fair_seed_lock(user.pk)
         for open_round in (
             GameRound.objects.select_for_update(of=("self",))
             .filter(user=user, game=Game.CRASH, state=RoundState.OPEN)

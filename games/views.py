@@ -8,18 +8,19 @@ from typing import Any
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.authentication import request_player
 from accounts.selectors import inventory_list, wallet_balance
 from accounts.views import IDEMPOTENCY_KEY_HEADER
 from casinoclub.idempotency import run_idempotent
-from casinoclub.openapi import error_responses
+from casinoclub.openapi import ErrorEnvelopeSerializer, error_responses
 from games import selectors, serializers, services, verification
 from games.models import Game, GameRound, LeaderboardPeriod
 
@@ -152,9 +153,19 @@ class FairnessView(APIView):
 
 
 class FairnessRotateView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "fairness_rotate"
+
     @extend_schema(
         request=serializers.RotateInputSerializer,
-        responses={200: serializers.RotateResultSerializer},
+        responses={
+            200: serializers.RotateResultSerializer,
+            409: OpenApiResponse(
+                ErrorEnvelopeSerializer,
+                description="A round drawn from the active seed is still open (`round_open`, "
+                "`details.round_id`): cash out or let it end, then rotate.",
+            ),
+        },
         operation_id="games_fairness_rotate",
     )
     def post(self, request: Request) -> Response:

@@ -171,6 +171,8 @@ REST_FRAMEWORK = {
         "telemetry": env.str("THROTTLE_TELEMETRY", default="60/min"),
         "public_metrics": env.str("THROTTLE_PUBLIC_METRICS", default="120/min"),
         "public_events": env.str("THROTTLE_PUBLIC_EVENTS", default="60/min"),
+        # seed rotations per player: each one stores a seed pair for good
+        "fairness_rotate": env.str("THROTTLE_FAIRNESS_ROTATE", default="10/min"),
     },
     "EXCEPTION_HANDLER": "casinoclub.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
