@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth import update_session_auth_hash
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
@@ -23,7 +25,7 @@ from . import exceptions, serializers, services
 from .authentication import request_player
 from .selectors import user_get_public
 from .services import responsible
-from .tokens import token_pair_for_user
+from .tokens import SESSION_CLAIM, token_pair_for_user
 
 
 def _client_ip(request: Request) -> str | None:
@@ -112,6 +114,45 @@ class LogoutAllView(APIView):
     def post(self, request: Request) -> Response:
         services.user_tokens_revoke_all(request.user)  # type: ignore[arg-type]  # authenticated
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "password"
+
+    @extend_schema(
+        request=serializers.PasswordChangeInputSerializer,
+        responses={
+            200: serializers.TokenPairSerializer,
+            204: None,
+            **error_responses(400, 429),
+        },
+        operation_id="auth_password_change",
+        description=(
+            "Change your password (`current_password`, `new_password`; Django's password "
+            "validators). Every other token and page session of yours is revoked at once. "
+            "Called with a Bearer token: 200 with a fresh token pair of the same login session "
+            "(the tokens you called with are revoked too). Called with the pages' session "
+            "cookie: 204, and that session stays signed in. A wrong current password is 400 "
+            "`password_incorrect` and counts as a failed login toward the account's lockout "
+            "(429 `login_locked`); a weak or unchanged new password is 400 `weak_password`."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.PasswordChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        player = request_player(request)
+        services.user_password_change(
+            player,
+            current_password=data.validated_data["current_password"],
+            new_password=data.validated_data["new_password"],
+            ip_address=_client_ip(request),
+        )
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            update_session_auth_hash(request, player)  # type: ignore[arg-type]  # proxies HttpRequest
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        session_id = request.auth.get(SESSION_CLAIM) if request.auth is not None else None
+        return Response(token_pair_for_user(player, session_id=session_id))
 
 
 class InviteValidateView(PublicAPIView):

@@ -28,6 +28,7 @@ from .imports import (
     users_import_csv,
 )
 from .inventory import inventory_add
+from .password import staff_password_reset_recorded, user_password_change
 from .progression import ExperienceResult, level_up_reward, user_experience_add
 from .staff import (
     invite_code_audited_state,
@@ -56,6 +57,7 @@ __all__ = [
     "staff_gold_adjust",
     "staff_invite_code_saved",
     "staff_objects_deleted",
+    "staff_password_reset_recorded",
     "staff_user_saved",
     "token_refresh",
     "user_audited_state",
@@ -67,6 +69,7 @@ __all__ = [
     "user_import_status",
     "user_login",
     "user_logout",
+    "user_password_change",
     "user_session_revoke",
     "user_set_active",
     "user_signup",

@@ -378,14 +378,16 @@ def token_refresh(raw_token: str) -> dict[str, str]:
         if outstanding is None or outstanding.user_id is None:
             raise exceptions.RefreshTokenInvalid()
         user = User.objects.get(pk=outstanding.user_id)
+        if payload.get(TOKEN_VERSION_CLAIM) != user.token_version:
+            # Revoked with every token of its era (logout-all, a password change, a ban): already
+            # dead, so its return is no sign of theft and must not end the sessions started since.
+            raise exceptions.RefreshTokenInvalid()
         is_reused = BlacklistedToken.objects.filter(token=outstanding).exists()
         if not is_reused:
             if not user.is_active:
                 raise exceptions.AccountBanned()
             session_id = payload.get(SESSION_CLAIM)
-            if payload.get(TOKEN_VERSION_CLAIM) != user.token_version or (
-                session_id is not None and session_id in user.revoked_sessions
-            ):
+            if session_id is not None and session_id in user.revoked_sessions:
                 raise exceptions.RefreshTokenInvalid()
             BlacklistedToken.objects.create(token=outstanding)
             # The same login session goes on (a token issued before sessions had ids starts one).

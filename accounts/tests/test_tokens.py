@@ -234,3 +234,22 @@ def test_too_many_live_logged_out_sessions_revoke_every_token_instead(monkeypatc
     assert user.token_version == 1
     assert me_status(sessions[3]["access"]) == 401
     assert refresh(sessions[3]["refresh"]).status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_refresh_token_revoked_by_logout_all_coming_back_ends_no_newer_session():
+    """Another device refreshing after "log out everywhere" is not a theft signal: its token was
+    already dead, and the session the player opened since must survive it."""
+    UserFactory(site_id="alice01")
+    old_device = login("alice01")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {old_device['access']}")
+    assert client.post("/api/auth/logout-all").status_code == 204
+    new_session = login("alice01")
+
+    response = refresh(old_device["refresh"])
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_not_valid"
+    assert me_status(new_session["access"]) == 200
+    assert refresh(new_session["refresh"]).status_code == 200

@@ -167,6 +167,7 @@ REST_FRAMEWORK = {
         "telemetry": env.str("THROTTLE_TELEMETRY", default="60/min"),
         "public_metrics": env.str("THROTTLE_PUBLIC_METRICS", default="120/min"),
         "public_events": env.str("THROTTLE_PUBLIC_EVENTS", default="60/min"),
+        "password": env.str("THROTTLE_PASSWORD", default="5/min"),  # per player
     },
     "EXCEPTION_HANDLER": "casinoclub.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
