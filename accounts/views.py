@@ -101,6 +101,11 @@ class LogoutView(APIView):
         request=serializers.RefreshInputSerializer,
         responses={204: None},
         operation_id="auth_logout",
+        description=(
+            "End the login session of this refresh token: it is blacklisted and every access "
+            "token of the session (including the one you called with, when it is of that "
+            "session) is refused from now on. Other sessions are untouched. Idempotent."
+        ),
     )
     def post(self, request: Request) -> Response:
         data = serializers.RefreshInputSerializer(data=request.data)
