@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import Token as JsonWebToken
 
 from casinoclub.idempotency import run_idempotent
 from casinoclub.openapi import error_responses
@@ -154,9 +155,10 @@ class PasswordChangeView(APIView):
             ip_address=_client_ip(request),
         )
         if isinstance(request.successful_authenticator, SessionAuthentication):
-            update_session_auth_hash(request, player)  # type: ignore[arg-type]  # proxies HttpRequest
+            update_session_auth_hash(request, player)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        session_id = request.auth.get(SESSION_CLAIM) if request.auth is not None else None
+        access = request.auth  # the Bearer access token
+        session_id = access.get(SESSION_CLAIM) if isinstance(access, JsonWebToken) else None
         return Response(token_pair_for_user(player, session_id=session_id))
 
 
