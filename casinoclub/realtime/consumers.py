@@ -106,7 +106,6 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
         await _presence(presence_touch, user_id)
         self.auth_checked_at = time.monotonic()
         self.auth_expires_at = await self._credentials_end()
-        self.expiry_task = asyncio.create_task(self._close_at_expiry())
         last_seq, profile = await database_sync_to_async(_snapshot)(user)
         since = None if raw_since is None else min(int(raw_since), last_seq)
         now = iso_utc(timezone.now())
@@ -130,6 +129,7 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
             self.last_sent_seq = since
             await self._catch_up()
         self.last_sent_seq = max(self.last_sent_seq, last_seq)
+        self.expiry_task = asyncio.create_task(self._close_at_expiry())
 
     async def _authenticate(self, query: dict[str, list[str]]) -> Any | None:
         """The user of the query's token or, with no token, of the session cookie; else None."""
