@@ -213,6 +213,8 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
         authenticated = None
         if isinstance(raw_token, str) and 0 < len(raw_token) <= MAX_TOKEN_LENGTH:
             authenticated = await database_sync_to_async(socket_authenticate)(raw_token)
+        if self.token is None and self.session_key is None:
+            return  # refused meanwhile (its credentials ended during the check): no way back
         if authenticated is None:
             await self._refuse(CLOSE_UNAUTHORIZED)
             return
