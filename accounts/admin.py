@@ -10,6 +10,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 from django.db.models import QuerySet
@@ -92,6 +94,32 @@ class UserAdmin(DjangoUserAdmin):
                 actor=_staff(request), action="user_delete", targets=[str(obj)]
             )
             super().delete_model(request, obj)
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        """Django's password form for a user; a reset also revokes every token and page session
+        of that user and is audited (``user_password_reset``, no hash), in the same transaction."""
+        try:
+            user_id = int(unquote(id))
+        except ValueError:
+            user_id = None
+        if request.method != "POST" or user_id is None:
+            return super().user_change_password(request, id, form_url)
+        with transaction.atomic():
+            before = (
+                User.objects.select_for_update()
+                .filter(pk=user_id)
+                .values_list("password", flat=True)
+                .first()
+            )
+            response = super().user_change_password(request, id, form_url)
+            user = User.objects.filter(pk=user_id).first()
+            if before is not None and user is not None and user.password != before:
+                services.staff_password_reset_recorded(actor=_staff(request), user=user)
+                if user.pk == request.user.pk:  # staff resetting their own: keep this session
+                    update_session_auth_hash(request, user)
+        return response
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         with transaction.atomic():

@@ -49,6 +49,11 @@ class InvalidCredentials(ApplicationError):
     message = "The login or password is wrong."
 
 
+class PasswordIncorrect(ApplicationError):
+    code = "password_incorrect"
+    message = "The current password is wrong."
+
+
 class LoginLocked(ApplicationError):
     code = "login_locked"
     status_code = status.HTTP_429_TOO_MANY_REQUESTS

@@ -65,6 +65,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     birth_date = models.DateField(null=True, blank=True, help_text="Age gate at signup.")
     # Bumped to revoke every token issued before (logout-all, ban, refresh-token reuse).
     token_version = models.PositiveIntegerField(default=0)
+    # Login sessions logged out while their access tokens may still be alive: {sid: unix time
+    # after which the entry can go}. Read with the row that authenticates every request, so
+    # refusing a logged-out session's access token costs no extra query (accounts/tokens.py).
+    revoked_sessions = models.JSONField(default=dict, blank=True, editable=False)
     invite_code = models.ForeignKey(
         "InviteCode", null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )

@@ -63,6 +63,11 @@ class LoginInputSerializer(StrictSerializer):
         return attrs
 
 
+class PasswordChangeInputSerializer(StrictSerializer):
+    current_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
 class RefreshInputSerializer(StrictSerializer):
     refresh = serializers.CharField(max_length=2048)
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("auth/refresh", views.RefreshView.as_view(), name="auth-refresh"),
     path("auth/logout", views.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout-all", views.LogoutAllView.as_view(), name="auth-logout-all"),
+    path("auth/password", views.PasswordChangeView.as_view(), name="auth-password"),
     path("invite/validate", views.InviteValidateView.as_view(), name="invite-validate"),
     path("users/me", views.MeView.as_view(), name="users-me"),
     path("responsible-play", views.ResponsiblePlayView.as_view(), name="responsible-play"),

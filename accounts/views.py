@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth import update_session_auth_hash
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import Token as JsonWebToken
 
 from casinoclub.idempotency import run_idempotent
 from casinoclub.openapi import error_responses
@@ -24,7 +27,7 @@ from .authentication import request_player
 from .permissions import StaffSecondFactorVerified
 from .selectors import user_get_public
 from .services import responsible
-from .tokens import token_pair_for_user
+from .tokens import SESSION_CLAIM, token_pair_for_user
 
 
 def _client_ip(request: Request) -> str | None:
@@ -100,6 +103,11 @@ class LogoutView(APIView):
         request=serializers.RefreshInputSerializer,
         responses={204: None},
         operation_id="auth_logout",
+        description=(
+            "End the login session of this refresh token: it is blacklisted and every access "
+            "token of the session (including the one you called with, when it is of that "
+            "session) is refused from now on. Other sessions are untouched. Idempotent."
+        ),
     )
     def post(self, request: Request) -> Response:
         data = serializers.RefreshInputSerializer(data=request.data)
@@ -113,6 +121,46 @@ class LogoutAllView(APIView):
     def post(self, request: Request) -> Response:
         services.user_tokens_revoke_all(request.user)  # type: ignore[arg-type]  # authenticated
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "password"
+
+    @extend_schema(
+        request=serializers.PasswordChangeInputSerializer,
+        responses={
+            200: serializers.TokenPairSerializer,
+            204: None,
+            **error_responses(400, 429),
+        },
+        operation_id="auth_password_change",
+        description=(
+            "Change your password (`current_password`, `new_password`; Django's password "
+            "validators). Every other token and page session of yours is revoked at once. "
+            "Called with a Bearer token: 200 with a fresh token pair of the same login session "
+            "(the tokens you called with are revoked too). Called with the pages' session "
+            "cookie: 204, and that session stays signed in. A wrong current password is 400 "
+            "`password_incorrect` and counts as a failed login toward the account's lockout "
+            "(429 `login_locked`); a weak or unchanged new password is 400 `weak_password`."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.PasswordChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        player = request_player(request)
+        services.user_password_change(
+            player,
+            current_password=data.validated_data["current_password"],
+            new_password=data.validated_data["new_password"],
+            ip_address=_client_ip(request),
+        )
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            update_session_auth_hash(request, player)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        access = request.auth  # the Bearer access token
+        session_id = access.get(SESSION_CLAIM) if isinstance(access, JsonWebToken) else None
+        return Response(token_pair_for_user(player, session_id=session_id))
 
 
 class InviteValidateView(PublicAPIView):

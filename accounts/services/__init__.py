@@ -12,6 +12,7 @@ from .auth import (
     user_create,
     user_login,
     user_logout,
+    user_session_revoke,
     user_set_active,
     user_signup,
     user_tokens_revoke_all,
@@ -27,6 +28,7 @@ from .imports import (
     users_import_csv,
 )
 from .inventory import inventory_add
+from .password import staff_password_reset_recorded, user_password_change
 from .progression import ExperienceResult, level_up_reward, user_experience_add
 from .staff import (
     invite_code_audited_state,
@@ -71,6 +73,7 @@ __all__ = [
     "staff_recovery_codes_renew",
     "staff_sign_in",
     "staff_totp_enrol",
+    "staff_password_reset_recorded",
     "staff_user_saved",
     "token_refresh",
     "user_audited_state",
@@ -82,6 +85,8 @@ __all__ = [
     "user_import_status",
     "user_login",
     "user_logout",
+    "user_password_change",
+    "user_session_revoke",
     "user_set_active",
     "user_signup",
     "user_tokens_revoke_all",

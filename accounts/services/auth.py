@@ -5,13 +5,16 @@ Invariants:
   uses than ``max_uses`` (the CHECK constraint is the last line of defence);
 - a signup either creates the user and consumes the code, or does neither;
 - refreshing rotates the refresh token; presenting an already-rotated token revokes every token of
-  its owner (refresh tokens blacklisted, access tokens invalidated through ``token_version``).
+  its owner (refresh tokens blacklisted, access tokens invalidated through ``token_version``);
+- logging out revokes the login session of the refresh token: its access tokens are refused at
+  once (``User.revoked_sessions``, read with the user row), other sessions keep working.
 """
 
 from __future__ import annotations
 
 import math
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -24,13 +27,14 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import UntypedToken
 
 from accounts import exceptions, metrics
 from accounts.models import InviteCode, LedgerReason, LoginFailure, Rank, User
 from accounts.selectors import user_get_by_login
-from accounts.tokens import TOKEN_VERSION_CLAIM, token_pair_for_user
+from accounts.tokens import SESSION_CLAIM, TOKEN_VERSION_CLAIM, token_pair_for_user
 
 from .audit import audit_log_record
 from .responsible import age_gate_check
@@ -374,21 +378,30 @@ def token_refresh(raw_token: str) -> dict[str, str]:
         if outstanding is None or outstanding.user_id is None:
             raise exceptions.RefreshTokenInvalid()
         user = User.objects.get(pk=outstanding.user_id)
+        if payload.get(TOKEN_VERSION_CLAIM) != user.token_version:
+            # Revoked with every token of its era (logout-all, a password change, a ban): already
+            # dead, so its return is no sign of theft and must not end the sessions started since.
+            raise exceptions.RefreshTokenInvalid()
         is_reused = BlacklistedToken.objects.filter(token=outstanding).exists()
         if not is_reused:
             if not user.is_active:
                 raise exceptions.AccountBanned()
-            if payload.get(TOKEN_VERSION_CLAIM) != user.token_version:
+            session_id = payload.get(SESSION_CLAIM)
+            if session_id is not None and session_id in user.revoked_sessions:
                 raise exceptions.RefreshTokenInvalid()
             BlacklistedToken.objects.create(token=outstanding)
-            return token_pair_for_user(user)
+            # The same login session goes on (a token issued before sessions had ids starts one).
+            return token_pair_for_user(
+                user, session_id=session_id if isinstance(session_id, str) else None
+            )
     user_tokens_revoke_all(user)
     raise exceptions.RefreshTokenReused()
 
 
 @transaction.atomic(durable=True)
 def user_logout(user: User, raw_refresh_token: str) -> None:
-    """Blacklist one refresh token of ``user``. Idempotent. Raises ``TokenNotYours``."""
+    """End the login session of one refresh token of ``user``: the token is blacklisted and every
+    access token of its session is refused from now on. Idempotent. Raises ``TokenNotYours``."""
     payload = _verified_refresh_payload(raw_refresh_token)
     outstanding = OutstandingToken.objects.filter(jti=payload["jti"]).first()
     if outstanding is None:
@@ -396,6 +409,38 @@ def user_logout(user: User, raw_refresh_token: str) -> None:
     if outstanding.user_id != user.pk:
         raise exceptions.TokenNotYours()
     BlacklistedToken.objects.get_or_create(token=outstanding)
+    session_id = payload.get(SESSION_CLAIM)
+    if isinstance(session_id, str):
+        user_session_revoke(user, session_id)
+
+
+MAX_REVOKED_SESSIONS = 100  # more logged-out sessions alive at once: revoke every token instead
+
+
+def user_session_revoke(user: User, session_id: str) -> None:
+    """Refuse every token of the login session ``session_id`` of ``user``. Idempotent.
+
+    The entry is kept as long as an access token of the session can live, then pruned by the next
+    revocation. Past ``MAX_REVOKED_SESSIONS`` live entries (a player logging in and out in a loop)
+    every token of ``user`` is revoked instead, so the row stays small.
+    """
+    now = int(time.time())
+    keep_until = now + int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds()) + 1
+    with transaction.atomic():
+        stored = (
+            User.objects.select_for_update()
+            .values_list("revoked_sessions", flat=True)
+            .get(pk=user.pk)
+        )
+        revoked = {sid: until for sid, until in (stored or {}).items() if until > now}
+        revoked[session_id] = keep_until
+        if len(revoked) > MAX_REVOKED_SESSIONS:
+            User.objects.filter(pk=user.pk).update(revoked_sessions={})
+            user_tokens_revoke_all(user)
+            revoked = {}
+        else:
+            User.objects.filter(pk=user.pk).update(revoked_sessions=revoked)
+    user.revoked_sessions = revoked
 
 
 def user_tokens_revoke_all(user: User) -> None:

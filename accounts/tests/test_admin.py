@@ -1,14 +1,20 @@
 """Django admin: finding players, banning and unbanning them, and batch invite codes."""
 
-import pytest
-from django.urls import reverse
+import json
 
-from accounts.models import InviteCode, User
+import pytest
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from accounts.models import AuditLogEntry, InviteCode, User
 from accounts.tests.factories import UserFactory
+from accounts.tokens import token_pair_for_user
 
 USER_CHANGELIST = reverse("admin:accounts_user_changelist")
 GENERATE_CODES = reverse("admin:accounts_invitecode_generate")
 ME = "/api/users/me"
+NEW_PASSWORD = "Reset-by-staff-0001!"
 
 
 @pytest.fixture
@@ -137,3 +143,113 @@ def test_staff_without_add_permission_cannot_generate_codes(client):
 
     assert response.status_code == 403
     assert InviteCode.objects.count() == 0
+
+
+def admin_password_url(user) -> str:  # type: ignore[no-untyped-def]
+    return reverse("admin:auth_user_password_change", args=[user.pk])
+
+
+def token_client(tokens: dict) -> "APIClient":
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    return client
+
+
+@pytest.mark.django_db
+def test_an_admin_password_reset_revokes_every_token_and_session_and_is_audited(
+    staff_client, staff
+):
+    player = UserFactory()
+    tokens = token_pair_for_user(player)
+    page = Client()
+    page.force_login(player)
+    assert page.get(ME).status_code == 200
+
+    response = staff_client.post(
+        admin_password_url(player),
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:accounts_user_change", args=[player.pk])
+    player.refresh_from_db()
+    assert player.check_password(NEW_PASSWORD)
+    assert player.token_version == 1
+    assert token_client(tokens).get(ME).status_code == 401
+    refreshed = APIClient().post("/api/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert refreshed.status_code == 401
+    assert page.get(ME).status_code == 401
+    entry = AuditLogEntry.objects.get(action="user_password_reset")
+    assert (entry.actor, entry.target_user) == (staff, player)
+    assert entry.after == {"usable_password": True, "sessions_revoked": True}
+    assert entry.before is None
+    assert player.password not in json.dumps(
+        [entry.before, entry.after, entry.target, entry.reason]
+    )
+    assert staff_client.get(USER_CHANGELIST).status_code == 200  # the staff member stays signed in
+
+
+@pytest.mark.django_db
+def test_disabling_password_login_in_the_admin_also_revokes_tokens(staff_client, staff):
+    player = UserFactory()
+    tokens = token_pair_for_user(player)
+
+    response = staff_client.post(
+        admin_password_url(player), {"usable_password": "false", "unset-password": "1"}
+    )
+
+    assert response.status_code == 302
+    player.refresh_from_db()
+    assert player.has_usable_password() is False
+    assert token_client(tokens).get(ME).status_code == 401
+    entry = AuditLogEntry.objects.get(action="user_password_reset")
+    assert entry.after == {"usable_password": False, "sessions_revoked": True}
+
+
+@pytest.mark.django_db
+def test_an_invalid_admin_password_form_changes_nothing(staff_client):
+    player = UserFactory()
+    tokens = token_pair_for_user(player)
+    password_hash = player.password
+
+    response = staff_client.post(
+        admin_password_url(player),
+        {"password1": NEW_PASSWORD, "password2": "different", "usable_password": "true"},
+    )
+
+    assert response.status_code == 200
+    player.refresh_from_db()
+    assert player.password == password_hash
+    assert player.token_version == 0
+    assert token_client(tokens).get(ME).status_code == 200
+    assert not AuditLogEntry.objects.filter(action="user_password_reset").exists()
+
+
+@pytest.mark.django_db
+def test_staff_resetting_their_own_password_in_the_admin_stay_signed_in(staff_client, staff):
+    response = staff_client.post(
+        admin_password_url(staff),
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+
+    assert response.status_code == 302
+    assert staff_client.get(USER_CHANGELIST).status_code == 200
+    assert AuditLogEntry.objects.get(action="user_password_reset").target_user == staff
+
+
+@pytest.mark.django_db
+def test_a_player_cannot_reach_the_admin_password_form(client):
+    player, victim = UserFactory(), UserFactory()
+    client.force_login(player)
+    password_hash = victim.password
+
+    response = client.post(
+        admin_password_url(victim),
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+    victim.refresh_from_db()
+    assert victim.password == password_hash
+    assert not AuditLogEntry.objects.exists()

@@ -5,10 +5,12 @@ import threading
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import InviteCode, User
 from accounts.tests.factories import InviteCodeFactory, UserFactory
-from accounts.tests.test_tokens import login
+from accounts.tests.test_tokens import login, logout, me_status
+from accounts.tokens import SESSION_CLAIM
 
 
 def run_together(count: int, action):  # type: ignore[no-untyped-def]
@@ -85,3 +87,22 @@ def test_concurrent_refreshes_of_one_token_let_exactly_one_through():
     )
 
     assert sorted(statuses) == [200] + [401] * 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_logouts_of_one_players_sessions_lose_none_of_them():
+    """Each logout rewrites the player's map of logged-out sessions: under the row lock, so no
+    concurrent logout overwrites another's entry."""
+    user = UserFactory(site_id="alice01")
+    sessions = [login("alice01") for _ in range(8)]
+
+    statuses = run_together(
+        8, lambda i: logout(sessions[i]["access"], sessions[i]["refresh"]).status_code
+    )
+
+    assert statuses == [204] * 8
+    user.refresh_from_db()
+    assert set(user.revoked_sessions) == {
+        AccessToken(tokens["access"])[SESSION_CLAIM] for tokens in sessions
+    }
+    assert [me_status(tokens["access"]) for tokens in sessions] == [401] * 8

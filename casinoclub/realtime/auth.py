@@ -3,6 +3,7 @@ or the player pages' Django session cookie (docs/decisions/0060-session-auth-for
 
 from __future__ import annotations
 
+from datetime import datetime
 from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.http import HttpRequest
+from django.utils import timezone
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -51,6 +53,32 @@ def session_user_get(session_key: str | None) -> Any | None:
     if not user.is_authenticated or not user.is_active:
         return None
     return user
+
+
+_DATABASE_SESSION_ENGINES = (
+    "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.cached_db",
+)
+
+
+def session_expires_at(session_key: str | None) -> datetime | None:
+    """When the stored session ``session_key`` ends; None when it has ended or does not exist.
+
+    The database-backed engines keep the end in the row (it moves when the session is saved
+    again); other engines report the expiry the session itself records.
+    """
+    if not session_key:
+        return None
+    if settings.SESSION_ENGINE in _DATABASE_SESSION_ENGINES:
+        from django.contrib.sessions.models import Session  # the app may be absent otherwise
+
+        return (
+            Session.objects.filter(session_key=session_key, expire_date__gt=timezone.now())
+            .values_list("expire_date", flat=True)
+            .first()
+        )
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return store.get_expiry_date() if store.exists(session_key) else None
 
 
 def session_origin_allowed(headers: dict[bytes, bytes]) -> bool:

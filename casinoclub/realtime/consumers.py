@@ -11,15 +11,21 @@ message was lost still gets it within one ping interval.
 Auth: ``?token=<access JWT>``, or — without a token — the player pages' session cookie from a
 page of this site (``auth.session_origin_allowed``). Either is re-checked at every ping and at most
 every ``AUTH_RECHECK_SECONDS`` on delivery: a ban, logout-all or logout closes the socket with 4401.
+The socket also ends with its credentials: at the token's expiry, unless the client sent a fresh
+access token of the same player in a ``reauth`` frame first (answered with ``reauthenticated``;
+an invalid token closes with 4401, another player's with 4403); a session socket at the session's
+end (re-read then, so a session that was extended goes on). Both close with 4401.
 
 Presence (``presence.py``): connect and every ping mark the user online, disconnect offline.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -32,20 +38,30 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.serializers import ProfileSerializer
 
 from .auth import (
+    session_expires_at,
     session_origin_allowed,
     session_user_get,
     socket_authenticate,
     socket_user_get,
 )
-from .messages import InitialState, Pong, StoredMessage, SyncConnected, iso_utc
+from .messages import (
+    InitialState,
+    Pong,
+    Reauthenticated,
+    StoredMessage,
+    SyncConnected,
+    iso_utc,
+)
 from .metrics import ws_active_connections, ws_close_code_label, ws_disconnects_total
 from .presence import presence_leave, presence_touch
 from .selectors import realtime_cursor_get, realtime_messages_since
 from .services import user_group_name
 
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403  # a reauth frame carried another player's token
 CLOSE_BAD_REQUEST = 4400
 REPLAY_PAGE = 500
+MAX_TOKEN_LENGTH = 4096
 AUTH_RECHECK_SECONDS = 30.0  # a ban or logout-all closes a socket at its next ping or delivery
 
 
@@ -67,6 +83,8 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
     session_key: str | None = None  # set when the socket is authenticated by the session cookie
     last_sent_seq = 0
     auth_checked_at = 0.0
+    auth_expires_at = 0.0  # unix time the credentials end: the token's exp or the session's end
+    expiry_task: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         await self.accept()  # accept first: a close code can only be sent on an open socket
@@ -87,6 +105,7 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
         ws_active_connections.inc()
         await _presence(presence_touch, user_id)
         self.auth_checked_at = time.monotonic()
+        self.auth_expires_at = await self._credentials_end()
         last_seq, profile = await database_sync_to_async(_snapshot)(user)
         since = None if raw_since is None else min(int(raw_since), last_seq)
         now = iso_utc(timezone.now())
@@ -110,6 +129,7 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
             self.last_sent_seq = since
             await self._catch_up()
         self.last_sent_seq = max(self.last_sent_seq, last_seq)
+        self.expiry_task = asyncio.create_task(self._close_at_expiry())
 
     async def _authenticate(self, query: dict[str, list[str]]) -> Any | None:
         """The user of the query's token or, with no token, of the session cookie; else None."""
@@ -128,7 +148,36 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
             self.session_key = session_key
         return user
 
+    async def _credentials_end(self) -> float:
+        """When the socket's credentials end (unix time; 0: they already have)."""
+        if self.token is not None:
+            return float(self.token["exp"])
+        end = await database_sync_to_async(session_expires_at)(self.session_key)
+        return end.timestamp() if end is not None else 0.0
+
+    async def _close_at_expiry(self) -> None:
+        """Close with 4401 when the credentials end: the token's expiry (a ``reauth`` moves it),
+        or the session's end, re-read at that moment (a session saved again since goes on)."""
+        while self.token is not None or self.session_key is not None:
+            delay = self.auth_expires_at - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                continue
+            if self.token is None:
+                self.auth_expires_at = await self._credentials_end()
+                if self.auth_expires_at > time.time():
+                    continue
+            await self._refuse(CLOSE_UNAUTHORIZED)
+            return
+
+    async def _refuse(self, code: int) -> None:
+        self.token = None
+        self.session_key = None
+        await self.close(code=code)
+
     async def disconnect(self, code: int) -> None:
+        if self.expiry_task is not None:
+            self.expiry_task.cancel()
         ws_disconnects_total.labels(code=ws_close_code_label(code)).inc()
         if self.user_id is not None:
             ws_active_connections.dec()
@@ -142,7 +191,9 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
             return  # not JSON: ignored, like any frame that is not a ping
         if self.user_id is None or not isinstance(content, dict):
             return
-        if content.get("type") == "ping" and await self._still_authorized(force=True):
+        if content.get("type") == "reauth":
+            await self._reauthenticate(content.get("token"))
+        elif content.get("type") == "ping" and await self._still_authorized(force=True):
             await _presence(presence_touch, self.user_id)
             await self._catch_up()  # heals a live copy Redis lost, even if no later one comes
             pong: Pong = {
@@ -153,6 +204,36 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
                 "timestamp": iso_utc(timezone.now()),
             }
             await self.send_json(pong)
+
+    async def _reauthenticate(self, raw_token: object) -> None:
+        """A ``reauth`` frame: a fresh access token of the same player moves the socket's end to
+        that token's expiry (a session socket becomes a token socket)."""
+        if self.token is None and self.session_key is None:
+            return  # already refused
+        authenticated = None
+        if isinstance(raw_token, str) and 0 < len(raw_token) <= MAX_TOKEN_LENGTH:
+            authenticated = await database_sync_to_async(socket_authenticate)(raw_token)
+        if self.token is None and self.session_key is None:
+            return  # refused meanwhile (its credentials ended during the check): no way back
+        if authenticated is None:
+            await self._refuse(CLOSE_UNAUTHORIZED)
+            return
+        user, token = authenticated
+        if user.pk != self.user_id:
+            await self._refuse(CLOSE_FORBIDDEN)
+            return
+        self.token, self.session_key = token, None
+        self.auth_expires_at = float(token["exp"])
+        self.auth_checked_at = time.monotonic()
+        assert self.user_id is not None
+        answer: Reauthenticated = {
+            "type": "reauthenticated",
+            "user_id": self.user_id,
+            "seq": self.last_sent_seq,
+            "data": {"expires_at": iso_utc(datetime.fromtimestamp(self.auth_expires_at, UTC))},
+            "timestamp": iso_utc(timezone.now()),
+        }
+        await self.send_json(answer)
 
     async def realtime_message(self, event: dict[str, Any]) -> None:
         """A live message from ``services.realtime_publish`` (group ``user.<id>``)."""
@@ -185,6 +266,9 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
         AUTH_RECHECK_SECONDS."""
         if self.token is None and self.session_key is None:
             return False
+        if self.token is not None and self.auth_expires_at <= time.time():
+            await self._refuse(CLOSE_UNAUTHORIZED)  # expired: the timer may not have run yet
+            return False
         now = time.monotonic()
         if not force and now - self.auth_checked_at < AUTH_RECHECK_SECONDS:
             return True
@@ -195,7 +279,5 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
             user = await database_sync_to_async(session_user_get)(self.session_key)
         if user is not None:
             return True
-        self.token = None
-        self.session_key = None
-        await self.close(code=CLOSE_UNAUTHORIZED)
+        await self._refuse(CLOSE_UNAUTHORIZED)
         return False

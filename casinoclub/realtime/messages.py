@@ -1,8 +1,10 @@
-"""Every server → client socket message, one ``TypedDict`` per type, all in one envelope.
+"""Every socket message, one ``TypedDict`` per type: server → client in one envelope, then the
+frames a client may send (``ClientFrame``).
 
 ``{type, user_id, seq, data, timestamp}``: ``seq`` increases by one per user for every *stored*
-message (``StoredMessageType``); ``sync_connected``, ``initial_state`` and ``pong`` are not stored
-and carry the last seq the socket has seen. ``timestamp`` is ISO-8601 in UTC.
+message (``StoredMessageType``); ``sync_connected``, ``initial_state``, ``pong`` and
+``reauthenticated`` are not stored and carry the last seq the socket has seen. ``timestamp`` is
+ISO-8601 in UTC.
 
 ``data`` of the product messages is shaped by the app that publishes them; they are JSON objects.
 """
@@ -26,7 +28,9 @@ StoredMessageType = Literal[
     "achievement_unlock",
     "game_event",
 ]
-MessageType = Literal[StoredMessageType, "sync_connected", "initial_state", "pong"]
+MessageType = Literal[
+    StoredMessageType, "sync_connected", "initial_state", "pong", "reauthenticated"
+]
 STORED_MESSAGE_TYPES: frozenset[str] = frozenset(get_args(StoredMessageType))
 
 
@@ -49,6 +53,12 @@ class InitialStateData(TypedDict):
 
 class PongData(TypedDict):
     pass
+
+
+class ReauthenticatedData(TypedDict):
+    """The answer to a ``reauth`` frame: the socket now ends at the new token's expiry."""
+
+    expires_at: str  # ISO-8601 UTC
 
 
 ProductData = dict[str, Any]
@@ -143,6 +153,10 @@ class Pong(Envelope[Literal["pong"], PongData]):
     pass
 
 
+class Reauthenticated(Envelope[Literal["reauthenticated"], ReauthenticatedData]):
+    pass
+
+
 class ProfileUpdate(Envelope[Literal["profile_update"], ProfileUpdateData]):
     pass
 
@@ -184,6 +198,7 @@ ServerMessage = (
     SyncConnected
     | InitialState
     | Pong
+    | Reauthenticated
     | ProfileUpdate
     | RewardGranted
     | PurchaseUpdate
@@ -194,6 +209,31 @@ ServerMessage = (
     | AchievementUnlock
     | GameEvent
 )
+
+
+# ---------------------------------------------------------------- client → server frames
+
+
+class PingFrame(TypedDict):
+    """Answered with ``pong``; re-checks the credentials, marks the player online, catches up."""
+
+    type: Literal["ping"]
+
+
+class ReauthFrame(TypedDict):
+    """A fresh access token of the same player, sent before the socket's token expires.
+
+    Valid (signature, expiry, not revoked, same player): answered with ``reauthenticated`` and the
+    socket now ends at this token's expiry. Not a valid access token: close 4401. A valid token of
+    another player: close 4403. Without a reauth a token socket closes with 4401 at its token's
+    expiry; a session socket (the player pages) ends with its session instead.
+    """
+
+    type: Literal["reauth"]
+    token: str
+
+
+ClientFrame = PingFrame | ReauthFrame
 
 
 def iso_utc(moment: datetime) -> str:

@@ -173,6 +173,7 @@ REST_FRAMEWORK = {
         "public_events": env.str("THROTTLE_PUBLIC_EVENTS", default="60/min"),
         # seed rotations per player: each one stores a seed pair for good
         "fairness_rotate": env.str("THROTTLE_FAIRNESS_ROTATE", default="10/min"),
+        "password": env.str("THROTTLE_PASSWORD", default="5/min"),  # per player
     },
     "EXCEPTION_HANDLER": "casinoclub.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,

@@ -24,4 +24,5 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "public_metrics": "1000/min",
     "public_events": "1000/min",
     "fairness_rotate": "1000/min",
+    "password": "1000/min",
 }

@@ -182,6 +182,13 @@ ROUTES: dict[str, dict[str, Rule]] = {
     # The player's refresh token: only its owner may revoke it.
     "auth-logout": {"POST": Rule(owned(204, 403), body=player_refresh)},
     "auth-logout-all": {"POST": Rule(logged_in(204))},
+    # The caller's own password (Bearer caller: a fresh token pair).
+    "auth-password": {
+        "POST": Rule(
+            logged_in(200),
+            body=constant({"current_password": PASSWORD, "new_password": "Matrix-new-passw0rd!"}),
+        )
+    },
     "invite-validate": {"POST": Rule(everyone(200), body=constant({"invite_code": "5858"}))},
     "users-me": {"GET": Rule(logged_in(200)), "PATCH": Rule(logged_in(200), body=EMPTY)},
     # A public profile: any logged-in player may read it; a missing id is 404.
@@ -331,6 +338,10 @@ ROUTES: dict[str, dict[str, Rule]] = {
     # ---- custom admin views (Django admin: non-staff → the admin login)
     "admin:accounts_user_gold": {"GET": Rule(admin_page(), kwargs=player_id)},
     "admin:accounts_user_import": {"GET": Rule(admin_page())},
+    # Django's password form for a user, wrapped to revoke the user's tokens and audit the reset.
+    "admin:auth_user_password_change": {
+        "GET": Rule(admin_page(), kwargs=lambda world: {"id": world.player.pk})
+    },
     # An unknown import token: 404 for staff; nobody else learns whether it exists.
     "admin:accounts_user_import_status": {
         "GET": Rule(admin_page(404), kwargs=lambda world: {"token": "no-such-import"})

@@ -1,5 +1,6 @@
 // Profile: the fairness panel (seed commitment, client seed, rotation, verify a round).
 import { api, post } from "./api.js";
+import { store } from "./store.js";
 import { busy, el, formatTime, gettext, interpolate, showError, toast } from "./ui.js";
 
 const hash = document.querySelector("[data-testid=server-seed-hash]");
@@ -182,6 +183,40 @@ nicknameForm.addEventListener("submit", (event) => {
       toast("info", gettext("Saved."));
     } catch (error) {
       showError(error);
+    }
+  });
+});
+
+// The password (POST /api/auth/password). Every other session and token ends; this tab's session
+// is kept under a new session key, so the socket reopens with the new cookie.
+const passwordForm = document.querySelector("form[data-action=password]");
+passwordForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const fields = passwordForm.elements;
+  if (fields.new_password.value !== fields.new_password_again.value) {
+    fields.new_password_again.focus();
+    toast("error", gettext("The two new passwords differ."));
+    return;
+  }
+  busy(passwordForm.querySelector("button"), async () => {
+    try {
+      await post("/api/auth/password", {
+        current_password: fields.current_password.value,
+        new_password: fields.new_password.value,
+      });
+      passwordForm.reset();
+      store.renewSession();
+      toast("info", gettext("Password changed. Other devices have been signed out."));
+    } catch (error) {
+      const problems = error.details && error.details.new_password;
+      if (error.code === "weak_password" && Array.isArray(problems)) {
+        toast("error", problems.join(" "));
+      } else if (error.code === "password_incorrect") {
+        fields.current_password.focus();
+        toast("error", gettext("The current password is wrong."));
+      } else {
+        showError(error);
+      }
     }
   });
 });

@@ -2,6 +2,10 @@
 // /api/realtime/sync (session cookie). It keeps the last message seq it saw and reconnects with
 // exponential backoff + jitter, asking for ?since=<seq> so nothing sent meanwhile is lost.
 // html[data-socket] is "connecting" | "open" | "closed".
+// The socket is authenticated by the session cookie, never by a token (docs/decisions/0060), so it
+// needs no reauth frame: the server closes it with 4401 when the session ends (logout, expiry,
+// "log out everywhere", a ban, a password change elsewhere) and the store then stops. A password
+// change in this tab keeps the session under a new key: renewSession() reopens the socket with it.
 import { formatGold, gettext, initialState, interpolate, toast } from "./ui.js";
 
 const PING_INTERVAL_MS = 30000; // presence expires after 120 s without a ping
@@ -127,6 +131,20 @@ class Store extends EventTarget {
   reconnectNow() {
     if (this.socket || this.stopped) return;
     window.clearTimeout(this.reconnectTimer);
+    this.connect();
+  }
+
+  // The session cookie changed under a live socket (a password change keeps this tab signed in
+  // with a new session key, and the old one no longer authenticates): reopen the socket with the
+  // new cookie, resuming from the last seq.
+  renewSession() {
+    const previous = this.socket;
+    this.socket = null; // its close event is ignored
+    window.clearInterval(this.pingTimer);
+    window.clearTimeout(this.reconnectTimer);
+    if (previous) previous.close(1000);
+    this.stopped = false;
+    this.attempt = 0;
     this.connect();
   }
 

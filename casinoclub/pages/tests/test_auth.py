@@ -308,3 +308,56 @@ def test_the_language_switch_persists_over_accept_language(page_client):
     assert "슬롯" in html
     catalog = page_client.get("/jsi18n/").content.decode()
     assert "\\uc2e4\\ud328" in catalog or "실패" in catalog  # "Purchase failed." in Korean
+
+
+@pytest.mark.django_db
+def test_changing_the_password_from_the_profile_page_keeps_this_session_and_ends_the_others(
+    page_player, client_for
+):
+    # given the player signed in on two browsers and one token device
+    tab = Client(enforce_csrf_checks=True)
+    tab.force_login(page_player)
+    assert 'data-testid="password-form"' in tab.get("/profile/").content.decode()
+    token = tab.cookies["csrftoken"].value
+    old_session_key = tab.session.session_key
+    other_browser = Client()
+    other_browser.force_login(page_player)
+    device = client_for(page_player)
+    body = {"current_password": PASSWORD, "new_password": "Brand-new-passw0rd!"}
+
+    # when the page posts the change (session cookie + CSRF header, as static/js/profile.js does)
+    refused = tab.post("/api/auth/password", body, content_type="application/json")
+    response = tab.post(
+        "/api/auth/password", body, content_type="application/json", headers={"X-CSRFToken": token}
+    )
+
+    # then this tab stays signed in under a new session key; everything else is signed out
+    assert refused.status_code == 403
+    assert response.status_code == 204
+    assert tab.get("/profile/").status_code == 200
+    assert tab.session.session_key != old_session_key
+    assert other_browser.get("/profile/")["Location"] == "/login/?next=/profile/"
+    assert device.get("/api/users/me").status_code == 401
+    page_player.refresh_from_db()
+    assert page_player.check_password("Brand-new-passw0rd!")
+
+
+@pytest.mark.django_db
+def test_a_wrong_current_password_on_the_page_changes_nothing(page_player):
+    tab = Client(enforce_csrf_checks=True)
+    tab.force_login(page_player)
+    tab.get("/profile/")
+    body = {"current_password": "not-it", "new_password": "Brand-new-passw0rd!"}
+
+    response = tab.post(
+        "/api/auth/password",
+        body,
+        content_type="application/json",
+        headers={"X-CSRFToken": tab.cookies["csrftoken"].value},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "password_incorrect"
+    assert tab.get("/profile/").status_code == 200
+    page_player.refresh_from_db()
+    assert page_player.check_password(PASSWORD)

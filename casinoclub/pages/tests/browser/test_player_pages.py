@@ -329,6 +329,39 @@ def test_profile_changes_the_nickname_and_sets_a_purchase_limit(
     assert limited.value.json()["daily_purchase_limit_cents"] == 5000
 
 
+def test_profile_changes_the_password_keeps_this_tab_and_signs_the_other_browser_out(
+    open_context: Callable[..., BrowserContext],
+) -> None:
+    player = funded_player(50)
+    new_password = "Changed-in-the-browser-1!"
+    other_browser = open_context(**DESKTOP).new_page()
+    sign_in(other_browser, player.site_id, PASSWORD)
+    page = open_context(**DESKTOP).new_page()
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    sign_in(page, player.site_id, PASSWORD)
+    page.goto("/profile/")
+    wait_socket_open(page)
+    sockets_before = len(sockets)
+
+    page.locator("[name=current_password]").fill(PASSWORD)
+    page.locator("[name=new_password]").fill(new_password)
+    page.locator("[name=new_password_again]").fill(new_password)
+    with api_post_response(page, "/api/auth/password") as changed:
+        page.get_by_role("button", name="Change the password").click()
+
+    assert changed.value.status == 204
+    expect(page.locator("[data-testid=toast][data-kind=info]")).to_contain_text("Password changed")
+    wait_socket_open(page)
+    assert len(sockets) == sockets_before + 1  # reopened with the renewed session cookie
+    page.goto("/profile/")
+    expect(page.locator("[data-nickname]")).to_have_text(player.nickname)
+    other_browser.goto("/profile/")
+    expect(other_browser).to_have_url(re.compile(r"/login/\?next=/profile/$"))
+    player.refresh_from_db()
+    assert player.check_password(new_password)
+
+
 def expect_shop_cards(page: Page, product_code: str, package_code: str, stock: int) -> None:
     product = page.locator(f'[data-testid=product-card][data-sku="{product_code}"]')
     expect(product.get_by_test_id("buy-button")).to_be_enabled()
