@@ -162,9 +162,12 @@ class LimitedPackageAdmin(AuditedAdmin):
         description="Add or remove units (units and reason above)", permissions=["adjust_stock"]
     )
     def adjust_stock(self, request: HttpRequest, queryset: QuerySet[LimitedPackage]) -> None:
-        form = StockActionForm(request.POST)
-        units = form.cleaned_data.get("units") if form.is_valid() else None
-        reason = form.cleaned_data.get("reason", "").strip() if form.is_valid() else ""
+        field = forms.IntegerField(min_value=-1_000_000, max_value=1_000_000)
+        try:
+            units = field.clean(request.POST.get("units", ""))
+        except forms.ValidationError:
+            units = 0
+        reason = request.POST.get("reason", "").strip()[:500]
         if not units or not reason:
             self.message_user(
                 request, "Give a number of units (not 0) and a reason.", messages.ERROR
