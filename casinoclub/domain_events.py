@@ -54,6 +54,9 @@ class PurchaseReversed:
     items: tuple[tuple[str, int], ...]
     items_removed: tuple[tuple[str, int], ...]
     succeeded_at: datetime
+    # when the player's other purchases that still stand succeeded: progress capped at a target
+    # is recomputed from them, so a reversal never takes what those purchases earned
+    other_purchases_at: tuple[datetime, ...] = ()
 
 
 @dataclass(frozen=True)

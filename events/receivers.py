@@ -23,7 +23,9 @@ def on_purchase_reversed(
     sender: Any, event: domain_events.PurchaseReversed, **kwargs: Any
 ) -> list[str]:
     return services.progress_reverse(
-        services.contribution_of_reversed_purchase(event), counted_at=event.succeeded_at
+        services.contribution_of_reversed_purchase(event),
+        counted_at=event.succeeded_at,
+        other_purchases_at=event.other_purchases_at,
     )
 
 

@@ -37,7 +37,14 @@ from casinoclub.realtime.messages import EventProgressData, EventProgressItem
 from casinoclub.realtime.services import realtime_publish
 
 from . import exceptions, selectors
-from .models import Event, EventParticipation, Mission, MissionPeriod, MissionProgress
+from .models import (
+    Event,
+    EventParticipation,
+    Mission,
+    MissionPeriod,
+    MissionProgress,
+    RequirementType,
+)
 from .periods import current_period_starts, period_start
 
 
@@ -222,16 +229,18 @@ def progress_record(contribution: Contribution) -> list[EventProgressItem]:
     return items
 
 
-def progress_reverse(contribution: Contribution, *, counted_at: datetime) -> list[str]:
+def progress_reverse(
+    contribution: Contribution, *, counted_at: datetime, other_purchases_at: tuple[datetime, ...]
+) -> list[str]:
     """Take ``contribution`` (a reversed purchase's) back from the rows it advanced.
 
     The rows are the player's missions of the periods containing ``counted_at`` and the events
-    they had joined that were running then. An unclaimed row loses the amount (never below zero),
-    and loses its completion when it falls below the target. A claimed row keeps its reward and
-    its progress: when the amount would take it below the target, ``mission_reward_claimed`` /
-    ``event_reward_claimed`` is returned so staff review it. Progress is capped at the target, so
-    on a row another purchase had also filled the reversal may take more than this purchase
-    alone (the player earns it back with the next purchase). Must run inside the reversal's
+    they had joined that were running then. An unclaimed row loses the amount (never below zero)
+    and its completion when it falls below the target. Progress is capped at the target, so a
+    ``purchases`` row never falls below what the player's other standing purchases
+    (``other_purchases_at``) in the same period or event window earn. A claimed row keeps its
+    reward and its progress: when it would fall below the target, ``mission_reward_claimed`` /
+    ``event_reward_claimed`` is returned so staff review it. Must run inside the reversal's
     transaction, which holds the player's wallet; locks the rows in primary-key order; publishes
     one ``event_progress`` message. Not idempotent: call it once per reversed purchase.
     """
@@ -266,6 +275,12 @@ def progress_reverse(contribution: Contribution, *, counted_at: datetime) -> lis
         for row in missions:
             amount = amounts[row.mission.requirement_type]
             remaining = max(0, row.progress - amount)
+            if row.mission.requirement_type == RequirementType.PURCHASES:
+                others = sum(
+                    period_start(row.mission.period, timezone.localdate(at)) == row.period_start
+                    for at in other_purchases_at
+                )
+                remaining = max(remaining, min(row.mission.target, others))
             if row.claimed_at is not None:
                 if remaining < row.mission.target and "mission_reward_claimed" not in reasons:
                     reasons.append("mission_reward_claimed")
@@ -298,6 +313,10 @@ def progress_reverse(contribution: Contribution, *, counted_at: datetime) -> lis
         for participation in events:
             amount = amounts[participation.event.requirement_type]
             remaining = max(0, participation.progress - amount)
+            if participation.event.requirement_type == RequirementType.PURCHASES:
+                since = max(participation.joined_at, participation.event.starts_at)
+                others = sum(since <= at < participation.event.ends_at for at in other_purchases_at)
+                remaining = max(remaining, min(participation.event.target, others))
             if participation.claimed_at is not None:
                 if remaining < participation.event.target and "event_reward_claimed" not in reasons:
                     reasons.append("event_reward_claimed")

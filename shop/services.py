@@ -488,6 +488,13 @@ def purchase_reverse(
                 items=_items_wanted(purchase),
                 items_removed=removed,
                 succeeded_at=succeeded_at,
+                other_purchases_at=tuple(
+                    Purchase.objects.filter(user_id=purchase.user_id, status=S.SUCCESS)
+                    .exclude(pk=purchase.pk)
+                    .exclude(settled_at=None)
+                    .order_by("settled_at")
+                    .values_list("settled_at", flat=True)
+                ),
             ),
         )
         for _, answer in responses:

@@ -237,6 +237,42 @@ def test_an_unclaimed_purchase_mission_is_reopened_by_a_refund(staff):
     assert [reason for reason, _ in ledger(player)] == ["purchase_credit", "refund_clawback"]
 
 
+def test_a_refund_leaves_what_the_other_purchases_earned_on_a_capped_mission(staff):
+    player = funded_player(0)
+    mission = Mission.objects.get(code="weekly-purchase")  # target 1
+    GoldPackFactory(code="pack")
+    first = services.shop_buy(player, "pack")
+    services.shop_buy(player, "pack")  # the row was complete already: still 1 of 1
+
+    services.purchase_refund(first.pk, actor=staff, reason="refund")
+
+    row = MissionProgress.objects.get(user_id=player.pk, mission=mission)
+    assert (row.progress, row.completed_at is not None, row.claimed_at) == (1, True, None)
+
+
+def test_event_progress_takes_back_only_purchases_it_counted(staff):
+    from events.models import EventParticipation
+    from events.services import event_join
+    from events.tests.factories import EventFactory
+
+    player = funded_player(0)
+    event = EventFactory(requirement_type="purchases", target=3)
+    GoldPackFactory(code="pack")
+    before_joining = services.shop_buy(player, "pack")  # not counted: not joined yet
+    event_join(player, event.pk)
+    counted = [services.shop_buy(player, "pack") for _ in range(2)]
+    participation = EventParticipation.objects.get(user_id=player.pk, event=event)
+    assert participation.progress == 2
+
+    services.purchase_refund(before_joining.pk, actor=staff, reason="refund")
+    after_uncounted = EventParticipation.objects.get(pk=participation.pk).progress
+    services.purchase_refund(counted[0].pk, actor=staff, reason="refund")
+
+    participation.refresh_from_db()
+    assert after_uncounted == 2
+    assert (participation.progress, participation.completed_at) == (1, None)
+
+
 def test_a_claimed_purchase_mission_flags_the_refund_for_review(staff):
     player = funded_player(0)
     mission = Mission.objects.get(code="weekly-purchase")
