@@ -24,6 +24,7 @@ from shop.models import (
     ProviderRefundState,
     Purchase,
     PurchaseStatus,
+    ReversalKind,
 )
 
 
@@ -299,4 +300,10 @@ class PurchaseAdmin(admin.ModelAdmin[Purchase]):
                 continue
             reasons = ", ".join(refunded.review_reasons)
             note = f" (flagged for review: {reasons})" if refunded.needs_review else ""
-            self.message_user(request, f"Refunded {purchase.receipt}{note}.", messages.SUCCESS)
+            if purchase.status == PurchaseStatus.REFUNDED:
+                text = f"Asked the provider again to refund {purchase.receipt}."
+            elif refunded.reversal_kind == ReversalKind.DISPUTE:
+                text = f"{purchase.receipt} was charged back meanwhile{note}."
+            else:
+                text = f"Refunded {purchase.receipt}{note}."
+            self.message_user(request, text, messages.SUCCESS)
