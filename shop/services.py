@@ -419,6 +419,17 @@ def _items_wanted(purchase: Purchase) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(wanted.items()))
 
 
+def _other_purchases_at(purchase: Purchase) -> tuple[datetime, ...]:
+    """When the player's other standing purchases settled (progression recomputes from them)."""
+    times = (
+        Purchase.objects.filter(user_id=purchase.user_id, status=S.SUCCESS)
+        .exclude(pk=purchase.pk)
+        .order_by("settled_at")
+        .values_list("settled_at", flat=True)
+    )
+    return tuple(at for at in times if at is not None)
+
+
 def _provider_refund_request(purchase: Purchase) -> None:
     """After commit: ask the provider to give the money back (at most once per receipt)."""
     from shop.tasks import purchase_provider_refund_task
@@ -488,13 +499,7 @@ def purchase_reverse(
                 items=_items_wanted(purchase),
                 items_removed=removed,
                 succeeded_at=succeeded_at,
-                other_purchases_at=tuple(
-                    Purchase.objects.filter(user_id=purchase.user_id, status=S.SUCCESS)
-                    .exclude(pk=purchase.pk)
-                    .exclude(settled_at=None)
-                    .order_by("settled_at")
-                    .values_list("settled_at", flat=True)
-                ),
+                other_purchases_at=_other_purchases_at(purchase),
             ),
         )
         for _, answer in responses:

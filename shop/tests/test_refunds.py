@@ -409,3 +409,33 @@ def test_the_admin_refund_action_reports_what_needs_review(admin_client):
     )
     assert balance(player) == 0
     assert quantity(player, "frame_gold") == 0
+
+
+def test_a_provider_refund_lost_on_the_way_is_asked_again_by_the_refund_action(
+    admin_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    player = funded_player(0)
+    GoldPackFactory(code="pack", gold_amount=5000, price_cents=4900)
+    purchase = services.shop_buy(player, "pack")
+    asked: list[str] = []
+
+    def refund(self, **kwargs):
+        asked.append(kwargs["idempotency_key"])
+        return RefundResult(True, "re_again")
+
+    monkeypatch.setattr(SimulatedGateway, "refund", refund)
+    body = {"action": "refund", "_selected_action": [purchase.pk], "reason": "goodwill"}
+    with django_capture_on_commit_callbacks(execute=False):  # the task never reached the broker
+        admin_client.post("/admin/shop/purchase/", body)
+    lost = Purchase.objects.get(pk=purchase.pk).provider_refund_state
+    entries = LedgerEntry.objects.count()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = admin_client.post("/admin/shop/purchase/", body, follow=True)
+
+    purchase.refresh_from_db()
+    assert lost == "requested"
+    assert f"Asked the provider again to refund {purchase.receipt}." in page.content.decode()
+    assert asked == [f"refund:{purchase.receipt}"]
+    assert (purchase.provider_refund_state, purchase.provider_refund_ref) == ("done", "re_again")
+    assert LedgerEntry.objects.count() == entries  # nothing taken back twice
