@@ -152,3 +152,36 @@ def test_admin_stock_edits_while_50_buyers_take_10_units_never_sell_more_than_10
     assert (package.total_stock, package.remaining_stock) == (10 - removed, 10 - removed - sold)
     assert Purchase.objects.filter(package=package).exclude(status="success").count() == 0
     assert ledger_violations() == []
+
+
+def test_staff_refunds_and_chargebacks_of_one_purchase_at_once_reverse_it_once(admin_user):
+    from accounts.models import InventoryItem, User
+    from shop.tests.factories import LimitedPackageFactory as Package
+
+    player = funded_player(0)
+    Package(code="drop", price_cents=50_000, gold_amount=20_000)
+    purchase = services.shop_buy_limited(player, "drop")
+    assert User.objects.get(pk=player.pk).vip_points == 500
+
+    def reverse(index: int) -> str:
+        if index % 2:
+            return services.purchase_reverse(
+                purchase.pk, kind="dispute", source="provider", actor=None, reason="chargeback"
+            ).status
+        return services.purchase_refund(purchase.pk, actor=admin_user, reason="refund").status
+
+    statuses = run_together(10, reverse)
+
+    user = User.objects.get(pk=player.pk)
+    assert statuses == ["refunded"] * 10
+    assert (user.vip_points, user.rank) == (0, "STANDARD")
+    assert list(
+        LedgerEntry.objects.filter(wallet_id=player.pk, reason="refund_clawback").values_list(
+            "delta", flat=True
+        )
+    ) == [-20_000]
+    assert InventoryItem.objects.get(user_id=player.pk, item_code="frame_gold").quantity == 0
+    audits = AuditLogEntry.objects.filter(target=purchase.receipt)
+    assert audits.count() == 1
+    assert audits.get().action in ("purchase_refund", "purchase_dispute")
+    assert ledger_violations() == []

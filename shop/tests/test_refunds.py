@@ -439,3 +439,26 @@ def test_a_provider_refund_lost_on_the_way_is_asked_again_by_the_refund_action(
     assert asked == [f"refund:{purchase.receipt}"]
     assert (purchase.provider_refund_state, purchase.provider_refund_ref) == ("done", "re_again")
     assert LedgerEntry.objects.count() == entries  # nothing taken back twice
+
+
+def test_a_reversed_premium_pass_with_premium_rewards_claimed_is_flagged(staff):
+    from gamification.models import Season
+    from gamification.services import battle_pass_claim
+    from gamification.tests.factories import SeasonFactory, TierFactory
+
+    Season.objects.all().delete()
+    season = SeasonFactory(code="s1")
+    TierFactory(season=season, number=1, xp_required=0, premium_reward_gold=300)
+    pass_item = season.premium_item_code
+    LimitedPackageFactory(code="pass", items=[{"item_code": pass_item, "quantity": 1}])
+    player, other = funded_player(0), funded_player(0)
+    claimed = services.shop_buy_limited(player, "pass")
+    battle_pass_claim(player.pk, 1, "premium")
+    unclaimed = services.shop_buy_limited(other, "pass")
+
+    flagged = services.purchase_refund(claimed.pk, actor=staff, reason="chargeback")
+    clean = services.purchase_refund(unclaimed.pk, actor=staff, reason="refund")
+
+    assert (quantity(player, pass_item), quantity(other, pass_item)) == (0, 0)
+    assert flagged.review_reasons == ["battle_pass_premium_claimed"]
+    assert (clean.needs_review, clean.review_reasons) == (False, [])
