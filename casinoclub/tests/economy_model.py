@@ -5,7 +5,8 @@ with its own ``APIClient`` and a player of its own, except the last ``SHARED_THR
 share a player with another client to contend for one wallet. Every client plays a sequence of
 operations drawn from ``random.Random(f"{seed}:{thread}")``: rounds of every game, shop buys
 settled through the signed webhook or the settle route, claims, staff grants and revokes, staff
-refunds through the admin action, requests replayed with the same ``Idempotency-Key``
+refunds through the admin action, chargebacks the provider reports (``purchase_reverse``), refused
+refunds of gold-priced items, requests replayed with the same ``Idempotency-Key``
 (sequentially and concurrently), the same key with a different request, and requests that must be
 refused. The plan of each client is fixed by the seed; the interleaving of the clients is not.
 
