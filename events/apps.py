@@ -16,6 +16,9 @@ class EventsConfig(AppConfig):
         domain_events.purchase_succeeded.connect(
             receivers.on_purchase_succeeded, dispatch_uid="events.purchase_succeeded"
         )
+        domain_events.purchase_reversed.connect(
+            receivers.on_purchase_reversed, dispatch_uid="events.purchase_reversed"
+        )
         domain_events.reward_claimed.connect(
             receivers.on_reward_claimed, dispatch_uid="events.reward_claimed"
         )

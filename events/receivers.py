@@ -19,5 +19,15 @@ def on_purchase_succeeded(
     services.progress_record(services.contribution_of_purchase(event))
 
 
+def on_purchase_reversed(
+    sender: Any, event: domain_events.PurchaseReversed, **kwargs: Any
+) -> list[str]:
+    return services.progress_reverse(
+        services.contribution_of_reversed_purchase(event),
+        counted_at=event.succeeded_at,
+        other_purchases_at=event.other_purchases_at,
+    )
+
+
 def on_reward_claimed(sender: Any, event: domain_events.RewardClaimed, **kwargs: Any) -> None:
     services.progress_record(services.contribution_of_reward(event))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from django.core.cache import cache
@@ -37,7 +37,14 @@ from casinoclub.realtime.messages import EventProgressData, EventProgressItem
 from casinoclub.realtime.services import realtime_publish
 
 from . import exceptions, selectors
-from .models import Event, EventParticipation, Mission, MissionPeriod, MissionProgress
+from .models import (
+    Event,
+    EventParticipation,
+    Mission,
+    MissionPeriod,
+    MissionProgress,
+    RequirementType,
+)
 from .periods import current_period_starts, period_start
 
 
@@ -84,6 +91,11 @@ def contribution_of_round(event: domain_events.RoundSettled) -> Contribution:
 
 def contribution_of_purchase(event: domain_events.PurchaseSucceeded) -> Contribution:
     """A successful purchase; gold-priced items also count as gold spent."""
+    return Contribution(user_id=event.user_id, purchases=1, gold_spent=event.price_gold)
+
+
+def contribution_of_reversed_purchase(event: domain_events.PurchaseReversed) -> Contribution:
+    """What the purchase had contributed (``contribution_of_purchase``), to be taken back."""
     return Contribution(user_id=event.user_id, purchases=1, gold_spent=event.price_gold)
 
 
@@ -215,6 +227,122 @@ def progress_record(contribution: Contribution) -> list[EventProgressItem]:
         if items:
             _publish(contribution.user_id, "progress", items)
     return items
+
+
+def progress_reverse(
+    contribution: Contribution, *, counted_at: datetime, other_purchases_at: tuple[datetime, ...]
+) -> list[str]:
+    """Take ``contribution`` (a reversed purchase's) back from the rows it advanced.
+
+    The rows are the player's missions of the periods containing ``counted_at`` and the events
+    they had joined that were running then. An unclaimed row loses the amount (never below zero)
+    and its completion when it falls below the target. Progress is capped at the target, so a
+    ``purchases`` row never falls below what the player's other standing purchases
+    (``other_purchases_at``) in the same period or event window earn. A claimed row keeps its
+    reward and its progress: when it would fall below the target, ``mission_reward_claimed`` /
+    ``event_reward_claimed`` is returned so staff review it. Must run inside the reversal's
+    transaction, which holds the player's wallet; locks the rows in primary-key order; publishes
+    one ``event_progress`` message. Not idempotent: call it once per reversed purchase.
+    """
+    amounts = {
+        "plays": contribution.plays,
+        "wins": contribution.wins,
+        "gold_spent": contribution.gold_spent,
+        "gold_won": contribution.gold_won,
+        "purchases": contribution.purchases,
+    }
+    types = [name for name, amount in amounts.items() if amount > 0]
+    if not types:
+        return []
+    day = timezone.localdate(counted_at)
+    now = timezone.now()
+    reasons: list[str] = []
+    items: list[EventProgressItem] = []
+    with transaction.atomic(savepoint=False):
+        missions = (
+            MissionProgress.objects.select_for_update(of=("self",))
+            .select_related("mission")
+            .filter(user_id=contribution.user_id, mission__requirement_type__in=types)
+            .filter(
+                Q(mission__period=MissionPeriod.DAILY, period_start=day)
+                | Q(
+                    mission__period=MissionPeriod.WEEKLY,
+                    period_start=period_start(MissionPeriod.WEEKLY, day),
+                )
+            )
+            .order_by("pk")
+        )
+        for row in missions:
+            amount = amounts[row.mission.requirement_type]
+            remaining = max(0, row.progress - amount)
+            if row.mission.requirement_type == RequirementType.PURCHASES:
+                others = sum(
+                    period_start(row.mission.period, timezone.localdate(at)) == row.period_start
+                    for at in other_purchases_at
+                )
+                remaining = max(remaining, min(row.mission.target, others))
+            if row.claimed_at is not None:
+                if remaining < row.mission.target and "mission_reward_claimed" not in reasons:
+                    reasons.append("mission_reward_claimed")
+                continue
+            if remaining == row.progress:
+                continue
+            row.progress = remaining
+            row.progress_version += 1
+            if remaining < row.mission.target:
+                row.completed_at = None
+            row.updated_at = now
+            row.save(update_fields=["progress", "progress_version", "completed_at", "updated_at"])
+            items.append(
+                _item("mission", row.mission_id, row.mission.period, row.period_start.isoformat(),
+                      row.progress, row.mission.target, row.progress_version,
+                      row.completed_at is not None)
+            )  # fmt: skip
+        events = (
+            EventParticipation.objects.select_for_update(of=("self",))
+            .select_related("event")
+            .filter(
+                user_id=contribution.user_id,
+                event__requirement_type__in=types,
+                joined_at__lte=counted_at,
+                event__starts_at__lte=counted_at,
+                event__ends_at__gt=counted_at,
+            )
+            .order_by("pk")
+        )
+        for participation in events:
+            amount = amounts[participation.event.requirement_type]
+            remaining = max(0, participation.progress - amount)
+            if participation.event.requirement_type == RequirementType.PURCHASES:
+                since = max(participation.joined_at, participation.event.starts_at)
+                others = sum(since <= at < participation.event.ends_at for at in other_purchases_at)
+                remaining = max(remaining, min(participation.event.target, others))
+            if participation.claimed_at is not None:
+                if remaining < participation.event.target and "event_reward_claimed" not in reasons:
+                    reasons.append("event_reward_claimed")
+                continue
+            if remaining == participation.progress:
+                continue
+            participation.progress = remaining
+            participation.progress_version += 1
+            if remaining < participation.event.target:
+                participation.completed_at = None
+            participation.save(update_fields=["progress", "progress_version", "completed_at"])
+            items.append(
+                _item(
+                    "event",
+                    participation.event_id,
+                    None,
+                    None,
+                    participation.progress,
+                    participation.event.target,
+                    participation.progress_version,
+                    participation.completed_at is not None,
+                )
+            )
+        if items:
+            _publish(contribution.user_id, "progress", items)
+    return reasons
 
 
 def _item(

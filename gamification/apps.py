@@ -15,3 +15,6 @@ class GamificationConfig(AppConfig):
         domain_events.purchase_succeeded.connect(
             receivers.on_purchase_succeeded, dispatch_uid="gamification.purchase_succeeded"
         )
+        domain_events.purchase_reversed.connect(
+            receivers.on_purchase_reversed, dispatch_uid="gamification.purchase_reversed"
+        )

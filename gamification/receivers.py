@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from casinoclub.domain_events import PurchaseSucceeded, RoundSettled
+from casinoclub.domain_events import PurchaseReversed, PurchaseSucceeded, RoundSettled
 from gamification import services
 
 
@@ -25,4 +25,13 @@ def on_round_settled(sender: Any, *, event: RoundSettled, **kwargs: Any) -> None
 def on_purchase_succeeded(sender: Any, *, event: PurchaseSucceeded, **kwargs: Any) -> None:
     services.purchase_progress_record(
         event.user_id, receipt=event.receipt, price_cents=event.price_cents
+    )
+
+
+def on_purchase_reversed(sender: Any, *, event: PurchaseReversed, **kwargs: Any) -> list[str]:
+    return services.purchase_progress_reverse(
+        event.user_id,
+        receipt=event.receipt,
+        price_cents=event.price_cents,
+        items_removed=event.items_removed,
     )

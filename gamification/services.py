@@ -28,7 +28,11 @@ from django.utils import timezone
 from accounts.models import LedgerReason
 from accounts.selectors import inventory_has
 from accounts.services import inventory_add, user_experience_add, wallet_credit, wallets_lock
-from accounts.services.progression import ExperienceResult, user_vip_points_add
+from accounts.services.progression import (
+    ExperienceResult,
+    user_vip_points_add,
+    user_vip_points_remove,
+)
 from casinoclub import domain_events
 from casinoclub.realtime.messages import (
     AchievementProgressData,
@@ -42,6 +46,7 @@ from gamification.models import (
     Achievement,
     BattlePassClaim,
     PlayerProgress,
+    Season,
     StreakClaim,
     StreakState,
     Tier,
@@ -286,6 +291,46 @@ def purchase_progress_record(user_id: int, *, receipt: str, price_cents: int) ->
             source=f"purchase:{receipt}",
         )
     achievements_evaluate(user_id, before, progress)
+
+
+def purchase_progress_reverse(
+    user_id: int, *, receipt: str, price_cents: int, items_removed: tuple[tuple[str, int], ...]
+) -> list[str]:
+    """Take back what a reversed purchase fed: one purchase off the counter, its VIP points (the
+    rank follows, ``user_vip_points_remove``). Unlocked achievements stay (no value is paid twice:
+    an unlock is once per player). Returns review reasons: ``battle_pass_premium_claimed`` when a
+    removed item was a season's premium pass the player no longer owns and premium rewards of that
+    season were already claimed (staff decide). Runs inside the reversal's transaction (the
+    ``purchase_reversed`` receiver), which holds the wallet; the shop sends it once per purchase.
+    """
+    _player_lock(user_id)
+    progress = _progress_lock(user_id)
+    progress.purchases = max(0, progress.purchases - 1)
+    progress.save(update_fields=["purchases", "updated_at"])
+    points = rules.vip_points_for_purchase(price_cents)
+    if points:
+        user_vip_points_remove(
+            user_id,
+            points,
+            rank_for_points=selectors.vip_rank_for_points,
+            source=f"reversal:{receipt}",
+        )
+    reasons: list[str] = []
+    removed = {code for code, quantity in items_removed if quantity > 0}
+    prefix = Season(code="").premium_item_code
+    lost_seasons = [
+        code.removeprefix(prefix)
+        for code in removed
+        if code.startswith(prefix) and not inventory_has(user_id, code)
+    ]
+    if (
+        lost_seasons
+        and BattlePassClaim.objects.filter(
+            user_id=user_id, track=Track.PREMIUM, tier__season__code__in=lost_seasons
+        ).exists()
+    ):
+        reasons.append("battle_pass_premium_claimed")
+    return reasons
 
 
 # ---------------------------------------------------------------- daily streak

@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -17,7 +17,15 @@ from accounts.models import Rank
 from accounts.services import audit_log_record
 from casinoclub.errors import ApplicationError
 from shop import economy, services
-from shop.models import LimitedPackage, Product, PromoCode, Purchase, PurchaseStatus
+from shop.models import (
+    LimitedPackage,
+    Product,
+    PromoCode,
+    ProviderRefundState,
+    Purchase,
+    PurchaseStatus,
+    ReversalKind,
+)
 
 
 def _snapshot(obj: Any) -> dict[str, Any]:
@@ -29,7 +37,7 @@ class AuditedAdmin(admin.ModelAdmin[Any]):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         before = _snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
-        super().save_model(request, obj, form, change)
+        self.save_object(request, obj, form, change)
         audit_log_record(
             actor=request.user,  # type: ignore[arg-type]  # staff only reach admin
             action=f"{obj._meta.model_name}_{'change' if change else 'create'}",
@@ -37,6 +45,10 @@ class AuditedAdmin(admin.ModelAdmin[Any]):
             before=before,
             after=_snapshot(obj),
         )
+
+    def save_object(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """The write itself (``save_model`` wraps it in the audit)."""
+        super().save_model(request, obj, form, change)
 
     def _audit_bulk(
         self, request: HttpRequest, queryset: QuerySet[Any], action: str, **changes: Any
@@ -109,12 +121,75 @@ class ProductAdmin(AuditedAdmin):
         self._audit_bulk(request, queryset, "product_deactivate", is_active=False)
 
 
+STOCK_FIELDS = ("total_stock", "remaining_stock")
+
+
+class StockActionForm(ActionForm):
+    """The action bar of limited packages: units to add (or remove, negative) and why."""
+
+    units = forms.IntegerField(required=False, help_text="Units to add; negative removes.")
+    reason = forms.CharField(max_length=500, required=False)
+
+
 @admin.register(LimitedPackage)
 class LimitedPackageAdmin(AuditedAdmin):
+    """Stock is never written by the change form: buyers take units while a page is open, so the
+    form's copy is stale. A new package starts with all its units; later changes go through the
+    "Add or remove units" action (``shop.change_stock``), under the row lock."""
+
     list_display = ["code", "name", "starts_at", "ends_at", "remaining_stock", "total_stock",
                     "per_user_limit", "price_cents", "min_rank", "is_active"]  # fmt: skip
     list_filter = ["is_active", "min_rank"]
     search_fields = ["code", "name"]
+    action_form = StockActionForm
+    actions = ["adjust_stock"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return STOCK_FIELDS if obj is not None else ("remaining_stock",)
+
+    def save_object(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change:
+            obj.remaining_stock = obj.total_stock
+            obj.save()
+            return
+        fields = [name for name in form.fields if name not in STOCK_FIELDS]
+        obj.save(update_fields=fields)
+        obj.refresh_from_db(fields=list(STOCK_FIELDS))
+
+    def has_adjust_stock_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("shop.change_stock")
+
+    @admin.action(
+        description="Add or remove units (units and reason above)", permissions=["adjust_stock"]
+    )
+    def adjust_stock(self, request: HttpRequest, queryset: QuerySet[LimitedPackage]) -> None:
+        field = forms.IntegerField(min_value=-1_000_000, max_value=1_000_000)
+        try:
+            units = field.clean(request.POST.get("units", ""))
+        except forms.ValidationError:
+            units = 0
+        reason = request.POST.get("reason", "").strip()[:500]
+        if not units or not reason:
+            self.message_user(
+                request, "Give a number of units (not 0) and a reason.", messages.ERROR
+            )
+            return
+        for package in queryset.order_by("pk"):
+            try:
+                changed = services.limited_package_stock_adjust(
+                    package.pk,
+                    units,
+                    actor=request.user,  # type: ignore[arg-type]  # staff only reach admin
+                    reason=reason,
+                )
+            except ApplicationError as error:
+                self.message_user(request, f"{package.code}: {error.message}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                f"{changed.code}: {changed.remaining_stock} of {changed.total_stock} left.",
+                messages.SUCCESS,
+            )
 
 
 @admin.register(PromoCode)
@@ -144,8 +219,10 @@ class RefundActionForm(ActionForm):
 @admin.register(Purchase)
 class PurchaseAdmin(admin.ModelAdmin[Purchase]):
     list_display = ["receipt", "user", "flow", "status", "price_cents", "price_gold", "gold",
-                    "needs_review", "created_at", "settled_at"]  # fmt: skip
-    list_filter = ["status", "flow", "needs_review", "created_at"]
+                    "needs_review", "created_at", "settled_at", "refunded_at", "reversal_kind",
+                    "provider_refund_state"]  # fmt: skip
+    list_filter = ["status", "flow", "needs_review", "reversal_kind", "provider_refund_state",
+                   "created_at"]  # fmt: skip
     search_fields = ["receipt", "user__site_id", "user__nickname", "gateway_ref"]
     list_select_related = ["user"]
     action_form = RefundActionForm
@@ -199,13 +276,19 @@ class PurchaseAdmin(admin.ModelAdmin[Purchase]):
     def has_refund_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("shop.change_purchase")
 
-    @admin.action(description="Refund (takes the gold back; reason above)", permissions=["refund"])
+    @admin.action(
+        description="Refund (takes back gold, items, VIP points and progress; reason above)",
+        permissions=["refund"],
+    )
     def refund(self, request: HttpRequest, queryset: QuerySet[Purchase]) -> None:
         reason = request.POST.get("reason", "").strip()
         if not reason:
             self.message_user(request, "A refund needs a reason.", messages.ERROR)
             return
-        for purchase in queryset.filter(status=PurchaseStatus.SUCCESS):
+        owed = Q(
+            status=PurchaseStatus.REFUNDED, provider_refund_state=ProviderRefundState.REQUESTED
+        )
+        for purchase in queryset.filter(Q(status=PurchaseStatus.SUCCESS) | owed).order_by("pk"):
             try:
                 refunded = services.purchase_refund(
                     purchase.pk,
@@ -215,5 +298,12 @@ class PurchaseAdmin(admin.ModelAdmin[Purchase]):
             except ApplicationError as error:
                 self.message_user(request, f"{purchase.receipt}: {error.message}", messages.ERROR)
                 continue
-            note = " (flagged for review: balance too low)" if refunded.needs_review else ""
-            self.message_user(request, f"Refunded {purchase.receipt}{note}.", messages.SUCCESS)
+            reasons = ", ".join(refunded.review_reasons)
+            note = f" (flagged for review: {reasons})" if refunded.needs_review else ""
+            if purchase.status == PurchaseStatus.REFUNDED:
+                text = f"Asked the provider again to refund {purchase.receipt}."
+            elif refunded.reversal_kind == ReversalKind.DISPUTE:
+                text = f"{purchase.receipt} was charged back meanwhile{note}."
+            else:
+                text = f"Refunded {purchase.receipt}{note}."
+            self.message_user(request, text, messages.SUCCESS)

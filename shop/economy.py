@@ -33,7 +33,12 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def economy_daily(start: date, end: date) -> dict[str, Any]:
-    """Per local calendar day in [start, end]: gold by reason, revenue, active players."""
+    """Per local calendar day in [start, end]: gold by reason, revenue, active players.
+
+    ``revenue_cents`` = ``sales_cents`` (money purchases that settled that day, refunded later or
+    not) − ``refunds_cents`` (money purchases refunded or charged back that day), so it may be
+    negative and a past day never changes.
+    """
     since, until = _bounds(start, end)
     zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     entries = LedgerEntry.objects.filter(created_at__gte=since, created_at__lt=until).annotate(
@@ -43,7 +48,9 @@ def economy_daily(start: date, end: date) -> dict[str, Any]:
         minted=Sum("delta", filter=Q(delta__gt=0)), burned=Sum("delta", filter=Q(delta__lt=0))
     )
     players = entries.values("day").annotate(players=Count("wallet_id", distinct=True))
-    revenue = (
+    # A sale counts on the day it settled, a refund as a negative on the day it happened: a
+    # refund never changes a past day's figures.
+    sales = (
         Purchase.objects.filter(
             flow__in=MONEY_FLOWS,
             status__in=[PurchaseStatus.SUCCESS, PurchaseStatus.REFUNDED],
@@ -52,16 +59,25 @@ def economy_daily(start: date, end: date) -> dict[str, Any]:
         )
         .annotate(day=TruncDate("settled_at", tzinfo=zone))
         .values("day")
-        .annotate(
-            gross=Sum("price_cents"),
-            refunded=Sum("price_cents", filter=Q(status=PurchaseStatus.REFUNDED)),
+        .annotate(cents=Sum("price_cents"))
+    )
+    refunds = (
+        Purchase.objects.filter(
+            flow__in=MONEY_FLOWS,
+            status=PurchaseStatus.REFUNDED,
+            refunded_at__gte=since,
+            refunded_at__lt=until,
         )
+        .annotate(day=TruncDate("refunded_at", tzinfo=zone))
+        .values("day")
+        .annotate(cents=Sum("price_cents"))
     )
     days: dict[date, dict[str, Any]] = {}
     day = start
     while day <= end:
         days[day] = {"day": day.isoformat(), "minted": 0, "burned": 0, "by_reason": {},
-                     "revenue_cents": 0, "active_players": 0}  # fmt: skip
+                     "revenue_cents": 0, "sales_cents": 0, "refunds_cents": 0,
+                     "active_players": 0}  # fmt: skip
         day += timedelta(days=1)
     for row in by_reason:
         bucket = days[row["day"]]
@@ -71,8 +87,12 @@ def economy_daily(start: date, end: date) -> dict[str, Any]:
         bucket["by_reason"][row["reason"]] = {"minted": minted, "burned": burned}
     for row in players:
         days[row["day"]]["active_players"] = row["players"]
-    for row in revenue:
-        days[row["day"]]["revenue_cents"] = int(row["gross"] or 0) - int(row["refunded"] or 0)
+    for row in sales:
+        days[row["day"]]["sales_cents"] = int(row["cents"] or 0)
+    for row in refunds:
+        days[row["day"]]["refunds_cents"] = int(row["cents"] or 0)
+    for bucket in days.values():
+        bucket["revenue_cents"] = bucket["sales_cents"] - bucket["refunds_cents"]
     rows = list(days.values())
     return {
         "start": start.isoformat(),
@@ -108,13 +128,18 @@ def _admin_stats_now() -> dict[str, Any]:
     now = timezone.now()
     today_start, _ = _bounds(timezone.localdate(now), timezone.localdate(now))
     money = Purchase.objects.filter(flow__in=MONEY_FLOWS, status=PurchaseStatus.SUCCESS)
+    sold = Purchase.objects.filter(
+        flow__in=MONEY_FLOWS, status__in=[PurchaseStatus.SUCCESS, PurchaseStatus.REFUNDED]
+    )
+    refunded = Purchase.objects.filter(flow__in=MONEY_FLOWS, status=PurchaseStatus.REFUNDED)
+    today_sales = sold.filter(settled_at__gte=today_start).aggregate(total=Sum("price_cents"))
+    today_refunds = refunded.filter(refunded_at__gte=today_start).aggregate(
+        total=Sum("price_cents")
+    )
     return {
         "online_users": presence_online_count(),
         "total_revenue": int(money.aggregate(total=Sum("price_cents"))["total"] or 0),
-        "today_revenue": int(
-            money.filter(settled_at__gte=today_start).aggregate(total=Sum("price_cents"))["total"]
-            or 0
-        ),
+        "today_revenue": int(today_sales["total"] or 0) - int(today_refunds["total"] or 0),
         "pending_purchases": Purchase.objects.filter(status=PurchaseStatus.PENDING).count(),
         "critical_alerts": [a for a in economy_alerts(now) if a["severity"] == "critical"],
         "generated_at": now.isoformat(),

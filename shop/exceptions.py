@@ -87,3 +87,21 @@ class WebhookReplayed(WebhookRejected):
     code = "replayed_nonce"
     status_code = status.HTTP_409_CONFLICT
     message = "This webhook nonce was already used."
+
+
+class NotRefundable(ApplicationError):
+    code = "not_refundable"
+    status_code = status.HTTP_409_CONFLICT
+    message = "Gold-priced item purchases are final and cannot be refunded."
+
+
+class ReversalInvalid(ApplicationError):
+    code = "reversal_invalid"
+    status_code = status.HTTP_400_BAD_REQUEST
+    message = "A reversal needs a kind (refund or dispute) and a source (staff or provider)."
+
+
+class StockAdjustInvalid(ApplicationError):
+    code = "stock_adjust_invalid"
+    status_code = status.HTTP_409_CONFLICT
+    message = "The stock cannot change that way."

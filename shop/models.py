@@ -71,6 +71,7 @@ class LimitedPackage(models.Model):
 
     class Meta:
         ordering = ["starts_at"]
+        permissions = [("change_stock", "Can add or remove units of a limited package")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(remaining_stock__lte=models.F("total_stock")),
@@ -137,6 +138,23 @@ class PurchaseStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
 
 
+class ReversalKind(models.TextChoices):
+    REFUND = "refund", "Refund"
+    DISPUTE = "dispute", "Dispute (chargeback)"
+
+
+class ReversalSource(models.TextChoices):
+    STAFF = "staff", "Staff"
+    PROVIDER = "provider", "Payment provider"
+
+
+class ProviderRefundState(models.TextChoices):
+    NONE = "", "Not asked"
+    REQUESTED = "requested", "Requested"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
 class PurchaseFlow(models.TextChoices):
     GOLD_PACK = "gold_pack", "Gold pack"
     ITEM = "item", "Gold-priced item"
@@ -167,7 +185,19 @@ class Purchase(models.Model):
     signature = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
-    settled_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True, help_text="When the sale settled.")
+    refunded_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the purchase was refunded or charged back."
+    )
+    reversal_kind = models.CharField(max_length=10, choices=ReversalKind.choices, blank=True)
+    reversal_source = models.CharField(max_length=10, choices=ReversalSource.choices, blank=True)
+    review_reasons = models.JSONField(
+        default=list, blank=True, help_text="Why the purchase needs review (codes)."
+    )
+    provider_refund_state = models.CharField(
+        max_length=10, choices=ProviderRefundState.choices, blank=True
+    )
+    provider_refund_ref = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -179,6 +209,11 @@ class Purchase(models.Model):
                 condition=models.Q(status="pending"),
             ),
             models.Index(fields=["package", "user", "status"], name="purchase_package_user_idx"),
+            models.Index(
+                fields=["refunded_at"],
+                name="purchase_refunded_idx",
+                condition=models.Q(refunded_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,4 @@
-"""Shop state changes: buying, the purchase state machine, webhooks, settlement, refunds.
+"""Shop state changes: buying, the purchase state machine, webhooks, settlement, refunds, stock.
 
 Invariants:
 - price and gold always come from the server's catalog, never from the request;
@@ -8,7 +8,12 @@ Invariants:
 - limited stock is taken by a conditional ``UPDATE … remaining_stock - 1 WHERE remaining_stock > 0``
   that also locks the package row, serialising the per-user-limit check: never oversold;
 - a webhook is accepted once per event id and once per nonce (unique constraints);
-- every transition sends ``purchase_update`` and counts ``purchase_attempt_total``, after commit.
+- every transition sends ``purchase_update`` and counts ``purchase_attempt_total``, after commit;
+- a refund or chargeback (``purchase_reverse``) takes back the gold, the items and, through
+  ``purchase_reversed``, the progress the purchase gave, once; ``settled_at`` (the sale) never
+  changes, ``refunded_at`` records the reversal;
+- staff change limited stock only through ``limited_package_stock_adjust``, which moves total and
+  remaining together under the row lock: units sold never come back on sale.
 """
 
 from __future__ import annotations
@@ -29,12 +34,14 @@ from accounts.models import LedgerReason, User, Wallet
 from accounts.services import (
     audit_log_record,
     inventory_add,
+    inventory_remove,
     wallet_credit,
     wallet_debit,
     wallets_lock,
 )
 from accounts.services.responsible import play_allowed_check, purchase_allowed_check
 from casinoclub import domain_events
+from casinoclub.queueing import task_enqueue_after_commit
 from casinoclub.realtime.services import realtime_publish
 from shop import exceptions, metrics
 from shop.gateway import ChargeResult, ChargeStatus, gateway_get
@@ -45,9 +52,12 @@ from shop.models import (
     PromoCode,
     PromoKind,
     PromoRedemption,
+    ProviderRefundState,
     Purchase,
     PurchaseFlow,
     PurchaseStatus,
+    ReversalKind,
+    ReversalSource,
     WebhookEvent,
 )
 from shop.selectors import money_spent_today, product_price, rank_allows
@@ -165,7 +175,8 @@ def purchase_transition(purchase_id: int, to_status: str, *, reason: str = "") -
         purchase = Purchase.objects.select_for_update().get(pk=purchase_id)
         if purchase.status == to_status:
             return purchase
-        if to_status not in TRANSITIONS[purchase.status]:
+        if to_status not in TRANSITIONS[purchase.status] or to_status == S.REFUNDED:
+            # success → refunded has effects of its own: only ``purchase_reverse`` makes it
             raise exceptions.IllegalTransition(details={"from": purchase.status, "to": to_status})
         if to_status == S.SUCCESS:
             _grant(purchase)
@@ -183,8 +194,6 @@ def purchase_transition(purchase_id: int, to_status: str, *, reason: str = "") -
             )
         elif to_status == S.FAILED:
             _release(purchase)
-        elif to_status == S.REFUNDED:
-            purchase.needs_review = _clawback(purchase) > 0
         purchase.status = to_status
         purchase.failure_reason = reason if to_status == S.FAILED else purchase.failure_reason
         purchase.settled_at = timezone.now()
@@ -386,23 +395,238 @@ def purchases_settle_pending(*, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def purchase_refund(purchase_id: int, *, actor: User, reason: str) -> Purchase:
-    """Staff refund: success → refunded, the gold taken back as far as the balance allows.
+# ---------------------------------------------------------------- refunds and chargebacks
 
-    A shortfall flags the purchase ``needs_review`` (the balance never goes negative). Audited.
+
+def _items_take_back(purchase: Purchase) -> tuple[tuple[str, int], ...]:
+    """Remove the purchase's items from the inventory, as many as the player still owns."""
+    removed: dict[str, int] = {}
+    for item in purchase.items:
+        code, quantity = item["item_code"], int(item.get("quantity", 1))
+        if quantity > 0:
+            removed[code] = removed.get(code, 0) + inventory_remove(
+                purchase.user_id, code, quantity
+            )
+    return tuple(sorted(removed.items()))
+
+
+def _items_wanted(purchase: Purchase) -> tuple[tuple[str, int], ...]:
+    wanted: dict[str, int] = {}
+    for item in purchase.items:
+        code, quantity = item["item_code"], int(item.get("quantity", 1))
+        if quantity > 0:
+            wanted[code] = wanted.get(code, 0) + quantity
+    return tuple(sorted(wanted.items()))
+
+
+def _other_purchases_at(purchase: Purchase) -> tuple[datetime, ...]:
+    """When the player's other standing purchases settled (progression recomputes from them)."""
+    times = (
+        Purchase.objects.filter(user_id=purchase.user_id, status=S.SUCCESS)
+        .exclude(pk=purchase.pk)
+        .order_by("settled_at")
+        .values_list("settled_at", flat=True)
+    )
+    return tuple(at for at in times if at is not None)
+
+
+def _provider_refund_request(purchase: Purchase) -> None:
+    """After commit: ask the provider to give the money back (at most once per receipt)."""
+    from shop.tasks import purchase_provider_refund_task
+
+    task_enqueue_after_commit(purchase_provider_refund_task, purchase.pk)
+
+
+def purchase_reverse(
+    purchase_id: int, *, kind: str, source: str, actor: User | None, reason: str
+) -> Purchase:
+    """Refund or charge back a successful purchase: take back everything it gave.
+
+    ``kind`` is ``"refund"`` or ``"dispute"`` (a chargeback), ``source`` ``"staff"`` or
+    ``"provider"`` (the payment provider's webhook; ``actor`` None). Effects, once, under the
+    purchase's and then the player's wallet lock:
+
+    - the gold it credited is taken back as far as the balance allows (a balance never goes
+      negative; a shortfall adds ``gold_shortfall`` to ``review_reasons``);
+    - its items are removed from the inventory, as many as the player still owns
+      (``items_shortfall`` when some were gone);
+    - ``purchase_reversed`` is sent: progression takes back the purchase count, the VIP points
+      (the rank follows) and mission/event progress, and returns review reasons of its own;
+    - ``refunded_at`` is set (``settled_at``, the sale's time, never changes); the purchase is
+      audited and ``purchase_update`` is sent;
+    - a staff refund of a money purchase asks the provider to refund after commit
+      (``provider_refund_state`` requested → done/failed).
+
+    Idempotent: a purchase already reversed is returned unchanged (a staff refund whose provider
+    refund is still owed asks again). Raises ``PurchaseNotFound``, ``NotRefundable`` (gold-priced
+    items: docs/decisions/0112-gold-priced-items-are-final.md), ``IllegalTransition`` (not a
+    successful purchase), ``ReversalInvalid`` (bad kind/source, or a staff reversal without an
+    actor or a reason). Runs in the caller's transaction (the webhook's) or opens one.
     """
+    if kind not in ReversalKind.values or source not in ReversalSource.values:
+        raise exceptions.ReversalInvalid(details={"kind": kind, "source": source})
+    if source == ReversalSource.STAFF and (actor is None or not reason.strip()):
+        raise exceptions.ReversalInvalid("A staff refund needs a staff member and a reason.")
     with transaction.atomic():
-        purchase = purchase_transition(purchase_id, S.REFUNDED)
+        purchase = Purchase.objects.select_for_update(of=("self",)).filter(pk=purchase_id).first()
+        if purchase is None:
+            raise exceptions.PurchaseNotFound()
+        if purchase.status == S.REFUNDED:
+            if purchase.provider_refund_state == ProviderRefundState.REQUESTED:
+                _provider_refund_request(purchase)
+            return purchase
+        if purchase.flow == PurchaseFlow.ITEM:
+            raise exceptions.NotRefundable()
+        if purchase.status != S.SUCCESS:
+            raise exceptions.IllegalTransition(details={"from": purchase.status, "to": S.REFUNDED})
+        wallets_lock([purchase.user_id])
+        reasons: list[str] = []
+        if _clawback(purchase) > 0:
+            reasons.append("gold_shortfall")
+        removed = _items_take_back(purchase)
+        if removed != _items_wanted(purchase):
+            reasons.append("items_shortfall")
+        succeeded_at = purchase.settled_at or purchase.created_at
+        responses = domain_events.purchase_reversed.send(
+            sender=Purchase,
+            event=domain_events.PurchaseReversed(
+                user_id=purchase.user_id,
+                receipt=purchase.receipt,
+                flow=purchase.flow,
+                kind=kind,
+                price_cents=purchase.price_cents,
+                price_gold=purchase.price_gold,
+                items=_items_wanted(purchase),
+                items_removed=removed,
+                succeeded_at=succeeded_at,
+                other_purchases_at=_other_purchases_at(purchase),
+            ),
+        )
+        for _, answer in responses:
+            reasons.extend(code for code in answer or [] if code not in reasons)
+        asks_provider = (
+            kind == ReversalKind.REFUND
+            and source == ReversalSource.STAFF
+            and purchase.flow in (PurchaseFlow.GOLD_PACK, PurchaseFlow.LIMITED)
+            and purchase.price_cents > 0
+        )
+        purchase.status = S.REFUNDED
+        purchase.refunded_at = timezone.now()
+        purchase.reversal_kind = kind
+        purchase.reversal_source = source
+        purchase.review_reasons = reasons
+        purchase.needs_review = bool(reasons)
+        if asks_provider:
+            purchase.provider_refund_state = ProviderRefundState.REQUESTED
+        purchase.save(
+            update_fields=["status", "refunded_at", "reversal_kind", "reversal_source",
+                           "review_reasons", "needs_review", "provider_refund_state", "updated_at"]
+        )  # fmt: skip
         audit_log_record(
             actor=actor,
-            action="purchase_refund",
+            action="purchase_refund" if kind == ReversalKind.REFUND else "purchase_dispute",
             target_user=purchase.user,
             target=purchase.receipt,
-            before={"status": "success"},
-            after={"status": purchase.status, "needs_review": purchase.needs_review},
+            before={"status": S.SUCCESS},
+            after={
+                "status": purchase.status,
+                "source": source,
+                "items_removed": [list(pair) for pair in removed],
+                "review_reasons": reasons,
+                "provider_refund": purchase.provider_refund_state,
+            },
             reason=reason,
         )
+        realtime_publish(purchase.user_id, "purchase_update", _message(purchase))
+        _count(purchase, S.REFUNDED, kind)
+        if asks_provider:
+            _provider_refund_request(purchase)
         return purchase
+
+
+def purchase_refund(purchase_id: int, *, actor: User, reason: str) -> Purchase:
+    """Staff refund (the admin action): ``purchase_reverse`` with kind refund, source staff."""
+    return purchase_reverse(
+        purchase_id,
+        kind=ReversalKind.REFUND,
+        source=ReversalSource.STAFF,
+        actor=actor,
+        reason=reason,
+    )
+
+
+def purchase_provider_refund(purchase_id: int) -> str:
+    """Ask the gateway to refund a reversed purchase's money; record the answer.
+
+    Idempotent: the gateway's idempotency key is ``refund:<receipt>``, and a purchase whose state
+    is not ``requested`` is left alone. Returns the resulting state. A gateway error leaves the
+    state ``requested`` (the task retries; staff running the refund again asks again); a refusal
+    marks it ``failed`` and flags the purchase for review.
+    """
+    purchase = Purchase.objects.filter(pk=purchase_id).first()
+    if purchase is None or purchase.provider_refund_state != ProviderRefundState.REQUESTED:
+        return purchase.provider_refund_state if purchase else ""
+    result = gateway_get().refund(
+        gateway_ref=purchase.gateway_ref or f"sim_{purchase.receipt}",
+        amount_cents=purchase.price_cents,
+        idempotency_key=f"refund:{purchase.receipt}",
+    )
+    with transaction.atomic():
+        current = Purchase.objects.select_for_update().get(pk=purchase_id)
+        if current.provider_refund_state != ProviderRefundState.REQUESTED:
+            return current.provider_refund_state
+        if result.succeeded:
+            current.provider_refund_state = ProviderRefundState.DONE
+            current.provider_refund_ref = result.refund_ref[:64]
+        else:
+            current.provider_refund_state = ProviderRefundState.FAILED
+            current.needs_review = True
+            current.review_reasons = [*current.review_reasons, "provider_refund_failed"]
+        current.save(
+            update_fields=["provider_refund_state", "provider_refund_ref", "needs_review",
+                           "review_reasons", "updated_at"]
+        )  # fmt: skip
+        return current.provider_refund_state
+
+
+# ---------------------------------------------------------------- limited stock
+
+
+def limited_package_stock_adjust(
+    package_id: int, units: int, *, actor: User, reason: str
+) -> LimitedPackage:
+    """Add (``units`` > 0) or remove (< 0) units of a limited package, under its row lock.
+
+    Total and remaining stock move together, so ``total - remaining`` (units sold or held) never
+    changes here: sold units never come back and a removal cannot take more than what is left.
+    Audited. Raises ``StockAdjustInvalid`` (0 units, no reason, or more removed than remain),
+    ``ProductNotFound``.
+    """
+    if units == 0 or not reason.strip():
+        raise exceptions.StockAdjustInvalid("Give a number of units other than 0 and a reason.")
+    with transaction.atomic():
+        package = LimitedPackage.objects.select_for_update().filter(pk=package_id).first()
+        if package is None:
+            raise exceptions.ProductNotFound()
+        if package.remaining_stock + units < 0:
+            raise exceptions.StockAdjustInvalid(
+                "Cannot remove more units than remain.",
+                details={"remaining_stock": package.remaining_stock, "units": units},
+            )
+        before = {"total_stock": package.total_stock, "remaining_stock": package.remaining_stock}
+        LimitedPackage.objects.filter(pk=package_id).update(
+            total_stock=F("total_stock") + units, remaining_stock=F("remaining_stock") + units
+        )
+        package.refresh_from_db(fields=["total_stock", "remaining_stock"])
+        audit_log_record(
+            actor=actor,
+            action="limited_package_stock",
+            target=f"limitedpackage:{package.pk} {package}",
+            before=before,
+            after={"total_stock": package.total_stock, "remaining_stock": package.remaining_stock},
+            reason=reason,
+        )
+        return package
 
 
 # ---------------------------------------------------------------- webhooks

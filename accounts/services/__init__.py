@@ -27,7 +27,7 @@ from .imports import (
     user_import_status,
     users_import_csv,
 )
-from .inventory import inventory_add
+from .inventory import inventory_add, inventory_remove
 from .password import staff_password_reset_recorded, user_password_change
 from .progression import ExperienceResult, level_up_reward, user_experience_add
 from .staff import (
@@ -58,6 +58,7 @@ __all__ = [
     "UserImportReport",
     "audit_log_record",
     "inventory_add",
+    "inventory_remove",
     "invite_code_audited_state",
     "invite_code_check",
     "invite_codes_create",

@@ -24,3 +24,23 @@ def inventory_add(user_id: int, item_code: str, quantity: int = 1) -> int:
         row = cursor.fetchone()
     assert row is not None
     return int(row[0])
+
+
+def inventory_remove(user_id: int, item_code: str, quantity: int = 1) -> int:
+    """Remove up to ``quantity`` of ``item_code``; returns how many were removed (never more than
+    the player owns, so a quantity never goes negative). Runs in the caller's transaction; the
+    row is locked by the ``UPDATE``.
+    """
+    if quantity <= 0:
+        raise ValueError("quantity must be positive")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH owned AS (SELECT id, quantity FROM accounts_inventoryitem"
+            " WHERE user_id = %s AND item_code = %s FOR UPDATE)"
+            " UPDATE accounts_inventoryitem i"
+            " SET quantity = i.quantity - LEAST(owned.quantity, %s), updated_at = %s"
+            " FROM owned WHERE i.id = owned.id RETURNING LEAST(owned.quantity, %s)",
+            [user_id, item_code, quantity, timezone.now(), quantity],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row is not None else 0

@@ -2,8 +2,10 @@
 
 Invariants: XP changes under the user's row lock; ``experience`` is the XP inside the current level
 (``max_experience`` = ``experience_for_next_level(level)``); each level reached pays its reward
-once (ledger key ``level-up:<level>``). VIP points only grow, under the same row lock, and the
-rank they earn is only ever raised here, never lowered (staff set ranks in admin).
+once (ledger key ``level-up:<level>``). VIP points grow under the same row lock, and the rank
+they earn is raised here; only a reversed purchase takes points back
+(``user_vip_points_remove``), and then a rank the points had earned follows them down, while a
+rank staff set above the points stays.
 """
 
 from __future__ import annotations
@@ -119,6 +121,43 @@ def user_vip_points_add(
                 {
                     "vip_points": total,
                     "vip_points_gained": points,
+                    "rank": rank,
+                    "rank_changed": rank != user.rank,
+                    "source": source,
+                },
+            )
+        return VipPointsResult(total, rank, user.rank)
+
+
+def user_vip_points_remove(
+    user_id: int, points: int, *, rank_for_points: Callable[[int], str], source: str
+) -> VipPointsResult:
+    """Take back ``points`` (≥ 0) VIP points of a reversed purchase, never below zero.
+
+    The rank follows the points down only when the points explained it: if the current rank is at
+    most what the points earned before, it becomes at most what the remaining points earn (so
+    never below what the player's other purchases and claims earned); a rank staff set above the
+    points stays. Runs in the caller's transaction or opens one; locks the user's row. Sends
+    ``profile_update`` when anything changed. Not idempotent: the caller guards against repeats.
+    """
+    if points < 0:
+        raise ValueError("points to remove must not be negative")
+    with transaction.atomic():
+        user = User.objects.select_for_update().only("rank", "vip_points").get(pk=user_id)
+        total = max(0, user.vip_points - points)
+        rank = user.rank
+        earned_before = _RANK_ORDER.index(rank_for_points(user.vip_points))
+        earned_after = _RANK_ORDER.index(rank_for_points(total))
+        if _RANK_ORDER.index(rank) <= earned_before:
+            rank = _RANK_ORDER[min(_RANK_ORDER.index(rank), earned_after)]
+        if total != user.vip_points or rank != user.rank:
+            User.objects.filter(pk=user_id).update(vip_points=total, rank=rank)
+            realtime_publish(
+                user_id,
+                "profile_update",
+                {
+                    "vip_points": total,
+                    "vip_points_gained": total - user.vip_points,
                     "rank": rank,
                     "rank_changed": rank != user.rank,
                     "source": source,

@@ -5,7 +5,8 @@ with its own ``APIClient`` and a player of its own, except the last ``SHARED_THR
 share a player with another client to contend for one wallet. Every client plays a sequence of
 operations drawn from ``random.Random(f"{seed}:{thread}")``: rounds of every game, shop buys
 settled through the signed webhook or the settle route, claims, staff grants and revokes, staff
-refunds through the admin action, requests replayed with the same ``Idempotency-Key``
+refunds through the admin action, chargebacks the provider reports (``purchase_reverse``), refused
+refunds of gold-priced items, requests replayed with the same ``Idempotency-Key``
 (sequentially and concurrently), the same key with a different request, and requests that must be
 refused. The plan of each client is fixed by the seed; the interleaving of the clients is not.
 
@@ -26,6 +27,7 @@ import hmac
 import itertools
 import json
 import random  # noqa: TID251  # the test's own seeded operation plan, not a game outcome
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -94,7 +96,7 @@ class Auditor:
         self.crash_rounds: dict[int, tuple[int, int]] = {}  # round id → (user, bet)
         self.crash_cashouts: dict[int, int] = {}  # round id → payout a cash-out response showed
         self.receipts: dict[str, Receipt] = {}
-        self.refunds: dict[str, tuple[int, bool]] = {}  # receipt → (user, flagged)
+        self.refunds: dict[str, tuple[int, bool]] = {}  # receipt → (user, gold short)
         self.balances_seen: list[tuple[int, int]] = []
         self.counts: dict[str, int] = {}
 
@@ -179,6 +181,8 @@ class World:
     pack_code: str
     item_code: str
     package_code: str
+    package_item: str  # the item only the limited package grants
+    purchase_mission_id: int
 
 
 def signup(seed: int, index: int) -> dict[str, Any]:
@@ -500,15 +504,19 @@ class ModelClient:
         amount = self.random.choice([100, 500, 2000, -50, -300, -5000])
         self.call(self.grant_call(target, amount))
 
-    def op_staff_refund(self) -> None:
+    def reversible(self) -> str | None:
+        """A money purchase the responses allow to have succeeded, chosen at random."""
         with self.auditor._lock:
             refundable = sorted(
                 receipt for receipt, facts in self.auditor.receipts.items()
                 if facts.gold and "refunded|success" in facts.expected
             )  # fmt: skip
-        if not refundable:
+        return self.random.choice(refundable) if refundable else None
+
+    def op_staff_refund(self) -> None:
+        receipt = self.reversible()
+        if receipt is None:
             return
-        receipt = self.random.choice(refundable)
         facts = self.auditor.receipts[receipt]
         admin = Client(raise_request_exception=False)
         admin.force_login(self.world.staff)
@@ -524,8 +532,9 @@ class ModelClient:
         # The page, not ``response.context``: the test client collects contexts through a
         # process-wide signal, so another thread's admin page could answer for this one.
         page = response.content.decode()
-        flagged = f"Refunded {receipt} (flagged for review: balance too low)." in page
-        done = flagged or f"Refunded {receipt}." in page
+        found = re.search(rf"Refunded {receipt}(?: \(flagged for review: ([a-z_, ]+)\))?\.", page)
+        done = found is not None
+        flagged = found is not None and "gold_shortfall" in (found.group(1) or "")
         if response.status_code != 200:
             self.auditor.violation(facts.user_id, f"refund {receipt}: {response.status_code}")
         if done:
@@ -533,6 +542,57 @@ class ModelClient:
                 self.auditor.refunds.setdefault(receipt, (facts.user_id, flagged))
         self.auditor.step(self.thread, facts.user_id, "staff-refund", None, response.status_code,
                           f"{receipt} {'flagged' if flagged else 'refunded' if done else 'not refunded'}")  # fmt: skip
+
+    def op_dispute(self) -> None:
+        """The payment provider reports a chargeback: ``purchase_reverse`` as its webhook calls
+        it (kind dispute, source provider, no staff member), at any moment — also while staff
+        refund the same purchase or the purchase is still pending."""
+        receipt = self.reversible()
+        if receipt is None:
+            return
+        facts = self.auditor.receipts[receipt]
+        from shop import services
+        from shop.exceptions import IllegalTransition
+        from shop.selectors import purchase_get_for_user
+
+        purchase = purchase_get_for_user(facts.user_id, receipt)
+        assert purchase is not None
+        try:
+            reversed_ = services.purchase_reverse(
+                purchase.pk, kind="dispute", source="provider", actor=None, reason="chargeback"
+            )
+        except IllegalTransition:  # not settled yet: the provider cannot dispute it
+            self.auditor.step(self.thread, facts.user_id, "dispute", None, 409, receipt)
+            return
+        flagged = "gold_shortfall" in reversed_.review_reasons
+        with self.auditor._lock:
+            self.auditor.refunds.setdefault(receipt, (facts.user_id, flagged))
+        self.auditor.step(self.thread, facts.user_id, "dispute", None, 200,
+                          f"{receipt} {'flagged' if flagged else 'reversed'}")  # fmt: skip
+
+    def op_refund_item(self) -> None:
+        """Staff try to refund a gold-priced item purchase: refused, nothing changes."""
+        with self.auditor._lock:
+            items = sorted(r for r, f in self.auditor.receipts.items() if f.flow == "item")
+        if not items:
+            return
+        receipt = self.random.choice(items)
+        facts = self.auditor.receipts[receipt]
+        admin = Client(raise_request_exception=False)
+        admin.force_login(self.world.staff)
+        from shop.selectors import purchase_get_for_user
+
+        purchase = purchase_get_for_user(facts.user_id, receipt)
+        assert purchase is not None
+        response = admin.post(
+            "/admin/shop/purchase/",
+            {"action": "refund", "_selected_action": [purchase.pk], "reason": "economy model"},
+            follow=True,
+        )
+        if f"{receipt}: Gold-priced item purchases are final" not in response.content.decode():
+            self.auditor.violation(facts.user_id, f"item refund {receipt} was not refused")
+        self.auditor.step(self.thread, facts.user_id, "refund-item", None, response.status_code,
+                          f"{receipt} refused")  # fmt: skip
 
     def op_replay(self) -> None:
         """The last successful request again, same key and body: the stored bytes, no effect."""
@@ -641,6 +701,8 @@ OPERATIONS: dict[str, int] = {  # name → weight
     "mission": 3,
     "staff_grant": 5,
     "staff_refund": 3,
+    "dispute": 2,
+    "refund_item": 1,
     "replay": 6,
     "mismatch": 3,
     "concurrent_duplicate": 4,

@@ -25,17 +25,20 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.models import LedgerEntry
+from accounts.models import InventoryItem, LedgerEntry
 from accounts.selectors import ledger_violations, wallet_balance
 from accounts.tokens import token_pair_for_user
 from casinoclub.models import IdempotencyRecord
 from casinoclub.tests.economy_model import PLAYERS, Auditor, World, run_clients, signup
-from events.models import Event, Mission
+from events.models import Event, Mission, MissionProgress
+from events.periods import period_start
 from events.tests.factories import EventFactory, MissionFactory
 from games.defaults import DAILY_LIMITS, default_engine
 from games.models import GameConfig
-from gamification.models import Achievement, Season, StreakReward
+from gamification.models import Achievement, PlayerProgress, Season, StreakReward, VipClaim
+from gamification.selectors import vip_rank_for_points
 from gamification.tests.factories import AchievementFactory, SeasonFactory, TierFactory
+from shop.models import Purchase
 from shop.tests.factories import GoldPackFactory, ItemFactory, LimitedPackageFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -94,7 +97,15 @@ def build_world(seed: int, staff: Any, auditor: Auditor) -> World:
                     free_reward_gold=100 * number, premium_reward_gold=300)  # fmt: skip
     pack = GoldPackFactory(gold_amount=5000, price_cents=19900)
     item = ItemFactory(price_gold=300)
-    package = LimitedPackageFactory(total_stock=10, per_user_limit=2, gold_amount=20000)
+    purchase_mission = MissionFactory(
+        period="weekly", requirement_type="purchases", target=2, reward_gold=350
+    )
+    missions.append(purchase_mission)
+    package_item = f"eco_frame_{seed}"
+    package = LimitedPackageFactory(
+        total_stock=10, per_user_limit=2, gold_amount=20000,
+        items=[{"item_code": package_item, "quantity": 1}],
+    )  # fmt: skip
 
     players, tokens = [], {}
     for index in range(PLAYERS):
@@ -109,6 +120,7 @@ def build_world(seed: int, staff: Any, auditor: Auditor) -> World:
         staff_token=token_pair_for_user(staff)["access"],
         mission_ids=[mission.pk for mission in missions], event_id=event.pk,
         pack_code=pack.code, item_code=item.code, package_code=package.code,
+        package_item=package_item, purchase_mission_id=purchase_mission.pk,
     )  # fmt: skip
 
 
@@ -201,6 +213,50 @@ def reconcile(world: World, auditor: Auditor) -> None:
                 auditor.step(-1, user_id, "achievement", None, 200, row["code"], row["reward_gold"])
 
 
+def progression_breaks(world: World, user_id: int) -> list[str]:
+    """What a player's purchases fed must match the purchases that still stand (not refunded or
+    charged back): VIP points (daily claims + 1 per 100 cents), the rank those points earn, the
+    package's items, the purchase counter and the weekly purchase mission."""
+    breaks: list[str] = []
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {world.tokens[user_id]}")
+    me = client.get("/api/users/me").json()
+    standing = list(Purchase.objects.filter(user_id=user_id, status="success"))
+    reversed_ = list(Purchase.objects.filter(user_id=user_id, status="refunded"))
+    points = sum(VipClaim.objects.filter(user_id=user_id).values_list("points", flat=True)) + sum(
+        p.price_cents // 100 for p in standing
+    )
+    if me["vip_points"] != points:
+        breaks.append(f"vip points {me['vip_points']}, standing purchases and claims earn {points}")
+    if me["rank"] != vip_rank_for_points(me["vip_points"]):
+        breaks.append(f"rank {me['rank']} with {me['vip_points']} points")
+    owned = InventoryItem.objects.filter(user_id=user_id, item_code=world.package_item).first()
+    packages = sum(1 for p in standing if p.flow == "limited")
+    if (owned.quantity if owned else 0) != packages:
+        breaks.append(f"{world.package_item} x{owned.quantity if owned else 0}, {packages} stand")
+    counted = PlayerProgress.objects.filter(user_id=user_id).values_list("purchases", flat=True)
+    if (counted.first() or 0) != len(standing):
+        breaks.append(f"purchases counted {counted.first()}, {len(standing)} stand")
+    for row in MissionProgress.objects.filter(
+        user_id=user_id, mission_id=world.purchase_mission_id
+    ):
+        in_week = sum(
+            1 for p in standing
+            if period_start("weekly", timezone.localdate(p.settled_at)) == row.period_start
+        )  # fmt: skip
+        if row.claimed_at is None and row.progress != min(2, in_week):
+            breaks.append(f"purchase mission {row.progress}, {in_week} purchases stand")
+        flagged = any("mission_reward_claimed" in p.review_reasons for p in reversed_)
+        if row.claimed_at is not None and in_week < 2 and not flagged:
+            breaks.append("purchase mission claimed, its purchases reversed, nothing flagged")
+    for purchase in reversed_:
+        if purchase.refunded_at is None or purchase.settled_at is None:
+            breaks.append(f"{purchase.receipt}: refunded without refunded_at / settled_at")
+        elif purchase.refunded_at < purchase.settled_at:
+            breaks.append(f"{purchase.receipt}: refunded before it settled")
+    return breaks
+
+
 def ledger_chain_breaks(user_id: int) -> list[str]:
     """Entries whose balance_after is negative or does not follow from the previous entry."""
     breaks, balance = [], 0
@@ -214,6 +270,8 @@ def ledger_chain_breaks(user_id: int) -> list[str]:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_economy_model_predicts_every_wallet(seed, settings, admin_user):
     settings.PAYMENT_SIMULATOR = {"charge": "pending", "pending_outcome": "succeed"}
+    # low thresholds, so purchases raise ranks and their reversals lower them during a run
+    settings.VIP_PREMIUM_POINTS, settings.VIP_VIP_POINTS = 300, 700
     auditor = Auditor(seed)
     world = build_world(seed, admin_user, auditor)
 
@@ -226,6 +284,7 @@ def test_economy_model_predicts_every_wallet(seed, settings, admin_user):
         if actual != predicted:
             problems.append((user_id, f"wallet {actual}, predicted {predicted}"))
         problems.extend((user_id, message) for message in ledger_chain_breaks(user_id))
+        problems.extend((user_id, message) for message in progression_breaks(world, user_id))
         stored = set(
             IdempotencyRecord.objects.filter(user_id=user_id).values_list("key", flat=True)
         )

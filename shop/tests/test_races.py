@@ -8,7 +8,7 @@ import time
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.models import LedgerEntry
+from accounts.models import AuditLogEntry, LedgerEntry
 from accounts.selectors import ledger_violations
 from accounts.tests.test_races import run_together
 from accounts.tokens import token_pair_for_user
@@ -93,4 +93,95 @@ def test_settlement_run_twice_concurrently_credits_once(settings):
 
     assert Purchase.objects.filter(pk__in=[p.pk for p in purchases], status="success").count() == 5
     assert LedgerEntry.objects.filter(wallet_id=player.pk, reason="purchase_credit").count() == 5
+    assert ledger_violations() == []
+
+
+def test_admin_stock_edits_while_50_buyers_take_10_units_never_sell_more_than_10(admin_user):
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    from accounts.models import InventoryItem
+    from shop.tests.test_stock import change_form_data
+
+    package = LimitedPackageFactory(code="drop", total_stock=10, per_user_limit=1)
+    shown = change_form_data(package)  # the change page, opened before the sale starts
+    stock_staff = funded_player(0, is_staff=True)
+    stock_staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_limitedpackage", "change_stock"])
+    )
+    tokens = [token_pair_for_user(funded_player(0))["access"] for _ in range(50)]
+
+    def edit_form() -> int:
+        client = Client(raise_request_exception=False)
+        client.force_login(admin_user)
+        deadline = time.monotonic() + 10
+        while not Purchase.objects.filter(status="success").exists():  # after the first sale
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.005)
+        url = f"/admin/shop/limitedpackage/{package.pk}/change/"
+        return client.post(url, {**shown, "name": "Renamed during the sale"}).status_code
+
+    def remove_units() -> int:
+        client = Client(raise_request_exception=False)
+        client.force_login(stock_staff)
+        body = {"action": "adjust_stock", "_selected_action": [package.pk], "units": "-2",
+                "reason": "held back for a giveaway"}  # fmt: skip
+        return client.post("/admin/shop/limitedpackage/", body).status_code
+
+    def act(index: int) -> int:
+        if index == 50:
+            return edit_form()
+        if index == 51:
+            return remove_units()
+        return buy_limited(tokens[index], f"race-buyer-{index:04d}")
+
+    statuses = run_together(52, act)
+
+    package.refresh_from_db()
+    sold = Purchase.objects.filter(package=package, status="success").count()
+    granted = sum(
+        InventoryItem.objects.filter(item_code="frame_gold").values_list("quantity", flat=True)
+    )
+    removed = AuditLogEntry.objects.filter(action="limited_package_stock").count() * 2
+    assert statuses[50:] == [302, 302]
+    assert package.name == "Renamed during the sale"
+    assert statuses[:50].count(200) == sold
+    assert granted == sold
+    assert sold <= 10
+    assert (package.total_stock, package.remaining_stock) == (10 - removed, 10 - removed - sold)
+    assert Purchase.objects.filter(package=package).exclude(status="success").count() == 0
+    assert ledger_violations() == []
+
+
+def test_staff_refunds_and_chargebacks_of_one_purchase_at_once_reverse_it_once(admin_user):
+    from accounts.models import InventoryItem, User
+    from shop.tests.factories import LimitedPackageFactory as Package
+
+    player = funded_player(0)
+    Package(code="drop", price_cents=50_000, gold_amount=20_000)
+    purchase = services.shop_buy_limited(player, "drop")
+    assert User.objects.get(pk=player.pk).vip_points == 500
+
+    def reverse(index: int) -> str:
+        if index % 2:
+            return services.purchase_reverse(
+                purchase.pk, kind="dispute", source="provider", actor=None, reason="chargeback"
+            ).status
+        return services.purchase_refund(purchase.pk, actor=admin_user, reason="refund").status
+
+    statuses = run_together(10, reverse)
+
+    user = User.objects.get(pk=player.pk)
+    assert statuses == ["refunded"] * 10
+    assert (user.vip_points, user.rank) == (0, "STANDARD")
+    assert list(
+        LedgerEntry.objects.filter(wallet_id=player.pk, reason="refund_clawback").values_list(
+            "delta", flat=True
+        )
+    ) == [-20_000]
+    assert InventoryItem.objects.get(user_id=player.pk, item_code="frame_gold").quantity == 0
+    audits = AuditLogEntry.objects.filter(target=purchase.receipt)
+    assert audits.count() == 1
+    assert audits.get().action in ("purchase_refund", "purchase_dispute")
     assert ledger_violations() == []
