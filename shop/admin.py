@@ -144,8 +144,8 @@ class RefundActionForm(ActionForm):
 @admin.register(Purchase)
 class PurchaseAdmin(admin.ModelAdmin[Purchase]):
     list_display = ["receipt", "user", "flow", "status", "price_cents", "price_gold", "gold",
-                    "needs_review", "created_at", "settled_at"]  # fmt: skip
-    list_filter = ["status", "flow", "needs_review", "created_at"]
+                    "needs_review", "review_reason", "created_at", "settled_at"]  # fmt: skip
+    list_filter = ["status", "flow", "needs_review", "review_reason", "gateway", "created_at"]
     search_fields = ["receipt", "user__site_id", "user__nickname", "gateway_ref"]
     list_select_related = ["user"]
     action_form = RefundActionForm

@@ -87,3 +87,15 @@ class WebhookReplayed(WebhookRejected):
     code = "replayed_nonce"
     status_code = status.HTTP_409_CONFLICT
     message = "This webhook nonce was already used."
+
+
+class ProviderNotFound(ApplicationError):
+    code = "not_found"
+    status_code = status.HTTP_404_NOT_FOUND
+    message = "No such payment provider."
+
+
+class PaymentProviderUnavailable(ApplicationError):
+    code = "payment_provider_unavailable"
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    message = "The payment provider could not be reached. Try again with the same key."

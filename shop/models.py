@@ -143,6 +143,15 @@ class PurchaseFlow(models.TextChoices):
     LIMITED = "limited", "Limited package"
 
 
+class ReviewReason(models.TextChoices):
+    AMOUNT_MISMATCH = "amount_mismatch", "Paid amount or currency differs from the purchase"
+    LATE_PAYMENT_CREDITED = "late_payment_credited", "Paid after it failed or expired; credited"
+    LATE_PAYMENT_REFUNDED = "late_payment_refunded", "Paid after it expired, sold out; refunded"
+    LATE_PAYMENT_REFUND_FAILED = "late_payment_refund_failed", "Paid late, sold out; refund failed"
+    PARTIAL_REFUND = "partial_refund", "Partly refunded at the provider"
+    CLAWBACK_SHORTFALL = "clawback_shortfall", "Refunded; the balance could not cover the gold"
+
+
 class Purchase(models.Model):
     """One purchase. Its status changes only through ``shop.services.purchase_transition``."""
 
@@ -160,10 +169,11 @@ class Purchase(models.Model):
     items = models.JSONField(default=list, blank=True)
     promo = models.ForeignKey(PromoCode, null=True, blank=True, on_delete=models.PROTECT)
     gateway = models.CharField(max_length=32, blank=True)
-    gateway_ref = models.CharField(max_length=64, blank=True)
+    gateway_ref = models.CharField(max_length=255, blank=True)
     failure_reason = models.CharField(max_length=64, blank=True)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     needs_review = models.BooleanField(default=False)
+    review_reason = models.CharField(max_length=32, choices=ReviewReason.choices, blank=True)
     signature = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -179,6 +189,7 @@ class Purchase(models.Model):
                 condition=models.Q(status="pending"),
             ),
             models.Index(fields=["package", "user", "status"], name="purchase_package_user_idx"),
+            models.Index(fields=["gateway_ref"], name="purchase_gateway_ref_idx"),
         ]
 
     def __str__(self) -> str:
@@ -190,7 +201,7 @@ class WebhookEvent(models.Model):
 
     event_id = models.CharField(max_length=64, unique=True)
     nonce = models.CharField(max_length=64, unique=True)
-    event_type = models.CharField(max_length=32)
+    event_type = models.CharField(max_length=64)
     purchase = models.ForeignKey(Purchase, null=True, on_delete=models.PROTECT, related_name="+")
     payload = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
