@@ -181,7 +181,7 @@ class WebhookView(PaymentWebhookView):
 
 
 class StripeWebhookView(PaymentWebhookView):
-    """Stripe's events, verified against ``STRIPE_WEBHOOK_SECRET`` (``Stripe-Signature``)."""
+    """Stripe's events, verified against STRIPE_WEBHOOK_SECRET (the Stripe-Signature header)."""
 
     provider = "stripe"
 
