@@ -19,6 +19,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -90,9 +91,19 @@ class PaymentGateway(Protocol):
     name: str
 
     def charge(
-        self, *, receipt: str, amount_cents: int, currency: str, description: str = ""
+        self,
+        *,
+        receipt: str,
+        amount_cents: int,
+        currency: str,
+        description: str = "",
+        pay_by: datetime | None = None,
     ) -> ChargeResult:
-        """Start (or complete) the payment; ``receipt`` is the provider's idempotency key."""
+        """Start (or complete) the payment; ``receipt`` is the provider's idempotency key.
+
+        ``pay_by``: when a hosted checkout should stop accepting the payment. Every argument is
+        derived from the purchase, so a retry sends the provider exactly the same request.
+        """
         ...
 
     def fetch(self, *, gateway_ref: str) -> ChargeResult: ...
@@ -121,7 +132,13 @@ class SimulatedGateway:
     name = "simulated"
 
     def charge(
-        self, *, receipt: str, amount_cents: int, currency: str, description: str = ""
+        self,
+        *,
+        receipt: str,
+        amount_cents: int,
+        currency: str,
+        description: str = "",
+        pay_by: datetime | None = None,
     ) -> ChargeResult:
         mode = settings.PAYMENT_SIMULATOR["charge"]
         ref = f"sim_{receipt}"

@@ -526,6 +526,8 @@ def purchase_charge(purchase_id: int) -> ChargeOutcome:
             amount_cents=purchase.price_cents,
             currency=purchase.currency,
             description=_description(purchase),
+            pay_by=purchase.created_at
+            + timedelta(minutes=settings.PAYMENT_CHECKOUT_EXPIRY_MINUTES),
         )
         Purchase.objects.filter(pk=purchase.pk, gateway_ref="").update(
             gateway_ref=result.gateway_ref, updated_at=timezone.now()

@@ -18,12 +18,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 import stripe
 from django.conf import settings
-from django.utils import timezone
 
 from shop import exceptions
 from shop.gateway import ChargeResult, ChargeStatus, PaymentEvent, PaymentEventKind, RefundResult
@@ -96,9 +95,14 @@ class StripeGateway:
             raise exceptions.PaymentProviderUnavailable() from error
 
     def charge(
-        self, *, receipt: str, amount_cents: int, currency: str, description: str = ""
+        self,
+        *,
+        receipt: str,
+        amount_cents: int,
+        currency: str,
+        description: str = "",
+        pay_by: datetime | None = None,
     ) -> ChargeResult:
-        expires_at = timezone.now() + timedelta(minutes=settings.STRIPE_CHECKOUT_EXPIRY_MINUTES)
         params: dict[str, Any] = {
             "mode": "payment",
             "client_reference_id": receipt,
@@ -116,8 +120,9 @@ class StripeGateway:
             ],
             "success_url": settings.PAYMENT_SUCCESS_URL.replace("{receipt}", receipt),
             "cancel_url": settings.PAYMENT_CANCEL_URL.replace("{receipt}", receipt),
-            "expires_at": int(expires_at.timestamp()),
         }
+        if pay_by is not None:  # Stripe accepts 30 minutes to 24 hours after the session's creation
+            params["expires_at"] = int(pay_by.timestamp())
         client = self._client()
         session = self._call(
             "checkout session create",

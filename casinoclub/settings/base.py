@@ -326,7 +326,11 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
-STRIPE_CHECKOUT_EXPIRY_MINUTES = max(30, env.int("STRIPE_CHECKOUT_EXPIRY_MINUTES", default=30))
+# A hosted checkout page's lifetime, from the purchase's creation (Stripe: 30 min to 24 h after the
+# page is created, so at least 35 leaves the request a margin).
+PAYMENT_CHECKOUT_EXPIRY_MINUTES = min(
+    24 * 60 - 5, max(35, env.int("PAYMENT_CHECKOUT_EXPIRY_MINUTES", default=35))
+)
 # Where a hosted checkout sends the player back; "{receipt}" is replaced by the purchase's receipt.
 PAYMENT_SUCCESS_URL = env.str(
     "PAYMENT_SUCCESS_URL", default="http://localhost:8000/shop/?checkout=success&receipt={receipt}"

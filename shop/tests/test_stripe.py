@@ -109,6 +109,10 @@ def test_a_buy_opens_a_checkout_session_keyed_by_the_receipt_and_stays_pending(
     assert create.params["success_url"] == (
         f"https://casino.example/shop/?checkout=success&receipt={receipt}"
     )
+    purchase = Purchase.objects.get(receipt=receipt)
+    assert create.params["expires_at"] == str(
+        int((purchase.created_at + timedelta(minutes=35)).timestamp())
+    )
     session_id = next(iter(fake_stripe.sessions))
     assert body["checkout_url"] == f"https://checkout.stripe.com/c/pay/{session_id}"
     purchase = Purchase.objects.get(receipt=receipt)
