@@ -37,6 +37,7 @@ class FakeStripe:
     ids: Any = field(default_factory=lambda: itertools.count(1))
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
+    hosted_page: bool = False  # serve the checkout page too (browser tests)
 
     @property
     def base(self) -> str:
@@ -84,6 +85,14 @@ class FakeStripe:
         if replay is not None:
             self._send(handler, *replay, replayed=True)
             return
+        if method == "GET" and path.startswith("/c/pay/"):  # the hosted page: the player pays
+            session_id = path.rsplit("/", 1)[-1]
+            self.pay(session_id)
+            handler.send_response(303)
+            handler.send_header("Location", str(self.sessions[session_id]["success_url"]))
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
         status, body = self._route(method, path, dict(parse_qsl(raw, keep_blank_values=True)))
         encoded = json.dumps(body).encode()
         if key and method == "POST":
@@ -111,6 +120,8 @@ class FakeStripe:
                 hold, self.hold_first_create = self.hold_first_create, None
                 hold.wait(timeout=30)
             session = checkout_session(f"cs_test_{next(self.ids):04d}{'a' * 56}", params)
+            if self.hosted_page:
+                session["url"] = f"{self.base}/c/pay/{session['id']}"
             self.sessions[session["id"]] = session
             return 200, session
         if method == "GET" and parts[:3] == ["v1", "checkout", "sessions"] and len(parts) == 4:
