@@ -11,6 +11,9 @@ per user. ``run_idempotent`` opens the request's one durable transaction and in 
    and the stored response commit together or not at all.
 
 Only successful responses are stored: a request that failed changed nothing and may be retried.
+``run_idempotent_in_steps`` is the variant for an operation that calls an outside service (a
+payment provider) after its first transaction commits (docs/decisions/0105-charge-outside-the-
+transaction.md).
 Records are kept ``IDEMPOTENCY_RETENTION_HOURS`` (at least 24) and purged by a beat task.
 """
 

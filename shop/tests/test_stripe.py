@@ -162,6 +162,31 @@ def test_a_failure_between_charge_and_settle_is_retried_without_a_second_charge(
 
 
 @pytest.mark.django_db
+def test_a_failure_between_charge_and_settle_is_resolved_by_the_job_without_a_retry(
+    player, client, fake_stripe, monkeypatch
+):
+    GoldPackFactory(code="pack", price_cents=1200, gold_amount=5000)
+
+    def settle_failing(purchase_id, result):
+        raise RuntimeError("the process died after the provider answered")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "purchase_charge_settle", settle_failing)
+        assert buy(client).status_code == 500
+    purchase = Purchase.objects.get()
+    assert (purchase.status, purchase.gateway_ref) == ("pending", next(iter(fake_stripe.sessions)))
+    fake_stripe.pay(purchase.gateway_ref)
+
+    counts = services.purchases_settle_pending()
+
+    assert counts == {"success": 1, "failed": 0, "pending": 0}
+    assert [r.idempotency_key for r in fake_stripe.posts("/v1/checkout/sessions")] == [
+        purchase.receipt
+    ]
+    assert gold_credits(player) == [5000]
+
+
+@pytest.mark.django_db
 def test_the_settlement_job_asks_stripe_and_never_charges_again(player, client, fake_stripe):
     GoldPackFactory(code="pack", price_cents=1200, gold_amount=5000)
     receipt = buy(client).json()["purchase"]["receipt"]
