@@ -11,6 +11,9 @@ per user. ``run_idempotent`` opens the request's one durable transaction and in 
    and the stored response commit together or not at all.
 
 Only successful responses are stored: a request that failed changed nothing and may be retried.
+``run_idempotent_in_steps`` is the variant for an operation that calls an outside service (a
+payment provider) after its first transaction commits (docs/decisions/0105-charge-outside-the-
+transaction.md).
 Records are kept ``IDEMPOTENCY_RETENTION_HOURS`` (at least 24) and purged by a beat task.
 """
 
@@ -21,7 +24,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection, transaction
 from django.http import HttpResponse
@@ -37,6 +40,8 @@ from .models import IdempotencyRecord
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-:.]{8,100}$")
 BODY_FIELD = "idempotency_key"
+
+PreparedT = TypeVar("PreparedT")
 
 idempotent_replays_total = Counter(
     "idempotent_replays_total", "Requests answered from a stored idempotent response."
@@ -126,6 +131,72 @@ def run_idempotent(request: Request, operation: Callable[[str], tuple[int, Any]]
                 [user_id, key, fingerprint, status_code, body, timezone.now()],
             )
     return _json_response(status_code, body)
+
+
+def run_idempotent_in_steps(
+    request: Request,
+    prepare: Callable[[str], PreparedT],
+    finish: Callable[[PreparedT], tuple[int, Any]],
+) -> HttpResponse:
+    """``run_idempotent`` for an operation that calls an outside service (a payment provider),
+    which must not happen inside the request's transaction or under its locks.
+
+    ``prepare(key)`` runs in the durable transaction under the (user, key) lock, after the stored
+    response check (a stored response is replayed and nothing runs); it commits. ``finish`` then
+    runs outside any transaction, and its successful response is stored in a second transaction
+    (the first one stored wins; a concurrent twin gets that one). A failure in or after ``finish``
+    stores nothing, so a retry runs ``prepare`` again: it must find what the first attempt
+    prepared (for a purchase, the receipt is derived from the key) rather than do it twice.
+    """
+    key = request_idempotency_key(request)
+    user_id = request.user.pk if request.user is not None else None
+    if user_id is None:
+        raise NotAuthenticated()
+    fingerprint = _fingerprint(request)
+    with transaction.atomic(durable=True):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_try_advisory_xact_lock(%s)", [_advisory_lock_id(user_id, key)]
+            )
+            row = cursor.fetchone()
+            if not (row and row[0]):
+                raise IdempotencyInProgress()
+            replay = _stored_response(cursor, user_id, key, fingerprint)
+        if replay is not None:
+            return replay
+        prepared = prepare(key)
+    status_code, data = finish(prepared)
+    body = JSONRenderer().render(data)
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO casinoclub_idempotencyrecord"
+            " (user_id, key, fingerprint, status_code, body, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
+            [user_id, key, fingerprint, status_code, body, timezone.now()],
+        )
+        if cursor.fetchone() is None:
+            replay = _stored_response(cursor, user_id, key, fingerprint)
+            if replay is not None:
+                return replay
+    return _json_response(status_code, body)
+
+
+def _stored_response(cursor: Any, user_id: int, key: str, fingerprint: str) -> HttpResponse | None:
+    cursor.execute(
+        "SELECT fingerprint, status_code, body FROM casinoclub_idempotencyrecord"
+        " WHERE user_id = %s AND key = %s",
+        [user_id, key],
+    )
+    stored = cursor.fetchone()
+    if stored is None:
+        return None
+    stored_fingerprint, stored_status, stored_body = stored
+    if stored_fingerprint != fingerprint:
+        raise IdempotencyMismatch()
+    idempotent_replays_total.inc()
+    response = _json_response(stored_status, bytes(stored_body))
+    response["Idempotent-Replayed"] = "true"
+    return response
 
 
 def idempotency_records_purge(*, older_than: datetime) -> int:

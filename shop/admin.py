@@ -25,6 +25,7 @@ from shop.models import (
     Purchase,
     PurchaseStatus,
     ReversalKind,
+    ReviewReason,
 )
 
 
@@ -216,13 +217,29 @@ class RefundActionForm(ActionForm):
     reason = forms.CharField(max_length=500, required=False, help_text="Required for refunds.")
 
 
+class ReviewReasonFilter(admin.SimpleListFilter):
+    """Purchases flagged for one review reason (``review_reasons`` holds a list of codes)."""
+
+    title = "review reason"
+    parameter_name = "review_reason"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(value), str(label)) for value, label in ReviewReason.choices]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value not in ReviewReason.values:
+            return queryset
+        return queryset.filter(review_reasons__contains=[value])
+
+
 @admin.register(Purchase)
 class PurchaseAdmin(admin.ModelAdmin[Purchase]):
     list_display = ["receipt", "user", "flow", "status", "price_cents", "price_gold", "gold",
-                    "needs_review", "created_at", "settled_at", "refunded_at", "reversal_kind",
-                    "provider_refund_state"]  # fmt: skip
-    list_filter = ["status", "flow", "needs_review", "reversal_kind", "provider_refund_state",
-                   "created_at"]  # fmt: skip
+                    "needs_review", "review_reasons", "created_at", "settled_at", "refunded_at",
+                    "reversal_kind", "provider_refund_state"]  # fmt: skip
+    list_filter = ["status", "flow", "needs_review", ReviewReasonFilter, "reversal_kind",
+                   "provider_refund_state", "gateway", "created_at"]  # fmt: skip
     search_fields = ["receipt", "user__site_id", "user__nickname", "gateway_ref"]
     list_select_related = ["user"]
     action_form = RefundActionForm

@@ -105,3 +105,15 @@ class StockAdjustInvalid(ApplicationError):
     code = "stock_adjust_invalid"
     status_code = status.HTTP_409_CONFLICT
     message = "The stock cannot change that way."
+
+
+class ProviderNotFound(ApplicationError):
+    code = "not_found"
+    status_code = status.HTTP_404_NOT_FOUND
+    message = "No such payment provider."
+
+
+class PaymentProviderUnavailable(ApplicationError):
+    code = "payment_provider_unavailable"
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    message = "The payment provider could not be reached. Try again with the same key."

@@ -161,6 +161,23 @@ class PurchaseFlow(models.TextChoices):
     LIMITED = "limited", "Limited package"
 
 
+class ReviewReason(models.TextChoices):
+    AMOUNT_MISMATCH = "amount_mismatch", "Paid amount or currency differs from the purchase"
+    LATE_PAYMENT_CREDITED = "late_payment_credited", "Paid after it failed or expired; credited"
+    LATE_PAYMENT_REFUNDED = "late_payment_refunded", "Paid after it expired, sold out; refunded"
+    LATE_PAYMENT_REFUND_FAILED = "late_payment_refund_failed", "Paid late, sold out; refund failed"
+    PARTIAL_REFUND = "partial_refund", "Partly refunded at the provider"
+    GOLD_SHORTFALL = "gold_shortfall", "Reversed; the balance could not cover the gold"
+    ITEMS_SHORTFALL = "items_shortfall", "Reversed; some items were already gone"
+    MISSION_REWARD_CLAIMED = "mission_reward_claimed", "Reversed; a mission reward was claimed"
+    EVENT_REWARD_CLAIMED = "event_reward_claimed", "Reversed; an event reward was claimed"
+    BATTLE_PASS_PREMIUM_CLAIMED = (
+        "battle_pass_premium_claimed",
+        "Reversed; premium pass rewards were claimed",
+    )
+    PROVIDER_REFUND_FAILED = "provider_refund_failed", "The provider refused the refund"
+
+
 class Purchase(models.Model):
     """One purchase. Its status changes only through ``shop.services.purchase_transition``."""
 
@@ -178,7 +195,7 @@ class Purchase(models.Model):
     items = models.JSONField(default=list, blank=True)
     promo = models.ForeignKey(PromoCode, null=True, blank=True, on_delete=models.PROTECT)
     gateway = models.CharField(max_length=32, blank=True)
-    gateway_ref = models.CharField(max_length=64, blank=True)
+    gateway_ref = models.CharField(max_length=255, blank=True)
     failure_reason = models.CharField(max_length=64, blank=True)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     needs_review = models.BooleanField(default=False)
@@ -214,6 +231,7 @@ class Purchase(models.Model):
                 name="purchase_refunded_idx",
                 condition=models.Q(refunded_at__isnull=False),
             ),
+            models.Index(fields=["gateway_ref"], name="purchase_gateway_ref_idx"),
         ]
 
     def __str__(self) -> str:
@@ -225,7 +243,7 @@ class WebhookEvent(models.Model):
 
     event_id = models.CharField(max_length=64, unique=True)
     nonce = models.CharField(max_length=64, unique=True)
-    event_type = models.CharField(max_length=32)
+    event_type = models.CharField(max_length=64)
     purchase = models.ForeignKey(Purchase, null=True, on_delete=models.PROTECT, related_name="+")
     payload = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -32,7 +32,10 @@ class PurchaseSerializer(serializers.Serializer):
 class BuyResultSerializer(serializers.Serializer):
     purchase = PurchaseSerializer()
     balance = serializers.IntegerField()
+    checkout_url = serializers.URLField(
+        allow_null=True, help_text="The provider's payment page to send the player to, if any."
+    )
 
 
 class WebhookResultSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["processed", "duplicate", "ignored"])
+    status = serializers.ChoiceField(choices=["processed", "duplicate", "ignored", "review"])

@@ -3,11 +3,22 @@
 Invariants:
 - price and gold always come from the server's catalog, never from the request;
 - a purchase's status changes only through ``purchase_transition`` along ``TRANSITIONS``, under
-  the purchase's row lock, so each effect (credit, grant, stock release, clawback) happens once;
-  the gold credit's ledger key is the receipt, a second guard against double credit;
+  the player's wallet lock and then the purchase's row lock, so each effect (credit, grant, stock
+  release, clawback) happens once; the credit's ledger key is the receipt, a second guard;
+- a money purchase is made in three steps (docs/decisions/0105-charge-outside-the-transaction.md):
+  reserve (a pending purchase, its stock hold and the daily-limit check, committed under the
+  player's wallet lock), charge (the provider, called with the receipt as its idempotency key while
+  no database lock is held), settle (a second short transaction). A retry of the same request
+  derives the same receipt and finds the same purchase; a purchase the provider knows is asked
+  about (``fetch``), never charged again;
+- the player's daily purchase limit is checked under the wallet lock every purchase of that player
+  takes first, so concurrent buys cannot all pass it;
 - limited stock is taken by a conditional ``UPDATE … remaining_stock - 1 WHERE remaining_stock > 0``
   that also locks the package row, serialising the per-user-limit check: never oversold;
-- a webhook is accepted once per event id and once per nonce (unique constraints);
+- locks are taken wallet → purchase → package, everywhere;
+- a provider event is applied once (unique event id and nonce); a paid amount or currency that
+  differs from the purchase is never credited, and a payment after the hold expired is credited
+  if stock allows, otherwise refunded at the provider: either way flagged for review;
 - every transition sends ``purchase_update`` and counts ``purchase_attempt_total``, after commit;
 - a refund or chargeback (``purchase_reverse``) takes back the gold, the items and, through
   ``purchase_reversed``, the progress the purchase gave, once; ``settled_at`` (the sale) never
@@ -20,8 +31,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,10 +53,18 @@ from accounts.services import (
 )
 from accounts.services.responsible import play_allowed_check, purchase_allowed_check
 from casinoclub import domain_events
+from casinoclub.idempotency import IdempotencyMismatch
 from casinoclub.queueing import task_enqueue_after_commit
 from casinoclub.realtime.services import realtime_publish
 from shop import exceptions, metrics
-from shop.gateway import ChargeResult, ChargeStatus, gateway_get
+from shop.gateway import (
+    ChargeResult,
+    ChargeStatus,
+    PaymentEvent,
+    PaymentEventKind,
+    gateway_by_name,
+    gateway_get,
+)
 from shop.models import (
     LimitedPackage,
     Product,
@@ -58,15 +78,20 @@ from shop.models import (
     PurchaseStatus,
     ReversalKind,
     ReversalSource,
+    ReviewReason,
     WebhookEvent,
 )
 from shop.selectors import money_spent_today, product_price, rank_allows
+
+logger = logging.getLogger(__name__)
 
 S = PurchaseStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING: frozenset({S.SUCCESS, S.FAILED}),
     S.SUCCESS: frozenset({S.REFUNDED}),
-    S.FAILED: frozenset(),
+    # A payment that arrives after its purchase failed (hold expired, or an earlier attempt was
+    # declined): the transition takes the stock again first, or refuses with ``OutOfStock``.
+    S.FAILED: frozenset({S.SUCCESS}),
     S.REFUNDED: frozenset(),
 }
 
@@ -93,8 +118,21 @@ def receipt_signature(purchase: Purchase) -> str:
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 
-def _purchase_create(**fields: Any) -> Purchase:
-    purchase = Purchase(receipt=f"R{secrets.token_hex(12).upper()}", **fields)
+def receipt_for_request(user_id: int, idempotency_key: str | None) -> str:
+    """The receipt of the purchase a request makes: derived from the request's idempotency key
+    (keyed HMAC, so a retry finds the same purchase and nobody can guess it), random without one."""
+    if idempotency_key is None:
+        return f"R{secrets.token_hex(12).upper()}"
+    digest = hmac.new(
+        settings.RECEIPT_SIGNING_KEY.encode(),
+        f"purchase-receipt:{user_id}:{idempotency_key}".encode(),
+        hashlib.sha256,
+    ).hexdigest()
+    return f"R{digest[:24].upper()}"
+
+
+def _purchase_create(receipt: str, **fields: Any) -> Purchase:
+    purchase = Purchase(receipt=receipt, **fields)
     purchase.signature = receipt_signature(purchase)
     purchase.save()
     return purchase
@@ -147,6 +185,28 @@ def _release(purchase: Purchase) -> None:
         ).delete()
 
 
+def _retake(purchase: Purchase) -> None:
+    """Take again what a failed purchase gave back, for a payment that arrived late.
+
+    The stock unit or ``OutOfStock``; the promo use if one is left (the player paid the promo
+    price either way, and the purchase is flagged for review).
+    """
+    if purchase.package_id is not None:
+        taken = LimitedPackage.objects.filter(pk=purchase.package_id, remaining_stock__gt=0).update(
+            remaining_stock=F("remaining_stock") - 1
+        )
+        if not taken:
+            raise exceptions.OutOfStock()
+    if purchase.promo_id is not None:
+        taken = (
+            PromoCode.objects.filter(pk=purchase.promo_id)
+            .filter(Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")))
+            .update(uses=F("uses") + 1)
+        )
+        if taken:
+            PromoRedemption.objects.get_or_create(promo_id=purchase.promo_id, user=purchase.user)
+
+
 def _clawback(purchase: Purchase) -> int:
     """Take back a refunded purchase's gold, never below zero; returns the shortfall."""
     if not purchase.gold:
@@ -164,21 +224,47 @@ def _clawback(purchase: Purchase) -> int:
     return purchase.gold - taken
 
 
-def purchase_transition(purchase_id: int, to_status: str, *, reason: str = "") -> Purchase:
+def _purchase_lock(purchase_id: int) -> Purchase:
+    """Lock the player's wallet, then the purchase (the shop's lock order). In a transaction."""
+    user_id = Purchase.objects.filter(pk=purchase_id).values_list("user_id", flat=True).get()
+    wallets_lock([user_id])
+    return Purchase.objects.select_for_update().get(pk=purchase_id)
+
+
+def _review_reason_add(purchase: Purchase, review_reason: str) -> None:
+    """Flag a purchase for staff review with one more ``ReviewReason`` code (not saved)."""
+    purchase.needs_review = True
+    if review_reason not in purchase.review_reasons:
+        purchase.review_reasons = [*purchase.review_reasons, review_reason]
+
+
+def _flag(purchase: Purchase, review_reason: str) -> Purchase:
+    """Flag a locked purchase for staff review. Must run in the transaction holding its lock."""
+    _review_reason_add(purchase, review_reason)
+    purchase.save(update_fields=["needs_review", "review_reasons", "updated_at"])
+    return purchase
+
+
+def purchase_transition(
+    purchase_id: int, to_status: str, *, reason: str = "", review_reason: str = ""
+) -> Purchase:
     """Move a purchase along ``TRANSITIONS`` and apply that step's effect exactly once.
 
-    Runs in the caller's transaction or opens one; locks the purchase. Moving a purchase to the
-    state it is already in returns it unchanged (idempotent); any other illegal move raises
-    ``IllegalTransition``.
+    Runs in the caller's transaction or opens one; locks the player's wallet, then the purchase.
+    Moving a purchase to the state it is already in returns it unchanged (idempotent); any other
+    illegal move raises ``IllegalTransition``; failed → success raises ``OutOfStock`` when the
+    stock it gave back is gone. ``review_reason`` flags the purchase for staff review.
     """
     with transaction.atomic():
-        purchase = Purchase.objects.select_for_update().get(pk=purchase_id)
+        purchase = _purchase_lock(purchase_id)
         if purchase.status == to_status:
             return purchase
         if to_status not in TRANSITIONS[purchase.status] or to_status == S.REFUNDED:
             # success → refunded has effects of its own: only ``purchase_reverse`` makes it
             raise exceptions.IllegalTransition(details={"from": purchase.status, "to": to_status})
         if to_status == S.SUCCESS:
+            if purchase.status == S.FAILED:
+                _retake(purchase)
             _grant(purchase)
             domain_events.purchase_succeeded.send(
                 sender=Purchase,
@@ -194,53 +280,94 @@ def purchase_transition(purchase_id: int, to_status: str, *, reason: str = "") -
             )
         elif to_status == S.FAILED:
             _release(purchase)
+        if review_reason:
+            _review_reason_add(purchase, review_reason)
         purchase.status = to_status
-        purchase.failure_reason = reason if to_status == S.FAILED else purchase.failure_reason
+        purchase.failure_reason = reason if to_status == S.FAILED else ""
         purchase.settled_at = timezone.now()
         purchase.save(
-            update_fields=["status", "failure_reason", "needs_review", "settled_at", "updated_at"]
-        )
+            update_fields=[
+                "status", "failure_reason", "needs_review", "review_reasons", "settled_at",
+                "updated_at",
+            ]
+        )  # fmt: skip
         realtime_publish(purchase.user_id, "purchase_update", _message(purchase))
         _count(purchase, to_status, reason)
         return purchase
 
 
-def _apply_charge(purchase: Purchase, result: ChargeResult) -> Purchase:
-    Purchase.objects.filter(pk=purchase.pk).update(gateway_ref=result.gateway_ref)
+def _amount_differs(purchase: Purchase, amount_cents: int | None, currency: str) -> bool:
+    """Whether a provider's paid amount or currency contradicts the purchase (unreported: no)."""
+    if amount_cents is not None and amount_cents != purchase.price_cents:
+        return True
+    return bool(currency) and currency.upper() != purchase.currency.upper()
+
+
+def _apply_charge(purchase_id: int, result: ChargeResult) -> Purchase:
+    """Apply a provider's answer to a pending purchase. Must run in a transaction."""
+    purchase = _purchase_lock(purchase_id)
+    if purchase.status != S.PENDING:
+        return purchase
+    if result.gateway_ref and result.gateway_ref != purchase.gateway_ref:
+        purchase.gateway_ref = result.gateway_ref
+        purchase.save(update_fields=["gateway_ref", "updated_at"])
     if result.status == ChargeStatus.SUCCEEDED:
+        if _amount_differs(purchase, result.amount_cents, result.currency):
+            return purchase_transition(
+                purchase.pk,
+                S.FAILED,
+                reason=ReviewReason.AMOUNT_MISMATCH,
+                review_reason=ReviewReason.AMOUNT_MISMATCH,
+            )
         return purchase_transition(purchase.pk, S.SUCCESS)
     if result.status == ChargeStatus.DECLINED:
         return purchase_transition(purchase.pk, S.FAILED, reason=result.reason or "declined")
-    purchase.refresh_from_db()
     return purchase
 
 
-def _charge(purchase: Purchase) -> Purchase:
-    """Charge a new pending purchase through the gateway (the receipt is its idempotency key)."""
-    # The wallet row before the realtime cursor, the order of every gold change: a spin running
-    # at the same time (wallet, then cursor) would otherwise deadlock with this purchase.
-    wallets_lock([purchase.user_id])
+# ---------------------------------------------------------------- buying: reserve
+
+
+def _existing(receipt: str, *, product_code: str = "", package_code: str = "") -> Purchase | None:
+    """The purchase an earlier attempt of this request made; ``IdempotencyMismatch`` if the key
+    was used for another product."""
+    purchase = Purchase.objects.select_related("product", "package").filter(receipt=receipt).first()
+    if purchase is None:
+        return None
+    bought = purchase.product.code if purchase.product else ""
+    bought_package = purchase.package.code if purchase.package else ""
+    if (bought, bought_package) != (product_code, package_code):
+        raise IdempotencyMismatch()
+    return purchase
+
+
+def _reserved(purchase: Purchase) -> Purchase:
+    """Announce a new pending money purchase and record its gateway. In the reserve transaction."""
+    purchase.gateway = gateway_get().name
+    purchase.save(update_fields=["gateway", "updated_at"])
     realtime_publish(purchase.user_id, "purchase_update", _message(purchase))
     _count(purchase, S.PENDING)
-    gateway = gateway_get()
-    Purchase.objects.filter(pk=purchase.pk).update(gateway=gateway.name)
-    result = gateway.charge(
-        receipt=purchase.receipt, amount_cents=purchase.price_cents, currency=purchase.currency
-    )
-    return _apply_charge(purchase, result)
+    return purchase
 
 
-# ---------------------------------------------------------------- buying
+def shop_buy_reserve(
+    user: User, product_code: str, *, idempotency_key: str | None = None
+) -> Purchase:
+    """Step 1 of a buy. Runs in the caller's transaction (the idempotent request's) or opens one.
 
-
-def shop_buy(user: User, product_code: str) -> Purchase:
-    """Buy a catalog product. Runs in the caller's transaction (``run_idempotent``) or opens one.
-
-    A gold-priced item is paid from the wallet and granted at once; a gold pack is charged through
-    the gateway and ends success, failed or pending. Raises ``ProductNotFound``, ``RankRequired``,
-    ``InsufficientFunds``.
+    Takes the player's wallet lock first: the daily-limit check and the purchase it allows are
+    serialised with every other purchase of the player. A gold-priced item is paid from the wallet
+    and granted at once; a gold pack becomes a pending purchase for ``purchase_charge``. The same
+    ``idempotency_key`` returns the purchase of the first attempt. Raises ``ProductNotFound``,
+    ``RankRequired``, ``InsufficientFunds``, ``PlayBlocked``, ``PurchaseLimitReached``,
+    ``IdempotencyMismatch``.
     """
     with transaction.atomic():
+        wallets_lock([user.pk])
+        receipt = receipt_for_request(user.pk, idempotency_key)
+        existing = _existing(receipt, product_code=product_code)
+        if existing is not None:
+            return existing
         product = Product.objects.filter(code=product_code, is_active=True).first()
         if product is None:
             raise exceptions.ProductNotFound()
@@ -250,6 +377,7 @@ def shop_buy(user: User, product_code: str) -> Purchase:
         if product.kind == ProductKind.ITEM:
             play_allowed_check(user.pk)
             purchase = _purchase_create(
+                receipt,
                 user=user,
                 flow=PurchaseFlow.ITEM,
                 product=product,
@@ -267,6 +395,7 @@ def shop_buy(user: User, product_code: str) -> Purchase:
             return purchase_transition(purchase.pk, S.SUCCESS)
         purchase_allowed_check(user.pk, price, money_spent_today(user.pk))
         purchase = _purchase_create(
+            receipt,
             user=user,
             flow=PurchaseFlow.GOLD_PACK,
             product=product,
@@ -276,7 +405,7 @@ def shop_buy(user: User, product_code: str) -> Purchase:
             currency=product.currency,
             gold=product.gold_amount,
         )
-        return _charge(purchase)
+        return _reserved(purchase)
 
 
 def _promo_take(user: User, code: str) -> PromoCode:
@@ -312,15 +441,28 @@ def _promo_price(price_cents: int, promo: PromoCode | None) -> int:
     return max(0, price_cents - promo.value)
 
 
-def shop_buy_limited(user: User, package_code: str, promo_code: str | None = None) -> Purchase:
-    """Reserve one unit of a limited package, apply a promo code, charge and grant.
+def shop_buy_limited_reserve(
+    user: User,
+    package_code: str,
+    promo_code: str | None = None,
+    *,
+    idempotency_key: str | None = None,
+) -> Purchase:
+    """Step 1 of a limited-package buy: hold one unit, apply a promo code, record it pending.
 
-    The unit is held until the charge settles (``hold_expires_at``); a declined or expired charge
+    Runs in the caller's transaction or opens one; wallet lock first, then the package row. The
+    unit is held until the charge settles (``hold_expires_at``); a declined or expired charge
     returns the unit and the promo use. Raises ``ProductNotFound`` (404), ``SaleWindowClosed`` /
-    ``RankRequired`` (403), ``OutOfStock`` / ``PerUserLimitReached`` / ``PromoExhausted`` /
-    ``PromoAlreadyUsed`` (409), ``PromoInvalid`` (404).
+    ``RankRequired`` / ``PlayBlocked`` / ``PurchaseLimitReached`` (403), ``OutOfStock`` /
+    ``PerUserLimitReached`` / ``PromoExhausted`` / ``PromoAlreadyUsed`` (409), ``PromoInvalid``
+    (404), ``IdempotencyMismatch`` (422).
     """
     with transaction.atomic():
+        wallets_lock([user.pk])
+        receipt = receipt_for_request(user.pk, idempotency_key)
+        existing = _existing(receipt, package_code=package_code)
+        if existing is not None:
+            return existing
         package = LimitedPackage.objects.filter(code=package_code, is_active=True).first()
         if package is None:
             raise exceptions.ProductNotFound()
@@ -346,6 +488,7 @@ def shop_buy_limited(user: User, package_code: str, promo_code: str | None = Non
         price = _promo_price(package.price_cents, promo)
         purchase_allowed_check(user.pk, price, money_spent_today(user.pk))
         purchase = _purchase_create(
+            receipt,
             user=user,
             flow=PurchaseFlow.LIMITED,
             package=package,
@@ -358,26 +501,102 @@ def shop_buy_limited(user: User, package_code: str, promo_code: str | None = Non
             promo=promo,
             hold_expires_at=now + timedelta(seconds=settings.SHOP_HOLD_SECONDS),
         )
-        return _charge(purchase)
+        return _reserved(purchase)
+
+
+# ---------------------------------------------------------------- buying: charge and settle
+
+
+@dataclass(frozen=True)
+class ChargeOutcome:
+    purchase: Purchase
+    checkout_url: str = ""  # the provider's hosted page, while the purchase waits for it
+
+
+def _description(purchase: Purchase) -> str:
+    if purchase.product is not None:
+        return purchase.product.name
+    return purchase.package.name if purchase.package is not None else purchase.receipt
+
+
+def purchase_charge(purchase_id: int) -> ChargeOutcome:
+    """Steps 2 and 3 of a buy: call the provider, then settle. Call it outside any transaction.
+
+    A purchase the provider has not seen is charged with its receipt as the idempotency key, and
+    the provider's reference is recorded at once on its own; one the provider already knows (a
+    retry after a failure between the steps) is asked about with ``fetch``, never charged again.
+    The answer settles the purchase in ``purchase_charge_settle``. Anything but a pending money
+    purchase is returned as it is. Raises ``PaymentProviderUnavailable`` (503; retry is safe).
+    """
+    purchase = Purchase.objects.select_related("product", "package").get(pk=purchase_id)
+    if purchase.status != S.PENDING or purchase.flow == PurchaseFlow.ITEM:
+        return ChargeOutcome(purchase)
+    gateway = gateway_by_name(purchase.gateway)
+    if purchase.gateway_ref:
+        result = gateway.fetch(gateway_ref=purchase.gateway_ref)
+    else:
+        result = gateway.charge(
+            receipt=purchase.receipt,
+            amount_cents=purchase.price_cents,
+            currency=purchase.currency,
+            description=_description(purchase),
+            pay_by=purchase.created_at
+            + timedelta(minutes=settings.PAYMENT_CHECKOUT_EXPIRY_MINUTES),
+        )
+        Purchase.objects.filter(pk=purchase.pk, gateway_ref="").update(
+            gateway_ref=result.gateway_ref, updated_at=timezone.now()
+        )
+    settled = purchase_charge_settle(purchase.pk, result)
+    return ChargeOutcome(settled, result.redirect_url if settled.status == S.PENDING else "")
+
+
+def purchase_charge_settle(purchase_id: int, result: ChargeResult) -> Purchase:
+    """Step 3: apply the provider's answer in one short transaction. Idempotent."""
+    with transaction.atomic():
+        return _apply_charge(purchase_id, result)
+
+
+def shop_buy(user: User, product_code: str, *, idempotency_key: str | None = None) -> Purchase:
+    """Buy a catalog product: reserve, charge, settle. Call it outside any transaction."""
+    purchase = shop_buy_reserve(user, product_code, idempotency_key=idempotency_key)
+    return purchase_charge(purchase.pk).purchase
+
+
+def shop_buy_limited(
+    user: User,
+    package_code: str,
+    promo_code: str | None = None,
+    *,
+    idempotency_key: str | None = None,
+) -> Purchase:
+    """Buy a limited package: reserve, charge, settle. Call it outside any transaction."""
+    purchase = shop_buy_limited_reserve(
+        user, package_code, promo_code, idempotency_key=idempotency_key
+    )
+    return purchase_charge(purchase.pk).purchase
 
 
 # ---------------------------------------------------------------- settlement
 
 
 def purchase_settle(purchase: Purchase) -> Purchase:
-    """Ask the gateway about a pending purchase and apply the answer. Idempotent."""
-    if purchase.status != S.PENDING:
+    """Ask the provider about a pending purchase and apply the answer. Idempotent.
+
+    Never charges: a purchase without a provider reference (the charge was never recorded) is
+    returned as it is and expires. Call it outside any transaction.
+    """
+    if purchase.status != S.PENDING or not purchase.gateway_ref:
         return purchase
-    with transaction.atomic():
-        result = gateway_get().fetch(gateway_ref=purchase.gateway_ref or f"sim_{purchase.receipt}")
-        return _apply_charge(purchase, result)
+    result = gateway_by_name(purchase.gateway).fetch(gateway_ref=purchase.gateway_ref)
+    return purchase_charge_settle(purchase.pk, result)
 
 
 def purchases_settle_pending(*, now: datetime | None = None) -> dict[str, int]:
-    """Settle pending purchases with the gateway; expire those past their hold or the max age.
+    """Settle pending purchases with their provider; expire those past their hold or max age.
 
     Safe to run twice or concurrently: each purchase is settled under its row lock by the state
-    machine. Returns counts by resulting status.
+    machine. A provider that cannot be reached leaves its purchases pending for the next run.
+    Returns counts by resulting status.
     """
     now = now or timezone.now()
     counts = {"success": 0, "failed": 0, "pending": 0}
@@ -385,7 +604,10 @@ def purchases_settle_pending(*, now: datetime | None = None) -> dict[str, int]:
     pending = Purchase.objects.filter(status=S.PENDING).order_by("id").values_list("pk", flat=True)
     for purchase_id in list(pending):
         purchase = Purchase.objects.get(pk=purchase_id)
-        settled = purchase_settle(purchase)
+        try:
+            settled = purchase_settle(purchase)
+        except exceptions.PaymentProviderUnavailable:
+            settled = purchase
         expired = (settled.hold_expires_at is not None and settled.hold_expires_at <= now) or (
             settled.created_at + max_age <= now
         )
@@ -444,7 +666,7 @@ def purchase_reverse(
 
     ``kind`` is ``"refund"`` or ``"dispute"`` (a chargeback), ``source`` ``"staff"`` or
     ``"provider"`` (the payment provider's webhook; ``actor`` None). Effects, once, under the
-    purchase's and then the player's wallet lock:
+    player's wallet lock and then the purchase's:
 
     - the gold it credited is taken back as far as the balance allows (a balance never goes
       negative; a shortfall adds ``gold_shortfall`` to ``review_reasons``);
@@ -468,9 +690,11 @@ def purchase_reverse(
     if source == ReversalSource.STAFF and (actor is None or not reason.strip()):
         raise exceptions.ReversalInvalid("A staff refund needs a staff member and a reason.")
     with transaction.atomic():
-        purchase = Purchase.objects.select_for_update(of=("self",)).filter(pk=purchase_id).first()
-        if purchase is None:
+        user_id = Purchase.objects.filter(pk=purchase_id).values_list("user_id", flat=True).first()
+        if user_id is None:
             raise exceptions.PurchaseNotFound()
+        wallets_lock([user_id])  # the shop's lock order: wallet, then purchase
+        purchase = Purchase.objects.select_for_update().get(pk=purchase_id)
         if purchase.status == S.REFUNDED:
             if purchase.provider_refund_state == ProviderRefundState.REQUESTED:
                 _provider_refund_request(purchase)
@@ -479,13 +703,12 @@ def purchase_reverse(
             raise exceptions.NotRefundable()
         if purchase.status != S.SUCCESS:
             raise exceptions.IllegalTransition(details={"from": purchase.status, "to": S.REFUNDED})
-        wallets_lock([purchase.user_id])
         reasons: list[str] = []
         if _clawback(purchase) > 0:
-            reasons.append("gold_shortfall")
+            reasons.append(ReviewReason.GOLD_SHORTFALL)
         removed = _items_take_back(purchase)
         if removed != _items_wanted(purchase):
-            reasons.append("items_shortfall")
+            reasons.append(ReviewReason.ITEMS_SHORTFALL)
         succeeded_at = purchase.settled_at or purchase.created_at
         responses = domain_events.purchase_reversed.send(
             sender=Purchase,
@@ -566,7 +789,7 @@ def purchase_provider_refund(purchase_id: int) -> str:
     purchase = Purchase.objects.filter(pk=purchase_id).first()
     if purchase is None or purchase.provider_refund_state != ProviderRefundState.REQUESTED:
         return purchase.provider_refund_state if purchase else ""
-    result = gateway_get().refund(
+    result = gateway_by_name(purchase.gateway).refund(
         gateway_ref=purchase.gateway_ref or f"sim_{purchase.receipt}",
         amount_cents=purchase.price_cents,
         idempotency_key=f"refund:{purchase.receipt}",
@@ -580,8 +803,7 @@ def purchase_provider_refund(purchase_id: int) -> str:
             current.provider_refund_ref = result.refund_ref[:64]
         else:
             current.provider_refund_state = ProviderRefundState.FAILED
-            current.needs_review = True
-            current.review_reasons = [*current.review_reasons, "provider_refund_failed"]
+            _review_reason_add(current, ReviewReason.PROVIDER_REFUND_FAILED)
         current.save(
             update_fields=["provider_refund_state", "provider_refund_ref", "needs_review",
                            "review_reasons", "updated_at"]
@@ -632,62 +854,172 @@ def limited_package_stock_adjust(
 # ---------------------------------------------------------------- webhooks
 
 
-def webhook_verify(*, timestamp: str, nonce: str, signature: str, body: bytes) -> dict[str, Any]:
-    """Check the HMAC-SHA256 over ``timestamp.nonce.body`` and the timestamp window."""
-    expected = hmac.new(
-        settings.PAYMENT_WEBHOOK_SECRET.encode(),
-        f"{timestamp}.{nonce}.".encode() + body,
-        hashlib.sha256,
-    ).hexdigest()
-    if not hmac.compare_digest(expected, signature):
-        raise exceptions.WebhookSignatureInvalid()
-    try:
-        sent_at = int(timestamp)
-    except ValueError as error:
-        raise exceptions.WebhookStale() from error
-    if abs(timezone.now().timestamp() - sent_at) > settings.PAYMENT_WEBHOOK_TOLERANCE_SECONDS:
-        raise exceptions.WebhookStale()
-    try:
-        payload = json.loads(body)
-    except ValueError as error:
-        raise exceptions.WebhookRejected("The body is not JSON.") from error
-    if not isinstance(payload, dict) or not isinstance(payload.get("event_id"), str):
-        raise exceptions.WebhookRejected("An event needs event_id, type and receipt.")
-    return payload
+# ---------------------------------------------------------------- provider events (webhooks)
 
 
-WEBHOOK_RESULTS = {"payment.succeeded": S.SUCCESS, "payment.failed": S.FAILED}
+def _event_purchase(event: PaymentEvent) -> Purchase | None:
+    if event.receipt:
+        return Purchase.objects.filter(receipt=event.receipt).first()
+    if event.gateway_ref:
+        return Purchase.objects.filter(gateway_ref=event.gateway_ref).first()
+    return None
 
 
-@transaction.atomic(durable=True)
-def webhook_handle(*, nonce: str, payload: dict[str, Any]) -> str:
-    """Apply a verified payment event once. Returns ``processed``, ``duplicate`` or ``ignored``."""
-    event_type = payload.get("type")
-    receipt = payload.get("receipt")
-    if event_type not in WEBHOOK_RESULTS or not isinstance(receipt, str):
-        raise exceptions.WebhookRejected("Unknown event type or receipt.")
-    if WebhookEvent.objects.filter(nonce=nonce).exists():
+def _event_record(event: PaymentEvent, purchase: Purchase | None) -> bool:
+    """Store the event once; False for a duplicate (same event id). ``WebhookReplayed`` (409)
+    for a provider nonce already used by another event."""
+    nonce = (event.nonce or event.event_id)[:64]
+    if event.nonce and WebhookEvent.objects.filter(nonce=nonce).exists():
         raise exceptions.WebhookReplayed()
-    purchase = Purchase.objects.filter(receipt=receipt).first()
     try:
         with transaction.atomic():
             WebhookEvent.objects.create(
-                event_id=payload["event_id"][:64],
-                nonce=nonce[:64],
-                event_type=event_type,
+                event_id=event.event_id[:64],
+                nonce=nonce,
+                event_type=event.event_type[:64],
                 purchase=purchase,
-                payload=payload,
+                payload=event.payload,
             )
     except IntegrityError:
-        if WebhookEvent.objects.filter(nonce=nonce[:64]).exists():
+        if event.nonce and WebhookEvent.objects.filter(nonce=nonce).exists():
             raise exceptions.WebhookReplayed() from None
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class _LateRefund:
+    purchase_id: int
+    gateway_ref: str
+    amount_cents: int
+
+
+def _late_payment(purchase: Purchase, event: PaymentEvent) -> tuple[str, _LateRefund | None]:
+    """A payment for a purchase that already failed (its hold expired, or an earlier attempt was
+    declined): credited if the stock allows, otherwise refunded at the provider (after commit);
+    flagged for review either way. Runs in the event's transaction, the purchase locked."""
+    if {ReviewReason.LATE_PAYMENT_REFUNDED, ReviewReason.LATE_PAYMENT_REFUND_FAILED} & set(
+        purchase.review_reasons
+    ):
+        return "ignored", None  # a second event for the same late payment
+    if event.gateway_ref:
+        purchase.gateway_ref = event.gateway_ref
+        purchase.save(update_fields=["gateway_ref", "updated_at"])
+    try:
+        with transaction.atomic():
+            purchase_transition(
+                purchase.pk, S.SUCCESS, review_reason=ReviewReason.LATE_PAYMENT_CREDITED
+            )
+        return "review", None
+    except exceptions.OutOfStock:
+        _flag(purchase, ReviewReason.LATE_PAYMENT_REFUNDED)
+        amount = event.amount_cents if event.amount_cents is not None else purchase.price_cents
+        return "review", _LateRefund(purchase.pk, purchase.gateway_ref, amount)
+
+
+@transaction.atomic(durable=True)
+def _payment_event_settle(event: PaymentEvent) -> tuple[str, _LateRefund | None]:
+    purchase = _event_purchase(event)
+    if not _event_record(event, purchase):
+        return "duplicate", None
+    if purchase is None or event.kind == PaymentEventKind.IGNORED:
+        return "ignored", None
+    current = _purchase_lock(purchase.pk)
+    if event.kind == PaymentEventKind.PARTIALLY_REFUNDED:
+        _flag(current, ReviewReason.PARTIAL_REFUND)
+        return "review", None
+    if event.kind == PaymentEventKind.FAILED:
+        if current.status != S.PENDING:
+            return "ignored", None  # settled already (by the job, the settle route, an event)
+        purchase_transition(current.pk, S.FAILED, reason=(event.reason or "payment_failed")[:64])
+        return "processed", None
+    # SUCCEEDED
+    if current.status in (S.SUCCESS, S.REFUNDED):
+        return "ignored", None
+    if _amount_differs(current, event.amount_cents, event.currency):
+        logger.warning(
+            "Payment %s for %s: paid %s %s, expected %s %s",
+            event.event_id, current.receipt, event.amount_cents, event.currency,
+            current.price_cents, current.currency,
+        )  # fmt: skip
+        if current.status == S.PENDING:
+            purchase_transition(
+                current.pk,
+                S.FAILED,
+                reason=ReviewReason.AMOUNT_MISMATCH,
+                review_reason=ReviewReason.AMOUNT_MISMATCH,
+            )
+        else:
+            _flag(current, ReviewReason.AMOUNT_MISMATCH)
+        return "review", None
+    if current.status == S.FAILED:
+        return _late_payment(current, event)
+    if event.gateway_ref:
+        current.gateway_ref = event.gateway_ref
+        current.save(update_fields=["gateway_ref", "updated_at"])
+    purchase_transition(current.pk, S.SUCCESS)
+    return "processed", None
+
+
+def _late_refund(refund: _LateRefund) -> None:
+    """Refund a late payment at its provider (no lock held); the outcome stays on the purchase."""
+    purchase = Purchase.objects.get(pk=refund.purchase_id)
+    try:
+        result = gateway_by_name(purchase.gateway).refund(
+            gateway_ref=refund.gateway_ref,
+            amount_cents=refund.amount_cents,
+            idempotency_key=f"late-payment-refund:{purchase.receipt}",
+        )
+        refunded = result.succeeded
+    except exceptions.PaymentProviderUnavailable:
+        refunded = False
+    if not refunded:
+        logger.error("Refund of the late payment for %s failed", purchase.receipt)
+        with transaction.atomic():
+            _flag(
+                Purchase.objects.select_for_update().get(pk=purchase.pk),
+                ReviewReason.LATE_PAYMENT_REFUND_FAILED,
+            )
+
+
+REVERSAL_KINDS = {PaymentEventKind.REFUNDED: "refund", PaymentEventKind.DISPUTED: "dispute"}
+
+
+def _reversal_apply(event: PaymentEvent) -> str:
+    """A refund or dispute reported by the provider: reversed once through ``purchase_reverse``
+    (which refuses anything but a successful purchase), then the event is stored."""
+    if WebhookEvent.objects.filter(event_id=event.event_id[:64]).exists():
         return "duplicate"
-    if purchase is None:
-        return "ignored"
-    target = WEBHOOK_RESULTS[event_type]
-    current = Purchase.objects.select_for_update().get(pk=purchase.pk)
-    if current.status != S.PENDING:
-        return "ignored"  # already settled (by the job, the settle route or an earlier event)
-    reason = str(payload.get("reason", "payment_failed")) if target == S.FAILED else ""
-    purchase_transition(purchase.pk, target, reason=reason[:64])
-    return "processed"
+    purchase = _event_purchase(event)
+    status = "ignored"
+    if purchase is not None and purchase.status == S.SUCCESS:
+        try:
+            purchase_reverse(
+                purchase.pk,
+                kind=REVERSAL_KINDS[event.kind],
+                source="provider",
+                actor=None,
+                reason=event.reason or event.event_type,
+            )
+            status = "processed"
+        except exceptions.IllegalTransition:
+            status = "ignored"  # reversed already (by staff, or a concurrent delivery)
+    with transaction.atomic():
+        if not _event_record(event, purchase):
+            return "duplicate"
+    return status
+
+
+def payment_event_apply(event: PaymentEvent) -> str:
+    """Apply a verified, normalised provider event at most once. Call it outside any transaction.
+
+    Returns ``processed``, ``duplicate`` (this event id was applied before), ``ignored`` (no such
+    purchase, or nothing left to do) or ``review`` (the purchase was flagged for staff: a paid
+    amount or currency that differs, a late payment, a partial refund).
+    """
+    if event.kind in REVERSAL_KINDS:
+        return _reversal_apply(event)
+    status, late_refund = _payment_event_settle(event)
+    if late_refund is not None:
+        _late_refund(late_refund)
+    return status

@@ -10,4 +10,5 @@ urlpatterns = [
     path("limited-packages", views.LimitedPackagesView.as_view(), name="shop-limited-packages"),
     path("buy-limited", views.BuyLimitedView.as_view(), name="shop-buy-limited"),
     path("webhook/payment", views.WebhookView.as_view(), name="shop-webhook-payment"),
+    path("webhook/stripe", views.StripeWebhookView.as_view(), name="shop-webhook-stripe"),
 ]

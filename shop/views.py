@@ -20,9 +20,9 @@ from accounts.authentication import request_player
 from accounts.permissions import StaffSecondFactorVerified
 from accounts.selectors import wallet_balance
 from accounts.views import IDEMPOTENCY_KEY_HEADER
-from casinoclub.idempotency import run_idempotent
+from casinoclub.idempotency import run_idempotent_in_steps
 from casinoclub.openapi import error_responses
-from shop import economy, selectors, serializers, services
+from shop import economy, gateway, selectors, serializers, services
 from shop.models import Purchase
 
 
@@ -31,11 +31,17 @@ class PurchaseThrottled(APIView):
     throttle_scope = "purchase"
 
 
-def _buy_result(purchase: Purchase) -> tuple[int, dict[str, Any]]:
+def _buy_result(purchase: Purchase, checkout_url: str = "") -> tuple[int, dict[str, Any]]:
     return 200, {
         "purchase": selectors.purchase_public(purchase),
         "balance": wallet_balance(purchase.user_id),
+        "checkout_url": checkout_url or None,
     }
+
+
+def _charged(purchase_id: int) -> tuple[int, dict[str, Any]]:
+    outcome = services.purchase_charge(purchase_id)
+    return _buy_result(outcome.purchase, outcome.checkout_url)
 
 
 class CatalogView(APIView):
@@ -57,7 +63,11 @@ class BuyView(PurchaseThrottled):
         data.is_valid(raise_exception=True)
         player = request_player(request)
         code = data.validated_data["product_code"]
-        return run_idempotent(request, lambda key: _buy_result(services.shop_buy(player, code)))
+        return run_idempotent_in_steps(
+            request,
+            lambda key: services.shop_buy_reserve(player, code, idempotency_key=key).pk,
+            _charged,
+        )
 
 
 class LimitedPackagesView(APIView):
@@ -79,8 +89,12 @@ class BuyLimitedView(PurchaseThrottled):
         data.is_valid(raise_exception=True)
         player = request_player(request)
         package, promo = data.validated_data["package_code"], data.validated_data.get("promo_code")
-        return run_idempotent(
-            request, lambda key: _buy_result(services.shop_buy_limited(player, package, promo))
+        return run_idempotent_in_steps(
+            request,
+            lambda key: (
+                services.shop_buy_limited_reserve(player, package, promo, idempotency_key=key).pk
+            ),
+            _charged,
         )
 
 
@@ -129,17 +143,33 @@ class AdminStatsView(APIView):
         return Response(economy.admin_stats())
 
 
-class WebhookView(APIView):
-    """Payment-provider callbacks: authenticated by signature, not by a user token."""
+class PaymentWebhookView(APIView):
+    """A payment provider's callbacks: authenticated by the provider's signature, not by a user.
+
+    The provider's adapter verifies and normalises the event (``webhook_parse``); the purchase
+    flow sees only the normalised event.
+    """
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "webhook"
+    provider = ""
+
+    def post(self, request: Request) -> Response:
+        adapter = gateway.webhook_gateway(self.provider)
+        event = adapter.webhook_parse(body=request.body, headers=request.headers)
+        return Response({"status": services.payment_event_apply(event)})
+
+
+class WebhookView(PaymentWebhookView):
+    """The simulated gateway's events (development and tests only)."""
+
+    provider = "simulated"
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,
-        responses={200: serializers.WebhookResultSerializer, **error_responses(401, 409)},
+        responses={200: serializers.WebhookResultSerializer, **error_responses(401, 404, 409)},
         parameters=[
             OpenApiParameter("X-Webhook-Timestamp", OpenApiTypes.STR, OpenApiParameter.HEADER),
             OpenApiParameter("X-Webhook-Nonce", OpenApiTypes.STR, OpenApiParameter.HEADER),
@@ -148,11 +178,21 @@ class WebhookView(APIView):
         operation_id="shop_webhook_payment",
     )
     def post(self, request: Request) -> Response:
-        nonce = request.headers.get("X-Webhook-Nonce", "")
-        payload = services.webhook_verify(
-            timestamp=request.headers.get("X-Webhook-Timestamp", ""),
-            nonce=nonce,
-            signature=request.headers.get("X-Webhook-Signature", ""),
-            body=request.body,
-        )
-        return Response({"status": services.webhook_handle(nonce=nonce, payload=payload)})
+        return super().post(request)
+
+
+class StripeWebhookView(PaymentWebhookView):
+    """Stripe's events, verified against STRIPE_WEBHOOK_SECRET (the Stripe-Signature header)."""
+
+    provider = "stripe"
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: serializers.WebhookResultSerializer, **error_responses(400, 401)},
+        parameters=[
+            OpenApiParameter("Stripe-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER)
+        ],
+        operation_id="shop_webhook_stripe",
+    )
+    def post(self, request: Request) -> Response:
+        return super().post(request)

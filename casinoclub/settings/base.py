@@ -327,6 +327,24 @@ PAYMENT_WEBHOOK_TOLERANCE_SECONDS = 300
 RECEIPT_SIGNING_KEY = env.str("RECEIPT_SIGNING_KEY", default=SECRET_KEY)
 SHOP_HOLD_SECONDS = env.int("SHOP_HOLD_SECONDS", default=300)
 SHOP_PENDING_MAX_AGE_SECONDS = env.int("SHOP_PENDING_MAX_AGE_SECONDS", default=24 * 60 * 60)
+# Stripe (shop.stripe_gateway.StripeGateway; README "Payments"). The keys have no default: empty
+# means the adapter answers 503 and its webhook refuses every signature.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# A hosted checkout page's lifetime, from the purchase's creation (Stripe: 30 min to 24 h after the
+# page is created, so at least 35 leaves the request a margin).
+PAYMENT_CHECKOUT_EXPIRY_MINUTES = min(
+    24 * 60 - 5, max(35, env.int("PAYMENT_CHECKOUT_EXPIRY_MINUTES", default=35))
+)
+# Where a hosted checkout sends the player back; "{receipt}" is replaced by the purchase's receipt.
+PAYMENT_SUCCESS_URL = env.str(
+    "PAYMENT_SUCCESS_URL", default="http://localhost:8000/shop/?checkout=success&receipt={receipt}"
+)
+PAYMENT_CANCEL_URL = env.str(
+    "PAYMENT_CANCEL_URL", default="http://localhost:8000/shop/?checkout=cancel&receipt={receipt}"
+)
 PENDING_PURCHASE_ALERT_THRESHOLD = env.int("PENDING_PURCHASE_ALERT_THRESHOLD", default=50)
 IDEMPOTENCY_RETENTION_HOURS = max(24, env.int("IDEMPOTENCY_RETENTION_HOURS", default=48))
 LOGIN_LOCK_MAX_FAILURES = env.int("LOGIN_LOCK_MAX_FAILURES", default=5)

@@ -268,6 +268,7 @@ ROUTES: dict[str, dict[str, Rule]] = {
     },
     # Signed by the payment provider, not by a user: without a signature everyone gets 401.
     "shop-webhook-payment": {"POST": Rule(everyone(401), body=constant({"type": "x"}))},
+    "shop-webhook-stripe": {"POST": Rule(everyone(401), body=constant({"type": "x"}))},
     "admin-stats": {"GET": Rule(staff_only(200))},
     "dashboard": {"GET": Rule(logged_in(200))},
     # ---- events (events are shared; participation is per caller)

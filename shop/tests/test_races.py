@@ -185,3 +185,34 @@ def test_staff_refunds_and_chargebacks_of_one_purchase_at_once_reverse_it_once(a
     assert audits.count() == 1
     assert audits.get().action in ("purchase_refund", "purchase_dispute")
     assert ledger_violations() == []
+
+
+def test_the_daily_purchase_limit_holds_under_20_concurrent_buys():
+    from django.db import connection
+
+    from accounts.services.responsible import purchase_limit_set
+
+    player = funded_player(0)
+    purchase_limit_set(player.pk, 1200)
+    GoldPackFactory(code="pouch", price_cents=1200, currency="KRW", gold_amount=5000)
+    token = token_pair_for_user(player)["access"]
+
+    def buy(index: int) -> tuple[int, str]:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        response = client.post(
+            "/api/shop/buy", {"product_code": "pouch"}, format="json",
+            HTTP_IDEMPOTENCY_KEY=f"limit-race-{index:04d}",
+        )  # fmt: skip
+        body = response.json()
+        return response.status_code, body.get("error", {}).get(
+            "code", body.get("purchase", {}).get("status")
+        )
+
+    results = run_together(20, buy)
+
+    assert sorted(results) == [(200, "success")] + [(403, "purchase_limit_reached")] * 19
+    assert Purchase.objects.filter(user=player).count() == 1
+    credits = LedgerEntry.objects.filter(wallet_id=player.pk, reason="purchase_credit")
+    assert list(credits.values_list("delta", flat=True)) == [5000]
+    assert connection.vendor == "postgresql"

@@ -19,7 +19,14 @@ from accounts.tokens import token_pair_for_user
 from casinoclub.realtime.models import RealtimeMessage
 from games.tests.factories import funded_player
 from shop import services
-from shop.models import LimitedPackage, Product, PromoCode, PromoRedemption, Purchase
+from shop.models import (
+    LimitedPackage,
+    Product,
+    PromoCode,
+    PromoRedemption,
+    Purchase,
+    WebhookEvent,
+)
 from shop.tests.factories import (
     GoldPackFactory,
     ItemFactory,
@@ -561,3 +568,64 @@ def test_a_fresh_install_has_a_default_catalog(client):
     codes = [product["code"] for product in client.get("/api/shop/catalog").json()["products"]]
 
     assert codes[:4] == ["gold-small", "gold-medium", "gold-large", "gold-vip"]
+
+
+@pytest.mark.django_db
+def test_webhook_with_a_differing_amount_is_recorded_flagged_and_not_credited(
+    player, client, pending_gateway
+):
+    GoldPackFactory(code="pack", price_cents=4900, currency="KRW", gold_amount=5000)
+    receipt = post(client, "/api/shop/buy", {"product_code": "pack"}).json()["purchase"]["receipt"]
+
+    response = deliver(
+        {
+            "event_id": "evt_cheap",
+            "type": "payment.succeeded",
+            "receipt": receipt,
+            "amount": 49,
+            "currency": "KRW",
+        }
+    )
+
+    assert response.json() == {"status": "review"}
+    purchase = Purchase.objects.get(receipt=receipt)
+    assert (purchase.status, purchase.needs_review, purchase.review_reasons) == (
+        "failed",
+        True,
+        ["amount_mismatch"],
+    )
+    assert WebhookEvent.objects.get(event_id="evt_cheap").purchase == purchase
+    assert gold_credits(player) == []
+    assert balance(player) == 1000
+
+
+@pytest.mark.django_db
+def test_admin_lists_purchases_by_review_reason(player, client, admin_client, pending_gateway):
+    GoldPackFactory(code="pack")
+    flagged = post(client, "/api/shop/buy", {"product_code": "pack"}).json()["purchase"]["receipt"]
+    clean = post(client, "/api/shop/buy", {"product_code": "pack"}).json()["purchase"]["receipt"]
+    Purchase.objects.filter(receipt=flagged).update(
+        needs_review=True, review_reasons=["amount_mismatch"]
+    )
+
+    response = admin_client.get("/admin/shop/purchase/?review_reason=amount_mismatch")
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert flagged in content
+    assert clean not in content
+
+
+@pytest.mark.django_db
+def test_a_retried_buy_finds_its_first_purchase_and_another_product_is_422(player, client):
+    GoldPackFactory(code="pack", gold_amount=5000)
+    GoldPackFactory(code="other")
+    first = services.shop_buy_reserve(player, "pack", idempotency_key="same-key-0001")
+
+    again = services.shop_buy_reserve(player, "pack", idempotency_key="same-key-0001")
+    mismatch = post(client, "/api/shop/buy", {"product_code": "other"}, key="same-key-0001")
+
+    assert again.pk == first.pk
+    assert first.receipt == services.receipt_for_request(player.pk, "same-key-0001")
+    assert (mismatch.status_code, mismatch.json()["error"]["code"]) == (422, "idempotency_mismatch")
+    assert Purchase.objects.count() == 1

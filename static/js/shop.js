@@ -1,5 +1,8 @@
 // Shop: buy gold packs, items and limited packages; the purchase's state (pending → settled)
 // follows the purchase_update socket messages; countdowns and remaining stock of limited packages.
+// A provider with a hosted checkout (Stripe) answers with checkout_url: the page goes there and the
+// provider sends the player back to /shop/?checkout=success|cancel&receipt=…, where the purchase
+// shows pending until the provider's webhook settles it (socket message, or "Check now").
 import { api, post } from "./api.js";
 import { purchaseStatusText, store } from "./store.js";
 import { busy, el, formatGold, formatTime, gettext, interpolate, showError } from "./ui.js";
@@ -95,6 +98,11 @@ async function buy(card, button) {
       }
       showStatus(response.purchase);
       store.applyBalance(response.balance);
+      if (response.checkout_url && response.purchase.status === "pending") {
+        statusBox.textContent = gettext("Taking you to the payment page…");
+        window.location.assign(response.checkout_url);
+        return;
+      }
       statusBox.focus?.();
     } catch (error) {
       showError(error);
@@ -137,6 +145,42 @@ function tickCountdowns() {
     }
   }
 }
+// Back from the provider's checkout: show that purchase, pending until its payment is confirmed.
+// Ask the server a few times as well, in case a socket message is missed while the page loads.
+async function returnFromCheckout() {
+  const params = new URLSearchParams(window.location.search);
+  const receipt = params.get("receipt");
+  const outcome = params.get("checkout");
+  if (!receipt || !outcome) return;
+  window.history.replaceState(null, "", window.location.pathname);
+  lastReceipt = receipt;
+  statusBox.hidden = false;
+  statusBox.dataset.status = "pending";
+  statusBox.dataset.receipt = receipt;
+  statusBox.className = "purchase-status status-pending";
+  statusBox.textContent =
+    outcome === "cancel"
+      ? gettext("Payment cancelled. Nothing was charged.")
+      : gettext("Payment received by the provider; waiting for its confirmation…");
+  if (outcome === "cancel") return;
+  for (let attempt = 0; attempt < 10 && statusBox.dataset.status === "pending"; attempt += 1) {
+    await new Promise((resolve) => window.setTimeout(resolve, 3000));
+    if (statusBox.dataset.receipt !== receipt || statusBox.dataset.status !== "pending") return;
+    try {
+      const response = await post(`/api/shop/transactions/${encodeURIComponent(receipt)}/settle`);
+      if (response.purchase.status !== "pending") {
+        showStatus(response.purchase);
+        store.applyBalance(response.balance);
+        await loadPurchases();
+      }
+    } catch (error) {
+      showError(error);
+      return;
+    }
+  }
+}
+
 tickCountdowns();
 window.setInterval(tickCountdowns, 1000);
 loadPurchases();
+returnFromCheckout();

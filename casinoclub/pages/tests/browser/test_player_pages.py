@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from accounts import services as account_services
 from accounts.models import InviteCode, LedgerEntry, User, Wallet
@@ -24,6 +24,7 @@ from games.selectors import game_config_current
 from games.tests.factories import funded_player
 from gamification.models import StreakReward
 from shop.models import Purchase
+from shop.tests import stripe_server
 from shop.tests.factories import GoldPackFactory, LimitedPackageFactory
 
 from .browsing import (
@@ -42,8 +43,8 @@ from .browsing import (
     wait_socket_down,
     wait_socket_open,
 )
-from .conftest import SCREENSHOTS_DIR, PageLog
-from .live_server import LiveServer
+from .conftest import ARTIFACTS_DIR, SCREENSHOTS_DIR, PageLog
+from .live_server import LiveServer, live_server_environment
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -411,3 +412,79 @@ def test_every_page_renders_on_desktop_and_mobile_with_screenshots(
         for viewport in ("desktop", "mobile")
     )
     assert page_log.page_errors() == []
+
+
+def test_a_stripe_purchase_goes_to_checkout_and_back_and_settles_by_webhook(
+    chromium: Browser,
+) -> None:
+    """With Stripe as the gateway: the shop sends the player to the hosted checkout, the checkout
+    sends them back, the purchase shows pending, and Stripe's signed webhook settles it."""
+    import http.client
+    import json
+
+    fake = stripe_server.start()
+    fake.hosted_page = True
+    server = LiveServer(environment={}, log_path=ARTIFACTS_DIR / "logs" / "daphne-stripe.log")
+    server.environment = live_server_environment(
+        {
+            "PAYMENT_GATEWAY": "shop.stripe_gateway.StripeGateway",
+            "STRIPE_SECRET_KEY": "sk_test_local",
+            "STRIPE_WEBHOOK_SECRET": "whsec_browser",
+            "STRIPE_API_BASE": fake.base,
+            "STRIPE_MAX_NETWORK_RETRIES": "0",
+            "PAYMENT_SUCCESS_URL": f"{server.url}/shop/?checkout=success&receipt={{receipt}}",
+            "PAYMENT_CANCEL_URL": f"{server.url}/shop/?checkout=cancel&receipt={{receipt}}",
+        }
+    )
+    player = funded_player(100)
+    pack = GoldPackFactory(price_cents=1200, currency="KRW", gold_amount=5000)
+    server.start()
+    context = chromium.new_context(base_url=server.url, **DESKTOP)
+    try:
+        page = context.new_page()
+        sign_in(page, player.site_id, PASSWORD)
+        page.goto("/shop/")
+        card = page.locator(f'[data-testid=product-card][data-sku="{pack.code}"]')
+
+        with page.expect_navigation(url=re.compile(r"/shop/\?checkout=success")):
+            card.get_by_test_id("buy-button").click()
+
+        purchase = Purchase.objects.get(user=player)
+        [create] = fake.posts("/v1/checkout/sessions")
+        assert create.idempotency_key == purchase.receipt
+        wait_socket_open(page)
+        status = page.get_by_test_id("purchase-status")
+        expect(status).to_have_attribute("data-receipt", purchase.receipt)
+        body = json.dumps(
+            stripe_server.event("checkout.session.completed", fake.sessions[purchase.gateway_ref])
+        ).encode()
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.request(
+            "POST",
+            "/api/shop/webhook/stripe",
+            body,
+            {
+                "Content-Type": "application/json",
+                "Stripe-Signature": stripe_server.sign(body, "whsec_browser"),
+            },
+        )
+        answer = json.loads(connection.getresponse().read())
+        connection.close()
+
+        # Settled by this webhook, or a moment earlier by the page asking the server (same end).
+        assert answer["status"] in ("processed", "ignored")
+        expect(status).to_have_attribute("data-status", "success")
+        expect_gold(page, 5100)
+        assert page.url.endswith("/shop/")
+        assert list(
+            LedgerEntry.objects.filter(wallet_id=player.pk, reason="purchase_credit").values_list(
+                "delta", flat=True
+            )
+        ) == [5000]
+        assert len(fake.posts("/v1/checkout/sessions")) == 1
+    finally:
+        context.close()
+        server.stop()
+        assert fake.server is not None
+        fake.server.shutdown()
+        fake.server.server_close()
