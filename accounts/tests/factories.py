@@ -1,4 +1,7 @@
+from typing import Any
+
 import factory
+from django.contrib.auth.models import Group, Permission
 
 from accounts.models import InviteCode, User
 
@@ -27,3 +30,18 @@ class InviteCodeFactory(factory.django.DjangoModelFactory):
 
     code = factory.Sequence(lambda n: f"CODE{n:04d}")
     max_uses = 10
+
+
+def staff_member(role: str | None = None, **kwargs: Any) -> User:
+    """A staff account in one of the roles of ``accounts.roles`` (None: no role, no permission)."""
+    user = UserFactory(is_staff=True, **kwargs)
+    if role is not None:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def view_only_staff(**kwargs: Any) -> User:
+    """A staff account that may see every admin page and change nothing: every view_ permission."""
+    user = UserFactory(is_staff=True, **kwargs)
+    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    return user
