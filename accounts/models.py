@@ -215,7 +215,7 @@ class LedgerEntry(models.Model):
 
     class Meta:
         verbose_name_plural = "ledger entries"
-        permissions = [("view_economy", "Can view the economy dashboard and live stats")]
+        permissions = [("see_economy", "Can see the economy dashboard and live stats")]
         constraints = [
             models.UniqueConstraint(
                 fields=["wallet", "idempotency_key"], name="ledger_entry_wallet_key_unique"

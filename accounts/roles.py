@@ -35,7 +35,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "accounts.view_user",
         "accounts.view_wallet",
         "accounts.view_ledgerentry",
-        "accounts.view_economy",
+        "accounts.see_economy",
         "accounts.grant_gold",
         "accounts.view_goldgrantrequest",
         "shop.view_product",

@@ -174,7 +174,7 @@ class PurchaseAdmin(admin.ModelAdmin[Purchase]):
 
     def economy_view(self, request: HttpRequest) -> HttpResponse:
         """The economy dashboard: gold minted vs burned, revenue, players, pending, alerts."""
-        if not request.user.has_perm("accounts.view_economy"):
+        if not request.user.has_perm("accounts.see_economy"):
             return HttpResponse(status=403)
         today = timezone.localdate()
         form = EconomyRangeForm(request.GET or {"start": today - timedelta(days=13), "end": today})

@@ -122,7 +122,7 @@ class SettleView(PurchaseThrottled):
 class AdminStatsView(APIView):
     """Staff who may see the economy figures: live figures for the operations screen, cached 5 s."""
 
-    permission_classes = [staff_permission("accounts.view_economy")]
+    permission_classes = [staff_permission("accounts.see_economy")]
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="admin_stats")
     def get(self, request: Request) -> Response:

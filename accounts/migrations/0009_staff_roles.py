@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AlterModelOptions(
             name='ledgerentry',
-            options={'permissions': [('view_economy', 'Can view the economy dashboard and live stats')], 'verbose_name_plural': 'ledger entries'},
+            options={'permissions': [('see_economy', 'Can see the economy dashboard and live stats')], 'verbose_name_plural': 'ledger entries'},
         ),
         migrations.AlterModelOptions(
             name='user',

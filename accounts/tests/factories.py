@@ -41,7 +41,13 @@ def staff_member(role: str | None = None, **kwargs: Any) -> User:
 
 
 def view_only_staff(**kwargs: Any) -> User:
-    """A staff account that may see every admin page and change nothing: every view_ permission."""
+    """A staff account that may see every admin page and change nothing: every model's view
+    permission (``view_<model>``), nothing else."""
     user = UserFactory(is_staff=True, **kwargs)
-    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    view_permissions = [
+        permission
+        for permission in Permission.objects.select_related("content_type")
+        if permission.codename == f"view_{permission.content_type.model}"
+    ]
+    user.user_permissions.set(view_permissions)
     return user

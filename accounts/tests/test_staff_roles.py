@@ -87,7 +87,7 @@ def test_the_migration_creates_the_three_roles_with_their_permissions():
     assert not {"accounts.grant_gold", "accounts.change_user", "accounts.approve_grant"} & support
     assert {
         "accounts.grant_gold",
-        "accounts.view_economy",
+        "accounts.see_economy",
         "shop.change_product",
         "shop.change_limitedpackage",
         "games.change_gameconfig",
