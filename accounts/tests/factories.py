@@ -40,14 +40,17 @@ def staff_member(role: str | None = None, **kwargs: Any) -> User:
     return user
 
 
-def view_only_staff(**kwargs: Any) -> User:
-    """A staff account that may see every admin page and change nothing: every model's view
-    permission (``view_<model>``), nothing else."""
-    user = UserFactory(is_staff=True, **kwargs)
-    view_permissions = [
+def model_view_permissions() -> list[Permission]:
+    """Every model's own view permission (``view_<model>``), no custom permission."""
+    return [
         permission
         for permission in Permission.objects.select_related("content_type")
         if permission.codename == f"view_{permission.content_type.model}"
     ]
-    user.user_permissions.set(view_permissions)
+
+
+def view_only_staff(**kwargs: Any) -> User:
+    """A staff account that may see every admin page and change nothing."""
+    user = UserFactory(is_staff=True, **kwargs)
+    user.user_permissions.set(model_view_permissions())
     return user
