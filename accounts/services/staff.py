@@ -1,14 +1,15 @@
 """Staff actions on players. Every one writes an ``AuditLogEntry`` in the same transaction.
 
 Invariants: no staff member moves gold on their own account; a grant or revoke above
-``STAFF_GRANT_LIMIT`` (for everyone, superusers included) only creates a ``GoldGrantRequest``,
-which moves gold once, through the ledger, when a second staff member approves it; only a
+``STAFF_GRANT_LIMIT``, beyond the staff member's ``STAFF_GRANT_DAILY_LIMIT`` or to a staff account
+(for everyone, superusers included) only creates a ``GoldGrantRequest``, which moves gold once,
+through the ledger, when a second staff member approves it; only a
 superuser bans, unbans or edits a superuser.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from accounts import exceptions
 from accounts.models import (
+    AuditLogEntry,
     GoldGrantRequest,
     GrantRequestStatus,
     InviteCode,
@@ -171,6 +173,27 @@ def staff_grant_limit() -> int:
     return int(settings.STAFF_GRANT_LIMIT)
 
 
+def _moved_alone_last_day(actor: User) -> int:
+    """Gold (grants plus revokes) ``actor`` moved without approval in the last 24 hours."""
+    rows = AuditLogEntry.objects.filter(
+        actor=actor,
+        action__in=("gold_grant", "gold_revoke"),
+        created_at__gte=timezone.now() - timedelta(days=1),
+    ).values_list("before", "after")
+    return sum(abs(after["balance"] - before["balance"]) for before, after in rows)
+
+
+def _needs_approval(*, actor: User, user: User, amount: int) -> bool:
+    """Above the per-grant limit, above the actor's daily total, or to a staff account.
+
+    Must run in a transaction: locks the actor's row so their concurrent grants count each other.
+    """
+    if abs(amount) > staff_grant_limit() or user.is_staff:
+        return True
+    User.objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True).get()
+    return _moved_alone_last_day(actor) + abs(amount) > int(settings.STAFF_GRANT_DAILY_LIMIT)
+
+
 def _move_gold(
     *, actor: User, user: User, amount: int, reason: str, key: str, action_suffix: str = ""
 ) -> LedgerEntry:
@@ -199,7 +222,8 @@ def staff_gold_adjust(
 ) -> LedgerEntry | GoldGrantRequest:
     """Grant (``amount`` > 0) or revoke (< 0) gold with a mandatory reason, audited.
 
-    Within ``STAFF_GRANT_LIMIT`` the gold moves now and the ledger entry is returned; above it a
+    Within ``STAFF_GRANT_LIMIT`` the gold moves now and the ledger entry is returned. Above it,
+    above the actor's ``STAFF_GRANT_DAILY_LIMIT`` for the last 24 hours, or for a staff account, a
     pending ``GoldGrantRequest`` is returned instead (audited ``gold_grant_request``), and gold
     moves only when another staff member approves it (``gold_grant_request_approve``).
     Runs in the caller's transaction or opens one. Idempotent per (player, key): a repeated key
@@ -222,7 +246,10 @@ def staff_gold_adjust(
         replay = LedgerEntry.objects.filter(wallet_id=user_id, idempotency_key=key).first()
         if replay is not None:
             return replay
-        if abs(amount) <= staff_grant_limit():
+        filed = GoldGrantRequest.objects.filter(user=user, idempotency_key=key).first()
+        if filed is not None:
+            return filed
+        if not _needs_approval(actor=actor, user=user, amount=amount):
             return _move_gold(actor=actor, user=user, amount=amount, reason=reason, key=key)
         request, created = GoldGrantRequest.objects.get_or_create(
             user=user,

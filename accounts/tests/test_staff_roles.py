@@ -211,6 +211,67 @@ def test_a_revoke_above_the_limit_also_waits_for_approval(settings):
 
 
 @pytest.mark.django_db
+def test_a_grant_to_a_staff_account_always_waits_for_approval(settings):
+    """Two staff members cannot grant each other gold, however small the amounts."""
+    settings.STAFF_GRANT_LIMIT = 1000
+    colleague = funded(0, is_staff=True)
+
+    response = grant(api_as(staff_member(ECONOMY)), colleague, 10, "colleague-1")
+
+    assert response.status_code == 202
+    assert GoldGrantRequest.objects.get().user == colleague
+    assert balance(colleague) == 0
+
+
+@pytest.mark.django_db
+def test_grants_beyond_the_daily_total_of_one_staff_member_wait_for_approval(settings):
+    """Splitting a big grant into small ones does not avoid the second approver."""
+    settings.STAFF_GRANT_LIMIT = 100
+    settings.STAFF_GRANT_DAILY_LIMIT = 150
+    first, second = funded(500), funded(500)
+    client = api_as(staff_member(ECONOMY))
+
+    within = grant(client, first, 100, "split-0001")
+    revoke = grant(client, second, -60, "split-0002")
+    other_staff = grant(api_as(staff_member(ECONOMY)), second, 60, "split-0003")
+
+    assert within.status_code == 200
+    assert revoke.status_code == 202
+    assert other_staff.status_code == 200
+    assert (balance(first), balance(second)) == (600, 560)
+    assert GoldGrantRequest.objects.get().amount == -60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_grants_of_one_staff_member_count_each_other_against_the_daily_total(
+    settings,
+):
+    settings.STAFF_GRANT_LIMIT = 100
+    settings.STAFF_GRANT_DAILY_LIMIT = 150
+    players = [funded(0), funded(0)]
+    staff = staff_member(ECONOMY)
+
+    results = run_together(
+        2,
+        lambda index: (
+            type(
+                services.staff_gold_adjust(
+                    actor=staff,
+                    user_id=players[index].pk,
+                    amount=100,
+                    reason="race",
+                    idempotency_key=f"race-{index}",
+                )
+            ).__name__
+        ),
+    )
+
+    assert sorted(results) == ["GoldGrantRequest", "LedgerEntry"]
+    assert balance(players[0]) + balance(players[1]) == 100
+    assert GoldGrantRequest.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_the_requester_cannot_approve_their_own_request_even_as_an_administrator(settings, client):
     settings.STAFF_GRANT_LIMIT = 10
     player = funded(0)

@@ -340,3 +340,5 @@ LOGGING = {
 # Staff roles (docs/decisions/0120-staff-roles.md): the largest gold grant or revoke one staff
 # member makes alone; above it the grant waits for a second staff member's approval.
 STAFF_GRANT_LIMIT = env.int("STAFF_GRANT_LIMIT", default=100_000)
+# What one staff member moves alone in 24 hours (grants plus revokes); beyond it, approval too.
+STAFF_GRANT_DAILY_LIMIT = env.int("STAFF_GRANT_DAILY_LIMIT", default=1_000_000)
