@@ -155,7 +155,7 @@ class UserAdmin(DjangoUserAdmin):
     ) -> HttpResponse:
         """Django's password form, audited: a ``user_change`` row says it changed (no hash)."""
         with transaction.atomic():
-            user = User.objects.select_for_update().filter(pk=id).first()
+            user = User.objects.select_for_update().filter(pk=id).first() if id.isdigit() else None
             response = super().user_change_password(request, id, form_url)
             if user is not None and request.method == "POST":
                 saved = User.objects.get(pk=user.pk)
