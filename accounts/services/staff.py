@@ -187,10 +187,14 @@ def _needs_approval(*, actor: User, user: User, amount: int) -> bool:
     """Above the per-grant limit, above the actor's daily total, or to a staff account.
 
     Must run in a transaction: locks the actor's row so their concurrent grants count each other.
+    The lock is ``FOR NO KEY UPDATE``: rows that merely reference the actor (audit rows, refunds
+    by the same staff member holding a wallet lock) take ``FOR KEY SHARE``, which it does not
+    block, so it can never join a deadlock with them.
     """
     if abs(amount) > staff_grant_limit() or user.is_staff:
         return True
-    User.objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True).get()
+    actor_row = User.objects.select_for_update(no_key=True).filter(pk=actor.pk)
+    actor_row.values_list("pk", flat=True).get()
     return _moved_alone_last_day(actor) + abs(amount) > int(settings.STAFF_GRANT_DAILY_LIMIT)
 
 
