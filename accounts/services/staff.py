@@ -180,7 +180,10 @@ def _moved_alone_last_day(actor: User) -> int:
         action__in=("gold_grant", "gold_revoke"),
         created_at__gte=timezone.now() - timedelta(days=1),
     ).values_list("before", "after")
-    return sum(abs(after["balance"] - before["balance"]) for before, after in rows)
+    # Every gold_grant / gold_revoke row holds both balances (``_move_gold``).
+    return sum(
+        abs(after["balance"] - before["balance"]) for before, after in rows if before and after
+    )
 
 
 def _needs_approval(*, actor: User, user: User, amount: int) -> bool:
