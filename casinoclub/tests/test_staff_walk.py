@@ -26,7 +26,7 @@ from accounts.roles import ECONOMY
 from accounts.tests.factories import InviteCodeFactory, staff_member, view_only_staff
 from accounts.tokens import token_pair_for_user
 from casinoclub.permissions import StaffPermission
-from casinoclub.tests.test_authorization_matrix import Route, World, all_routes
+from casinoclub.tests.test_authorization_matrix import OTHER, PLAYER, Route, World, all_routes
 
 ADMIN_API_PREFIX = "api/admin/"
 # Values for every field an action bar may read, so an action that ran would really act.
@@ -76,7 +76,7 @@ def populate(world: World) -> None:
     made = (world.slot_round_id, world.receipt, world.event_id, world.item_code, world.package_code)
     assert all(made)
     InviteCodeFactory()
-    other = world.users["other_player"]
+    other = world.users[OTHER]
     account_services.staff_gold_adjust(
         actor=staff_member(ECONOMY),
         user_id=other.pk,
@@ -112,7 +112,7 @@ def test_every_admin_action_declares_its_permissions() -> None:
 def _path_kwargs(route: Route, world: World) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     for converter, name in re.findall(r"<(?:(\w+):)?(\w+)>", route.pattern):
-        kwargs[name] = world.users["player"].pk if converter in ("int", None) else "walk"
+        kwargs[name] = world.users[PLAYER].pk if converter in ("int", None) else "walk"
     return kwargs
 
 
