@@ -775,3 +775,12 @@ def test_staff_without_the_progression_permission_cannot_set_a_level(client):
     player.refresh_from_db()
     assert player.level == 1
     assert not AuditLogEntry.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_password_form_of_a_user_that_cannot_exist_is_404(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.get("/admin/accounts/user/not-a-number/password/")
+
+    assert response.status_code == 404
