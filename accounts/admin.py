@@ -9,10 +9,12 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
@@ -26,7 +28,15 @@ from casinoclub.admin import ReadOnlyAdmin
 from casinoclub.errors import ApplicationError
 
 from . import services
-from .models import AuditLogEntry, InviteCode, LedgerEntry, User, Wallet
+from .models import (
+    AuditLogEntry,
+    GoldGrantRequest,
+    GrantRequestStatus,
+    InviteCode,
+    LedgerEntry,
+    User,
+    Wallet,
+)
 from .selectors import wallet_balance
 
 
@@ -36,23 +46,44 @@ def _staff(request: HttpRequest) -> User:
     return request.user
 
 
+class UserActionFields(forms.Form):
+    """The fields the user actions read from the admin action bar."""
+
+    reason = forms.CharField(max_length=500, required=False, help_text="Required.")
+    banned_until = forms.DateTimeField(
+        required=False, help_text="Ban: ends at YYYY-MM-DD HH:MM; empty: until lifted."
+    )
+    level = forms.IntegerField(min_value=1, required=False)
+    experience = forms.IntegerField(min_value=0, required=False, initial=0)
+
+
+class UserActionForm(ActionForm, UserActionFields):
+    """The admin action bar with the fields the user actions read."""
+
+
+# Only a superuser changes who is staff, a superuser, or what a staff member may do.
+SUPERUSER_ONLY_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+BAN_FIELDS = ("is_active", "banned_until")
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["-date_joined"]
     list_display = ["site_id", "nickname", "rank", "level", "is_active", "is_staff", "date_joined"]
     list_filter = ["rank", "is_active", "is_staff", "date_joined"]
     search_fields = ["site_id", "nickname", "phone_number"]
-    readonly_fields = ["last_login", "date_joined", "token_version", "invite_code"]
-    actions = ["ban_users", "unban_users"]
+    # Level and experience change only through the audited "Set level" action (no level-up gold).
+    readonly_fields = [
+        "last_login", "date_joined", "token_version", "invite_code", "level", "experience",
+    ]  # fmt: skip
+    actions = ["ban_users", "unban_users", "set_progression"]
+    action_form = UserActionForm
     change_list_template = "admin/accounts/user/change_list.html"
     fieldsets = (
         (None, {"fields": ("site_id", "password")}),
         ("Profile", {"fields": ("nickname", "phone_number", "invite_code")}),
         ("Progress", {"fields": ("rank", "vip_points", "level", "experience")}),
-        (
-            "Permissions",
-            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
-        ),
+        ("Permissions", {"fields": ("is_active", "banned_until", *SUPERUSER_ONLY_FIELDS)}),
         ("Dates", {"fields": ("last_login", "date_joined", "token_version")}),
     )
     add_fieldsets = (
@@ -81,12 +112,45 @@ class UserAdmin(DjangoUserAdmin):
         )
         return [gold, import_csv, import_status, *super().get_urls()]
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Only a superuser changes a superuser (a password change included)."""
+        if obj is not None and obj.is_superuser and not _staff(request).is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.is_superuser and not _staff(request).is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def has_ban_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.ban_user")
+
+    def has_change_progression_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.change_progression")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if not _staff(request).is_superuser:
+            fields += SUPERUSER_ONLY_FIELDS
+        if not self.has_ban_permission(request):
+            fields += BAN_FIELDS
+        return fields
+
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        """Save, then audit what changed (rank, VIP points, ban state, permissions)."""
-        with transaction.atomic():
-            before = services.user_audited_state(obj.pk) if change else None
-            super().save_model(request, obj, form, change)
-            services.staff_user_saved(actor=_staff(request), user=obj, before=before)
+        """Save; the audit row is written once the groups and permissions are saved too."""
+        form.audited_before = services.user_audited_state(obj.pk) if change else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Audit what the form changed, before and after (changeform_view's transaction)."""
+        super().save_related(request, form, formsets, change)
+        try:
+            services.staff_user_saved(
+                actor=_staff(request), user=form.instance, before=form.audited_before
+            )
+        except ApplicationError as error:  # the form offers none of these; refuse forged posts
+            raise PermissionDenied(error.message) from error
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         with transaction.atomic():
@@ -178,8 +242,9 @@ class UserAdmin(DjangoUserAdmin):
         return TemplateResponse(request, "admin/accounts/user/import_status.html", context)
 
     def gold_view(self, request: HttpRequest, user_id: int) -> HttpResponse:
-        """Grant or revoke gold through the ledger, with a reason; audited."""
-        if not self.has_change_permission(request):
+        """Grant or revoke gold through the ledger, with a reason; audited. Above the staff limit
+        it files a grant request for another staff member to approve."""
+        if not request.user.has_perm("accounts.grant_gold"):
             return HttpResponse(status=403)
         player = User.objects.filter(pk=user_id).first()
         if player is None:
@@ -188,8 +253,8 @@ class UserAdmin(DjangoUserAdmin):
         form = GoldAdjustForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
-                services.staff_gold_adjust(
-                    actor=request.user,  # type: ignore[arg-type]  # staff only reach admin
+                result = services.staff_gold_adjust(
+                    actor=_staff(request),
                     user_id=player.pk,
                     amount=form.cleaned_data["amount"],
                     reason=form.cleaned_data["reason"],
@@ -198,7 +263,15 @@ class UserAdmin(DjangoUserAdmin):
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:
-                self.message_user(request, f"Gold adjusted for {player}.", messages.SUCCESS)
+                if isinstance(result, GoldGrantRequest):
+                    self.message_user(
+                        request,
+                        f"Above the limit of {services.staff_grant_limit()} gold: grant request "
+                        f"#{result.pk} waits for another staff member's approval.",
+                        messages.WARNING,
+                    )
+                else:
+                    self.message_user(request, f"Gold adjusted for {player}.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[player.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -208,17 +281,72 @@ class UserAdmin(DjangoUserAdmin):
         }
         return TemplateResponse(request, "admin/form_page.html", context)
 
-    @admin.action(description="Ban selected users (revokes their sessions)")
-    def ban_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        for user in queryset.exclude(pk=request.user.pk or 0):
-            services.user_set_active(user, is_active=False, actor=_staff(request))
-        self.message_user(request, "Selected users banned.", messages.SUCCESS)
+    def _action_form(self, request: HttpRequest) -> UserActionFields | None:
+        """The action bar's fields, or None (with a message) when the reason is missing."""
+        form = UserActionFields(request.POST)
+        if not form.is_valid() or not form.cleaned_data["reason"].strip():
+            self.message_user(
+                request, "Give a reason (and valid values) above the list.", messages.ERROR
+            )
+            return None
+        return form
 
-    @admin.action(description="Unban selected users")
+    def _set_active(self, request: HttpRequest, queryset: QuerySet[User], is_active: bool) -> None:
+        form = self._action_form(request)
+        if form is None:
+            return
+        done = 0
+        for user in queryset.exclude(pk=request.user.pk or 0).order_by("pk"):
+            try:
+                services.user_set_active(
+                    user,
+                    is_active=is_active,
+                    actor=_staff(request),
+                    reason=form.cleaned_data["reason"].strip(),
+                    banned_until=form.cleaned_data["banned_until"],
+                )
+            except ApplicationError as error:
+                self.message_user(request, f"{user}: {error.message}", messages.ERROR)
+            else:
+                done += 1
+        verb = "unbanned" if is_active else "banned"
+        self.message_user(request, f"{done} user(s) {verb}.", messages.SUCCESS)
+
+    @admin.action(
+        description="Ban selected users (reason and optional end above; revokes their sessions)",
+        permissions=["ban"],
+    )
+    def ban_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._set_active(request, queryset, is_active=False)
+
+    @admin.action(description="Unban selected users (reason above)", permissions=["ban"])
     def unban_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        for user in queryset:
-            services.user_set_active(user, is_active=True, actor=_staff(request))
-        self.message_user(request, "Selected users unbanned.", messages.SUCCESS)
+        self._set_active(request, queryset, is_active=True)
+
+    @admin.action(
+        description="Set level and experience (above; audited, pays no level-up gold)",
+        permissions=["change_progression"],
+    )
+    def set_progression(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        form = self._action_form(request)
+        if form is None:
+            return
+        if form.cleaned_data["level"] is None:
+            self.message_user(request, "Give the level to set.", messages.ERROR)
+            return
+        for user in queryset.order_by("pk"):
+            try:
+                services.user_progression_set(
+                    actor=_staff(request),
+                    user_id=user.pk,
+                    level=form.cleaned_data["level"],
+                    experience=form.cleaned_data["experience"] or 0,
+                    reason=form.cleaned_data["reason"],
+                )
+            except ApplicationError as error:
+                self.message_user(request, f"{user}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{user}: level set.", messages.SUCCESS)
 
 
 class UserImportForm(forms.Form):
@@ -283,12 +411,12 @@ class InviteCodeAdmin(admin.ModelAdmin[InviteCode]):
             )
             super().delete_queryset(request, queryset)
 
-    @admin.action(description="Deactivate selected codes")
+    @admin.action(description="Deactivate selected codes", permissions=["change"])
     def deactivate_codes(self, request: HttpRequest, queryset: QuerySet[InviteCode]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         services.invite_codes_set_active(actor=_staff(request), code_ids=ids, is_active=False)
 
-    @admin.action(description="Activate selected codes")
+    @admin.action(description="Activate selected codes", permissions=["change"])
     def activate_codes(self, request: HttpRequest, queryset: QuerySet[InviteCode]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         services.invite_codes_set_active(actor=_staff(request), code_ids=ids, is_active=True)
@@ -340,6 +468,54 @@ class WalletAdmin(ReadOnlyAdmin):
     def adjust_link(self, wallet: Wallet) -> str:
         url = reverse("admin:accounts_user_gold", args=[wallet.user_id])
         return format_html('<a href="{}">Grant / revoke gold</a>', url)
+
+
+class GrantDecisionForm(ActionForm):
+    reason = forms.CharField(max_length=500, required=False, help_text="Required to reject.")
+
+
+@admin.register(GoldGrantRequest)
+class GoldGrantRequestAdmin(ReadOnlyAdmin):
+    """Grants above the staff limit, filed from the gold form or API; decided here by a second
+    staff member (never the requester)."""
+
+    list_display = [
+        "id", "user", "amount", "status", "requested_by", "decided_by", "created_at", "reason",
+    ]  # fmt: skip
+    list_filter = ["status", "created_at"]
+    search_fields = ["user__site_id", "user__nickname", "reason"]
+    list_select_related = ["user", "requested_by", "decided_by"]
+    action_form = GrantDecisionForm
+    actions = ["approve_requests", "reject_requests"]
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.approve_grant")
+
+    @admin.action(description="Approve selected requests (moves the gold)", permissions=["approve"])
+    def approve_requests(self, request: HttpRequest, queryset: QuerySet[GoldGrantRequest]) -> None:
+        for grant in queryset.filter(status=GrantRequestStatus.PENDING).order_by("pk"):
+            try:
+                services.gold_grant_request_approve(actor=_staff(request), request_id=grant.pk)
+            except ApplicationError as error:
+                self.message_user(request, f"Request #{grant.pk}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Request #{grant.pk} approved.", messages.SUCCESS)
+
+    @admin.action(description="Reject selected requests (reason above)", permissions=["approve"])
+    def reject_requests(self, request: HttpRequest, queryset: QuerySet[GoldGrantRequest]) -> None:
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            self.message_user(request, "A rejection needs a reason.", messages.ERROR)
+            return
+        for grant in queryset.filter(status=GrantRequestStatus.PENDING).order_by("pk"):
+            try:
+                services.gold_grant_request_reject(
+                    actor=_staff(request), request_id=grant.pk, reason=reason
+                )
+            except ApplicationError as error:
+                self.message_user(request, f"Request #{grant.pk}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Request #{grant.pk} rejected.", messages.SUCCESS)
 
 
 class AuditActionFilter(admin.SimpleListFilter):

@@ -1,4 +1,23 @@
-from django.apps import AppConfig
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.db.models.signals import post_migrate
+
+
+def _staff_roles_complete(sender: AppConfig, **kwargs: Any) -> None:
+    """After ``migrate`` (and a test flush): give the roles permissions of models added since.
+
+    post_migrate is sent once per app, in INSTALLED_APPS order, each time after that app's
+    permissions are created; the roles are completed once, after the last app's.
+    """
+    last = [config for config in apps.get_app_configs() if config.models_module is not None][-1]
+    if sender.label != last.label:
+        return
+    from django.contrib.auth.models import Group, Permission
+
+    from .roles import staff_roles_sync
+
+    staff_roles_sync(Group, Permission)
 
 
 class AccountsConfig(AppConfig):
@@ -7,3 +26,5 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import schema  # noqa: F401  # registers the OpenAPI auth extension
+
+        post_migrate.connect(_staff_roles_complete, dispatch_uid="accounts_staff_roles")

@@ -166,3 +166,43 @@ class SecondFactorAlreadyEnrolled(ApplicationError):
     code = "second_factor_already_enrolled"
     status_code = status.HTTP_409_CONFLICT
     message = "This account already has an authenticator; replace it explicitly."
+
+
+class SelfGrantForbidden(ApplicationError):
+    code = "self_grant_forbidden"
+    status_code = status.HTTP_403_FORBIDDEN
+    message = "Staff cannot grant, revoke or approve gold for their own account."
+
+
+class SuperuserProtected(ApplicationError):
+    code = "superuser_protected"
+    status_code = status.HTTP_403_FORBIDDEN
+    message = "Only a superuser can ban, unban or change a superuser."
+
+
+class SecondApproverRequired(ApplicationError):
+    code = "second_approver_required"
+    status_code = status.HTTP_403_FORBIDDEN
+    message = "A grant request is approved or rejected by a staff member other than its requester."
+
+
+class GrantRequestNotPending(ApplicationError):
+    code = "grant_request_not_pending"
+    status_code = status.HTTP_409_CONFLICT
+    message = "This grant request has already been decided."
+
+
+class GrantRequestNotFound(ApplicationError):
+    code = "not_found"
+    status_code = status.HTTP_404_NOT_FOUND
+    message = "No such grant request."
+
+
+class InvalidProgression(ApplicationError):
+    code = "invalid_progression"
+    message = "Give a level of at least 1 and experience from 0 to below that level's threshold."
+
+
+class InvalidBanEnd(ApplicationError):
+    code = "invalid_ban_end"
+    message = "A ban ends in the future (or never)."

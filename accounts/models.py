@@ -60,7 +60,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     level = models.PositiveIntegerField(default=1)
     experience = models.BigIntegerField(default=0)
     is_active = models.BooleanField(default=True)
+    # A ban (``is_active`` False) ends by itself at this time; None: until a staff member lifts it.
+    banned_until = models.DateTimeField(null=True, blank=True)
     is_staff = models.BooleanField(default=False)
+    # Every level up to this one has had its level-up reward settled (paid, or skipped because
+    # staff set the level): reaching a level again, or for the first time after a staff change,
+    # pays nothing. See accounts/services/progression.py.
+    level_rewards_paid_through = models.PositiveIntegerField(default=1)
     date_joined = models.DateTimeField(default=timezone.now)
     birth_date = models.DateField(null=True, blank=True, help_text="Age gate at signup.")
     # Bumped to revoke every token issued before (logout-all, ban, refresh-token reuse).
@@ -90,6 +96,13 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(condition=models.Q(level__gte=1), name="user_level_gte_1"),
         ]
         indexes = [models.Index(fields=["rank"], name="accounts_user_rank_idx")]
+        # Staff roles (docs/decisions/0120-staff-roles.md) are groups of model permissions.
+        permissions = [
+            ("grant_gold", "Can grant and revoke gold (up to STAFF_GRANT_LIMIT without approval)"),
+            ("approve_grant", "Can approve or reject gold grants above STAFF_GRANT_LIMIT"),
+            ("ban_user", "Can ban and unban players"),
+            ("change_progression", "Can set a player's level and experience"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.nickname} ({self.site_id})"
@@ -206,6 +219,7 @@ class LedgerEntry(models.Model):
 
     class Meta:
         verbose_name_plural = "ledger entries"
+        permissions = [("see_economy", "Can see the economy dashboard and live stats")]
         constraints = [
             models.UniqueConstraint(
                 fields=["wallet", "idempotency_key"], name="ledger_entry_wallet_key_unique"
@@ -249,6 +263,53 @@ class AuditLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class GrantRequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class GoldGrantRequest(models.Model):
+    """A staff grant or revoke above ``STAFF_GRANT_LIMIT``: it moves no gold until a second staff
+    member approves it (``gold_grant_request_approve``)."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField(help_text="Positive grants, negative revokes.")
+    reason = models.CharField(max_length=500)
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    idempotency_key = models.CharField(max_length=120)
+    status = models.CharField(
+        max_length=16, choices=GrantRequestStatus.choices, default=GrantRequestStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    ledger_entry = models.OneToOneField(
+        LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"], name="gold_grant_request_user_key_unique"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(amount=0), name="gold_grant_request_amount_not_0"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(decided_by=models.F("requested_by")),
+                name="gold_grant_request_four_eyes",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"], name="gold_grant_request_idx")]
+
+    def __str__(self) -> str:
+        return f"grant request {self.pk}: {self.amount:+d} for user {self.user_id} ({self.status})"
 
 
 class InventoryItem(models.Model):

@@ -156,6 +156,17 @@ class LedgerEntrySerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class GoldGrantRequestSerializer(serializers.Serializer):
+    """A grant above the staff limit, waiting for a second staff member (202 Accepted)."""
+
+    id = serializers.IntegerField()
+    user_id = serializers.IntegerField()
+    amount = serializers.IntegerField()
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
 class PurchaseLimitInputSerializer(StrictSerializer):
     daily_purchase_limit_cents = serializers.IntegerField(
         min_value=0, max_value=100_000_000, allow_null=True

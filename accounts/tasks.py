@@ -29,3 +29,9 @@ def ledger_check_task() -> int:
 def users_import_task(*, token: str, actor_id: int) -> dict[str, Any]:
     """Import a CSV file staged and confirmed in the admin (``user_import_confirm``)."""
     return services.user_import_run_staged(token=token, actor_id=actor_id)
+
+
+@shared_task
+def user_bans_lift_ended_task() -> int:
+    """Lift the bans whose end has passed (beat: every minute; a login lifts its own at once)."""
+    return services.user_bans_lift_ended()

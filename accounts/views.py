@@ -12,7 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -21,9 +21,11 @@ from rest_framework_simplejwt.tokens import Token as JsonWebToken
 
 from casinoclub.idempotency import run_idempotent
 from casinoclub.openapi import error_responses
+from casinoclub.permissions import staff_permission
 
 from . import exceptions, serializers, services
 from .authentication import request_player
+from .models import LedgerEntry
 from .permissions import StaffSecondFactorVerified
 from .selectors import user_get_public
 from .services import responsible
@@ -212,13 +214,20 @@ class UserPublicView(APIView):
 
 
 class StaffGoldAdjustView(APIView):
-    """Staff grant (amount > 0) or revoke (amount < 0) with a reason; idempotent."""
+    """Staff grant (amount > 0) or revoke (amount < 0) with a reason; idempotent.
 
-    permission_classes = [IsAdminUser, StaffSecondFactorVerified]
+    200 with the ledger entry within ``STAFF_GRANT_LIMIT``; above it 202 with a pending grant
+    request that another staff member approves in admin. Never on one's own account (403).
+    """
+
+    permission_classes = [staff_permission("accounts.grant_gold"), StaffSecondFactorVerified]
 
     @extend_schema(
         request=serializers.GoldAdjustInputSerializer,
-        responses={200: serializers.LedgerEntrySerializer},
+        responses={
+            200: serializers.LedgerEntrySerializer,
+            202: serializers.GoldGrantRequestSerializer,
+        },
         parameters=[IDEMPOTENCY_KEY_HEADER],
         operation_id="admin_users_gold_adjust",
     )
@@ -227,14 +236,16 @@ class StaffGoldAdjustView(APIView):
         data.is_valid(raise_exception=True)
 
         def adjust(key: str) -> tuple[int, Any]:
-            entry = services.staff_gold_adjust(
+            result = services.staff_gold_adjust(
                 actor=request.user,  # type: ignore[arg-type]  # staff only
                 user_id=user_id,
                 amount=data.validated_data["amount"],
                 reason=data.validated_data["reason"],
                 idempotency_key=key,
             )
-            return 200, serializers.LedgerEntrySerializer(entry).data
+            if isinstance(result, LedgerEntry):
+                return 200, serializers.LedgerEntrySerializer(result).data
+            return 202, serializers.GoldGrantRequestSerializer(result).data
 
         return run_idempotent(request, adjust)
 

@@ -89,11 +89,13 @@ def prepare(players: int, work_dir: Path) -> Players:
 
     django.setup()
     from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group
     from django.core.management import call_command
     from django.db import DatabaseError, connections, transaction
     from rest_framework_simplejwt.tokens import AccessToken
 
     from accounts.models import LedgerEntry, LedgerReason, Rank, User, Wallet
+    from accounts.roles import ECONOMY
     from accounts.tokens import TOKEN_VERSION_CLAIM, token_pair_for_user
     from games import engine
     from games.models import FairSeed, Game, GameConfig
@@ -163,6 +165,7 @@ def prepare(players: int, work_dir: Path) -> Players:
     staff = User.objects.create_user(
         f"benchstaff{run}", f"Staff{run}", f"+8{int(run, 16) % 10**8:08d}", is_staff=True
     )
+    staff.groups.add(Group.objects.get(name=ECONOMY))  # the role that grants gold
     # Access tokens as token_pair_for_user makes them (user id + token version), without the
     # refresh token's OutstandingToken row per player.
     tokens = []

@@ -82,7 +82,7 @@ class ErrorEnvelopeAutoSchema(AutoSchema):
         needs_login = bool(self.view.get_authenticators()) and (
             permissions.AllowAny not in permission_classes
         )
-        is_staff_only = permissions.IsAdminUser in permission_classes
+        is_staff_only = any(issubclass(p, permissions.IsAdminUser) for p in permission_classes)
         is_idempotent = any(
             isinstance(p, OpenApiParameter) and p.name == IDEMPOTENCY_HEADER for p in overrides
         )

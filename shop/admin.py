@@ -91,7 +91,9 @@ class ProductAdmin(AuditedAdmin):
     action_form = ProductActionForm
     actions = ["set_discount", "set_rank", "activate", "deactivate"]
 
-    @admin.action(description="Set the discount (percent and end date above)")
+    @admin.action(
+        description="Set the discount (percent and end date above)", permissions=["change"]
+    )
     def set_discount(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         form = DiscountForm(request.POST)
         if not form.is_valid():
@@ -105,7 +107,7 @@ class ProductAdmin(AuditedAdmin):
             discount_ends_at=form.cleaned_data["discount_ends_at"],
         )
 
-    @admin.action(description="Set the minimum rank (chosen above)")
+    @admin.action(description="Set the minimum rank (chosen above)", permissions=["change"])
     def set_rank(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         rank = request.POST.get("min_rank", "")
         if rank not in Rank.values:
@@ -113,11 +115,11 @@ class ProductAdmin(AuditedAdmin):
             return
         self._audit_bulk(request, queryset, "product_rank", min_rank=rank)
 
-    @admin.action(description="Activate")
+    @admin.action(description="Activate", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         self._audit_bulk(request, queryset, "product_activate", is_active=True)
 
-    @admin.action(description="Deactivate")
+    @admin.action(description="Deactivate", permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         self._audit_bulk(request, queryset, "product_deactivate", is_active=False)
 
@@ -266,6 +268,8 @@ class PurchaseAdmin(admin.ModelAdmin[Purchase]):
 
     def economy_view(self, request: HttpRequest) -> HttpResponse:
         """The economy dashboard: gold minted vs burned, revenue, players, pending, alerts."""
+        if not request.user.has_perm("accounts.see_economy"):
+            return HttpResponse(status=403)
         today = timezone.localdate()
         form = EconomyRangeForm(request.GET or {"start": today - timedelta(days=13), "end": today})
         start, end = today - timedelta(days=13), today

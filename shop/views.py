@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -22,6 +22,7 @@ from accounts.selectors import wallet_balance
 from accounts.views import IDEMPOTENCY_KEY_HEADER
 from casinoclub.idempotency import run_idempotent_in_steps
 from casinoclub.openapi import error_responses
+from casinoclub.permissions import staff_permission
 from shop import economy, gateway, selectors, serializers, services
 from shop.models import Purchase
 
@@ -134,9 +135,9 @@ class SettleView(PurchaseThrottled):
 
 
 class AdminStatsView(APIView):
-    """Staff only: live figures for the operations screen, cached 5 s."""
+    """Staff who may see the economy figures: live figures for the operations screen, cached 5 s."""
 
-    permission_classes = [IsAdminUser, StaffSecondFactorVerified]
+    permission_classes = [staff_permission("accounts.see_economy"), StaffSecondFactorVerified]
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="admin_stats")
     def get(self, request: Request) -> Response:

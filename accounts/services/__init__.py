@@ -9,6 +9,8 @@ from .auth import (
     login_failures_purge,
     password_problems,
     token_refresh,
+    user_ban_lift_if_ended,
+    user_bans_lift_ended,
     user_create,
     user_login,
     user_logout,
@@ -29,10 +31,18 @@ from .imports import (
 )
 from .inventory import inventory_add, inventory_remove
 from .password import staff_password_reset_recorded, user_password_change
-from .progression import ExperienceResult, level_up_reward, user_experience_add
+from .progression import (
+    ExperienceResult,
+    level_up_reward,
+    user_experience_add,
+    user_progression_set,
+)
 from .staff import (
+    gold_grant_request_approve,
+    gold_grant_request_reject,
     invite_code_audited_state,
     staff_gold_adjust,
+    staff_grant_limit,
     staff_invite_code_saved,
     staff_objects_deleted,
     staff_user_saved,
@@ -57,6 +67,8 @@ __all__ = [
     "TotpEnrolment",
     "UserImportReport",
     "audit_log_record",
+    "gold_grant_request_approve",
+    "gold_grant_request_reject",
     "inventory_add",
     "inventory_remove",
     "invite_code_audited_state",
@@ -69,6 +81,7 @@ __all__ = [
     "second_factor_enrolled",
     "second_factor_verify",
     "staff_gold_adjust",
+    "staff_grant_limit",
     "staff_invite_code_saved",
     "staff_objects_deleted",
     "staff_password_reset_recorded",
@@ -78,6 +91,8 @@ __all__ = [
     "staff_user_saved",
     "token_refresh",
     "user_audited_state",
+    "user_ban_lift_if_ended",
+    "user_bans_lift_ended",
     "user_create",
     "user_experience_add",
     "user_import_confirm",
@@ -87,6 +102,7 @@ __all__ = [
     "user_login",
     "user_logout",
     "user_password_change",
+    "user_progression_set",
     "user_session_revoke",
     "user_set_active",
     "user_signup",

@@ -340,6 +340,7 @@ def user_login(*, identifier: str, password: str, ip_address: str | None) -> Log
         LoginFailure.objects.create(lock_key=lock_key, ip_address=ip_address, created_at=now)
         raise exceptions.InvalidCredentials()
     assert user is not None
+    user_ban_lift_if_ended(user)
     if not user.is_active:
         raise exceptions.AccountBanned()
     LoginFailure.objects.filter(lock_key=lock_key).delete()
@@ -456,27 +457,76 @@ def user_tokens_revoke_all(user: User) -> None:
     user.refresh_from_db(fields=["token_version"])
 
 
-def user_set_active(user: User, *, is_active: bool, actor: User | None, reason: str = "") -> None:
+def user_set_active(
+    user: User,
+    *,
+    is_active: bool,
+    actor: User | None,
+    reason: str = "",
+    banned_until: datetime | None = None,
+) -> None:
     """Ban (``is_active=False``: every token revoked at once) or unban a user.
 
-    ``actor`` is the staff member acting (None: an operator's script). A change of state writes a
-    ``user_ban`` / ``user_unban`` audit row in the same transaction; banning an already banned
-    user revokes their tokens again and writes no second row. Idempotent otherwise.
+    ``actor`` is the staff member acting (None: an operator's script or a ban that ended).
+    ``banned_until``: when the ban ends by itself (None: until lifted); ignored for an unban.
+    A change of state writes a ``user_ban`` / ``user_unban`` audit row in the same transaction;
+    banning an already banned user revokes their tokens again, sets the new end and writes a row
+    only if the end changed. Raises ``SuperuserProtected`` when a staff member who is not a
+    superuser acts on a superuser, ``InvalidBanEnd`` for an end in the past.
     """
+    if actor is not None and user.is_superuser and not actor.is_superuser:
+        raise exceptions.SuperuserProtected()
+    if is_active:
+        banned_until = None
+    elif banned_until is not None and banned_until <= timezone.now():
+        raise exceptions.InvalidBanEnd()
     with transaction.atomic():
-        was_active = (
-            User.objects.select_for_update().filter(pk=user.pk).values_list("is_active", flat=True)
-        ).get()
-        User.objects.filter(pk=user.pk).update(is_active=is_active)
+        was_active, was_banned_until = (
+            User.objects.select_for_update()
+            .filter(pk=user.pk)
+            .values_list("is_active", "banned_until")
+            .get()
+        )
+        User.objects.filter(pk=user.pk).update(is_active=is_active, banned_until=banned_until)
         if not is_active:
             user_tokens_revoke_all(user)
-        if was_active != is_active:
+        if was_active != is_active or was_banned_until != banned_until:
             audit_log_record(
                 actor=actor,
                 action="user_unban" if is_active else "user_ban",
                 target_user=user,
-                before={"is_active": was_active},
-                after={"is_active": is_active},
+                before={"is_active": was_active, "banned_until": _iso(was_banned_until)},
+                after={"is_active": is_active, "banned_until": _iso(banned_until)},
                 reason=reason,
             )
     user.is_active = is_active
+    user.banned_until = banned_until
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def user_ban_lift_if_ended(user: User) -> bool:
+    """Lift ``user``'s ban if its end has passed (audited, no actor). True if it was lifted."""
+    if user.is_active or user.banned_until is None or user.banned_until > timezone.now():
+        return False
+    with transaction.atomic():
+        ended = (
+            User.objects.select_for_update()
+            .filter(pk=user.pk, is_active=False, banned_until__lte=timezone.now())
+            .exists()
+        )
+        if ended:
+            user_set_active(user, is_active=True, actor=None, reason="ban ended")
+        else:
+            user.refresh_from_db(fields=["is_active", "banned_until"])
+    return ended
+
+
+def user_bans_lift_ended() -> int:
+    """Lift every ban whose end has passed (beat, every minute). Returns how many were lifted."""
+    lifted = 0
+    for user in User.objects.filter(is_active=False, banned_until__lte=timezone.now()):
+        lifted += user_ban_lift_if_ended(user)
+    return lifted

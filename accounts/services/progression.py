@@ -2,10 +2,12 @@
 
 Invariants: XP changes under the user's row lock; ``experience`` is the XP inside the current level
 (``max_experience`` = ``experience_for_next_level(level)``); each level reached pays its reward
-once (ledger key ``level-up:<level>``). VIP points grow under the same row lock, and the rank
-they earn is raised here; only a reversed purchase takes points back
-(``user_vip_points_remove``), and then a rank the points had earned follows them down, while a
-rank staff set above the points stays.
+once (ledger key ``level-up:<level>``), and only a level above ``level_rewards_paid_through``:
+a level set by staff (``user_progression_set``, audited) moves that mark up to it, so neither the
+levels it skipped nor levels reached again after it lowered one ever pay. VIP points grow under
+the same row lock, and the rank they earn is raised here; only a reversed purchase takes points
+back (``user_vip_points_remove``), and then a rank the points had earned follows them down, while
+a rank staff set above the points stays.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 
+from accounts import exceptions
 from accounts.models import LedgerReason, Rank, User
 from accounts.selectors import experience_for_next_level
+from accounts.services.audit import audit_log_record
 from accounts.services.wallet import wallet_credit
 from casinoclub.realtime.services import realtime_publish
 
@@ -50,21 +54,26 @@ def user_experience_add(user_id: int, amount: int, *, source: str) -> Experience
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE accounts_user SET experience = experience + %s WHERE id = %s"
-                " RETURNING level, experience",
+                " RETURNING level, experience, level_rewards_paid_through",
                 [amount, user_id],
             )
             row = cursor.fetchone()
         if row is None:
             raise User.DoesNotExist(f"no user {user_id}")
-        level, experience = row
+        level, experience, paid_through = row
         gained: list[int] = []
         while experience >= experience_for_next_level(level):
             experience -= experience_for_next_level(level)
             level += 1
             gained.append(level)
+        rewarded = [reached for reached in gained if reached > paid_through]
         if gained:
-            User.objects.filter(pk=user_id).update(level=level, experience=experience)
-        for reached in gained:
+            User.objects.filter(pk=user_id).update(
+                level=level,
+                experience=experience,
+                level_rewards_paid_through=max(paid_through, level),
+            )
+        for reached in rewarded:
             reward = level_up_reward(reached)
             if reward > 0:
                 wallet_credit(
@@ -88,6 +97,71 @@ def user_experience_add(user_id: int, amount: int, *, source: str) -> Experience
                 },
             )
         return ExperienceResult(level, experience, tuple(gained))
+
+
+MAX_LEVEL = 10_000
+
+
+def user_progression_set(
+    *, actor: User, user_id: int, level: int, experience: int, reason: str
+) -> User:
+    """Staff set a player's level and experience: audited, and no level-up gold, now or later.
+
+    ``experience`` is the XP inside ``level`` (0 ≤ experience < the level's threshold), so the next
+    round cannot carry the player over several levels at once. Every level up to ``level`` counts
+    as settled (``level_rewards_paid_through``). Runs in the caller's transaction or opens one;
+    locks the user's row. Raises ``InvalidProgression``, ``ReasonRequired``, ``UserNotFound``,
+    ``SuperuserProtected``. Setting the same values again writes no audit row.
+    """
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        raise exceptions.ReasonRequired()
+    if not (
+        isinstance(level, int)
+        and isinstance(experience, int)
+        and 1 <= level <= MAX_LEVEL
+        and 0 <= experience < experience_for_next_level(level)
+    ):
+        raise exceptions.InvalidProgression()
+    with transaction.atomic():
+        user = (
+            User.objects.select_for_update()
+            .only("level", "experience", "level_rewards_paid_through", "is_superuser")
+            .filter(pk=user_id)
+            .first()
+        )
+        if user is None:
+            raise exceptions.UserNotFound()
+        if user.is_superuser and not actor.is_superuser:
+            raise exceptions.SuperuserProtected()
+        before = {"level": user.level, "experience": user.experience}
+        if before == {"level": level, "experience": experience}:
+            return user
+        paid_through = max(user.level_rewards_paid_through, level)
+        User.objects.filter(pk=user_id).update(
+            level=level, experience=experience, level_rewards_paid_through=paid_through
+        )
+        audit_log_record(
+            actor=actor,
+            action="user_progression_change",
+            target_user=user,
+            before=before,
+            after={"level": level, "experience": experience},
+            reason=reason,
+        )
+        user.level, user.experience = level, experience
+        user.level_rewards_paid_through = paid_through
+        realtime_publish(
+            user_id,
+            "profile_update",
+            {
+                "level": level,
+                "experience": experience,
+                "max_experience": experience_for_next_level(level),
+                "source": "staff",
+            },
+        )
+        return user
 
 
 @dataclass(frozen=True)

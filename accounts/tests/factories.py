@@ -1,4 +1,7 @@
+from typing import Any
+
 import factory
+from django.contrib.auth.models import Group, Permission
 
 from accounts.models import InviteCode, User
 
@@ -27,3 +30,27 @@ class InviteCodeFactory(factory.django.DjangoModelFactory):
 
     code = factory.Sequence(lambda n: f"CODE{n:04d}")
     max_uses = 10
+
+
+def staff_member(role: str | None = None, **kwargs: Any) -> User:
+    """A staff account in one of the roles of ``accounts.roles`` (None: no role, no permission)."""
+    user = UserFactory(is_staff=True, **kwargs)
+    if role is not None:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def model_view_permissions() -> list[Permission]:
+    """Every model's own view permission (``view_<model>``), no custom permission."""
+    return [
+        permission
+        for permission in Permission.objects.select_related("content_type")
+        if permission.codename == f"view_{permission.content_type.model}"
+    ]
+
+
+def view_only_staff(**kwargs: Any) -> User:
+    """A staff account that may see every admin page and change nothing."""
+    user = UserFactory(is_staff=True, **kwargs)
+    user.user_permissions.set(model_view_permissions())
+    return user

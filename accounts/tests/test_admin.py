@@ -52,7 +52,8 @@ def test_ban_action_deactivates_selected_players_and_kills_their_tokens(
     assert banned_api.get(ME).status_code == 200
 
     response = staff_client.post(
-        USER_CHANGELIST, {"action": "ban_users", "_selected_action": [banned.pk, staff.pk]}
+        USER_CHANGELIST,
+        {"action": "ban_users", "reason": "abuse", "_selected_action": [banned.pk, staff.pk]},
     )
 
     assert response.status_code == 302
@@ -77,10 +78,13 @@ def test_unban_action_reactivates_the_player_who_can_then_log_in_again(
 ):
     player = UserFactory(site_id="comeback")
     old_api = client_for(player)
-    staff_client.post(USER_CHANGELIST, {"action": "ban_users", "_selected_action": [player.pk]})
+    staff_client.post(
+        USER_CHANGELIST, {"action": "ban_users", "reason": "abuse", "_selected_action": [player.pk]}
+    )
 
     response = staff_client.post(
-        USER_CHANGELIST, {"action": "unban_users", "_selected_action": [player.pk]}
+        USER_CHANGELIST,
+        {"action": "unban_users", "reason": "appeal", "_selected_action": [player.pk]},
     )
 
     assert response.status_code == 302

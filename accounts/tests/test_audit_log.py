@@ -67,12 +67,29 @@ def read_csv(response) -> list[list[str]]:
 def test_ban_and_unban_actions_write_one_audit_row_each_with_the_actor(staff_client, staff):
     player = UserFactory()
 
-    staff_client.post(USER_CHANGELIST, {"action": "ban_users", "_selected_action": [player.pk]})
-    staff_client.post(USER_CHANGELIST, {"action": "unban_users", "_selected_action": [player.pk]})
+    staff_client.post(
+        USER_CHANGELIST, {"action": "ban_users", "reason": "abuse", "_selected_action": [player.pk]}
+    )
+    staff_client.post(
+        USER_CHANGELIST,
+        {"action": "unban_users", "reason": "appeal", "_selected_action": [player.pk]},
+    )
 
     assert audit_rows() == [
-        ("staff", "user_ban", player.pk, {"is_active": True}, {"is_active": False}),
-        ("staff", "user_unban", player.pk, {"is_active": False}, {"is_active": True}),
+        (
+            "staff",
+            "user_ban",
+            player.pk,
+            {"is_active": True, "banned_until": None},
+            {"is_active": False, "banned_until": None},
+        ),
+        (
+            "staff",
+            "user_unban",
+            player.pk,
+            {"is_active": False, "banned_until": None},
+            {"is_active": True, "banned_until": None},
+        ),
     ]
 
 
@@ -119,7 +136,13 @@ def test_unticking_active_in_the_change_form_is_a_ban_that_revokes_tokens(staff_
     player.refresh_from_db()
     assert (player.is_active, player.token_version) == (False, 1)
     assert audit_rows() == [
-        ("staff", "user_ban", player.pk, {"is_active": True}, {"is_active": False})
+        (
+            "staff",
+            "user_ban",
+            player.pk,
+            {"is_active": True, "banned_until": None},
+            {"is_active": False, "banned_until": None},
+        )
     ]
 
 

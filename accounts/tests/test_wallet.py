@@ -8,7 +8,8 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.exceptions import InsufficientFunds, InvalidAmount
 from accounts.models import AuditLogEntry, LedgerEntry, LedgerReason, Wallet
-from accounts.tests.factories import UserFactory
+from accounts.roles import ECONOMY
+from accounts.tests.factories import UserFactory, staff_member
 from accounts.tests.test_races import run_together
 from accounts.tokens import token_pair_for_user
 from casinoclub.models import IdempotencyRecord
@@ -33,7 +34,7 @@ def ledger_sum(user) -> int:
 
 
 def staff_client():
-    staff = UserFactory(is_staff=True)
+    staff = staff_member(ECONOMY)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for_user(staff)['access']}")
     return staff, client

@@ -8,7 +8,8 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.exceptions import InsufficientFunds
 from accounts.models import LedgerEntry, LedgerReason
-from accounts.tests.factories import UserFactory
+from accounts.roles import ECONOMY
+from accounts.tests.factories import UserFactory, staff_member
 from accounts.tokens import token_pair_for_user
 from casinoclub.realtime.models import RealtimeMessage
 from casinoclub.realtime.tests.helpers import (
@@ -134,7 +135,7 @@ def test_ledger_entries_are_counted_by_reason_after_commit(django_capture_on_com
 @async_test
 async def test_staff_grant_over_http_reaches_the_players_open_socket():
     player = await db(UserFactory)()
-    staff = await db(UserFactory)(is_staff=True)
+    staff = await db(staff_member)(ECONOMY)
     await db(services.wallet_open)(player)
     socket, _ = await open_synced_socket(await db(access_token)(player))
 

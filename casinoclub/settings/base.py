@@ -234,6 +234,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.login_failures_purge_task",
         "schedule": timedelta(hours=1),
     },
+    "lift-ended-bans": {
+        "task": "accounts.tasks.user_bans_lift_ended_task",
+        "schedule": timedelta(minutes=1),
+    },
     "settle-pending-purchases": {
         "task": "shop.tasks.purchases_settle_pending_task",
         "schedule": timedelta(seconds=60),
@@ -362,3 +366,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Staff roles (docs/decisions/0120-staff-roles.md): the largest gold grant or revoke one staff
+# member makes alone; above it the grant waits for a second staff member's approval.
+STAFF_GRANT_LIMIT = env.int("STAFF_GRANT_LIMIT", default=100_000)
+# What one staff member moves alone in 24 hours (grants plus revokes); beyond it, approval too.
+STAFF_GRANT_DAILY_LIMIT = env.int("STAFF_GRANT_DAILY_LIMIT", default=1_000_000)

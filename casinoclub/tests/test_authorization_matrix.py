@@ -5,8 +5,10 @@ rule below) fails ``test_every_route_has_an_entry_and_no_entry_is_stale`` with w
 the table works: ``docs/decisions/0071-authorization-matrix.md``.
 
 Callers: ``anonymous``; ``player`` (owns the objects in the path or body); ``other_player``
-(another player, calling with the player's object ids); ``staff``. Logged-in callers carry both a
-Bearer token (API) and a session (pages, admin).
+(another player, calling with the player's object ids); four staff members: ``view_only_staff``
+(every model's view permission, nothing else), ``support`` and ``economy`` (the roles of
+``accounts.roles``) and ``superuser``. Logged-in callers carry both a Bearer token (API) and a
+session (pages, admin).
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.permissions import AllowAny
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from accounts.tests.factories import PASSWORD
+from accounts.roles import ECONOMY, ROLE_PERMISSIONS, SUPPORT
+from accounts.tests.factories import PASSWORD, model_view_permissions
 from accounts.tokens import token_pair_for_user
 from events import services as event_services
 from events.tests.factories import EventFactory
@@ -35,8 +39,12 @@ from games.tests.factories import funded_player
 from shop import services as shop_services
 from shop.tests.factories import GoldPackFactory, ItemFactory, LimitedPackageFactory
 
-ANONYMOUS, PLAYER, OTHER, STAFF = "anonymous", "player", "other_player", "staff"
-CALLERS = (ANONYMOUS, PLAYER, OTHER, STAFF)
+ANONYMOUS, PLAYER, OTHER = "anonymous", "player", "other_player"
+VIEW_ONLY, SUPERUSER = "view_only_staff", "superuser"
+# SUPPORT ("support") and ECONOMY ("economy") are the role names themselves.
+STAFF_CALLERS = (VIEW_ONLY, SUPPORT, ECONOMY, SUPERUSER)
+CALLERS = (ANONYMOUS, PLAYER, OTHER, *STAFF_CALLERS)
+NOT_STAFF = (ANONYMOUS, PLAYER, OTHER)
 MISSING_ID = 987_654_321
 
 
@@ -83,7 +91,12 @@ class _LazyUsers(dict[str, Any]):
     def __missing__(self, caller: str) -> Any:
         if caller == ANONYMOUS:
             raise KeyError(caller)
-        user = funded_player(gold=100_000, is_staff=caller == STAFF, is_superuser=caller == STAFF)
+        is_staff = caller in STAFF_CALLERS
+        user = funded_player(gold=100_000, is_staff=is_staff, is_superuser=caller == SUPERUSER)
+        if caller == VIEW_ONLY:
+            user.user_permissions.set(model_view_permissions())
+        if caller in (SUPPORT, ECONOMY):
+            user.groups.add(Group.objects.get(name=caller))
         self[caller] = user
         return user
 
@@ -116,26 +129,37 @@ def everyone(status: int) -> dict[str, int]:
 
 def logged_in(status: int) -> dict[str, int]:
     """A private API route: 401 ``not_authenticated`` for anonymous callers."""
-    return {ANONYMOUS: 401, PLAYER: status, OTHER: status, STAFF: status}
+    return {ANONYMOUS: 401, **dict.fromkeys(CALLERS[1:], status)}
 
 
 def owned(owner: int, not_owner: int = 404) -> dict[str, int]:
     """The player's object: anyone else gets what a missing object gets (nothing leaks)."""
-    return {ANONYMOUS: 401, PLAYER: owner, OTHER: not_owner, STAFF: not_owner}
+    return {ANONYMOUS: 401, PLAYER: owner, **dict.fromkeys((OTHER, *STAFF_CALLERS), not_owner)}
 
 
-def staff_only(status: int) -> dict[str, int]:
-    return {ANONYMOUS: 401, PLAYER: 403, OTHER: 403, STAFF: status}
+def staff_only(status: int, *roles: str) -> dict[str, int]:
+    """A staff API route: ``status`` for the superuser and the ``roles`` holding its permission;
+    403 ``permission_denied`` for players and every other staff member."""
+    allowed = {SUPERUSER, *roles}
+    return {
+        ANONYMOUS: 401,
+        **{caller: status if caller in allowed else 403 for caller in CALLERS[1:]},
+    }
 
 
-def admin_page(status: int = 200) -> dict[str, int]:
-    """Django admin: non-staff callers are sent to the admin login (302)."""
-    return {ANONYMOUS: 302, PLAYER: 302, OTHER: 302, STAFF: status}
+def admin_page(status: int = 200, *roles: str) -> dict[str, int]:
+    """Django admin: non-staff callers are sent to the admin login (302); ``status`` for the
+    superuser and the staff ``roles`` holding the view's permission, 403 for other staff."""
+    allowed = {SUPERUSER, *roles}
+    return {
+        **dict.fromkeys(NOT_STAFF, 302),
+        **{caller: status if caller in allowed else 403 for caller in STAFF_CALLERS},
+    }
 
 
 def player_page(status: int = 200) -> dict[str, int]:
     """A player page: anonymous callers are sent to ``/login/?next=...`` (302)."""
-    return {ANONYMOUS: 302, PLAYER: status, OTHER: status, STAFF: status}
+    return {ANONYMOUS: 302, **dict.fromkeys(CALLERS[1:], status)}
 
 
 def signup_body(world: World, caller: str) -> dict[str, Any]:
@@ -195,9 +219,10 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "users-public": {
         "GET": Rule(logged_in(200), kwargs=player_id, missing_kwargs=missing_user),
     },
+    # Within the staff limit: the gold moves (a role without accounts.grant_gold gets 403).
     "admin-users-gold": {
         "POST": Rule(
-            staff_only(200),
+            staff_only(200, ECONOMY),
             kwargs=player_id,
             body=constant({"amount": 100, "reason": "matrix"}),
             idempotent=True,
@@ -269,7 +294,7 @@ ROUTES: dict[str, dict[str, Rule]] = {
     # Signed by the payment provider, not by a user: without a signature everyone gets 401.
     "shop-webhook-payment": {"POST": Rule(everyone(401), body=constant({"type": "x"}))},
     "shop-webhook-stripe": {"POST": Rule(everyone(401), body=constant({"type": "x"}))},
-    "admin-stats": {"GET": Rule(staff_only(200))},
+    "admin-stats": {"GET": Rule(staff_only(200, ECONOMY))},
     "dashboard": {"GET": Rule(logged_in(200))},
     # ---- events (events are shared; participation is per caller)
     "events-list": {"GET": Rule(logged_in(200))},
@@ -290,11 +315,11 @@ ROUTES: dict[str, dict[str, Rule]] = {
     # The player joined (not completed: 409 not_completed); the others never joined (not_joined).
     "events-claim": {
         "POST": Rule(
-            {ANONYMOUS: 401, PLAYER: 409, OTHER: 409, STAFF: 409},
+            {ANONYMOUS: 401, **dict.fromkeys(CALLERS[1:], 409)},
             kwargs=lambda world: {"event_id": world.event_id},
             body=EMPTY,
             idempotent=True,
-            notes={PLAYER: "not_completed", OTHER: "not_joined", STAFF: "not_joined"},
+            notes={PLAYER: "not_completed", **dict.fromkeys((OTHER, *STAFF_CALLERS), "not_joined")},
         )
     },
     "events-missions": {"GET": Rule(logged_in(200), kwargs=lambda world: {"period": "daily"})},
@@ -336,25 +361,30 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "metrics-stream": {"GET": Rule(everyone(503))},
     "health": {"GET": Rule(everyone(200))},
     "prometheus-django-metrics": {"GET": Rule(everyone(200))},
-    # ---- custom admin views (Django admin: non-staff → the admin login)
-    "admin:accounts_user_gold": {"GET": Rule(admin_page(), kwargs=player_id)},
+    # ---- custom admin views (Django admin: non-staff → the admin login; staff without the
+    # view's permission → 403)
+    "admin:accounts_user_gold": {"GET": Rule(admin_page(200, ECONOMY), kwargs=player_id)},
     "admin:accounts_user_import": {"GET": Rule(admin_page())},
     # Django's password form for a user, wrapped to revoke the user's tokens and audit the reset.
     "admin:auth_user_password_change": {
         "GET": Rule(admin_page(), kwargs=lambda world: {"id": world.player.pk})
     },
-    # An unknown import token: 404 for staff; nobody else learns whether it exists.
+    # An unknown import token: 404 for staff who may import; nobody else learns whether it exists.
     "admin:accounts_user_import_status": {
         "GET": Rule(admin_page(404), kwargs=lambda world: {"token": "no-such-import"})
     },
+    # Django's password form for a user, audited here: only who may change users (superuser).
+    "admin:auth_user_password_change": {
+        "GET": Rule(admin_page(), kwargs=lambda world: {"id": world.player.pk})
+    },
     "admin:accounts_invitecode_generate": {"GET": Rule(admin_page())},
-    "admin:accounts_auditlogentry_export": {"GET": Rule(admin_page())},
-    "admin:shop_economy_dashboard": {"GET": Rule(admin_page())},
+    "admin:accounts_auditlogentry_export": {"GET": Rule(admin_page(200, VIEW_ONLY))},
+    "admin:shop_economy_dashboard": {"GET": Rule(admin_page(200, ECONOMY))},
     # ---- player pages (casinoclub/pages): session login
     "home": {"GET": Rule(everyone(200))},
     # A logged-in caller is sent on from the login and signup pages.
-    "login": {"GET": Rule({ANONYMOUS: 200, PLAYER: 302, OTHER: 302, STAFF: 302})},
-    "signup": {"GET": Rule({ANONYMOUS: 200, PLAYER: 302, OTHER: 302, STAFF: 302})},
+    "login": {"GET": Rule({ANONYMOUS: 200, **dict.fromkeys(CALLERS[1:], 302)})},
+    "signup": {"GET": Rule({ANONYMOUS: 200, **dict.fromkeys(CALLERS[1:], 302)})},
     "logout": {"POST": Rule(everyone(302), form=True)},
     "play-slot": {"GET": Rule(player_page())},
     "play-crash": {"GET": Rule(player_page())},
@@ -478,7 +508,7 @@ def test_route_answers_each_caller_with_the_expected_status(
     is_api = response.get("Content-Type", "").startswith("application/json")
     if expected == 401 and caller == ANONYMOUS and rule.expected[PLAYER] != 401:
         assert response.json()["error"]["code"] == "not_authenticated"
-    if expected == 403 and rule.expected == staff_only(rule.expected[STAFF]):
+    if expected == 403 and is_api and rule.expected[PLAYER] == 403:
         assert response.json()["error"]["code"] == "permission_denied"
     if caller in rule.notes:
         assert is_api
@@ -516,23 +546,38 @@ def test_a_missing_object_answers_like_another_players_object(
         assert not_owner.json() == missing.json()
 
 
-def _admin_site_urls() -> list[str]:
-    urls = ["/admin/"]
+def _admin_site_urls() -> list[tuple[str, str]]:
+    """The admin index and every registered model's changelist, with the model's label."""
+    urls = [("/admin/", "")]
     for model in admin.site._registry:
-        urls.append(f"/admin/{model._meta.app_label}/{model._meta.model_name}/")
+        label = f"{model._meta.app_label}.{model._meta.model_name}"
+        urls.append((f"/admin/{model._meta.app_label}/{model._meta.model_name}/", label))
     return sorted(urls)
 
 
-@pytest.mark.parametrize("url", _admin_site_urls())
+def _role_sees(caller: str, model_label: str) -> bool:
+    """Whether a staff caller may open a model's changelist, by the roles' table."""
+    if caller in (SUPERUSER, VIEW_ONLY) or not model_label:
+        return True
+    app_label, model_name = model_label.split(".")
+    wanted = ROLE_PERMISSIONS[caller]
+    return any(f"{app_label}.{verb}_{model_name}" in wanted for verb in ("view", "change"))
+
+
+@pytest.mark.parametrize(("url", "model_label"), _admin_site_urls())
 @pytest.mark.parametrize("caller", CALLERS)
-def test_admin_site_group_is_staff_only(world: World, url: str, caller: str) -> None:
+def test_admin_site_group_is_staff_only(
+    world: World, url: str, model_label: str, caller: str
+) -> None:
     response = client_as(world, caller).get(url)
 
-    if caller == STAFF:
-        assert response.status_code == 200
-    else:
+    if caller in NOT_STAFF:
         assert response.status_code == 302
         assert response["Location"] == f"/admin/login/?next={url}"
+    elif _role_sees(caller, model_label):
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 403
 
 
 def test_every_route_has_an_entry_and_no_entry_is_stale() -> None:
@@ -555,7 +600,7 @@ def test_every_route_has_an_entry_and_no_entry_is_stale() -> None:
 
     assert not missing, (
         "Add these routes to ROUTES in casinoclub/tests/test_authorization_matrix.py with the "
-        "expected status for anonymous / player / other_player / staff:\n" + "\n".join(missing)
+        "expected status for each caller of CALLERS:\n" + "\n".join(missing)
     )
     assert not wrong_methods, "Methods of the table differ from the view:\n" + "\n".join(
         wrong_methods

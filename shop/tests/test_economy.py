@@ -1,7 +1,9 @@
 import pytest
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.utils import timezone
 
+from accounts.roles import ECONOMY
 from games.tests.factories import funded_player
 from shop import economy, services
 from shop.models import Purchase
@@ -39,7 +41,9 @@ def test_admin_stats_is_staff_only_and_cached(settings):
     settings.PENDING_PURCHASE_ALERT_THRESHOLD = 1
     services.shop_buy(player, "pack")
 
-    staff = client_for(funded_player(0, is_staff=True))
+    staff_account = funded_player(0, is_staff=True)
+    staff_account.groups.add(Group.objects.get(name=ECONOMY))
+    staff = client_for(staff_account)
     players = client_for(player).get("/api/admin/stats")
     first = staff.get("/api/admin/stats").json()
     Purchase.objects.update(status="success", settled_at=timezone.now())  # within the 5 s cache
