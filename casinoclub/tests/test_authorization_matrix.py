@@ -365,15 +365,12 @@ ROUTES: dict[str, dict[str, Rule]] = {
     # view's permission → 403)
     "admin:accounts_user_gold": {"GET": Rule(admin_page(200, ECONOMY), kwargs=player_id)},
     "admin:accounts_user_import": {"GET": Rule(admin_page())},
-    # Django's password form for a user, wrapped to revoke the user's tokens and audit the reset.
-    "admin:auth_user_password_change": {
-        "GET": Rule(admin_page(), kwargs=lambda world: {"id": world.player.pk})
-    },
     # An unknown import token: 404 for staff who may import; nobody else learns whether it exists.
     "admin:accounts_user_import_status": {
         "GET": Rule(admin_page(404), kwargs=lambda world: {"token": "no-such-import"})
     },
-    # Django's password form for a user, audited here: only who may change users (superuser).
+    # Django's password form for a user: revokes the user's tokens and sessions and is audited;
+    # only who may change users (superuser).
     "admin:auth_user_password_change": {
         "GET": Rule(admin_page(), kwargs=lambda world: {"id": world.player.pk})
     },
