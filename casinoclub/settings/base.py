@@ -8,11 +8,15 @@ from redis.asyncio.retry import Retry as AsyncRedisRetry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from .env import BASE_DIR, env
+from .env import BASE_DIR, env, read_secrets
 
 django_stubs_ext.monkeypatch()  # lets admin and querysets be subscripted in annotations
 
-SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+# Four distinct secrets, all required: start-up names every missing one (settings/env.py).
+_secrets = read_secrets()
+SECRET_KEY = _secrets["DJANGO_SECRET_KEY"]
+# "production" refuses demo data and unsafe settings; local and test say so themselves.
+ENVIRONMENT = "development"
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -181,7 +185,7 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
-    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+    "SIGNING_KEY": _secrets["JWT_SIGNING_KEY"],
     "ALGORITHM": "HS256",
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
@@ -297,7 +301,8 @@ PUBLIC_EVENTS_CACHE_SECONDS = 10
 MISSION_PROGRESS_RETENTION_DAYS = env.int("MISSION_PROGRESS_RETENTION_DAYS", default=56)
 
 # Product rules
-MASTER_INVITE_CODE = env.str("MASTER_INVITE_CODE", default="5858")
+# A signup code that never runs out; none unless set (local and test set a development one).
+MASTER_INVITE_CODE: str | None = env.str("MASTER_INVITE_CODE", default="").strip() or None
 SIGNUP_BONUS_GOLD = env.int("SIGNUP_BONUS_GOLD", default=1000)
 LEVEL_UP_GOLD_PER_LEVEL = env.int("LEVEL_UP_GOLD_PER_LEVEL", default=100)
 # Responsible play
@@ -315,9 +320,9 @@ PAYMENT_SIMULATOR = {
     "charge": env.str("PAYMENT_SIMULATOR_CHARGE", default="succeed"),
     "pending_outcome": env.str("PAYMENT_SIMULATOR_PENDING_OUTCOME", default="succeed"),
 }
-PAYMENT_WEBHOOK_SECRET = env.str("PAYMENT_WEBHOOK_SECRET", default=SECRET_KEY)
+PAYMENT_WEBHOOK_SECRET = _secrets["PAYMENT_WEBHOOK_SECRET"]
 PAYMENT_WEBHOOK_TOLERANCE_SECONDS = 300
-RECEIPT_SIGNING_KEY = env.str("RECEIPT_SIGNING_KEY", default=SECRET_KEY)
+RECEIPT_SIGNING_KEY = _secrets["RECEIPT_SIGNING_KEY"]
 SHOP_HOLD_SECONDS = env.int("SHOP_HOLD_SECONDS", default=300)
 SHOP_PENDING_MAX_AGE_SECONDS = env.int("SHOP_PENDING_MAX_AGE_SECONDS", default=24 * 60 * 60)
 PENDING_PURCHASE_ALERT_THRESHOLD = env.int("PENDING_PURCHASE_ALERT_THRESHOLD", default=50)
