@@ -13,22 +13,18 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from casinoclub.client_address import client_address
 from casinoclub.idempotency import run_idempotent
 from casinoclub.openapi import error_responses
+from casinoclub.throttling import ScopedRateThrottle
 
 from . import exceptions, serializers, services
 from .authentication import request_player
 from .selectors import user_get_public
 from .services import responsible
 from .tokens import token_pair_for_user
-
-
-def _client_ip(request: Request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
 
 IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -75,7 +71,7 @@ class LoginView(PublicAPIView):
         result = services.user_login(
             identifier=identifier,
             password=data.validated_data["password"],
-            ip_address=_client_ip(request),
+            ip_address=client_address(request),
         )
         return Response({**result.tokens, "user": serializers.ProfileSerializer(result.user).data})
 

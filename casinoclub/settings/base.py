@@ -4,9 +4,12 @@ from datetime import timedelta
 
 import django_stubs_ext
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from redis.asyncio.retry import Retry as AsyncRedisRetry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+
+from casinoclub.networks import parse_networks
 
 from .env import BASE_DIR, env, read_secrets
 
@@ -337,3 +340,53 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# ---------------------------------------------------------------- security headers and networks
+# docs/decisions/0117-security-headers.md. Every page runs with no inline script or style: scripts
+# and styles are static files, data rides in json_script blocks and data-* attributes.
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1,
+    "casinoclub.admin_networks.AdminNetworkMiddleware",
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],  # the API and the same-origin socket
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Features no page uses, switched off for every page and anything it could embed.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "usb=()"
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1,
+    "casinoclub.security_headers.PermissionsPolicyMiddleware",
+)
+# /admin/ only from these networks (CIDR, comma-separated; empty: anywhere). The client address is
+# the trusted one behind DJANGO_NUM_PROXIES proxies (casinoclub/client_address.py).
+ADMIN_ALLOWED_NETWORKS = env.list("ADMIN_ALLOWED_NETWORKS", default=[])
+try:
+    parse_networks(ADMIN_ALLOWED_NETWORKS)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"ADMIN_ALLOWED_NETWORKS: {_error}") from None
+# Concurrent /api/metrics/stream streams per client address (Redis slots that expire by
+# themselves, so a crashed process frees its slots).
+METRICS_STREAM_MAX_PER_CLIENT = env.int("METRICS_STREAM_MAX_PER_CLIENT", default=3)
