@@ -29,3 +29,15 @@ def ledger_check_task() -> int:
 def users_import_task(*, token: str, actor_id: int) -> dict[str, Any]:
     """Import a CSV file staged and confirmed in the admin (``user_import_confirm``)."""
     return services.user_import_run_staged(token=token, actor_id=actor_id)
+
+
+@shared_task
+def refresh_tokens_purge_expired_task() -> int:
+    """Beat (hourly): delete expired refresh tokens and their blacklist rows."""
+    return services.refresh_tokens_purge_expired(now=timezone.now())
+
+
+@shared_task
+def sessions_purge_expired_task() -> int:
+    """Beat (hourly): delete expired page sessions."""
+    return services.sessions_purge_expired(now=timezone.now())

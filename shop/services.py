@@ -467,3 +467,13 @@ def webhook_handle(*, nonce: str, payload: dict[str, Any]) -> str:
     reason = str(payload.get("reason", "payment_failed")) if target == S.FAILED else ""
     purchase_transition(purchase.pk, target, reason=reason[:64])
     return "processed"
+
+
+def webhook_events_purge(*, older_than: datetime) -> int:
+    """Delete stored webhook events received before ``older_than``. Idempotent.
+
+    Safe once an event is older than the signature's timestamp tolerance: a replay of it is
+    refused by its timestamp before its id or nonce is looked up. The retention setting keeps
+    them far longer, past any provider's retry window and for support questions."""
+    deleted, _ = WebhookEvent.objects.filter(received_at__lt=older_than).delete()
+    return deleted

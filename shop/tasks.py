@@ -1,4 +1,8 @@
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from shop import services
 
@@ -7,3 +11,10 @@ from shop import services
 def purchases_settle_pending_task() -> dict[str, int]:
     """Beat: settle pending purchases with the gateway, expire stale ones. Safe to run twice."""
     return services.purchases_settle_pending()
+
+
+@shared_task
+def webhook_events_purge_task() -> int:
+    """Beat (daily): delete webhook events past WEBHOOK_EVENT_RETENTION_DAYS."""
+    retention = timedelta(days=settings.WEBHOOK_EVENT_RETENTION_DAYS)
+    return services.webhook_events_purge(older_than=timezone.now() - retention)

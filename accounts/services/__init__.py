@@ -28,6 +28,7 @@ from .imports import (
 )
 from .inventory import inventory_add
 from .progression import ExperienceResult, level_up_reward, user_experience_add
+from .retention import refresh_tokens_purge_expired, sessions_purge_expired
 from .staff import (
     invite_code_audited_state,
     staff_gold_adjust,
@@ -52,6 +53,8 @@ __all__ = [
     "level_up_reward",
     "login_failures_purge",
     "password_problems",
+    "refresh_tokens_purge_expired",
+    "sessions_purge_expired",
     "staff_gold_adjust",
     "staff_invite_code_saved",
     "staff_objects_deleted",

@@ -390,3 +390,26 @@ except ValueError as _error:
 # Concurrent /api/metrics/stream streams per client address (Redis slots that expire by
 # themselves, so a crashed process frees its slots).
 METRICS_STREAM_MAX_PER_CLIENT = env.int("METRICS_STREAM_MAX_PER_CLIENT", default=3)
+# Retention purges (docs/decisions/0118-retention-purges.md)
+WEBHOOK_EVENT_RETENTION_DAYS = max(7, env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=90))
+LEADERBOARD_DAILY_RETENTION_DAYS = max(8, env.int("LEADERBOARD_DAILY_RETENTION_DAYS", default=35))
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "purge-expired-refresh-tokens": {
+            "task": "accounts.tasks.refresh_tokens_purge_expired_task",
+            "schedule": timedelta(hours=1),
+        },
+        "purge-expired-sessions": {
+            "task": "accounts.tasks.sessions_purge_expired_task",
+            "schedule": timedelta(hours=1),
+        },
+        "purge-webhook-events": {
+            "task": "shop.tasks.webhook_events_purge_task",
+            "schedule": crontab(minute=20, hour=4),  # daily, in TIME_ZONE's quiet hours
+        },
+        "purge-daily-leaderboards": {
+            "task": "games.tasks.leaderboard_daily_purge_task",
+            "schedule": crontab(minute=40, hour=4),
+        },
+    }
+)
