@@ -51,4 +51,4 @@ class AdminNetworkMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         self._refuse_outsiders(request)
-        return await self.get_response(request)  # type: ignore[no-any-return]  # async chain
+        return await self.get_response(request)

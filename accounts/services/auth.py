@@ -65,8 +65,10 @@ def _usable_invite_codes(code: str):  # type: ignore[no-untyped-def]  # a QueryS
 
 def _is_master_invite_code(code: str) -> bool:
     """The never-exhausted code of ``MASTER_INVITE_CODE``; there is none when it is unset."""
-    master = settings.MASTER_INVITE_CODE
-    return bool(master) and hmac.compare_digest(code.encode(), master.encode())
+    master: str | None = settings.MASTER_INVITE_CODE
+    if not master:
+        return False
+    return hmac.compare_digest(code.encode(), master.encode())
 
 
 def invite_code_check(code: str) -> None:

@@ -29,4 +29,3 @@ def test_webhook_events_older_than_the_retention_are_purged(settings):
 
     assert deleted == 1
     assert list(WebhookEvent.objects.values_list("event_id", flat=True)) == ["recent"]
-
