@@ -35,3 +35,15 @@ def users_import_task(*, token: str, actor_id: int) -> dict[str, Any]:
 def user_bans_lift_ended_task() -> int:
     """Lift the bans whose end has passed (beat: every minute; a login lifts its own at once)."""
     return services.user_bans_lift_ended()
+
+
+@shared_task
+def refresh_tokens_purge_expired_task() -> int:
+    """Beat (hourly): delete expired refresh tokens and their blacklist rows."""
+    return services.refresh_tokens_purge_expired(now=timezone.now())
+
+
+@shared_task
+def sessions_purge_expired_task() -> int:
+    """Beat (hourly): delete expired page sessions."""
+    return services.sessions_purge_expired(now=timezone.now())

@@ -15,13 +15,14 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import Token as JsonWebToken
 
+from casinoclub.client_address import client_address
 from casinoclub.idempotency import run_idempotent
 from casinoclub.openapi import error_responses
 from casinoclub.permissions import staff_permission
+from casinoclub.throttling import ScopedRateThrottle
 
 from . import exceptions, serializers, services
 from .authentication import request_player
@@ -30,11 +31,6 @@ from .permissions import StaffSecondFactorVerified
 from .selectors import user_get_public
 from .services import responsible
 from .tokens import SESSION_CLAIM, token_pair_for_user
-
-
-def _client_ip(request: Request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
 
 IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -81,7 +77,7 @@ class LoginView(PublicAPIView):
         result = services.user_login(
             identifier=identifier,
             password=data.validated_data["password"],
-            ip_address=_client_ip(request),
+            ip_address=client_address(request),
         )
         return Response({**result.tokens, "user": serializers.ProfileSerializer(result.user).data})
 
@@ -155,7 +151,7 @@ class PasswordChangeView(APIView):
             player,
             current_password=data.validated_data["current_password"],
             new_password=data.validated_data["new_password"],
-            ip_address=_client_ip(request),
+            ip_address=client_address(request),
         )
         if isinstance(request.successful_authenticator, SessionAuthentication):
             update_session_auth_hash(request, player)

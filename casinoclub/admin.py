@@ -20,11 +20,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from rest_framework.throttling import ScopedRateThrottle
 
 from accounts import exceptions as account_exceptions
 from accounts import services as account_services
 from accounts.permissions import user_is_second_factor_verified
+from casinoclub.client_address import client_address
+from casinoclub.throttling import ScopedRateThrottle
 
 LOGIN_THROTTLE_SCOPE = "login"
 
@@ -108,7 +109,7 @@ class StaffAuthenticationForm(AdminAuthenticationForm):
                 identifier=identifier,
                 password=password,
                 second_factor=second_factor,
-                ip_address=self.request.META.get("REMOTE_ADDR"),
+                ip_address=client_address(self.request),
             )
         except account_exceptions.LoginLocked as error:
             minutes = int(error.extra.get("retry_after_minutes", 1))

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from gunicorn.glogging import Logger
 from prometheus_client import multiprocess
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
@@ -18,6 +19,20 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 max_requests = 10_000  # recycle workers now and then; jitter keeps them from restarting together
 max_requests_jitter = 1_000
 accesslog = "-"
+
+
+class ClientAddressLogger(Logger):
+    """The access log's ``%(h)s`` is the client (``casinoclub.client_address``), not the proxy."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict:
+        atoms = super().atoms(resp, req, environ, request_time)
+        from casinoclub.client_address import client_address_from_meta  # Django is set up by now
+
+        atoms["h"] = client_address_from_meta(environ) or "-"
+        return atoms
+
+
+logger_class = ClientAddressLogger
 forwarded_allow_ips = "*"  # only the reverse proxy reaches this port on the compose network
 
 

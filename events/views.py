@@ -15,13 +15,13 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.authentication import request_player
 from accounts.selectors import wallet_balance
 from accounts.views import IDEMPOTENCY_KEY_HEADER
 from casinoclub.idempotency import run_idempotent
+from casinoclub.throttling import ScopedRateThrottle
 from events import selectors, serializers, services
 from events.metrics import event_mission_requests_total
 from events.models import EventParticipation, MissionPeriod, MissionProgress

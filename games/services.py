@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -32,7 +32,15 @@ from casinoclub import domain_events
 from casinoclub.queueing import task_enqueue_after_commit
 from casinoclub.realtime.services import realtime_publish
 from games import engine, exceptions, metrics
-from games.models import FairSeed, Game, GameConfig, GameRound, LeaderboardPeriod, RoundState
+from games.models import (
+    FairSeed,
+    Game,
+    GameConfig,
+    GameRound,
+    LeaderboardEntry,
+    LeaderboardPeriod,
+    RoundState,
+)
 from games.selectors import engine_config, game_config_current, period_start
 
 CLIENT_SEED_MAX = 64
@@ -534,3 +542,13 @@ def crash_rounds_settle_due() -> int:
         "pk", flat=True
     )
     return sum(crash_round_settle(round_id) for round_id in list(ids))
+
+
+def leaderboard_daily_purge(*, before: date) -> int:
+    """Delete daily leaderboard rows of days before ``before``. Idempotent.
+
+    Weekly and all-time rows are kept; a past day's board is no longer shown after its week."""
+    deleted, _ = LeaderboardEntry.objects.filter(
+        period=LeaderboardPeriod.DAILY, period_start__lt=before
+    ).delete()
+    return deleted

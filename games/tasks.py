@@ -1,4 +1,8 @@
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from games import services
 
@@ -13,3 +17,12 @@ def crash_round_settle_task(round_id: int) -> bool:
 def crash_rounds_settle_due_task() -> int:
     """Beat: settle open crash rounds whose task was lost (every 10 s)."""
     return services.crash_rounds_settle_due()
+
+
+@shared_task
+def leaderboard_daily_purge_task() -> int:
+    """Beat (daily): delete daily leaderboard rows older than LEADERBOARD_DAILY_RETENTION_DAYS."""
+    today = timezone.localdate()
+    return services.leaderboard_daily_purge(
+        before=today - timedelta(days=settings.LEADERBOARD_DAILY_RETENTION_DAYS)
+    )

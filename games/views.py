@@ -13,7 +13,6 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.authentication import request_player
@@ -21,6 +20,7 @@ from accounts.selectors import inventory_list, wallet_balance
 from accounts.views import IDEMPOTENCY_KEY_HEADER
 from casinoclub.idempotency import run_idempotent
 from casinoclub.openapi import ErrorEnvelopeSerializer, error_responses
+from casinoclub.throttling import ScopedRateThrottle
 from games import selectors, serializers, services, verification
 from games.models import Game, GameRound, LeaderboardPeriod
 

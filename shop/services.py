@@ -1023,3 +1023,13 @@ def payment_event_apply(event: PaymentEvent) -> str:
     if late_refund is not None:
         _late_refund(late_refund)
     return status
+
+
+def webhook_events_purge(*, older_than: datetime) -> int:
+    """Delete stored webhook events received before ``older_than``. Idempotent.
+
+    Safe once an event is older than the signature's timestamp tolerance: a replay of it is
+    refused by its timestamp before its id or nonce is looked up. The retention setting keeps
+    them far longer, past any provider's retry window and for support questions."""
+    deleted, _ = WebhookEvent.objects.filter(received_at__lt=older_than).delete()
+    return deleted

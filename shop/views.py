@@ -13,7 +13,6 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.authentication import request_player
@@ -23,6 +22,7 @@ from accounts.views import IDEMPOTENCY_KEY_HEADER
 from casinoclub.idempotency import run_idempotent_in_steps
 from casinoclub.openapi import error_responses
 from casinoclub.permissions import staff_permission
+from casinoclub.throttling import ScopedRateThrottle
 from shop import economy, gateway, selectors, serializers, services
 from shop.models import Purchase
 

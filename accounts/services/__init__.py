@@ -37,6 +37,7 @@ from .progression import (
     user_experience_add,
     user_progression_set,
 )
+from .retention import refresh_tokens_purge_expired, sessions_purge_expired
 from .staff import (
     gold_grant_request_approve,
     gold_grant_request_reject,
@@ -78,8 +79,10 @@ __all__ = [
     "level_up_reward",
     "login_failures_purge",
     "password_problems",
+    "refresh_tokens_purge_expired",
     "second_factor_enrolled",
     "second_factor_verify",
+    "sessions_purge_expired",
     "staff_gold_adjust",
     "staff_grant_limit",
     "staff_invite_code_saved",

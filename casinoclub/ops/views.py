@@ -28,11 +28,12 @@ from prometheus_client import (
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from casinoclub import stored_gauges
+from casinoclub.client_address import client_address
 from casinoclub.errors import error_body
+from casinoclub.throttling import ScopedRateThrottle
 
 from . import selectors
 from .metrics import metrics_streams_active, metrics_streams_closed_total
@@ -75,9 +76,12 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-async def _metrics_events(interval: int, max_seconds: float) -> AsyncIterator[bytes]:
+async def _metrics_events(
+    interval: int, max_seconds: float, slot_key: str | None = None
+) -> AsyncIterator[bytes]:
     """One ``metrics`` event now and every ``interval`` seconds; an ``end`` event and the end of
-    the response after ``max_seconds``. A client disconnect cancels the await in progress."""
+    the response after ``max_seconds``. A client disconnect cancels the await in progress. The
+    stream's concurrency slot (``slot_key``) is given back however it ends."""
     started = stream_clock()
     reason = "disconnect"
     metrics_streams_active.inc()
@@ -94,6 +98,8 @@ async def _metrics_events(interval: int, max_seconds: float) -> AsyncIterator[by
     finally:
         metrics_streams_active.dec()
         metrics_streams_closed_total.labels(reason=reason).inc()
+        if slot_key is not None:
+            await _stream_slot_release(slot_key)
 
 
 def _stream_error(status: int, code: str, message: str, details: Any = None) -> JsonResponse:
@@ -102,11 +108,41 @@ def _stream_error(status: int, code: str, message: str, details: Any = None) -> 
 
 async def _stream_open_allowed(request: HttpRequest) -> bool:
     """At most METRICS_STREAM_OPENS_PER_MINUTE new streams per client IP and minute (Redis)."""
-    ident = BaseThrottle().get_ident(request)  # type: ignore[arg-type]  # reads only META
+    ident = client_address(request) or "unknown"
     key = f"ops:metrics_stream:{ident}:{int(time.time() // 60)}"
     await cache.aadd(key, 0, 120)
     opened = await cache.aincr(key)
     return bool(opened <= settings.METRICS_STREAM_OPENS_PER_MINUTE)
+
+
+# A slot outlives the longest stream by this much, then frees itself: a process that died
+# mid-stream (no ``finally``) cannot keep a client's slot for longer.
+STREAM_SLOT_GRACE_SECONDS = 60
+
+
+def _stream_slot_keys(ident: str) -> list[str]:
+    return [
+        f"ops:metrics_stream_slot:{ident}:{slot}"
+        for slot in range(settings.METRICS_STREAM_MAX_PER_CLIENT)
+    ]
+
+
+async def _stream_slot_acquire(request: HttpRequest) -> str | None:
+    """One of the client's METRICS_STREAM_MAX_PER_CLIENT concurrent stream slots, or None.
+
+    Each slot is a Redis key taken with SET NX (``cache.add``) and an expiry just past
+    METRICS_STREAM_MAX_SECONDS, so two processes never take the same slot and a crashed process
+    leaks none for long."""
+    ident = client_address(request) or "unknown"
+    timeout = settings.METRICS_STREAM_MAX_SECONDS + STREAM_SLOT_GRACE_SECONDS
+    for key in _stream_slot_keys(ident):
+        if await cache.aadd(key, 1, timeout):
+            return key
+    return None
+
+
+async def _stream_slot_release(key: str) -> None:
+    await cache.adelete(key)
 
 
 @require_GET
@@ -130,8 +166,16 @@ async def metrics_stream(request: HttpRequest) -> HttpResponseBase:
         )
     if not await _stream_open_allowed(request):
         return _stream_error(429, "rate_limited", "Too many streams opened; try again later.")
+    slot_key = await _stream_slot_acquire(request)
+    if slot_key is None:
+        return _stream_error(
+            429,
+            "too_many_streams",
+            "Too many open streams from your address; close one first.",
+            {"max_streams": settings.METRICS_STREAM_MAX_PER_CLIENT},
+        )
     response = StreamingHttpResponse(
-        _metrics_events(int(raw), settings.METRICS_STREAM_MAX_SECONDS),
+        _metrics_events(int(raw), settings.METRICS_STREAM_MAX_SECONDS, slot_key),
         content_type="text/event-stream",
     )
     response["Cache-Control"] = "no-cache"

@@ -24,14 +24,15 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.throttling import ScopedRateThrottle
 
 from accounts import services as account_services
 from accounts.authentication import request_player
 from accounts.selectors import inventory_list
 from accounts.serializers import ProfileSerializer, SignupInputSerializer
+from casinoclub.client_address import client_address
 from casinoclub.dashboard import dashboard_snapshot
 from casinoclub.errors import ApplicationError
+from casinoclub.throttling import ScopedRateThrottle
 from events.selectors import event_list, mission_list
 from games.selectors import game_config_current, odds_for, round_list
 from games.services import round_public
@@ -173,7 +174,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
             return render(request, "pages/login.html", context, status=400)
         try:
             result = account_services.user_login(
-                identifier=identifier, password=password, ip_address=request.META.get("REMOTE_ADDR")
+                identifier=identifier, password=password, ip_address=client_address(request)
             )
         except ApplicationError as error:
             context["error"] = {

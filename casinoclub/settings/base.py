@@ -4,15 +4,22 @@ from datetime import timedelta
 
 import django_stubs_ext
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from redis.asyncio.retry import Retry as AsyncRedisRetry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from .env import BASE_DIR, env
+from casinoclub.networks import parse_networks
+
+from .env import BASE_DIR, env, read_secrets
 
 django_stubs_ext.monkeypatch()  # lets admin and querysets be subscripted in annotations
 
-SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+# Four distinct secrets, all required: start-up names every missing one (settings/env.py).
+_secrets = read_secrets()
+SECRET_KEY = _secrets["DJANGO_SECRET_KEY"]
+# "production" refuses demo data and unsafe settings; local and test say so themselves.
+ENVIRONMENT = "development"
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -188,7 +195,7 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
-    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+    "SIGNING_KEY": _secrets["JWT_SIGNING_KEY"],
     "ALGORITHM": "HS256",
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
@@ -308,7 +315,8 @@ PUBLIC_EVENTS_CACHE_SECONDS = 10
 MISSION_PROGRESS_RETENTION_DAYS = env.int("MISSION_PROGRESS_RETENTION_DAYS", default=56)
 
 # Product rules
-MASTER_INVITE_CODE = env.str("MASTER_INVITE_CODE", default="5858")
+# A signup code that never runs out; none unless set (local and test set a development one).
+MASTER_INVITE_CODE: str | None = env.str("MASTER_INVITE_CODE", default="").strip() or None
 SIGNUP_BONUS_GOLD = env.int("SIGNUP_BONUS_GOLD", default=1000)
 LEVEL_UP_GOLD_PER_LEVEL = env.int("LEVEL_UP_GOLD_PER_LEVEL", default=100)
 # Responsible play
@@ -326,9 +334,9 @@ PAYMENT_SIMULATOR = {
     "charge": env.str("PAYMENT_SIMULATOR_CHARGE", default="succeed"),
     "pending_outcome": env.str("PAYMENT_SIMULATOR_PENDING_OUTCOME", default="succeed"),
 }
-PAYMENT_WEBHOOK_SECRET = env.str("PAYMENT_WEBHOOK_SECRET", default=SECRET_KEY)
+PAYMENT_WEBHOOK_SECRET = _secrets["PAYMENT_WEBHOOK_SECRET"]
 PAYMENT_WEBHOOK_TOLERANCE_SECONDS = 300
-RECEIPT_SIGNING_KEY = env.str("RECEIPT_SIGNING_KEY", default=SECRET_KEY)
+RECEIPT_SIGNING_KEY = _secrets["RECEIPT_SIGNING_KEY"]
 SHOP_HOLD_SECONDS = env.int("SHOP_HOLD_SECONDS", default=300)
 SHOP_PENDING_MAX_AGE_SECONDS = env.int("SHOP_PENDING_MAX_AGE_SECONDS", default=24 * 60 * 60)
 # Stripe (shop.stripe_gateway.StripeGateway; README "Payments"). The keys have no default: empty
@@ -372,3 +380,75 @@ LOGGING = {
 STAFF_GRANT_LIMIT = env.int("STAFF_GRANT_LIMIT", default=100_000)
 # What one staff member moves alone in 24 hours (grants plus revokes); beyond it, approval too.
 STAFF_GRANT_DAILY_LIMIT = env.int("STAFF_GRANT_DAILY_LIMIT", default=1_000_000)
+# ---------------------------------------------------------------- security headers and networks
+# docs/decisions/0117-security-headers.md. Every page runs with no inline script or style: scripts
+# and styles are static files, data rides in json_script blocks and data-* attributes.
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1,
+    "casinoclub.admin_networks.AdminNetworkMiddleware",
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],  # the API and the same-origin socket
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Features no page uses, switched off for every page and anything it could embed.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "usb=()"
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1,
+    "casinoclub.security_headers.PermissionsPolicyMiddleware",
+)
+# /admin/ only from these networks (CIDR, comma-separated; empty: anywhere). The client address is
+# the trusted one behind DJANGO_NUM_PROXIES proxies (casinoclub/client_address.py).
+ADMIN_ALLOWED_NETWORKS = env.list("ADMIN_ALLOWED_NETWORKS", default=[])
+try:
+    parse_networks(ADMIN_ALLOWED_NETWORKS)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"ADMIN_ALLOWED_NETWORKS: {_error}") from None
+# Concurrent /api/metrics/stream streams per client address (Redis slots that expire by
+# themselves, so a crashed process frees its slots).
+METRICS_STREAM_MAX_PER_CLIENT = env.int("METRICS_STREAM_MAX_PER_CLIENT", default=3)
+# Retention purges (docs/decisions/0118-retention-purges.md)
+WEBHOOK_EVENT_RETENTION_DAYS = max(7, env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=90))
+LEADERBOARD_DAILY_RETENTION_DAYS = max(8, env.int("LEADERBOARD_DAILY_RETENTION_DAYS", default=35))
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "purge-expired-refresh-tokens": {
+            "task": "accounts.tasks.refresh_tokens_purge_expired_task",
+            "schedule": timedelta(hours=1),
+        },
+        "purge-expired-sessions": {
+            "task": "accounts.tasks.sessions_purge_expired_task",
+            "schedule": timedelta(hours=1),
+        },
+        "purge-webhook-events": {
+            "task": "shop.tasks.webhook_events_purge_task",
+            "schedule": crontab(minute=20, hour=4),  # daily, in TIME_ZONE's quiet hours
+        },
+        "purge-daily-leaderboards": {
+            "task": "games.tasks.leaderboard_daily_purge_task",
+            "schedule": crontab(minute=40, hour=4),
+        },
+    }
+)

@@ -1,9 +1,51 @@
-"""Production: every secret from the environment, HTTPS assumed behind the reverse proxy."""
+"""Production: every secret from the environment, HTTPS assumed behind the reverse proxy.
+
+Start-up refuses what would be unsafe in front of players (docs/decisions/0115): missing, weak or
+shared secrets, a guessable master invite code, and the simulated payment gateway (free gold)
+unless ``PAYMENT_GATEWAY_ALLOW_SIMULATED=true`` says a demo deployment wants it.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .env import env, own_ip_addresses
+from .base import (
+    MASTER_INVITE_CODE,
+    PAYMENT_GATEWAY,
+    PAYMENT_WEBHOOK_SECRET,
+    RECEIPT_SIGNING_KEY,
+    SECRET_KEY,
+    SIMPLE_JWT,
+)
+from .env import env, own_ip_addresses, refuse_unsafe_secrets
 
+ENVIRONMENT = "production"
 DEBUG = False
+
+refuse_unsafe_secrets(
+    {
+        "DJANGO_SECRET_KEY": SECRET_KEY,
+        "JWT_SIGNING_KEY": str(SIMPLE_JWT["SIGNING_KEY"]),
+        "PAYMENT_WEBHOOK_SECRET": PAYMENT_WEBHOOK_SECRET,
+        "RECEIPT_SIGNING_KEY": RECEIPT_SIGNING_KEY,
+    }
+)
+
+MASTER_INVITE_CODE_MINIMUM_LENGTH = 12
+if MASTER_INVITE_CODE is not None and len(MASTER_INVITE_CODE) < MASTER_INVITE_CODE_MINIMUM_LENGTH:
+    raise ImproperlyConfigured(
+        f"MASTER_INVITE_CODE is shorter than {MASTER_INVITE_CODE_MINIMUM_LENGTH} characters: a "
+        "code that never runs out must not be guessable. Unset it to have no master code."
+    )
+
+SIMULATED_GATEWAY = "shop.gateway.SimulatedGateway"
+PAYMENT_GATEWAY_ALLOW_SIMULATED = env.bool("PAYMENT_GATEWAY_ALLOW_SIMULATED", default=False)
+if PAYMENT_GATEWAY.strip() == SIMULATED_GATEWAY and not PAYMENT_GATEWAY_ALLOW_SIMULATED:
+    raise ImproperlyConfigured(
+        f"PAYMENT_GATEWAY is {SIMULATED_GATEWAY}, which grants gold without taking any money. "
+        "Set PAYMENT_GATEWAY to a real gateway, or PAYMENT_GATEWAY_ALLOW_SIMULATED=true for a "
+        "demo deployment."
+    )
+
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 if env.bool("DJANGO_ALLOWED_HOSTS_INCLUDE_OWN_IPS", default=False):
     # docker compose: Prometheus scrapes each replica by its IP address and health checks call

@@ -2,10 +2,19 @@
 
 import os
 
-os.environ.setdefault("DJANGO_SECRET_KEY", "test-key-0123456789-0123456789-0123456789-0123456789")
+for _name, _value in {
+    "DJANGO_SECRET_KEY": "test-key-not-for-production-0123456789-0123456789-0123456789",
+    "JWT_SIGNING_KEY": "test-jwt-key-not-for-production-0123456789",
+    "PAYMENT_WEBHOOK_SECRET": "test-webhook-secret-not-for-production-0123456789",
+    "RECEIPT_SIGNING_KEY": "test-receipt-key-not-for-production-0123456789",
+    "MASTER_INVITE_CODE": "5858",
+}.items():
+    os.environ.setdefault(_name, _value)
 
-from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK
+from .base import *  # noqa: E402, F403
+from .base import REST_FRAMEWORK  # noqa: E402
+
+ENVIRONMENT = "test"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True

@@ -8,10 +8,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.authentication import request_player
+from casinoclub.throttling import ScopedRateThrottle
 
 from . import serializers, services
 from .exceptions import PayloadTooLarge

@@ -68,7 +68,13 @@ def test_swagger_ui_is_served_from_local_static_files_not_a_cdn(api_client):
     assert response["Content-Type"] == "text/html; charset=utf-8"
     html = response.content.decode()
     assert f'<script src="/static/{SWAGGER_BUNDLE}"></script>' in html
-    assert '"/api/schema/"' in html
+    # The start-up script is a file too (no inline script under the CSP: docs/decisions/0117).
+    assert '<script src="/api/docs/?script="></script>' in html
+    assert "<script>" not in html
+    script = api_client.get("/api/docs/?script=")
+    assert script["Content-Type"] == "application/javascript"
+    assert '"/api/schema/"' in script.content.decode()
     for cdn in ("cdn", "jsdelivr", "unpkg", "cloudflare", "https://"):
         assert cdn not in html.lower()
+        assert cdn not in script.content.decode().lower()
     assert finders.find(SWAGGER_BUNDLE) is not None

@@ -25,6 +25,11 @@ function renderLevel(profile) {
   document.querySelector("[data-xp-max]").textContent = profile.max_experience;
 }
 
+// The server renders the bar's share as data (a style attribute would break the CSP).
+for (const fill of document.querySelectorAll(".level-bar .fill[data-percent]")) {
+  fill.style.width = `${fill.dataset.percent}%`;
+}
+
 async function refreshProfile() {
   try {
     renderLevel(await api("/api/users/me"));

@@ -108,6 +108,8 @@ export function el(tag, attributes = {}, ...children) {
     if (name === "class") node.className = value;
     else if (name === "dataset") Object.assign(node.dataset, value);
     else if (name === "text") node.textContent = value;
+    // Through the CSSOM: the Content-Security-Policy refuses style *attributes*.
+    else if (name === "style") node.style.cssText = value;
     else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
     else node.setAttribute(name, value === true ? "" : value);
   }

@@ -1,9 +1,14 @@
-"""Seed the demo accounts: staff ``admin`` and players ``user001``–``user004``. Idempotent."""
+"""Seed the demo accounts: staff ``admin`` and players ``user001``–``user004``. Idempotent.
+
+Refused under the production settings: it creates a superuser with a published password and
+credits gold out of nothing.
+"""
 
 import os
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import LedgerReason, User
@@ -30,6 +35,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, password: str, **options: Any) -> None:
+        if settings.ENVIRONMENT == "production":
+            raise CommandError(
+                "seed_demo does not run in production: it creates a staff account with a "
+                "published password and grants gold."
+            )
         with transaction.atomic():
             if not User.objects.filter(site_id="admin").exists():
                 User.objects.create_superuser("admin", "Admin", "01000000000", password)

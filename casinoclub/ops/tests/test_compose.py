@@ -177,14 +177,9 @@ def test_the_proxy_keeps_metrics_internal_and_serves_static_files():
 
 
 def test_production_allows_its_own_addresses_as_hosts_only_when_asked():
-    from casinoclub.tests.test_production_settings import run_manage
+    from casinoclub.tests.test_production_settings import PRODUCTION_ENVIRONMENT, run_manage
 
-    env = {
-        "DJANGO_SECRET_KEY": "a-long-random-production-secret-" + "x" * 40,
-        "DJANGO_ALLOWED_HOSTS": "casino.example",
-        "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
-        "REDIS_URL": "redis://127.0.0.1:1/0",
-    }
+    env = dict(PRODUCTION_ENVIRONMENT)
     show = ("shell", "-c", "from django.conf import settings; print(settings.ALLOWED_HOSTS)")
 
     plain = run_manage(*show, **env)

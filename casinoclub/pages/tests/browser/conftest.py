@@ -109,17 +109,43 @@ def chromium() -> Iterator[Browser]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+# Reports every Content-Security-Policy violation of every document (the event fires for blocked
+# inline scripts, inline styles, event handler attributes, eval and foreign origins alike).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolationCount = (window.__cspViolationCount || 0) + 1;
+  window.reportCspViolation(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "inline"} on ${location.pathname}`
+    + ` (${event.sourceFile || "document"}:${event.lineNumber}) ${event.sample || ""}`.trim()
+  );
+});
+"""
+
+
 class PageLog:
-    """Console messages and uncaught errors of every page of the test's contexts."""
+    """Console messages, uncaught errors and CSP violations of every page of the test's contexts."""
 
     def __init__(self) -> None:
         self.lines: dict[Page, list[str]] = {}
         self.errors: dict[Page, list[str]] = {}
+        self.csp_violations: list[str] = []
+
+    def watch_csp(self, context: BrowserContext) -> None:
+        context.expose_function("reportCspViolation", self._report_csp_violation)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
+
+    def _report_csp_violation(self, text: str) -> None:
+        self.csp_violations.append(text)
+
+    def _console(self, lines: list[str], message: Any) -> None:
+        lines.append(f"[{message.type}] {message.text}")
+        if "Content Security Policy" in message.text:  # Chromium's own report of a refusal
+            self.csp_violations.append(f"[console] {message.text}")
 
     def attach(self, page: Page) -> None:
         lines = self.lines.setdefault(page, [])
         errors = self.errors.setdefault(page, [])
-        page.on("console", lambda message: lines.append(f"[{message.type}] {message.text}"))
+        page.on("console", lambda message: self._console(lines, message))
         page.on(
             "pageerror",
             lambda error: (lines.append(f"[pageerror] {error}"), errors.append(str(error))),
@@ -150,6 +176,7 @@ def open_context(
         context = chromium.new_context(base_url=live_url, **options)
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         context.on("page", page_log.attach)
+        page_log.watch_csp(context)
         contexts.append(context)
         return context
 
@@ -160,6 +187,12 @@ def open_context(
         print(f"daphne log (end):\n{daphne_server.log_tail()}")  # shown in the failure report
     for context in contexts:
         context.close()
+    # Every page of every browser test runs under the Content-Security-Policy without a refusal.
+    if page_log.csp_violations:
+        pytest.fail(
+            "Content-Security-Policy violations:\n" + "\n".join(page_log.csp_violations),
+            pytrace=False,
+        )
 
 
 def _failure_folder(test_name: str) -> Path:

@@ -10,6 +10,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -488,3 +489,82 @@ def test_a_stripe_purchase_goes_to_checkout_and_back_and_settles_by_webhook(
         assert fake.server is not None
         fake.server.shutdown()
         fake.server.server_close()
+
+
+# ---------------------------------------------------------------- Content-Security-Policy
+# Every browser test fails on a CSP violation (conftest); these visit what the player story does
+# not: the admin (with its widgets and the economy dashboard's charts) and the API docs.
+
+ADMIN_PAGES = [
+    "/admin/",
+    "/admin/accounts/user/",
+    "/admin/accounts/user/add/",
+    "/admin/accounts/invitecode/",
+    "/admin/accounts/invitecode/add/",
+    "/admin/shop/purchase/economy/",
+]
+
+
+def test_the_admin_and_the_api_docs_run_under_the_content_security_policy(
+    open_context: Callable[..., BrowserContext], page_log: PageLog
+) -> None:
+    staff = UserFactory(site_id="cspadmin", is_staff=True, is_superuser=True)
+    page = open_context(**DESKTOP).new_page()
+    login = page.goto("/admin/login/")
+    assert login is not None
+    policy = login.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    page.locator("#id_username").fill(staff.site_id)
+    page.locator("#id_password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.locator("input[type=submit]").click()
+
+    for path in ADMIN_PAGES:
+        response = page.goto(path)
+        assert response is not None
+        assert response.status == 200, path
+        assert "content-security-policy" in response.headers, path
+    page.goto(f"/admin/accounts/user/{staff.pk}/change/")
+    expect(page.locator(".selector-available").first).to_be_visible()  # SelectFilter2 ran
+    page.goto("/admin/accounts/invitecode/add/")
+    expect(page.locator(".datetimeshortcuts").first).to_be_visible()  # the date widgets ran
+    page.goto("/admin/shop/purchase/economy/")
+    expect(page.locator("#gold-chart")).to_have_attribute("style", re.compile("width"))  # drawn
+
+    docs = page.goto("/api/docs/")
+    assert docs is not None
+    assert "unsafe-inline" not in docs.headers["content-security-policy"].split("style-src")[0]
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Casino Club API")
+    assert page_log.page_errors() == []
+    assert page_log.csp_violations == []
+
+
+def test_the_policy_refuses_an_injected_inline_script_and_the_suite_notices(
+    open_context: Callable[..., BrowserContext], page_log: PageLog
+) -> None:
+    # What an HTML injection would smuggle into a page: the login page as the server sent it (its
+    # policy header included) with an inline script and an inline event handler added.
+    page = open_context(**DESKTOP).new_page()
+    injection = (
+        '<script>window.__injected = "script";</script>'
+        '<img id="injected" src="/static/missing.png" onerror="window.__injected = \'handler\'">'
+    )
+
+    def inject(route: Any) -> None:
+        response = route.fetch()
+        body = response.text().replace("</body>", injection + "</body>")
+        route.fulfill(response=response, body=body)
+
+    page.route("**/login/", inject)
+    page.goto("/login/")
+    page.wait_for_function("() => window.__cspViolationCount >= 2")
+
+    assert page.evaluate("() => window.__injected") is None
+    reported = [v for v in page_log.csp_violations if not v.startswith("[console]")]
+    assert sorted(violation.split(" on ")[0] for violation in reported) == [
+        "script-src-attr blocked inline",
+        "script-src-elem blocked inline",
+    ]
+    assert len([v for v in page_log.csp_violations if v.startswith("[console]")]) == 2
+    page_log.csp_violations.clear()  # expected here: the fixture fails on any other
