@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from io import StringIO
-from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -20,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AuditLogEntry
 from accounts.tests.factories import PASSWORD, UserFactory
+from casinoclub.tests.test_production_settings import PRODUCTION_ENVIRONMENT, run_manage
 
 
 def enrol(*args: str) -> str:
@@ -138,27 +135,12 @@ def test_players_and_unknown_accounts_cannot_be_enrolled():
 
 
 def test_production_requires_the_second_factor_and_cannot_turn_it_off():
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "shell",
-            "-c",
-            "from django.conf import settings; print(settings.STAFF_REQUIRE_2FA)",
-        ],
-        cwd=Path(settings.BASE_DIR),
-        env={
-            **base_env,
-            "DJANGO_SETTINGS_MODULE": "casinoclub.settings.production",
-            "DJANGO_SECRET_KEY": "a-long-random-production-secret-" + "x" * 40,
-            "DJANGO_ALLOWED_HOSTS": "casino.example",
-            "STAFF_REQUIRE_2FA": "false",
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.STAFF_REQUIRE_2FA)",
+        **PRODUCTION_ENVIRONMENT,
+        STAFF_REQUIRE_2FA="false",
     )
 
     assert result.returncode == 0, result.stderr

@@ -10,11 +10,15 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F403
 from .base import (
     MASTER_INVITE_CODE,
+    PAYMENT_CANCEL_URL,
     PAYMENT_GATEWAY,
+    PAYMENT_SUCCESS_URL,
     PAYMENT_WEBHOOK_SECRET,
     RECEIPT_SIGNING_KEY,
     SECRET_KEY,
     SIMPLE_JWT,
+    STRIPE_SECRET_KEY,
+    STRIPE_WEBHOOK_SECRET,
 )
 from .env import env, own_ip_addresses, refuse_unsafe_secrets
 
@@ -45,6 +49,34 @@ if PAYMENT_GATEWAY.strip() == SIMULATED_GATEWAY and not PAYMENT_GATEWAY_ALLOW_SI
         "Set PAYMENT_GATEWAY to a real gateway, or PAYMENT_GATEWAY_ALLOW_SIMULATED=true for a "
         "demo deployment."
     )
+
+STRIPE_GATEWAY = "shop.stripe_gateway.StripeGateway"
+if PAYMENT_GATEWAY.strip() == STRIPE_GATEWAY:
+    _stripe_missing = [
+        name
+        for name, value in (
+            ("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY),
+            ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET),
+        )
+        if not value.strip()
+    ]
+    if _stripe_missing:
+        raise ImproperlyConfigured(
+            f"PAYMENT_GATEWAY is {STRIPE_GATEWAY}, which needs " + ", ".join(_stripe_missing) + "."
+        )
+    _local_return = [
+        name
+        for name, value in (
+            ("PAYMENT_SUCCESS_URL", PAYMENT_SUCCESS_URL),
+            ("PAYMENT_CANCEL_URL", PAYMENT_CANCEL_URL),
+        )
+        if not value.startswith("https://")
+    ]
+    if _local_return:
+        raise ImproperlyConfigured(
+            ", ".join(_local_return) + " must be the site's public https:// address, where the "
+            "provider's checkout sends players back."
+        )
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 if env.bool("DJANGO_ALLOWED_HOSTS_INCLUDE_OWN_IPS", default=False):

@@ -19,7 +19,14 @@ SECRET_NAMES = (
     "RECEIPT_SIGNING_KEY",
 )
 # Variables a production start reads; the parent's values (test defaults) must not leak in.
-CONTROLLED = (*SECRET_NAMES, "MASTER_INVITE_CODE", "PAYMENT_GATEWAY", "ADMIN_ALLOWED_NETWORKS")
+CONTROLLED = (
+    *SECRET_NAMES,
+    "MASTER_INVITE_CODE",
+    "PAYMENT_GATEWAY",
+    "ADMIN_ALLOWED_NETWORKS",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+)
 
 PRODUCTION_ENVIRONMENT = {
     "DJANGO_SECRET_KEY": "Kq3v9Zt1Lm7Xw2Rb8Np4Hs6Yd0Fc5Gj1Ue9Ta3Vo7Ik2Ql8Mz4Wx6Ry0Sb5Pn",
@@ -207,6 +214,37 @@ def test_the_simulated_gateway_is_the_production_default_and_is_refused():
     result = start_production(PAYMENT_GATEWAY=None, PAYMENT_GATEWAY_ALLOW_SIMULATED=None)
 
     assert "PAYMENT_GATEWAY_ALLOW_SIMULATED=true" in refusal(result)
+
+
+STRIPE = {
+    "PAYMENT_GATEWAY": "shop.stripe_gateway.StripeGateway",
+    "PAYMENT_GATEWAY_ALLOW_SIMULATED": None,
+    "STRIPE_SECRET_KEY": "sk_live_0123456789",
+    "STRIPE_WEBHOOK_SECRET": "whsec_0123456789",
+    "PAYMENT_SUCCESS_URL": "https://casino.example/shop/?checkout=success&receipt={receipt}",
+    "PAYMENT_CANCEL_URL": "https://casino.example/shop/?checkout=cancel&receipt={receipt}",
+}
+
+
+def test_production_starts_with_stripe_and_its_keys():
+    result = start_production(**STRIPE)
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_stripe_without_its_keys():
+    result = start_production(**{**STRIPE, "STRIPE_SECRET_KEY": None, "STRIPE_WEBHOOK_SECRET": ""})
+
+    assert refusal(result) == (
+        "PAYMENT_GATEWAY is shop.stripe_gateway.StripeGateway, which needs STRIPE_SECRET_KEY, "
+        "STRIPE_WEBHOOK_SECRET."
+    )
+
+
+def test_production_refuses_stripe_returning_players_to_localhost():
+    result = start_production(**{**STRIPE, "PAYMENT_SUCCESS_URL": None})
+
+    assert refusal(result).startswith("PAYMENT_SUCCESS_URL must be the site's public https://")
 
 
 def test_seed_demo_refuses_to_run_under_the_production_settings():
