@@ -204,15 +204,20 @@ def user_signup(
     Raises ``InviteCode*``, ``SiteIdTaken``, ``NicknameTaken``, ``PhoneNumberTaken`` or
     ``WeakPassword``, ``AgeRestricted``. Not idempotent: a second call with the same site_id fails
     with SiteIdTaken.
+
+    The invite code is checked before anything else and consumed before the identity checks, so
+    only a caller holding a usable code learns whether a phone number, site_id or nickname is
+    registered (the consumption rolls back with the failed signup).
     """
+    invite_code_check(invite_code)
     age_gate_check(birth_date)
     password_errors = password_problems(
         password, site_id=site_id, nickname=nickname, phone_number=phone_number
     )
     if password_errors:
         raise exceptions.WeakPassword(details={"password": password_errors})
-    _raise_if_taken(site_id=site_id, nickname=nickname, phone_number=phone_number)
     invite = _invite_code_consume(invite_code)
+    _raise_if_taken(site_id=site_id, nickname=nickname, phone_number=phone_number)
     return user_create(
         site_id=site_id,
         nickname=nickname,

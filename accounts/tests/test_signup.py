@@ -166,3 +166,58 @@ def test_invite_validate_reports_validity_without_consuming(api_client):
     assert master.json() == {"valid": True, "code": None}
     assert unknown.json() == {"valid": False, "code": "invite_code_invalid"}
     assert InviteCode.objects.get(code="LAST").uses == 0
+
+
+@pytest.mark.parametrize(
+    ("existing", "invite_code"),
+    [
+        ({"phone_number": "01012345678"}, "NOSUCHCODE"),
+        ({"site_id": "newplayer"}, "NOSUCHCODE"),
+        ({"nickname": "NewPlayer"}, "NOSUCHCODE"),
+        ({"phone_number": "01012345678"}, "FULL"),
+    ],
+)
+@pytest.mark.django_db
+def test_signup_without_a_usable_code_never_reveals_registered_identities(
+    api_client, existing, invite_code
+):
+    # given a registered player and a caller without a usable invite code
+    UserFactory(**existing)
+    InviteCodeFactory(code="FULL", max_uses=1, uses=1)
+
+    # when the caller signs up with that player's phone number, site_id or nickname
+    response = api_client.post(SIGNUP, signup_body(invite_code=invite_code), format="json")
+
+    # then the answer is the invite error, exactly as for a free identity
+    free = api_client.post(
+        SIGNUP,
+        signup_body(
+            invite_code=invite_code,
+            site_id="freeplayer",
+            nickname="FreePlayer",
+            phone_number="010-9999-0000",
+        ),
+        format="json",
+    )
+    assert response.status_code == free.status_code == 400
+    assert response.json()["error"]["code"] == free.json()["error"]["code"]
+    assert response.json()["error"]["code"] in {"invite_code_invalid", "invite_code_used_up"}
+    assert User.objects.count() == 1
+    assert InviteCode.objects.get(code="FULL").uses == 1
+
+
+@pytest.mark.django_db
+def test_signup_with_a_usable_code_reports_the_conflict_and_keeps_the_use(api_client):
+    # given a registered phone number and a valid code with one use left
+    UserFactory(phone_number="01012345678")
+    code = InviteCodeFactory(code="LASTONE", max_uses=1, uses=0)
+
+    # when a holder of the code signs up with that phone number
+    response = api_client.post(SIGNUP, signup_body(invite_code="LASTONE"), format="json")
+
+    # then the conflict is reported and the use is not consumed
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "phone_number_taken"
+    code.refresh_from_db()
+    assert code.uses == 0
+    assert User.objects.count() == 1
