@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +34,7 @@ from accounts.services import (
 )
 from accounts.services.responsible import play_allowed_check, purchase_allowed_check
 from casinoclub import domain_events
+from casinoclub.jsonparse import json_loads_limited
 from casinoclub.realtime.services import realtime_publish
 from shop import exceptions, metrics
 from shop.gateway import ChargeResult, ChargeStatus, gateway_get
@@ -424,7 +424,7 @@ def webhook_verify(*, timestamp: str, nonce: str, signature: str, body: bytes) -
     if abs(timezone.now().timestamp() - sent_at) > settings.PAYMENT_WEBHOOK_TOLERANCE_SECONDS:
         raise exceptions.WebhookStale()
     try:
-        payload = json.loads(body)
+        payload = json_loads_limited(body)  # too deep: InvalidJSON (400 invalid_json)
     except ValueError as error:
         raise exceptions.WebhookRejected("The body is not JSON.") from error
     if not isinstance(payload, dict) or not isinstance(payload.get("event_id"), str):

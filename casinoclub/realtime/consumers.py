@@ -17,7 +17,6 @@ Presence (``presence.py``): connect and every ping mark the user online, disconn
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +29,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.serializers import ProfileSerializer
+from casinoclub.jsonparse import InvalidJSON, json_loads_limited
 
 from .auth import (
     session_origin_allowed,
@@ -137,9 +137,9 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
-            content = json.loads(text_data or "")
-        except ValueError:
-            return  # not JSON: ignored, like any frame that is not a ping
+            content = json_loads_limited(text_data or "")
+        except (ValueError, InvalidJSON):
+            return  # not JSON or nested too deep: ignored, like any frame that is not a ping
         if self.user_id is None or not isinstance(content, dict):
             return
         if content.get("type") == "ping" and await self._still_authorized(force=True):

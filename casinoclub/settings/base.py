@@ -145,6 +145,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Request bodies: the largest legitimate one is a 32 KB telemetry batch.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+# Request JSON nested deeper than this is 400 invalid_json (casinoclub/jsonparse.py).
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 
 REST_FRAMEWORK = {
     # JWT first (API clients, 401 + WWW-Authenticate unchanged); then the player pages' session,
@@ -155,7 +157,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["casinoclub.jsonparse.DepthLimitedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "casinoclub.openapi.ErrorEnvelopeAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="30/min"),
