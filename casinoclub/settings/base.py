@@ -270,8 +270,10 @@ METRICS_STREAM_MAX_SECONDS = env.int("METRICS_STREAM_MAX_SECONDS", default=600)
 METRICS_STREAM_OPENS_PER_MINUTE = env.int("METRICS_STREAM_OPENS_PER_MINUTE", default=10)
 TELEMETRY_MAX_BODY_BYTES = 32 * 1024
 TELEMETRY_PROPS_MAX_BYTES = 2048
+# Request-body bytes one player may send per UTC day (docs/decisions/0137-telemetry-quota.md).
+TELEMETRY_DAILY_BYTES_PER_USER = env.int("TELEMETRY_DAILY_BYTES_PER_USER", default=2 * 1024 * 1024)
 TELEMETRY_RETENTION_DAYS = env.int("TELEMETRY_RETENTION_DAYS", default=30)
-# Noisy event names and the share of them kept (decided per user, name and ts: no chance).
+# Noisy event names and the share of them kept (decided per user, name, receive time, position).
 TELEMETRY_SAMPLE_RATES: dict[str, float] = {
     "ui.scroll": 0.01,
     "ui.hover": 0.01,
