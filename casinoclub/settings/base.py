@@ -328,6 +328,9 @@ PENDING_PURCHASE_ALERT_THRESHOLD = env.int("PENDING_PURCHASE_ALERT_THRESHOLD", d
 IDEMPOTENCY_RETENTION_HOURS = max(24, env.int("IDEMPOTENCY_RETENTION_HOURS", default=48))
 LOGIN_LOCK_MAX_FAILURES = env.int("LOGIN_LOCK_MAX_FAILURES", default=5)
 LOGIN_LOCK_WINDOW = timedelta(minutes=env.int("LOGIN_LOCK_WINDOW_MINUTES", default=10))
+# LOGIN_LOCK_MAX_FAILURES counts per account and client address; this ceiling counts the account's
+# failures from every address (docs/decisions/0138-login-lockout-per-address.md).
+LOGIN_LOCK_ACCOUNT_MAX_FAILURES = env.int("LOGIN_LOCK_ACCOUNT_MAX_FAILURES", default=50)
 
 LOGGING = {
     "version": 1,
