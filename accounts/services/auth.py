@@ -29,7 +29,7 @@ from rest_framework_simplejwt.tokens import UntypedToken
 
 from accounts import exceptions, metrics
 from accounts.models import InviteCode, LedgerReason, LoginFailure, Rank, User
-from accounts.selectors import user_get_by_login
+from accounts.selectors import login_name_is_taken, user_get_by_login
 from accounts.tokens import TOKEN_VERSION_CLAIM, token_pair_for_user
 
 from .audit import audit_log_record
@@ -167,13 +167,21 @@ def _raise_if_taken(
     phone_number: str | None,
     exclude_pk: int | None = None,
 ) -> None:
+    """The friendly pre-check; ``User.save`` (the ``LoginName`` registry) enforces it race-free.
+
+    A site_id or nickname is taken when another player's site_id or nickname looks like it
+    (docs/decisions/0135-abuse-hardening.md), not only when it is equal."""
     users = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
-    if site_id is not None and users.filter(site_id=site_id).exists():
+    if site_id is not None and (
+        users.filter(site_id=site_id).exists()
+        or login_name_is_taken(site_id, exclude_user_id=exclude_pk)
+    ):
         raise exceptions.SiteIdTaken()
     if nickname is not None and (
         users.alias(nickname_lower=Lower("nickname"))
         .filter(nickname_lower=nickname.lower())
         .exists()
+        or login_name_is_taken(nickname, exclude_user_id=exclude_pk)
     ):
         raise exceptions.NicknameTaken()
     if phone_number is not None and users.filter(phone_number=phone_number).exists():

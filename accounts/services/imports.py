@@ -4,8 +4,9 @@ Invariants:
 - the file is read as a stream, ``chunk_size`` rows at a time: memory does not grow with the file
   (only the keys already accepted, to catch duplicates across chunks, and a capped error list);
 - every row is checked with the signup rules (``accounts.validators``, Django's password
-  validators, unique site_id / nickname (case-insensitive) / phone, in the database and earlier in
-  the file); a row with any error is skipped and reported with its line number;
+  validators, unique site_id / nickname (case-insensitive) / phone, and no site_id or nickname
+  that looks like another player's, in the database and earlier in the file); a row with any
+  error is skipped and reported with its line number;
 - a row is imported whole or not at all: user, wallet and signup-bonus ledger entry are created by
   ``user_create`` (the same code as signup) inside the chunk's transaction; each chunk commits on
   its own, so a failure stops the import after the last committed chunk and never leaves half a row;
@@ -31,12 +32,15 @@ from django.db.models.functions import Lower
 
 from accounts import exceptions, validators
 from accounts.models import Rank, User
+from accounts.selectors import login_names_taken
+from accounts.validators import login_skeleton
 from casinoclub.queueing import task_enqueue_after_commit
 
 from .audit import audit_log_record
 from .auth import password_problems, user_create
 
 REQUIRED_COLUMNS = ("site_id", "nickname", "phone_number", "password")
+LOGIN_NAME_COLUMNS = ("site_id", "nickname")
 OPTIONAL_COLUMNS = ("rank",)
 MAX_PASSWORD_LENGTH = 128  # as the signup route
 MAX_FIELD_LENGTH = 200  # anything longer is refused before any rule runs
@@ -195,6 +199,7 @@ class _Duplicates:
         self.site_ids: dict[str, int] = {}
         self.nicknames: dict[str, int] = {}
         self.phone_numbers: dict[str, int] = {}
+        self.skeletons: dict[str, int] = {}  # look-alike site_ids and nicknames share these
 
     def check_chunk(self, rows: list[_Row]) -> None:
         candidates = [row for row in rows if not row.errors]
@@ -212,6 +217,9 @@ class _Duplicates:
         taken_phones = set(
             User.objects.filter(phone_number__in=phones).values_list("phone_number", flat=True)
         )
+        taken_skeletons = login_names_taken(
+            {login_skeleton(row.values[name]) for row in candidates for name in LOGIN_NAME_COLUMNS}
+        )
         for row in candidates:
             keys = (
                 ("site_id", row.values["site_id"], taken_site_ids, self.site_ids),
@@ -223,9 +231,19 @@ class _Duplicates:
                     row.fail(name, f"Same as line {seen[key]}.")
                 elif key in taken:
                     row.fail(name, "Already registered.")
+            if row.errors:  # refused already: look-alike reasons would only add noise
+                continue
+            row_skeletons = {name: login_skeleton(row.values[name]) for name in LOGIN_NAME_COLUMNS}
+            for name, skeleton in row_skeletons.items():
+                if skeleton in self.skeletons:
+                    row.fail(name, f"Looks like a name on line {self.skeletons[skeleton]}.")
+                elif skeleton in taken_skeletons:
+                    row.fail(name, "Looks like a registered site ID or nickname.")
             if not row.errors:
                 for _name, key, _taken, seen in keys:
                     seen[key] = row.line
+                for skeleton in row_skeletons.values():
+                    self.skeletons[skeleton] = row.line
 
 
 def _is_password_hash(value: str) -> bool:

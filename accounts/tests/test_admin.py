@@ -137,3 +137,60 @@ def test_staff_without_add_permission_cannot_generate_codes(client):
 
     assert response.status_code == 403
     assert InviteCode.objects.count() == 0
+
+
+def change_form_data(staff_client, user: User, **changes: object) -> dict:
+    """The admin change form's own values for ``user``, with ``changes`` applied."""
+    response = staff_client.get(reverse("admin:accounts_user_change", args=[user.pk]))
+    form = response.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        if field.disabled:
+            continue
+        value = form.initial.get(name)
+        if value is None:
+            continue
+        data[name] = [item.pk for item in value] if hasattr(value, "all") else value
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [({"nickname": "Fam0us"}, "nickname"), ({"site_id": "famous"}, "site_id")],
+)
+@pytest.mark.django_db
+def test_admin_cannot_give_a_player_a_name_that_looks_like_another_players(
+    staff_client, changes, field
+):
+    UserFactory(site_id="owner01", nickname="Famous")
+    UserFactory(site_id="famous_fan", nickname="FamousFan")
+    target = UserFactory(site_id="target01", nickname="Target")
+
+    response = staff_client.post(
+        reverse("admin:accounts_user_change", args=[target.pk]),
+        change_form_data(staff_client, target, **changes),
+    )
+
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    target.refresh_from_db()
+    assert (target.site_id, target.nickname) == ("target01", "Target")
+
+
+@pytest.mark.django_db
+def test_admin_may_rename_a_player_to_a_free_nickname(staff_client):
+    target = UserFactory(site_id="target01", nickname="Target")
+
+    response = staff_client.post(
+        reverse("admin:accounts_user_change", args=[target.pk]),
+        change_form_data(staff_client, target, nickname="Renamed"),
+    )
+
+    assert response.status_code == 302
+    target.refresh_from_db()
+    assert target.nickname == "Renamed"
+    assert sorted(target.login_names.values_list("skeleton", flat=True)) == [
+        "renamed",
+        "targetol",  # 0 → o, 1 → l
+    ]

@@ -449,3 +449,27 @@ def test_a_staged_row_whose_password_is_not_a_hash_is_refused(staff):
         {"line": 2, "errors": {"password": ["The staged password is not a password hash."]}}
     ]
     assert not User.objects.filter(site_id="imported00001").exists()
+
+
+@pytest.mark.django_db
+def test_rows_whose_names_look_like_a_registered_or_earlier_name_are_skipped(tmp_path):
+    # given a player nicknamed "Famous" and a file that reuses that name and look-alikes
+    UserFactory(site_id="owner01", nickname="Famous")
+    rows = (
+        f"famous,Someone,01090000001,{GOOD_PASSWORD},\n",  # line 2: site_id = a nickname
+        f"newcomer,Fam0us,01090000002,{GOOD_PASSWORD},\n",  # line 3: 0 for O
+        f"bravo01,Bravo,01090000003,{GOOD_PASSWORD},\n",  # line 4: imported
+        f"charlie01,BRAV0,01090000004,{GOOD_PASSWORD},\n",  # line 5: like line 4's nickname
+    )
+    path = write_csv(tmp_path, *rows)
+
+    code, output = run_import(path)
+
+    assert code == 1
+    assert output.splitlines() == [
+        "line 2: site_id: Looks like a registered site ID or nickname.",
+        "line 3: nickname: Looks like a registered site ID or nickname.",
+        "line 5: nickname: Looks like a name on line 4.",
+        "4 rows: imported 1, skipped 3",
+    ]
+    assert sorted(User.objects.values_list("site_id", flat=True)) == ["bravo01", "owner01"]
