@@ -55,11 +55,11 @@ class LoginNamesFormMixin:
         return cleaned
 
 
-class UserAdminChangeForm(LoginNamesFormMixin, UserChangeForm):  # type: ignore[type-arg]  # the admin binds the model
+class UserAdminChangeForm(LoginNamesFormMixin, UserChangeForm):
     pass
 
 
-class UserAdminCreationForm(LoginNamesFormMixin, UserCreationForm):  # type: ignore[type-arg]  # the admin binds the model
+class UserAdminCreationForm(LoginNamesFormMixin, UserCreationForm):
     pass
 
 
