@@ -24,8 +24,10 @@ from rest_framework.parsers import JSONParser
 
 from casinoclub.errors import ApplicationError
 
-# A JSON string (escapes included): brackets inside strings do not nest anything.
-_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+# A JSON string (escapes included): brackets inside strings do not nest anything. An unterminated
+# string runs to the end of the text, so every opening quote is consumed once: linear time, even
+# for text made of escaped quotes (a pattern that needs the closing quote rescans from each one).
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)', re.DOTALL)
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 _BRACKET_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 

@@ -41,6 +41,8 @@ def assert_invalid_json(response) -> None:  # type: ignore[no-untyped-def]
         ('["\\"[[[", "]"]', 1),
         (nested(40), 40),
         ('{"a": 1}]]]]', 1),
+        ('["unterminated [[[', 1),
+        ('["ends in a backslash \\', 1),
     ],
 )
 def test_nesting_depth_ignores_brackets_inside_strings(text, depth):
@@ -138,3 +140,19 @@ def test_json_loads_limited_refuses_deep_text_and_keeps_value_errors_for_garbage
     with pytest.raises(ValueError, match="Expecting value"):
         json_loads_limited("not json")
     assert json_loads_limited(b'{"type": "ping"}') == {"type": "ping"}
+
+
+@pytest.mark.django_db
+def test_a_body_of_escaped_quotes_is_measured_in_linear_time(api_client):
+    # ["\"\"\"… never closes its string: a scanner that looks for the closing quote from every
+    # quote is quadratic (about 30 s for this 60 KB body); this one reads it once.
+    body = '["' + '\\"' * 30_000
+
+    started = time.monotonic()
+    response = api_client.post(LOGIN, data=body, content_type="application/json")
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_request"
+    assert elapsed < 5  # generous: a regression is two orders of magnitude slower
+    assert LoginFailure.objects.count() == 0
