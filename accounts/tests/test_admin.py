@@ -194,3 +194,26 @@ def test_admin_may_rename_a_player_to_a_free_nickname(staff_client):
         "renamed",
         "targetol",  # 0 → o, 1 → l
     ]
+
+
+@pytest.mark.django_db
+def test_admin_add_form_refuses_a_look_alike_and_creates_a_free_name(staff_client):
+    UserFactory(site_id="owner01", nickname="Famous")
+    add_url = reverse("admin:accounts_user_add")
+    form = {
+        "site_id": "newcomer",
+        "phone_number": "01055556666",
+        "password1": "Str0ng-passw0rd!",
+        "password2": "Str0ng-passw0rd!",
+        "usable_password": "true",
+    }
+
+    refused = staff_client.post(add_url, {**form, "nickname": "FAMOUS"})
+    created = staff_client.post(add_url, {**form, "nickname": "Newcomer"})
+
+    assert refused.status_code == 200
+    assert "nickname" in refused.context["adminform"].form.errors
+    assert created.status_code == 302
+    newcomer = User.objects.get(site_id="newcomer")
+    assert newcomer.nickname == "Newcomer"
+    assert list(newcomer.login_names.values_list("skeleton", flat=True)) == ["newcomer"]
