@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import identify_hasher, make_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -424,15 +425,11 @@ def user_import_preview(*, content: bytes, actor: User) -> tuple[str, UserImport
     """Check an uploaded CSV (a dry run) and stage its valid rows for ``user_import_confirm``.
 
     Returns a token naming the staged rows, and the dry-run report. Raises ``ImportFileInvalid``
-    (nothing staged then). Writes nothing to the database. Hashes the password of every valid row
-    (the production hasher's cost per row is paid here, see docs/decisions/0135).
+    (nothing staged then), also when more than ``USER_IMPORT_ADMIN_MAX_ROWS`` rows are valid.
+    Writes nothing to the database. Hashes the password of every valid row (the production
+    hasher's cost per row is paid here, see docs/decisions/0135).
     """
-    staged_rows: list[dict[str, Any]] = []
-
-    def stage(row: _Row) -> None:
-        values = {**row.values, "password": make_password(row.values["password"])}
-        staged_rows.append({"line": row.line, "values": values})
-
+    valid_rows: list[_Row] = []
     hashing = _HashingLines(_text_lines(content))
     report = _users_import_rows(
         _read_rows(hashing),
@@ -440,8 +437,21 @@ def user_import_preview(*, content: bytes, actor: User) -> tuple[str, UserImport
         dry_run=True,
         actor=actor,
         source="admin preview",
-        on_valid=stage,
+        on_valid=valid_rows.append,
     )
+    limit = settings.USER_IMPORT_ADMIN_MAX_ROWS
+    if len(valid_rows) > limit:
+        raise exceptions.ImportFileInvalid(
+            f"{len(valid_rows)} rows can be imported; this page takes at most {limit}. "
+            "Import larger files with manage.py import_users."
+        )
+    staged_rows = [
+        {
+            "line": row.line,
+            "values": {**row.values, "password": make_password(row.values["password"])},
+        }
+        for row in valid_rows
+    ]
     token = secrets.token_urlsafe(16)
     cache.set(
         _STAGE_KEY.format(token=token),

@@ -473,3 +473,29 @@ def test_rows_whose_names_look_like_a_registered_or_earlier_name_are_skipped(tmp
         "4 rows: imported 1, skipped 3",
     ]
     assert sorted(User.objects.values_list("site_id", flat=True)) == ["bravo01", "owner01"]
+
+
+@pytest.mark.django_db
+def test_an_upload_with_more_rows_than_the_admin_page_takes_is_refused_before_hashing(
+    staff_client, settings, monkeypatch
+):
+    # given a page limit of 2 rows and a file with 3 valid rows
+    settings.USER_IMPORT_ADMIN_MAX_ROWS = 2
+    hashed: list[str] = []
+    monkeypatch.setattr(
+        "accounts.services.imports.make_password", lambda password: hashed.append(password)
+    )
+
+    response = staff_client.post(
+        IMPORT_URL, {"file": upload(good_row(1) + good_row(2) + good_row(3))}
+    )
+
+    # then the form says why, nothing is hashed, staged or written
+    assert response.status_code == 200
+    assert response.context["form"].errors["file"] == [
+        "3 rows can be imported; this page takes at most 2. "
+        "Import larger files with manage.py import_users."
+    ]
+    assert hashed == []
+    assert _raw_redis_values("*accounts:user_import:*") == []
+    assert not User.objects.filter(site_id__startswith="imported").exists()

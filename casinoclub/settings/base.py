@@ -258,6 +258,9 @@ CELERY_MONITORED_QUEUE = "celery"  # Celery's default queue: a Redis list of tha
 
 # Admin CSV import: larger files go through manage.py import_users (streamed from disk).
 USER_IMPORT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# The admin preview hashes every valid row's password (~0.4 s a row in production), so it takes at
+# most this many rows to import (docs/decisions/0135-abuse-hardening.md).
+USER_IMPORT_ADMIN_MAX_ROWS = env.int("USER_IMPORT_ADMIN_MAX_ROWS", default=50)
 
 # Operations: presence, public live metrics, telemetry (docs/decisions/0042, 0043)
 PRESENCE_TTL_SECONDS = env.int("PRESENCE_TTL_SECONDS", default=120)
