@@ -14,6 +14,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
@@ -37,7 +38,7 @@ from .models import (
     User,
     Wallet,
 )
-from .selectors import wallet_balance
+from .selectors import login_name_is_taken, wallet_balance
 
 
 def _staff(request: HttpRequest) -> User:
@@ -66,8 +67,38 @@ SUPERUSER_ONLY_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions
 BAN_FIELDS = ("is_active", "banned_until")
 
 
+class LoginNamesFormMixin:
+    """Admin forms refuse a site_id or nickname that looks like another player's, with the same
+    rule as signup (``selectors.login_name_is_taken``), instead of failing on save."""
+
+    instance: User
+    cleaned_data: dict[str, Any]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]  # a ModelForm's clean
+        messages_by_field = {
+            "site_id": "This site ID looks like another player's site ID or nickname.",
+            "nickname": "This nickname looks like another player's site ID or nickname.",
+        }
+        for field, message in messages_by_field.items():
+            value = cleaned.get(field)
+            if value and login_name_is_taken(str(value), exclude_user_id=self.instance.pk):
+                self.add_error(field, message)  # type: ignore[attr-defined]  # a ModelForm's
+        return cleaned
+
+
+class UserAdminChangeForm(LoginNamesFormMixin, UserChangeForm):
+    pass
+
+
+class UserAdminCreationForm(LoginNamesFormMixin, UserCreationForm):
+    pass
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = UserAdminChangeForm
+    add_form = UserAdminCreationForm
     ordering = ["-date_joined"]
     list_display = ["site_id", "nickname", "rank", "level", "is_active", "is_staff", "date_joined"]
     list_filter = ["rank", "is_active", "is_staff", "date_joined"]

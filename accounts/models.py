@@ -6,10 +6,12 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+
+from .validators import login_skeleton
 
 
 class Rank(models.TextChoices):
@@ -107,6 +109,61 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return f"{self.nickname} ({self.site_id})"
 
+    # The login names registered in ``LoginName`` for this row: (site_id, nickname) as last
+    # loaded or saved; None for a row not saved yet.
+    _login_names_saved: tuple[str, str] | None = None
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> User:
+        user = super().from_db(db, field_names, values)
+        if "site_id" in field_names and "nickname" in field_names:
+            user._login_names_saved = (user.site_id, user.nickname)
+        return user
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, and register the site_id and nickname skeletons in ``LoginName`` in the same
+        transaction whenever either changed: every path that writes a name (signup, profile,
+        admin, import, ``createsuperuser``) goes through here, so the registry cannot drift.
+        Raises ``IntegrityError`` naming ``site_id`` or ``nickname`` when another player holds a
+        look-alike name (the caller's transaction then rolls back)."""
+        update_fields = kwargs.get("update_fields")
+        names = (self.site_id, self.nickname)
+        touches_names = update_fields is None or {"site_id", "nickname"} & set(update_fields)
+        if not touches_names or names == self._login_names_saved:
+            super().save(*args, **kwargs)
+            return
+        is_new = self._state.adding
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self._login_names_register(is_new=is_new)
+        self._login_names_saved = names
+
+    def _login_names_register(self, *, is_new: bool) -> None:
+        """Must run inside a transaction. Inserts in skeleton order, so two signups claiming each
+        other's names cannot deadlock."""
+        claims: dict[str, str] = {}  # skeleton → the field claiming it (site_id first)
+        for field in ("site_id", "nickname"):
+            claims.setdefault(login_skeleton(getattr(self, field)), field)
+        owned: set[str] = set()
+        if not is_new:
+            LoginName.objects.filter(user=self).exclude(skeleton__in=claims).delete()
+            owned = set(LoginName.objects.filter(user=self).values_list("skeleton", flat=True))
+        missing = sorted(claims.keys() - owned)
+        if not missing:
+            return
+        try:
+            with transaction.atomic():
+                LoginName.objects.bulk_create(
+                    [LoginName(skeleton=skeleton, user=self) for skeleton in missing]
+                )
+        except IntegrityError as error:
+            # The holder committed before PostgreSQL reported the clash, so it is visible now.
+            held = set(
+                LoginName.objects.filter(skeleton__in=missing).values_list("skeleton", flat=True)
+            )
+            field = next((claims[skeleton] for skeleton in missing if skeleton in held), "site_id")
+            raise IntegrityError(f"login name taken: {field}") from error
+
     # Page sessions (docs/decisions/0060) end like tokens do: Django ends a session when the
     # password changes; with the token version in the hash, "log out everywhere", a ban and a
     # refresh-token reuse (each bumps ``token_version``) end every page session and its socket too.
@@ -124,6 +181,20 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_session_auth_fallback_hash(self) -> Iterator[str]:
         for fallback_secret in settings.SECRET_KEY_FALLBACKS:
             yield self._session_hash(secret=fallback_secret)
+
+
+class LoginName(models.Model):
+    """A skeleton (``validators.login_skeleton``) of a site_id or nickname, and its owner.
+
+    The primary key makes look-alike names unique across both fields and every player, race-free;
+    a player's own site_id and nickname may share one. Written only by ``User.save``.
+    """
+
+    skeleton = models.CharField(max_length=400, primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_names")
+
+    def __str__(self) -> str:
+        return f"{self.skeleton} (user {self.user_id})"
 
 
 class InviteCode(models.Model):

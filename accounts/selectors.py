@@ -6,7 +6,8 @@ from typing import Any
 
 from django.db.models.functions import Lower
 
-from .models import User
+from .models import LoginName, User
+from .validators import login_skeleton
 
 
 def user_get_by_login(identifier: str) -> User | None:
@@ -20,6 +21,20 @@ def user_get_by_login(identifier: str) -> User | None:
             .first()
         )
     return user
+
+
+def login_name_is_taken(name: str, *, exclude_user_id: int | None = None) -> bool:
+    """Whether another player's site_id or nickname looks like ``name`` (the same skeleton,
+    ``validators.login_skeleton``). ``exclude_user_id``: the player renaming themselves."""
+    names = LoginName.objects.filter(skeleton=login_skeleton(name))
+    if exclude_user_id is not None:
+        names = names.exclude(user_id=exclude_user_id)
+    return names.exists()
+
+
+def login_names_taken(skeletons: set[str]) -> set[str]:
+    """Which of ``skeletons`` are registered to some player."""
+    return set(LoginName.objects.filter(skeleton__in=skeletons).values_list("skeleton", flat=True))
 
 
 def user_get_public(user_id: int) -> User | None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +25,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from casinoclub.jsonparse import json_loads_limited
 from shop import exceptions
 
 
@@ -177,7 +177,7 @@ class SimulatedGateway:
         if abs(timezone.now().timestamp() - sent_at) > settings.PAYMENT_WEBHOOK_TOLERANCE_SECONDS:
             raise exceptions.WebhookStale()
         try:
-            payload = json.loads(body)
+            payload = json_loads_limited(body)  # too deep: InvalidJSON (400 invalid_json)
         except ValueError as error:
             raise exceptions.WebhookRejected("The body is not JSON.") from error
         if not isinstance(payload, dict) or not isinstance(payload.get("event_id"), str):

@@ -24,6 +24,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 
+from casinoclub.jsonparse import json_depth_check
 from shop import exceptions
 from shop.gateway import ChargeResult, ChargeStatus, PaymentEvent, PaymentEventKind, RefundResult
 
@@ -174,6 +175,7 @@ class StripeGateway:
             raise exceptions.WebhookSignatureInvalid()
         try:
             text = body.decode()
+            json_depth_check(text)  # before the library parses it: too deep is 400 invalid_json
             stripe.Webhook.construct_event(
                 text,
                 headers.get("Stripe-Signature", ""),

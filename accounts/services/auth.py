@@ -24,7 +24,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
@@ -34,7 +34,7 @@ from rest_framework_simplejwt.tokens import UntypedToken
 
 from accounts import exceptions, metrics
 from accounts.models import InviteCode, LedgerReason, LoginFailure, Rank, User
-from accounts.selectors import user_get_by_login
+from accounts.selectors import login_name_is_taken, user_get_by_login
 from accounts.tokens import SESSION_CLAIM, TOKEN_VERSION_CLAIM, token_pair_for_user
 
 from .audit import audit_log_record
@@ -180,13 +180,21 @@ def _raise_if_taken(
     phone_number: str | None,
     exclude_pk: int | None = None,
 ) -> None:
+    """The friendly pre-check; ``User.save`` (the ``LoginName`` registry) enforces it race-free.
+
+    A site_id or nickname is taken when another player's site_id or nickname looks like it
+    (docs/decisions/0135-abuse-hardening.md), not only when it is equal."""
     users = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
-    if site_id is not None and users.filter(site_id=site_id).exists():
+    if site_id is not None and (
+        users.filter(site_id=site_id).exists()
+        or login_name_is_taken(site_id, exclude_user_id=exclude_pk)
+    ):
         raise exceptions.SiteIdTaken()
     if nickname is not None and (
         users.alias(nickname_lower=Lower("nickname"))
         .filter(nickname_lower=nickname.lower())
         .exists()
+        or login_name_is_taken(nickname, exclude_user_id=exclude_pk)
     ):
         raise exceptions.NicknameTaken()
     if phone_number is not None and users.filter(phone_number=phone_number).exists():
@@ -217,15 +225,20 @@ def user_signup(
     Raises ``InviteCode*``, ``SiteIdTaken``, ``NicknameTaken``, ``PhoneNumberTaken`` or
     ``WeakPassword``, ``AgeRestricted``. Not idempotent: a second call with the same site_id fails
     with SiteIdTaken.
+
+    The invite code is checked before anything else and consumed before the identity checks, so
+    only a caller holding a usable code learns whether a phone number, site_id or nickname is
+    registered (the consumption rolls back with the failed signup).
     """
+    invite_code_check(invite_code)
     age_gate_check(birth_date)
     password_errors = password_problems(
         password, site_id=site_id, nickname=nickname, phone_number=phone_number
     )
     if password_errors:
         raise exceptions.WeakPassword(details={"password": password_errors})
-    _raise_if_taken(site_id=site_id, nickname=nickname, phone_number=phone_number)
     invite = _invite_code_consume(invite_code)
+    _raise_if_taken(site_id=site_id, nickname=nickname, phone_number=phone_number)
     return user_create(
         site_id=site_id,
         nickname=nickname,
@@ -318,27 +331,75 @@ def _lock_key(identifier: str, user: User | None) -> str:
     return f"user:{user.pk}" if user else f"name:{identifier.strip().lower()[:56]}"
 
 
+def login_lock_key(identifier: str) -> str:
+    """The lockout key of a login name: its account's when it names one, else the name's."""
+    return _lock_key(identifier, user_get_by_login(identifier))
+
+
+def _failures(lock_key: str, *, ip_address: str | None) -> QuerySet[LoginFailure]:
+    """The failures of ``lock_key`` from one client address (None: the address was unknown)."""
+    failures = LoginFailure.objects.filter(lock_key=lock_key)
+    if ip_address:
+        return failures.filter(ip_address=ip_address)
+    return failures.filter(ip_address__isnull=True)
+
+
+def login_lock_check(*, lock_key: str, ip_address: str | None, now: datetime) -> None:
+    """Raise ``LoginLocked`` (with ``retry_after_minutes``) when the account is locked for this
+    client address.
+
+    Locked when, within ``LOGIN_LOCK_WINDOW``, this address failed ``LOGIN_LOCK_MAX_FAILURES``
+    times for the account, or all addresses together ``LOGIN_LOCK_ACCOUNT_MAX_FAILURES`` times
+    (docs/decisions/0138-login-lockout-per-address.md). Reads only.
+    """
+    window = settings.LOGIN_LOCK_WINDOW
+    since = now - window
+    unlocks_at: list[datetime] = []
+    per_address = _failures(lock_key, ip_address=ip_address)
+    every_address = LoginFailure.objects.filter(lock_key=lock_key)
+    for limit, failures in (
+        (settings.LOGIN_LOCK_MAX_FAILURES, per_address),
+        (settings.LOGIN_LOCK_ACCOUNT_MAX_FAILURES, every_address),
+    ):
+        recent = list(
+            failures.filter(created_at__gt=since)
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)[:limit]
+        )
+        if len(recent) >= limit:
+            unlocks_at.append(recent[-1] + window)
+    if unlocks_at:
+        minutes = max(1, math.ceil((max(unlocks_at) - now).total_seconds() / 60))
+        metrics.auth_login_locked_total.inc()
+        raise exceptions.LoginLocked(extra={"retry_after_minutes": minutes})
+
+
+def login_failure_record(*, lock_key: str, ip_address: str | None, now: datetime) -> None:
+    """Remember one failed login of ``lock_key`` from ``ip_address``."""
+    LoginFailure.objects.create(lock_key=lock_key, ip_address=ip_address, created_at=now)
+
+
+def login_failures_clear(*, lock_key: str, ip_address: str | None) -> None:
+    """Forget the failures of ``lock_key`` from this address (after a successful login).
+
+    Failures from other addresses stay: they still count toward the account-wide ceiling, so a
+    guesser cannot reset it by waiting for the owner to log in.
+    """
+    _failures(lock_key, ip_address=ip_address).delete()
+
+
 def user_login(*, identifier: str, password: str, ip_address: str | None) -> LoginResult:
-    """Log in by site_id or nickname.
+    """Log in by site_id or nickname from the client address ``ip_address``.
 
     Raises ``LoginLocked`` (429, with ``retry_after_minutes``) after too many recent failures for
-    the account, ``InvalidCredentials`` for a wrong login or password, ``AccountBanned`` for an
-    inactive user with the right password.
+    the account from this address or from all addresses (``login_lock_check``),
+    ``InvalidCredentials`` for a wrong login or password, ``AccountBanned`` for an inactive user
+    with the right password.
     """
     user = user_get_by_login(identifier)
     lock_key = _lock_key(identifier, user)
     now = timezone.now()
-    window = settings.LOGIN_LOCK_WINDOW
-    recent = list(
-        LoginFailure.objects.filter(lock_key=lock_key, created_at__gt=now - window)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)[: settings.LOGIN_LOCK_MAX_FAILURES]
-    )
-    if len(recent) >= settings.LOGIN_LOCK_MAX_FAILURES:
-        unlocks_at = recent[-1] + window
-        minutes = max(1, math.ceil((unlocks_at - now).total_seconds() / 60))
-        metrics.auth_login_locked_total.inc()
-        raise exceptions.LoginLocked(extra={"retry_after_minutes": minutes})
+    login_lock_check(lock_key=lock_key, ip_address=ip_address, now=now)
 
     if user is None:
         User().set_password(password)  # same hashing cost as a real check: no user enumeration
@@ -346,13 +407,13 @@ def user_login(*, identifier: str, password: str, ip_address: str | None) -> Log
     else:
         is_valid = user.check_password(password)
     if not is_valid:
-        LoginFailure.objects.create(lock_key=lock_key, ip_address=ip_address, created_at=now)
+        login_failure_record(lock_key=lock_key, ip_address=ip_address, now=now)
         raise exceptions.InvalidCredentials()
     assert user is not None
     user_ban_lift_if_ended(user)
     if not user.is_active:
         raise exceptions.AccountBanned()
-    LoginFailure.objects.filter(lock_key=lock_key).delete()
+    login_failures_clear(lock_key=lock_key, ip_address=ip_address)
     User.objects.filter(pk=user.pk).update(last_login=now)
     return LoginResult(user=user, tokens=token_pair_for_user(user))
 

@@ -4,8 +4,9 @@ Invariants:
 - the file is read as a stream, ``chunk_size`` rows at a time: memory does not grow with the file
   (only the keys already accepted, to catch duplicates across chunks, and a capped error list);
 - every row is checked with the signup rules (``accounts.validators``, Django's password
-  validators, unique site_id / nickname (case-insensitive) / phone, in the database and earlier in
-  the file); a row with any error is skipped and reported with its line number;
+  validators, unique site_id / nickname (case-insensitive) / phone, and no site_id or nickname
+  that looks like another player's, in the database and earlier in the file); a row with any
+  error is skipped and reported with its line number;
 - a row is imported whole or not at all: user, wallet and signup-bonus ledger entry are created by
   ``user_create`` (the same code as signup) inside the chunk's transaction; each chunk commits on
   its own, so a failure stops the import after the last committed chunk and never leaves half a row;
@@ -23,7 +24,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
+from django.conf import settings
+from django.contrib.auth.hashers import identify_hasher, make_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -31,12 +33,15 @@ from django.db.models.functions import Lower
 
 from accounts import exceptions, validators
 from accounts.models import Rank, User
+from accounts.selectors import login_names_taken
+from accounts.validators import login_skeleton
 from casinoclub.queueing import task_enqueue_after_commit
 
 from .audit import audit_log_record
 from .auth import password_problems, user_create
 
 REQUIRED_COLUMNS = ("site_id", "nickname", "phone_number", "password")
+LOGIN_NAME_COLUMNS = ("site_id", "nickname")
 OPTIONAL_COLUMNS = ("rank",)
 MAX_PASSWORD_LENGTH = 128  # as the signup route
 MAX_FIELD_LENGTH = 200  # anything longer is refused before any rule runs
@@ -145,8 +150,12 @@ def _read_rows(lines: _HashingLines) -> Iterator[_Row]:
         yield row
 
 
-def _check_fields(row: _Row) -> None:
-    """The signup rules, one column at a time; normalizes the values it accepts."""
+def _check_fields(row: _Row, *, password_is_hashed: bool = False) -> None:
+    """The signup rules, one column at a time; normalizes the values it accepts.
+
+    ``password_is_hashed``: the row was checked and its password hashed at the admin preview
+    (staged rows), so only the hash's format is checked here.
+    """
     values = row.values
     for name, value in values.items():
         if len(value) > MAX_FIELD_LENGTH:
@@ -169,7 +178,10 @@ def _check_fields(row: _Row) -> None:
         row.fail("rank", "One of " + ", ".join(Rank.values) + " (empty: STANDARD).")
     values["rank"] = rank
     password = values["password"]
-    if not password or len(password) > MAX_PASSWORD_LENGTH:
+    if password_is_hashed:
+        if not _is_password_hash(password):
+            row.fail("password", "The staged password is not a password hash.")
+    elif not password or len(password) > MAX_PASSWORD_LENGTH:
         row.fail("password", f"1–{MAX_PASSWORD_LENGTH} characters.")
     elif not row.errors:
         for message in password_problems(
@@ -188,6 +200,7 @@ class _Duplicates:
         self.site_ids: dict[str, int] = {}
         self.nicknames: dict[str, int] = {}
         self.phone_numbers: dict[str, int] = {}
+        self.skeletons: dict[str, int] = {}  # look-alike site_ids and nicknames share these
 
     def check_chunk(self, rows: list[_Row]) -> None:
         candidates = [row for row in rows if not row.errors]
@@ -205,6 +218,9 @@ class _Duplicates:
         taken_phones = set(
             User.objects.filter(phone_number__in=phones).values_list("phone_number", flat=True)
         )
+        taken_skeletons = login_names_taken(
+            {login_skeleton(row.values[name]) for row in candidates for name in LOGIN_NAME_COLUMNS}
+        )
         for row in candidates:
             keys = (
                 ("site_id", row.values["site_id"], taken_site_ids, self.site_ids),
@@ -216,15 +232,38 @@ class _Duplicates:
                     row.fail(name, f"Same as line {seen[key]}.")
                 elif key in taken:
                     row.fail(name, "Already registered.")
+            if row.errors:  # refused already: look-alike reasons would only add noise
+                continue
+            row_skeletons = {name: login_skeleton(row.values[name]) for name in LOGIN_NAME_COLUMNS}
+            for name, skeleton in row_skeletons.items():
+                if skeleton in self.skeletons:
+                    row.fail(name, f"Looks like a name on line {self.skeletons[skeleton]}.")
+                elif skeleton in taken_skeletons:
+                    row.fail(name, "Looks like a registered site ID or nickname.")
             if not row.errors:
                 for _name, key, _taken, seen in keys:
                     seen[key] = row.line
+                for skeleton in row_skeletons.values():
+                    self.skeletons[skeleton] = row.line
 
 
-def _create_chunk(rows: list[_Row]) -> int:
+def _is_password_hash(value: str) -> bool:
+    try:
+        identify_hasher(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _create_chunk(rows: list[_Row], *, password_is_hashed: bool = False) -> int:
     """Create the valid rows of one chunk in one transaction; rows refused by a unique constraint
     (a concurrent signup) get an error instead. Returns how many users were created."""
-    hashes = {row.line: make_password(row.values["password"]) for row in rows}
+    hashes = {
+        row.line: row.values["password"]
+        if password_is_hashed
+        else make_password(row.values["password"])
+        for row in rows
+    }
     created = 0
     with transaction.atomic(durable=True):
         for row in rows:
@@ -273,17 +312,47 @@ def users_import_csv(
     of earlier chunks stay imported: see the report's ``completed``). Not idempotent: rows already
     imported are reported as "Already registered." on a second run.
     """
-    report = UserImportReport(dry_run=dry_run)
     hashing = _HashingLines(lines)
+    return _users_import_rows(
+        _read_rows(hashing),
+        digest=lambda: hashing.digest.hexdigest(),
+        dry_run=dry_run,
+        actor=actor,
+        source=source,
+        chunk_size=chunk_size,
+        max_reported_errors=max_reported_errors,
+        on_progress=on_progress,
+        on_error=on_error,
+    )
+
+
+def _users_import_rows(
+    rows: Iterable[_Row],
+    *,
+    digest: Callable[[], str],
+    dry_run: bool,
+    actor: User | None,
+    source: str,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_reported_errors: int = DEFAULT_MAX_REPORTED_ERRORS,
+    on_progress: Callable[[int], None] | None = None,
+    on_error: Callable[[ImportRowError], None] | None = None,
+    on_valid: Callable[[_Row], None] | None = None,
+    password_is_hashed: bool = False,
+    report: UserImportReport | None = None,
+) -> UserImportReport:
+    """``users_import_csv`` over rows already read. ``on_valid`` sees every row that passed (the
+    admin preview stages them); ``report`` may carry totals of rows checked earlier."""
+    report = report or UserImportReport(dry_run=dry_run)
     duplicates = _Duplicates()
 
     def flush(chunk: list[_Row]) -> None:
         for row in chunk:
-            _check_fields(row)
+            _check_fields(row, password_is_hashed=password_is_hashed)
         duplicates.check_chunk(chunk)
         valid = [row for row in chunk if not row.errors]
         if not dry_run and valid:
-            report.created += _create_chunk(valid)
+            report.created += _create_chunk(valid, password_is_hashed=password_is_hashed)
         for row in chunk:
             if row.errors:
                 report.error_count += 1
@@ -294,6 +363,8 @@ def users_import_csv(
                     on_error(error)
             else:
                 report.valid += 1
+                if on_valid is not None:
+                    on_valid(row)
                 if len(report.preview) < PREVIEW_ROWS:
                     report.preview.append(
                         {
@@ -307,7 +378,7 @@ def users_import_csv(
 
     try:
         chunk: list[_Row] = []
-        for row in _read_rows(hashing):
+        for row in rows:
             chunk.append(row)
             if len(chunk) >= chunk_size:
                 flush(chunk)
@@ -316,7 +387,7 @@ def users_import_csv(
             flush(chunk)
         report.completed = True
     finally:
-        report.sha256 = hashing.digest.hexdigest()
+        report.sha256 = digest()
         if not dry_run:
             with transaction.atomic():
                 audit_log_record(
@@ -336,9 +407,10 @@ def users_import_csv(
 
 # ---------------------------------------------------------------- admin imports: staged in Redis
 # The admin previews an upload (dry run), then confirms it; the import itself runs in a Celery
-# worker (hashing passwords takes ~0.4 s a row in production, longer than a request may last).
-# Between the two steps the file waits in Redis, not on a web process's disk: any replica can take
-# the confirm, any worker the import.
+# worker. Between the two steps the checked rows wait in Redis, not on a web process's disk: any
+# replica can take the confirm, any worker the import. Only rows that passed the preview are
+# staged, with their passwords already hashed (``make_password``): no plaintext password is ever
+# written to Redis or to the task queue (docs/decisions/0135-abuse-hardening.md).
 
 STAGE_TIMEOUT_SECONDS = 60 * 60
 _STAGE_KEY = "accounts:user_import:{token}:file"
@@ -350,18 +422,49 @@ def _text_lines(content: bytes) -> Iterable[str]:
 
 
 def user_import_preview(*, content: bytes, actor: User) -> tuple[str, UserImportReport]:
-    """Check an uploaded CSV (a dry run) and stage it for ``user_import_confirm``.
+    """Check an uploaded CSV (a dry run) and stage its valid rows for ``user_import_confirm``.
 
-    Returns a token naming the staged file, and the dry-run report. Raises ``ImportFileInvalid``
-    (nothing staged then). Writes nothing to the database.
+    Returns a token naming the staged rows, and the dry-run report. Raises ``ImportFileInvalid``
+    (nothing staged then), also when more than ``USER_IMPORT_ADMIN_MAX_ROWS`` rows are valid.
+    Writes nothing to the database. Hashes the password of every valid row (the production
+    hasher's cost per row is paid here, see docs/decisions/0135).
     """
-    report = users_import_csv(
-        _text_lines(content), dry_run=True, actor=actor, source="admin preview"
+    valid_rows: list[_Row] = []
+    hashing = _HashingLines(_text_lines(content))
+    report = _users_import_rows(
+        _read_rows(hashing),
+        digest=lambda: hashing.digest.hexdigest(),
+        dry_run=True,
+        actor=actor,
+        source="admin preview",
+        on_valid=valid_rows.append,
     )
+    limit = settings.USER_IMPORT_ADMIN_MAX_ROWS
+    if len(valid_rows) > limit:
+        raise exceptions.ImportFileInvalid(
+            f"{len(valid_rows)} rows can be imported; this page takes at most {limit}. "
+            "Import larger files with manage.py import_users."
+        )
+    staged_rows = [
+        {
+            "line": row.line,
+            "values": {**row.values, "password": make_password(row.values["password"])},
+        }
+        for row in valid_rows
+    ]
     token = secrets.token_urlsafe(16)
     cache.set(
         _STAGE_KEY.format(token=token),
-        {"actor_id": actor.pk, "content": content, "sha256": report.sha256},
+        {
+            "actor_id": actor.pk,
+            "rows": staged_rows,
+            "sha256": report.sha256,
+            "preview_rows": report.rows,
+            "preview_errors": [
+                {"line": error.line, "errors": error.errors} for error in report.errors
+            ],
+            "preview_error_count": report.error_count,
+        },
         STAGE_TIMEOUT_SECONDS,
     )
     return token, report
@@ -374,7 +477,7 @@ def user_import_status(token: str) -> dict[str, Any] | None:
 
 
 def user_import_confirm(*, token: str, actor: User) -> bool:
-    """Queue the import of the file ``actor`` staged under ``token``. Idempotent: a second confirm
+    """Queue the import of the rows ``actor`` staged under ``token``. Idempotent: a second confirm
     of the same token queues nothing. False when the token is unknown, expired or someone else's."""
     staged = cache.get(_STAGE_KEY.format(token=token))
     if staged is None or staged["actor_id"] != actor.pk:
@@ -387,8 +490,24 @@ def user_import_confirm(*, token: str, actor: User) -> bool:
     return True
 
 
+def _staged_report(staged: dict[str, Any]) -> UserImportReport:
+    """A report that starts with what the preview skipped, so the totals cover the whole file."""
+    report = UserImportReport(dry_run=False)
+    report.rows = staged["preview_rows"] - len(staged["rows"])
+    report.error_count = staged["preview_error_count"]
+    report.errors = [
+        ImportRowError(line=error["line"], errors=error["errors"])
+        for error in staged["preview_errors"]
+    ]
+    return report
+
+
 def user_import_run_staged(*, token: str, actor_id: int) -> dict[str, Any]:
-    """Import a staged, confirmed file (the Celery task). Records progress under the token."""
+    """Import staged, confirmed rows (the Celery task). Records progress under the token.
+
+    The rows are checked again (players may have signed up since the preview); their passwords
+    are the hashes made at the preview.
+    """
     status_key = _STATUS_KEY.format(token=token)
     staged = cache.get(_STAGE_KEY.format(token=token))
     actor = User.objects.filter(pk=actor_id, is_staff=True).first()
@@ -403,16 +522,18 @@ def user_import_run_staged(*, token: str, actor_id: int) -> dict[str, Any]:
         processed += rows
         cache.set(status_key, {"state": "running", "processed": processed}, STAGE_TIMEOUT_SECONDS)
 
+    rows = (_Row(line=row["line"], values=dict(row["values"])) for row in staged["rows"])
     try:
-        report = users_import_csv(
-            _text_lines(staged["content"]),
+        report = _users_import_rows(
+            rows,
+            digest=lambda: str(staged["sha256"]),
             dry_run=False,
             actor=actor,
             source=f"admin upload sha256:{staged['sha256'][:16]}",
             on_progress=progress,
+            password_is_hashed=True,
+            report=_staged_report(staged),
         )
-    except exceptions.ImportFileInvalid as error:
-        status = {"state": "failed", "message": error.message, "processed": processed}
     except Exception:
         message = "The import stopped on an unexpected error (see the worker log)."
         status = {"state": "failed", "message": message, "processed": processed}

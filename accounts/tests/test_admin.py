@@ -257,3 +257,83 @@ def test_a_player_cannot_reach_the_admin_password_form(client):
     victim.refresh_from_db()
     assert victim.password == password_hash
     assert not AuditLogEntry.objects.exists()
+
+
+def change_form_data(staff_client, user: User, **changes: object) -> dict:
+    """The admin change form's own values for ``user``, with ``changes`` applied."""
+    response = staff_client.get(reverse("admin:accounts_user_change", args=[user.pk]))
+    form = response.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        if field.disabled:
+            continue
+        value = form.initial.get(name)
+        if value is None:
+            continue
+        data[name] = [item.pk for item in value] if hasattr(value, "all") else value
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [({"nickname": "Fam0us"}, "nickname"), ({"site_id": "famous"}, "site_id")],
+)
+@pytest.mark.django_db
+def test_admin_cannot_give_a_player_a_name_that_looks_like_another_players(
+    staff_client, changes, field
+):
+    UserFactory(site_id="owner01", nickname="Famous")
+    UserFactory(site_id="famous_fan", nickname="FamousFan")
+    target = UserFactory(site_id="target01", nickname="Target")
+
+    response = staff_client.post(
+        reverse("admin:accounts_user_change", args=[target.pk]),
+        change_form_data(staff_client, target, **changes),
+    )
+
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    target.refresh_from_db()
+    assert (target.site_id, target.nickname) == ("target01", "Target")
+
+
+@pytest.mark.django_db
+def test_admin_may_rename_a_player_to_a_free_nickname(staff_client):
+    target = UserFactory(site_id="target01", nickname="Target")
+
+    response = staff_client.post(
+        reverse("admin:accounts_user_change", args=[target.pk]),
+        change_form_data(staff_client, target, nickname="Renamed"),
+    )
+
+    assert response.status_code == 302
+    target.refresh_from_db()
+    assert target.nickname == "Renamed"
+    assert sorted(target.login_names.values_list("skeleton", flat=True)) == [
+        "renamed",
+        "targetol",  # 0 → o, 1 → l
+    ]
+
+
+@pytest.mark.django_db
+def test_admin_add_form_refuses_a_look_alike_and_creates_a_free_name(staff_client):
+    UserFactory(site_id="owner01", nickname="Famous")
+    add_url = reverse("admin:accounts_user_add")
+    form = {
+        "site_id": "newcomer",
+        "phone_number": "01055556666",
+        "password1": "Str0ng-passw0rd!",
+        "password2": "Str0ng-passw0rd!",
+        "usable_password": "true",
+    }
+
+    refused = staff_client.post(add_url, {**form, "nickname": "FAMOUS"})
+    created = staff_client.post(add_url, {**form, "nickname": "Newcomer"})
+
+    assert refused.status_code == 200
+    assert "nickname" in refused.context["adminform"].form.errors
+    assert created.status_code == 302
+    newcomer = User.objects.get(site_id="newcomer")
+    assert newcomer.nickname == "Newcomer"
+    assert list(newcomer.login_names.values_list("skeleton", flat=True)) == ["newcomer"]

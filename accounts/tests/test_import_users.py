@@ -364,3 +364,138 @@ def test_staff_without_add_permission_gets_403(client):
 
     assert response.status_code == 403
     assert not User.objects.filter(site_id="imported00001").exists()
+
+
+def _raw_redis_values(pattern: str) -> list[bytes]:
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    return [client.get(key) for key in client.scan_iter(match=pattern)]
+
+
+@pytest.mark.django_db
+def test_an_upload_is_staged_in_redis_with_hashed_passwords_only(staff_client):
+    # given an upload with two valid rows and a row with an error
+    rows = good_row(1) + good_row(2) + "imported00003,Nick3,01099999993,12345678,\n"
+
+    # when the staff member previews it
+    token = staff_client.post(IMPORT_URL, {"file": upload(rows)}).context["token"]
+
+    # then Redis holds the valid rows, each password as a hash that checks, and no plaintext
+    raw = _raw_redis_values(f"*accounts:user_import:{token}:file")
+    assert len(raw) == 1
+    assert GOOD_PASSWORD.encode() not in raw[0]
+    assert b"12345678," not in raw[0]
+    from django.contrib.auth.hashers import check_password
+    from django.core.cache import cache
+
+    staged = cache.get(f"accounts:user_import:{token}:file")
+    assert [row["values"]["site_id"] for row in staged["rows"]] == [
+        "imported00001",
+        "imported00002",
+    ]
+    assert all(check_password(GOOD_PASSWORD, row["values"]["password"]) for row in staged["rows"])
+    assert "content" not in staged
+
+
+@pytest.mark.django_db
+def test_the_staged_import_logs_players_in_with_their_csv_password(
+    staff_client, django_capture_on_commit_callbacks
+):
+    token = staff_client.post(IMPORT_URL, {"file": upload(good_row(1))}).context["token"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(IMPORT_URL, {"token": token})
+
+    assert User.objects.get(site_id="imported00001").check_password(GOOD_PASSWORD)
+
+
+@pytest.mark.django_db
+def test_a_staged_row_whose_password_is_not_a_hash_is_refused(staff):
+    # given a staged payload tampered with to carry a plaintext password
+    from django.core.cache import cache
+
+    token = "tampered"
+    cache.set(
+        f"accounts:user_import:{token}:file",
+        {
+            "actor_id": staff.pk,
+            "rows": [
+                {
+                    "line": 2,
+                    "values": {
+                        "site_id": "imported00001",
+                        "nickname": "Imported00001",
+                        "phone_number": "01090000001",
+                        "password": GOOD_PASSWORD,
+                        "rank": "STANDARD",
+                    },
+                }
+            ],
+            "sha256": "0" * 64,
+            "preview_rows": 1,
+            "preview_errors": [],
+            "preview_error_count": 0,
+        },
+    )
+
+    # when the worker runs it
+    status = services.user_import_run_staged(token=token, actor_id=staff.pk)
+
+    # then the row is skipped
+    assert status["report"]["created"] == 0
+    assert status["report"]["errors"] == [
+        {"line": 2, "errors": {"password": ["The staged password is not a password hash."]}}
+    ]
+    assert not User.objects.filter(site_id="imported00001").exists()
+
+
+@pytest.mark.django_db
+def test_rows_whose_names_look_like_a_registered_or_earlier_name_are_skipped(tmp_path):
+    # given a player nicknamed "Famous" and a file that reuses that name and look-alikes
+    UserFactory(site_id="owner01", nickname="Famous")
+    rows = (
+        f"famous,Someone,01090000001,{GOOD_PASSWORD},\n",  # line 2: site_id = a nickname
+        f"newcomer,Fam0us,01090000002,{GOOD_PASSWORD},\n",  # line 3: 0 for O
+        f"bravo01,Bravo,01090000003,{GOOD_PASSWORD},\n",  # line 4: imported
+        f"charlie01,BRAV0,01090000004,{GOOD_PASSWORD},\n",  # line 5: like line 4's nickname
+    )
+    path = write_csv(tmp_path, *rows)
+
+    code, output = run_import(path)
+
+    assert code == 1
+    assert output.splitlines() == [
+        "line 2: site_id: Looks like a registered site ID or nickname.",
+        "line 3: nickname: Looks like a registered site ID or nickname.",
+        "line 5: nickname: Looks like a name on line 4.",
+        "4 rows: imported 1, skipped 3",
+    ]
+    assert sorted(User.objects.values_list("site_id", flat=True)) == ["bravo01", "owner01"]
+
+
+@pytest.mark.django_db
+def test_an_upload_with_more_rows_than_the_admin_page_takes_is_refused_before_hashing(
+    staff_client, settings, monkeypatch
+):
+    # given a page limit of 2 rows and a file with 3 valid rows
+    settings.USER_IMPORT_ADMIN_MAX_ROWS = 2
+    hashed: list[str] = []
+    monkeypatch.setattr(
+        "accounts.services.imports.make_password", lambda password: hashed.append(password)
+    )
+
+    response = staff_client.post(
+        IMPORT_URL, {"file": upload(good_row(1) + good_row(2) + good_row(3))}
+    )
+
+    # then the form says why, nothing is hashed, staged or written
+    assert response.status_code == 200
+    assert response.context["form"].errors["file"] == [
+        "3 rows can be imported; this page takes at most 2. "
+        "Import larger files with manage.py import_users."
+    ]
+    assert hashed == []
+    assert _raw_redis_values("*accounts:user_import:*") == []
+    assert not User.objects.filter(site_id__startswith="imported").exists()

@@ -138,3 +138,67 @@ def test_login_failures_purge_task_deletes_only_expired_records():
     login_failures_purge_task.delay()
 
     assert list(LoginFailure.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+# ---------------------------------------------------------------- lockout per client address
+
+
+def login_from(api_client, address: str, password: str, **login):  # type: ignore[no-untyped-def]
+    return api_client.post(
+        LOGIN, {**login, "password": password}, format="json", REMOTE_ADDR=address
+    )
+
+
+@pytest.mark.django_db
+def test_guessing_at_a_public_nickname_from_one_address_does_not_lock_its_owner_out(api_client):
+    # given a player whose nickname is public, and a guesser who fails five times from one address
+    owner = UserFactory(site_id="owner01", nickname="Famous")
+    for _ in range(5):
+        guess = login_from(api_client, "203.0.113.7", "guess", nickname="famous")
+        assert guess.status_code == 401
+
+    # when the guesser tries again, and the owner logs in from their own address
+    locked = login_from(api_client, "203.0.113.7", PASSWORD, nickname="famous")
+    owner_login = login_from(api_client, "198.51.100.20", PASSWORD, site_id="owner01")
+
+    # then the guesser's address is locked and the owner is not
+    assert locked.status_code == 429
+    assert locked.json()["error"]["code"] == "login_locked"
+    assert owner_login.status_code == 200
+    owner.refresh_from_db()
+    assert owner.last_login is not None
+    # the owner's success does not wipe the guesser's failures (they keep counting)
+    assert LoginFailure.objects.filter(ip_address="203.0.113.7").count() == 5
+    still_locked = login_from(api_client, "203.0.113.7", PASSWORD, nickname="famous")
+    assert still_locked.status_code == 429
+
+
+@pytest.mark.django_db
+def test_failures_spread_over_many_addresses_hit_the_account_wide_ceiling(api_client, settings):
+    # given an account-wide ceiling of 12 failures and guesses from many addresses (4 each)
+    settings.LOGIN_LOCK_ACCOUNT_MAX_FAILURES = 12
+    UserFactory(site_id="target01")
+    for n in range(12):
+        response = login_from(api_client, f"203.0.113.{n // 4 + 1}", "guess", site_id="target01")
+        assert response.status_code == 401
+
+    # when anyone, even the owner from a fresh address, tries within the window
+    owner = login_from(api_client, "198.51.100.20", PASSWORD, site_id="target01")
+
+    # then the account is locked for every address until the window passes
+    assert owner.status_code == 429
+    assert owner.json()["error"]["code"] == "login_locked"
+    assert owner.json()["retry_after_minutes"] == 10
+    assert LoginFailure.objects.count() == 12
+
+
+@pytest.mark.django_db
+def test_one_address_locked_on_one_account_can_still_log_in_to_another(api_client):
+    UserFactory(site_id="first01")
+    UserFactory(site_id="second01")
+    for _ in range(5):
+        login_from(api_client, "203.0.113.9", "guess", site_id="first01")
+
+    response = login_from(api_client, "203.0.113.9", PASSWORD, site_id="second01")
+
+    assert response.status_code == 200

@@ -2,6 +2,7 @@ import pytest
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from accounts.validators import login_skeleton
 
 PRIVATE_FIELDS = {"site_id", "phone_number", "vip_points", "experience", "is_staff", "password"}
 
@@ -84,3 +85,40 @@ def test_public_profile_of_unknown_or_banned_player_is_404(player_client):
 
     assert player_client.get(f"/api/users/{banned.pk}").status_code == 404
     assert player_client.get("/api/users/999999").json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("other", "nickname"),
+    [
+        ({"site_id": "famous"}, "Famous"),  # another player's site_id
+        ({"site_id": "famous"}, "FAM0US"),
+        ({"nickname": "Alice"}, "Аlice"),  # Cyrillic А
+    ],
+)
+@pytest.mark.django_db
+def test_patch_me_refuses_a_nickname_that_looks_like_another_players_name(
+    player, player_client, other, nickname
+):
+    UserFactory(**other)
+    before = player.nickname
+
+    response = player_client.patch("/api/users/me", {"nickname": nickname}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "nickname_taken"
+    player.refresh_from_db()
+    assert player.nickname == before
+
+
+@pytest.mark.django_db
+def test_patch_me_may_take_a_look_alike_of_the_players_own_names(player, player_client):
+    response = player_client.patch(
+        "/api/users/me", {"nickname": player.site_id.upper()}, format="json"
+    )
+
+    assert response.status_code == 200
+    player.refresh_from_db()
+    assert player.nickname == player.site_id.upper()
+    assert sorted(player.login_names.values_list("skeleton", flat=True)) == [
+        login_skeleton(player.site_id)
+    ]

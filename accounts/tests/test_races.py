@@ -7,7 +7,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.models import InviteCode, User
+from accounts.models import InviteCode, LoginName, User
 from accounts.tests.factories import InviteCodeFactory, UserFactory
 from accounts.tests.test_tokens import login, logout, me_status
 from accounts.tokens import SESSION_CLAIM
@@ -106,3 +106,42 @@ def test_concurrent_logouts_of_one_players_sessions_lose_none_of_them():
         AccessToken(tokens["access"])[SESSION_CLAIM] for tokens in sessions
     }
     assert [me_status(tokens["access"]) for tokens in sessions] == [401] * 8
+
+
+def test_concurrent_signups_with_look_alike_names_create_one_user(monkeypatch):
+    # given the friendly pre-check is passed by everyone (as when all run it at the same instant),
+    # so only the database can stop the look-alikes
+    from accounts.services import auth
+
+    monkeypatch.setattr(auth, "login_name_is_taken", lambda *args, **kwargs: False)
+    claims = [
+        ("famous", "Player0"),  # a site_id
+        ("player1", "Famous"),  # a nickname equal to it
+        ("player2", "FAM0US"),
+        ("player3", "Fаmous"),  # Cyrillic а
+        ("fam0us", "Player4"),
+        ("player5", "ＦＡＭＯＵＳ"),  # full-width
+    ]
+
+    def signup(index: int) -> tuple[int, str]:
+        site_id, nickname = claims[index]
+        body = {
+            "site_id": site_id,
+            "nickname": nickname,
+            "phone_number": f"0107000{index:04d}",
+            "password": "Str0ng-passw0rd!",
+            "invite_code": "5858",
+            "birth_date": "1990-01-01",
+        }
+        response = APIClient().post("/api/auth/signup", body, format="json")
+        code = response.json()["error"]["code"] if response.status_code != 201 else "created"
+        return response.status_code, code
+
+    results = run_together(len(claims), signup)
+
+    # then exactly one signup wins; the others are 409 with the field at fault
+    assert sorted(status for status, _ in results) == [201] + [409] * 5
+    assert {code for _, code in results} <= {"created", "site_id_taken", "nickname_taken"}
+    assert User.objects.count() == 1
+    winner = User.objects.get()
+    assert LoginName.objects.filter(skeleton="famous").get().user_id == winner.pk

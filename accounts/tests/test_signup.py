@@ -80,7 +80,11 @@ def test_signup_rejects_unusable_invite_codes(api_client, code_kwargs, invite_co
     ("existing", "body", "expected_code"),
     [
         ({"site_id": "newplayer"}, {}, "site_id_taken"),
-        ({"nickname": "newplayer"}, {"nickname": "NEWPLAYER"}, "nickname_taken"),
+        (
+            {"nickname": "newplayer"},
+            {"site_id": "otherid", "nickname": "NEWPLAYER"},
+            "nickname_taken",
+        ),
         ({"phone_number": "01012345678"}, {}, "phone_number_taken"),
     ],
 )
@@ -166,3 +170,124 @@ def test_invite_validate_reports_validity_without_consuming(api_client):
     assert master.json() == {"valid": True, "code": None}
     assert unknown.json() == {"valid": False, "code": "invite_code_invalid"}
     assert InviteCode.objects.get(code="LAST").uses == 0
+
+
+@pytest.mark.parametrize(
+    ("existing", "invite_code"),
+    [
+        ({"phone_number": "01012345678"}, "NOSUCHCODE"),
+        ({"site_id": "newplayer"}, "NOSUCHCODE"),
+        ({"nickname": "NewPlayer"}, "NOSUCHCODE"),
+        ({"phone_number": "01012345678"}, "FULL"),
+    ],
+)
+@pytest.mark.django_db
+def test_signup_without_a_usable_code_never_reveals_registered_identities(
+    api_client, existing, invite_code
+):
+    # given a registered player and a caller without a usable invite code
+    UserFactory(**existing)
+    InviteCodeFactory(code="FULL", max_uses=1, uses=1)
+
+    # when the caller signs up with that player's phone number, site_id or nickname
+    response = api_client.post(SIGNUP, signup_body(invite_code=invite_code), format="json")
+
+    # then the answer is the invite error, exactly as for a free identity
+    free = api_client.post(
+        SIGNUP,
+        signup_body(
+            invite_code=invite_code,
+            site_id="freeplayer",
+            nickname="FreePlayer",
+            phone_number="010-9999-0000",
+        ),
+        format="json",
+    )
+    assert response.status_code == free.status_code == 400
+    assert response.json()["error"]["code"] == free.json()["error"]["code"]
+    assert response.json()["error"]["code"] in {"invite_code_invalid", "invite_code_used_up"}
+    assert User.objects.count() == 1
+    assert InviteCode.objects.get(code="FULL").uses == 1
+
+
+@pytest.mark.django_db
+def test_signup_with_a_usable_code_reports_the_conflict_and_keeps_the_use(api_client):
+    # given a registered phone number and a valid code with one use left
+    UserFactory(phone_number="01012345678")
+    code = InviteCodeFactory(code="LASTONE", max_uses=1, uses=0)
+
+    # when a holder of the code signs up with that phone number
+    response = api_client.post(SIGNUP, signup_body(invite_code="LASTONE"), format="json")
+
+    # then the conflict is reported and the use is not consumed
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "phone_number_taken"
+    code.refresh_from_db()
+    assert code.uses == 0
+    assert User.objects.count() == 1
+
+
+# ---------------------------------------------------------------- look-alike login names
+
+
+@pytest.mark.parametrize(
+    ("existing", "body", "expected_code"),
+    [
+        # a site_id equal to another player's nickname would take over their nickname login
+        ({"nickname": "Famous"}, {"site_id": "famous"}, "site_id_taken"),
+        ({"nickname": "Famous"}, {"site_id": "fam0us"}, "site_id_taken"),
+        # a nickname equal to another player's site_id
+        ({"site_id": "famous"}, {"nickname": "FAMOUS"}, "nickname_taken"),
+        # confusable characters: Cyrillic а, digit 0 for O, 1 / l / I
+        ({"nickname": "Alice"}, {"nickname": "Аlice"}, "nickname_taken"),
+        ({"nickname": "Bob"}, {"nickname": "B0B"}, "nickname_taken"),
+        ({"nickname": "Bill"}, {"nickname": "B1lI"}, "nickname_taken"),
+        ({"nickname": "Bob"}, {"nickname": "Ｂｏｂ"}, "nickname_taken"),  # full-width
+        ({"site_id": "admin1"}, {"nickname": "АDMIN1"}, "nickname_taken"),
+    ],
+)
+@pytest.mark.django_db
+def test_signup_refuses_login_names_that_look_like_another_players(
+    api_client, existing, body, expected_code
+):
+    # given a player
+    owner = UserFactory(**existing)
+
+    # when someone signs up with a name that looks like theirs
+    response = api_client.post(SIGNUP, signup_body(**body), format="json")
+
+    # then it is refused and the owner keeps their names
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == expected_code
+    assert list(User.objects.values_list("pk", flat=True)) == [owner.pk]
+
+
+@pytest.mark.django_db
+def test_a_player_may_use_their_own_site_id_as_nickname(api_client):
+    response = api_client.post(
+        SIGNUP, signup_body(site_id="newplayer", nickname="NewPlayer"), format="json"
+    )
+
+    assert response.status_code == 201
+
+
+@pytest.mark.django_db
+def test_nickname_login_cannot_be_taken_over_by_a_new_site_id(api_client):
+    # given a player known by the public nickname "Famous"
+    owner = UserFactory(site_id="owner01", nickname="Famous")
+
+    # when an attacker signs up with site_id "famous" and logs in by that name
+    attacker_password = "Attacker-passw0rd!"
+    signup = api_client.post(
+        SIGNUP, signup_body(site_id="famous", password=attacker_password), format="json"
+    )
+    login = api_client.post(
+        "/api/auth/login", {"nickname": "famous", "password": attacker_password}, format="json"
+    )
+
+    # then the signup is refused and the nickname still names the owner only
+    assert signup.status_code == 409
+    assert signup.json()["error"]["code"] == "site_id_taken"
+    assert login.status_code == 401
+    assert User.objects.count() == 1
+    assert User.objects.get().pk == owner.pk

@@ -22,7 +22,6 @@ Presence (``presence.py``): connect and every ping mark the user online, disconn
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.serializers import ProfileSerializer
+from casinoclub.jsonparse import InvalidJSON, json_loads_limited
 
 from .auth import (
     session_expires_at,
@@ -186,9 +186,9 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
-            content = json.loads(text_data or "")
-        except ValueError:
-            return  # not JSON: ignored, like any frame that is not a ping
+            content = json_loads_limited(text_data or "")
+        except (ValueError, InvalidJSON):
+            return  # not JSON or nested too deep: ignored, like any frame that is not a ping
         if self.user_id is None or not isinstance(content, dict):
             return
         if content.get("type") == "reauth":

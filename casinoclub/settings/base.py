@@ -156,6 +156,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Request bodies: the largest legitimate one is a 32 KB telemetry batch.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+# Request JSON nested deeper than this is 400 invalid_json (casinoclub/jsonparse.py).
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 
 REST_FRAMEWORK = {
     # JWT first (API clients, 401 + WWW-Authenticate unchanged); then the player pages' session,
@@ -166,7 +168,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["casinoclub.jsonparse.DepthLimitedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "casinoclub.openapi.ErrorEnvelopeAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="30/min"),
@@ -274,6 +276,9 @@ CELERY_MONITORED_QUEUE = "celery"  # Celery's default queue: a Redis list of tha
 
 # Admin CSV import: larger files go through manage.py import_users (streamed from disk).
 USER_IMPORT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# The admin preview hashes every valid row's password (~0.4 s a row in production), so it takes at
+# most this many rows to import (docs/decisions/0135-abuse-hardening.md).
+USER_IMPORT_ADMIN_MAX_ROWS = env.int("USER_IMPORT_ADMIN_MAX_ROWS", default=50)
 
 # Operations: presence, public live metrics, telemetry (docs/decisions/0042, 0043)
 PRESENCE_TTL_SECONDS = env.int("PRESENCE_TTL_SECONDS", default=120)
@@ -286,8 +291,10 @@ METRICS_STREAM_MAX_SECONDS = env.int("METRICS_STREAM_MAX_SECONDS", default=600)
 METRICS_STREAM_OPENS_PER_MINUTE = env.int("METRICS_STREAM_OPENS_PER_MINUTE", default=10)
 TELEMETRY_MAX_BODY_BYTES = 32 * 1024
 TELEMETRY_PROPS_MAX_BYTES = 2048
+# Request-body bytes one player may send per UTC day (docs/decisions/0137-telemetry-quota.md).
+TELEMETRY_DAILY_BYTES_PER_USER = env.int("TELEMETRY_DAILY_BYTES_PER_USER", default=2 * 1024 * 1024)
 TELEMETRY_RETENTION_DAYS = env.int("TELEMETRY_RETENTION_DAYS", default=30)
-# Noisy event names and the share of them kept (decided per user, name and ts: no chance).
+# Noisy event names and the share of them kept (decided per user, name, receive time, position).
 TELEMETRY_SAMPLE_RATES: dict[str, float] = {
     "ui.scroll": 0.01,
     "ui.hover": 0.01,
@@ -366,6 +373,9 @@ LOGIN_LOCK_WINDOW = timedelta(minutes=env.int("LOGIN_LOCK_WINDOW_MINUTES", defau
 # recovery code; enrol with ``manage.py staff_totp_enrol``.
 STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=False)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Casino Club")
+# LOGIN_LOCK_MAX_FAILURES counts per account and client address; this ceiling counts the account's
+# failures from every address (docs/decisions/0138-login-lockout-per-address.md).
+LOGIN_LOCK_ACCOUNT_MAX_FAILURES = env.int("LOGIN_LOCK_ACCOUNT_MAX_FAILURES", default=50)
 
 LOGGING = {
     "version": 1,

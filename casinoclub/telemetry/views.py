@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import request_player
+from casinoclub.openapi import error_responses
 from casinoclub.throttling import ScopedRateThrottle
 
 from . import serializers, services
@@ -36,22 +38,30 @@ def _refuse_oversized(request: Request) -> None:
 
 class TelemetryEventsView(APIView):
     """Client events in batches of 1 to 50 (body at most 32 KB, else 413 payload_too_large).
-    Noisy names are sampled; kept events are stored in the background. Rate limited per user."""
+    Noisy names are sampled by the server's receive time; kept events are stored in the
+    background. Rate limited per user, and at most ``TELEMETRY_DAILY_BYTES_PER_USER`` bytes per
+    player and day (UTC), else 429 telemetry_quota_exceeded."""
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "telemetry"
 
     @extend_schema(
         request=serializers.TelemetryBatchSerializer,
-        responses={202: serializers.TelemetryAcceptedSerializer},
+        responses={202: serializers.TelemetryAcceptedSerializer, **error_responses(413, 429)},
         operation_id="telemetry_events",
     )
     def post(self, request: Request) -> Response:
+        received_at = timezone.now()
         _refuse_oversized(request)
         data = serializers.TelemetryBatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         events = data.validated_data["events"]
-        stored = services.telemetry_events_accept(user_id=request_player(request).pk, events=events)
+        stored = services.telemetry_events_accept(
+            user_id=request_player(request).pk,
+            events=events,
+            body_bytes=len(request.body),
+            received_at=received_at,
+        )
         return Response(
             {"received": len(events), "stored": stored}, status=status.HTTP_202_ACCEPTED
         )

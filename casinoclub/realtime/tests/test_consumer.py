@@ -368,3 +368,17 @@ async def test_messages_committed_around_the_replay_read_are_sent_once_in_order(
     assert [(m["seq"], m["data"]) for m in received] == [(n, {"n": n}) for n in (1, 2, 3)]
     assert await communicator.receive_nothing(0.3)
     await communicator.disconnect()
+
+
+@async_test
+async def test_a_deeply_nested_frame_is_ignored_and_the_socket_keeps_working():
+    user = await db(UserFactory)()
+    communicator, _ = await open_synced_socket(await db(access_token)(user))
+
+    await communicator.send_to(text_data="[" * 100_000 + "]" * 100_000)
+    assert await communicator.receive_nothing(0.2)
+    await communicator.send_json_to({"type": "ping"})
+
+    pong = await communicator.receive_json_from(timeout=TIMEOUT)
+    assert pong["type"] == "pong"
+    await communicator.disconnect()

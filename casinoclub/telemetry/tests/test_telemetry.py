@@ -1,13 +1,15 @@
 """``POST /api/telemetry/events``: limits, validation, sampling, storage and counting."""
 
+import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.tests.factories import UserFactory
 from casinoclub.telemetry import services
+from casinoclub.telemetry.exceptions import TelemetryQuotaExceeded
 from casinoclub.telemetry.models import TelemetryEvent
 from casinoclub.tests.test_metrics import sample_value, scrape
 
@@ -186,48 +188,151 @@ def test_telemetry_is_rate_limited_per_user(player_client, client_for, monkeypat
     assert other.status_code == 202
 
 
+RECEIVED = datetime(2026, 11, 27, 10, 0, 0, 123456, tzinfo=UTC)
+
+
+def inputs(*events: dict) -> list[services.TelemetryEventInput]:
+    return [
+        {"name": e["name"], "ts": datetime.fromisoformat(e["ts"]), "props": e["props"]}
+        for e in events
+    ]
+
+
 @pytest.mark.django_db
-def test_noisy_names_are_sampled_deterministically(
-    player, player_client, settings, django_capture_on_commit_callbacks
+def test_noisy_names_are_sampled_by_receive_time_and_position(
+    player, settings, django_capture_on_commit_callbacks
 ):
     settings.TELEMETRY_SAMPLE_RATES = {"ui.scroll": 0.25}
-    batch = {
-        "events": [event("ui.scroll", ts=f"2026-11-27T10:00:{s:02d}+00:00") for s in range(40)]
-    }
+    batch = inputs(*(event("ui.scroll", ts=f"2026-11-27T10:00:{s:02d}+00:00") for s in range(40)))
 
     with django_capture_on_commit_callbacks(execute=True):
-        first = post(player_client, batch)
-    with django_capture_on_commit_callbacks(execute=True):
-        second = post(player_client, batch)
+        kept = services.telemetry_events_accept(
+            user_id=player.pk, events=batch, body_bytes=100, received_at=RECEIVED
+        )
 
-    expected = sum(
-        services.telemetry_is_sampled_in(
+    expected = [
+        position
+        for position in range(40)
+        if services.telemetry_is_sampled_in(
             user_id=player.pk,
             name="ui.scroll",
-            ts=datetime(2026, 11, 27, 10, 0, s, tzinfo=UTC),
+            received_at=RECEIVED,
+            position=position,
             rate=0.25,
         )
-        for s in range(40)
+    ]
+    assert 0 < len(expected) < 40
+    assert kept == len(expected)
+    stored = list(TelemetryEvent.objects.order_by("id").values_list("ts", "sample_rate"))
+    assert stored == [(batch[p]["ts"], 0.25) for p in expected]
+    assert set(TelemetryEvent.objects.values_list("received_at", flat=True)) == {RECEIVED}
+
+
+def _kept_by_the_client_timestamp(user_id: int, name: str, ts: datetime, rate: float) -> bool:
+    """The former rule: SHA-256 of (user, name, client ts), which the client could search."""
+    instant = ts.astimezone(UTC).isoformat()
+    digest = hashlib.sha256(f"{user_id}:{name}:{instant}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / float(2**64) < rate
+
+
+@pytest.mark.django_db
+def test_a_client_cannot_pick_a_timestamp_that_keeps_a_sampled_event(
+    player, player_client, settings, django_capture_on_commit_callbacks
+):
+    # given a timestamp searched offline so that hashing (user, name, ts) would keep the event
+    settings.TELEMETRY_SAMPLE_RATES = {"ui.scroll": 0.01}
+    lucky = next(
+        ts
+        for ts in (
+            datetime(2026, 11, 27, 10, 0, tzinfo=UTC) + timedelta(seconds=s) for s in range(100_000)
+        )
+        if _kept_by_the_client_timestamp(player.pk, "ui.scroll", ts, 0.01)
     )
-    assert 0 < expected < 40
-    assert first.json() == second.json() == {"received": 40, "stored": expected}
-    stored = list(TelemetryEvent.objects.values_list("ts", "sample_rate"))
-    assert len(stored) == 2 * expected
-    assert {rate for _, rate in stored} == {0.25}
-    # The same events are kept both times: the decision hangs on (user, name, ts) only.
-    first_half = sorted(ts for ts, _ in stored)[::2]
-    assert sorted(ts for ts, _ in stored)[1::2] == first_half
+
+    # when the client sends 50 events all carrying that timestamp
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(player_client, {"events": [event("ui.scroll", ts=lucky.isoformat())] * 50})
+
+    # then only the server's sampling applies: at 1 %, 50 events keep far fewer than 50
+    assert response.status_code == 202
+    stored = response.json()["stored"]
+    assert stored == TelemetryEvent.objects.count()
+    assert stored <= 5  # P(more than 5 of 50 at 1 %) < 1e-6
 
 
-def test_the_sampling_decision_is_a_pure_function_of_user_name_and_ts():
-    ts = datetime(2026, 1, 1, tzinfo=UTC)
+def test_the_sampling_decision_ignores_the_client_and_follows_rate_and_receive_time():
     decide = services.telemetry_is_sampled_in
 
-    assert decide(user_id=1, name="ui.scroll", ts=ts, rate=1.0) is True
-    assert decide(user_id=1, name="ui.scroll", ts=ts, rate=0.0) is False
-    decisions = [decide(user_id=u, name="ui.scroll", ts=ts, rate=0.5) for u in range(1000)]
-    assert decisions == [decide(user_id=u, name="ui.scroll", ts=ts, rate=0.5) for u in range(1000)]
+    assert decide(user_id=1, name="ui.scroll", received_at=RECEIVED, position=0, rate=1.0)
+    assert not decide(user_id=1, name="ui.scroll", received_at=RECEIVED, position=0, rate=0.0)
+    decisions = [
+        decide(user_id=1, name="ui.scroll", received_at=RECEIVED, position=p, rate=0.5)
+        for p in range(1000)
+    ]
+    assert decisions == [
+        decide(user_id=1, name="ui.scroll", received_at=RECEIVED, position=p, rate=0.5)
+        for p in range(1000)
+    ]
     assert 400 < sum(decisions) < 600
+    later = RECEIVED + timedelta(microseconds=1)
+    assert decisions != [
+        decide(user_id=1, name="ui.scroll", received_at=later, position=p, rate=0.5)
+        for p in range(1000)
+    ]
+
+
+# ---------------------------------------------------------------- daily byte quota
+
+
+@pytest.mark.django_db
+def test_a_player_past_the_daily_byte_quota_gets_429_and_nothing_is_queued(
+    player_client, client_for, settings, django_capture_on_commit_callbacks
+):
+    # given a quota that fits two batches of this size
+    body = {"events": [event(page="home")]}
+    size = len(json.dumps(body))
+    settings.TELEMETRY_DAILY_BYTES_PER_USER = 2 * size + size // 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        statuses = [post(player_client, body).status_code for _ in range(2)]
+    # when the player sends a third
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        refused = post(player_client, body)
+
+    # then it is refused with the stable code, nothing is queued, and another player is unaffected
+    assert statuses == [202, 202]
+    assert refused.status_code == 429
+    error = refused.json()["error"]
+    assert error["code"] == "telemetry_quota_exceeded"
+    assert error["details"]["daily_quota_bytes"] == 2 * size + size // 2
+    assert 0 < error["details"]["retry_after_seconds"] <= 86_400
+    assert callbacks == []
+    assert TelemetryEvent.objects.count() == 2
+    other = post(client_for(UserFactory()), body)
+    assert other.status_code == 202
+
+
+@pytest.mark.django_db
+def test_the_quota_is_counted_per_server_day_whatever_the_client_ts(player, settings):
+    settings.TELEMETRY_DAILY_BYTES_PER_USER = 1000
+    batch = inputs(event(ts="2020-01-01T00:00:00+00:00"))
+    services.telemetry_events_accept(
+        user_id=player.pk, events=batch, body_bytes=1000, received_at=RECEIVED
+    )
+
+    with pytest.raises(TelemetryQuotaExceeded):
+        services.telemetry_events_accept(
+            user_id=player.pk,
+            events=inputs(event(ts="2031-01-01T00:00:00+00:00")),
+            body_bytes=1,
+            received_at=RECEIVED + timedelta(hours=13),  # 23:00 UTC, the same server day
+        )
+    next_day = RECEIVED + timedelta(hours=14)  # 00:00 UTC the next day
+    kept = services.telemetry_events_accept(
+        user_id=player.pk, events=batch, body_bytes=1000, received_at=next_day
+    )
+
+    assert kept == 1
 
 
 @pytest.mark.django_db
