@@ -14,34 +14,19 @@ Invariants:
 
 from __future__ import annotations
 
-import math
-
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import exceptions
-from accounts.models import LoginFailure, User
+from accounts.models import User
 
 from .audit import audit_log_record
-from .auth import password_problems, user_tokens_revoke_all
-
-
-def _lockout_key(user: User) -> str:
-    return f"user:{user.pk}"  # the account's key in ``user_login``'s lockout
-
-
-def _raise_if_locked(user: User) -> None:
-    now = timezone.now()
-    window = settings.LOGIN_LOCK_WINDOW
-    recent = list(
-        LoginFailure.objects.filter(lock_key=_lockout_key(user), created_at__gt=now - window)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)[: settings.LOGIN_LOCK_MAX_FAILURES]
-    )
-    if len(recent) >= settings.LOGIN_LOCK_MAX_FAILURES:
-        minutes = max(1, math.ceil((recent[-1] + window - now).total_seconds() / 60))
-        raise exceptions.LoginLocked(extra={"retry_after_minutes": minutes})
+from .auth import (
+    login_failure_record,
+    login_lock_check,
+    password_problems,
+    user_tokens_revoke_all,
+)
 
 
 def user_password_change(
@@ -54,12 +39,12 @@ def user_password_change(
     or the same password again). On success ``user`` holds the new password hash and token
     version, ready for ``update_session_auth_hash`` or a new token pair. Not idempotent.
     """
-    _raise_if_locked(user)
+    lock_key = f"user:{user.pk}"  # the account's key in ``user_login``'s lockout
+    now = timezone.now()
+    login_lock_check(lock_key=lock_key, ip_address=ip_address, now=now)
     stored = User.objects.get(pk=user.pk)
     if not stored.check_password(current_password):
-        LoginFailure.objects.create(
-            lock_key=_lockout_key(user), ip_address=ip_address, created_at=timezone.now()
-        )
+        login_failure_record(lock_key=lock_key, ip_address=ip_address, now=now)
         raise exceptions.PasswordIncorrect()
     problems = password_problems(
         new_password,
