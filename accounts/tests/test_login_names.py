@@ -8,7 +8,7 @@ from django.apps import apps
 from accounts.models import LoginName, User
 from accounts.validators import login_skeleton
 
-migration = importlib.import_module("accounts.migrations.0009_login_names")
+migration = importlib.import_module("accounts.migrations.0011_login_names")
 
 
 @pytest.mark.parametrize(
