@@ -108,6 +108,7 @@ def test_concurrent_logouts_of_one_players_sessions_lose_none_of_them():
     assert [me_status(tokens["access"]) for tokens in sessions] == [401] * 8
 
 
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_signups_with_look_alike_names_create_one_user(monkeypatch):
     # given the friendly pre-check is passed by everyone (as when all run it at the same instant),
     # so only the database can stop the look-alikes
