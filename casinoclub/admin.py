@@ -16,13 +16,17 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import update_session_auth_hash
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts import exceptions as account_exceptions
 from accounts import services as account_services
+from accounts.models import User
 from accounts.permissions import user_is_second_factor_verified
 from casinoclub.client_address import client_address
 from casinoclub.throttling import ScopedRateThrottle
@@ -147,3 +151,25 @@ class StaffAdminSite(admin.AdminSite):
         if not super().has_permission(request):
             return False
         return not settings.STAFF_REQUIRE_2FA or user_is_second_factor_verified(request.user)
+
+    def password_change(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> TemplateResponse:
+        """Django's own password change, which also ends every other session and token of the
+        staff member (as a player's change does) and is audited; this session stays signed in."""
+        if request.method != "POST":
+            return super().password_change(request, extra_context)
+        staff_id = request.user.pk
+        with transaction.atomic():
+            before = (
+                User.objects.select_for_update()
+                .filter(pk=staff_id)
+                .values_list("password", flat=True)
+                .first()
+            )
+            response = super().password_change(request, extra_context)
+            staff = User.objects.get(pk=staff_id)
+            if before is not None and staff.password != before:
+                account_services.staff_password_reset_recorded(actor=staff, user=staff)
+                update_session_auth_hash(request, staff)
+        return response

@@ -8,7 +8,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import AuditLogEntry, InviteCode, User
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tokens import token_pair_for_user
 
 USER_CHANGELIST = reverse("admin:accounts_user_changelist")
@@ -337,3 +337,44 @@ def test_admin_add_form_refuses_a_look_alike_and_creates_a_free_name(staff_clien
     newcomer = User.objects.get(site_id="newcomer")
     assert newcomer.nickname == "Newcomer"
     assert list(newcomer.login_names.values_list("skeleton", flat=True)) == ["newcomer"]
+
+
+@pytest.mark.django_db
+def test_a_staff_members_own_password_change_ends_their_other_sessions_and_is_audited(
+    staff_client, staff
+):
+    tokens = token_pair_for_user(staff)
+    other_browser = Client()
+    other_browser.force_login(staff)
+    assert other_browser.get(USER_CHANGELIST).status_code == 200
+
+    response = staff_client.post(
+        reverse("admin:password_change"),
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+
+    assert response.status_code == 302
+    staff.refresh_from_db()
+    assert staff.check_password(NEW_PASSWORD)
+    assert token_client(tokens).get(ME).status_code == 401
+    assert other_browser.get(USER_CHANGELIST).status_code == 302  # sent to the admin login
+    assert staff_client.get(USER_CHANGELIST).status_code == 200  # this session stays
+    entry = AuditLogEntry.objects.get(action="user_password_reset")
+    assert (entry.actor, entry.target_user) == (staff, staff)
+    assert staff.password not in json.dumps([entry.before, entry.after, entry.reason])
+
+
+@pytest.mark.django_db
+def test_a_wrong_old_password_in_the_admin_changes_nothing(staff_client, staff):
+    tokens = token_pair_for_user(staff)
+
+    response = staff_client.post(
+        reverse("admin:password_change"),
+        {"old_password": "wrong", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+
+    assert response.status_code == 200
+    staff.refresh_from_db()
+    assert staff.check_password(PASSWORD)
+    assert token_client(tokens).get(ME).status_code == 200
+    assert not AuditLogEntry.objects.filter(action="user_password_reset").exists()
