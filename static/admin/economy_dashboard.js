@@ -13,7 +13,10 @@
     { label: "burned", data: data.days.map((row) => row.burned) },
   ]);
   chart("revenue-chart", "bar", [
-    { label: "revenue (cents)", data: data.days.map((row) => row.revenue_cents) },
+    { label: "sales (minor units)", data: data.days.map((row) => row.sales_cents) },
+    // A refund or chargeback counts on the day it happened, as a negative: past days never change.
+    { label: "refunds (minor units)", data: data.days.map((row) => -row.refunds_cents) },
+    { label: "net revenue (minor units)", data: data.days.map((row) => row.revenue_cents) },
   ]);
   chart("players-chart", "line", [
     { label: "active players", data: data.days.map((row) => row.active_players) },
