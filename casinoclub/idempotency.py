@@ -91,36 +91,35 @@ def _json_response(status_code: int, body: bytes) -> HttpResponse:
     return HttpResponse(body, status=status_code, content_type="application/json")
 
 
-def run_idempotent(request: Request, operation: Callable[[str], tuple[int, Any]]) -> HttpResponse:
-    """Run ``operation(key) -> (status, data)`` at most once per (user, key); see module doc."""
+def _caller(request: Request) -> tuple[str, int, str]:
+    """The request's idempotency key, its user's id and its fingerprint."""
     key = request_idempotency_key(request)
     user_id = request.user.pk if request.user is not None else None
     if user_id is None:  # routes using this require login; guard anyway
         raise NotAuthenticated()
-    fingerprint = _fingerprint(request)
+    return key, user_id, _fingerprint(request)
+
+
+def _lock_or_replay(user_id: int, key: str, fingerprint: str) -> HttpResponse | None:
+    """Take the (user, key) lock for the caller's transaction and return the stored response of
+    an earlier request with this key, if any. ``IdempotencyInProgress`` while a twin holds it.
+    Must run in a transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_advisory_lock_id(user_id, key)])
+        row = cursor.fetchone()
+        if not (row and row[0]):
+            raise IdempotencyInProgress()
+        # Hot path of every gold-moving request: plain SQL, no ORM query to compile.
+        return _stored_response(cursor, user_id, key, fingerprint)
+
+
+def run_idempotent(request: Request, operation: Callable[[str], tuple[int, Any]]) -> HttpResponse:
+    """Run ``operation(key) -> (status, data)`` at most once per (user, key); see module doc."""
+    key, user_id, fingerprint = _caller(request)
     with transaction.atomic(durable=True):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_try_advisory_xact_lock(%s)", [_advisory_lock_id(user_id, key)]
-            )
-            row = cursor.fetchone()
-            if not (row and row[0]):
-                raise IdempotencyInProgress()
-            # Hot path of every gold-moving request: plain SQL, no ORM query to compile.
-            cursor.execute(
-                "SELECT fingerprint, status_code, body FROM casinoclub_idempotencyrecord"
-                " WHERE user_id = %s AND key = %s",
-                [user_id, key],
-            )
-            stored = cursor.fetchone()
-        if stored is not None:
-            stored_fingerprint, stored_status, stored_body = stored
-            if stored_fingerprint != fingerprint:
-                raise IdempotencyMismatch()
-            idempotent_replays_total.inc()
-            response = _json_response(stored_status, bytes(stored_body))
-            response["Idempotent-Replayed"] = "true"
-            return response
+        replay = _lock_or_replay(user_id, key, fingerprint)
+        if replay is not None:
+            return replay
         status_code, data = operation(key)
         body = JSONRenderer().render(data)
         with connection.cursor() as cursor:
@@ -148,20 +147,9 @@ def run_idempotent_in_steps(
     stores nothing, so a retry runs ``prepare`` again: it must find what the first attempt
     prepared (for a purchase, the receipt is derived from the key) rather than do it twice.
     """
-    key = request_idempotency_key(request)
-    user_id = request.user.pk if request.user is not None else None
-    if user_id is None:
-        raise NotAuthenticated()
-    fingerprint = _fingerprint(request)
+    key, user_id, fingerprint = _caller(request)
     with transaction.atomic(durable=True):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_try_advisory_xact_lock(%s)", [_advisory_lock_id(user_id, key)]
-            )
-            row = cursor.fetchone()
-            if not (row and row[0]):
-                raise IdempotencyInProgress()
-            replay = _stored_response(cursor, user_id, key, fingerprint)
+        replay = _lock_or_replay(user_id, key, fingerprint)
         if replay is not None:
             return replay
         prepared = prepare(key)
