@@ -44,8 +44,6 @@ def user_change_form(user, **changes):
         "phone_number": user.phone_number,
         "rank": user.rank,
         "vip_points": user.vip_points,
-        "level": user.level,
-        "experience": user.experience,
         "is_active": "on" if user.is_active else "",
         "is_staff": "on" if user.is_staff else "",
         "is_superuser": "on" if user.is_superuser else "",

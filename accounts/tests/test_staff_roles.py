@@ -20,6 +20,7 @@ from accounts.models import (
 from accounts.roles import ADMINISTRATOR, ECONOMY, SUPPORT
 from accounts.tasks import user_bans_lift_ended_task
 from accounts.tests.factories import PASSWORD, UserFactory, staff_member
+from accounts.tests.test_audit_log import user_change_form
 from accounts.tests.test_races import run_together
 from accounts.tokens import token_pair_for_user
 
@@ -569,22 +570,7 @@ def test_a_ban_ending_in_the_past_is_refused():
 
 
 # ---------------------------------------------------------------- audited edits
-
-
-def change_form(user: User, **changes) -> dict:
-    data = {
-        "site_id": user.site_id,
-        "nickname": user.nickname,
-        "phone_number": user.phone_number,
-        "rank": user.rank,
-        "vip_points": user.vip_points,
-        "is_active": "on" if user.is_active else "",
-        "is_staff": "on" if user.is_staff else "",
-        "is_superuser": "on" if user.is_superuser else "",
-        "_save": "Save",
-    }
-    data.update(changes)
-    return {key: value for key, value in data.items() if value != ""}
+# (the change form as the admin sends it: accounts/tests/test_audit_log.py)
 
 
 @pytest.mark.django_db
@@ -597,7 +583,7 @@ def test_staff_edits_of_profile_groups_permissions_and_staff_flag_are_audited(cl
 
     response = client.post(
         reverse("admin:accounts_user_change", args=[player.pk]),
-        change_form(
+        user_change_form(
             player,
             nickname="After",
             phone_number="01033334444",
@@ -653,7 +639,7 @@ def test_a_non_superuser_cannot_make_anyone_staff_or_superuser(client):
 
     response = client.post(
         reverse("admin:accounts_user_change", args=[player.pk]),
-        change_form(player, is_staff="on", is_superuser="on"),
+        user_change_form(player, is_staff="on", is_superuser="on"),
     )
 
     assert response.status_code == 302
@@ -666,7 +652,7 @@ def test_a_non_superuser_cannot_make_anyone_staff_or_superuser(client):
 
 
 @pytest.mark.django_db
-def test_level_and_experience_cannot_be_edited_in_the_change_form(client, settings):
+def test_level_and_experience_cannot_be_edited_in_the_user_change_form(client, settings):
     """The exploit: experience set high in the form minted level-up gold on the next round."""
     settings.LEVEL_UP_GOLD_PER_LEVEL = 100
     player = UserFactory(level=1, experience=0)
@@ -675,7 +661,7 @@ def test_level_and_experience_cannot_be_edited_in_the_change_form(client, settin
 
     response = client.post(
         reverse("admin:accounts_user_change", args=[player.pk]),
-        change_form(player, level=1, experience=10**6),
+        user_change_form(player, level=1, experience=10**6),
     )
     services.user_experience_add(player.pk, 1, source="test")
 
