@@ -88,7 +88,7 @@ class AuthState:
         )
 
     @classmethod
-    def from_json(cls, raw: bytes) -> AuthState:
+    def from_json(cls, raw: bytes | str) -> AuthState:
         data = json.loads(raw)
         until = data["until"]
         return cls(
@@ -161,7 +161,7 @@ class AuthStateStore:
         """The state of ``user_id`` (None: no such user): from Redis, else from the database,
         stored for the next request unless it changed meanwhile."""
         record_key, generation_key = self._keys(user_id)
-        generation: bytes | None = None
+        generation: bytes | str | None = None
         if self._reachable():
             try:
                 record, seen = self._client.mget(record_key, generation_key)
