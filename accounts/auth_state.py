@@ -18,7 +18,8 @@ Invariants:
   ``RETRY_SECONDS``; removals always try;
 - a record lives at most ``AUTH_STATE_CACHE_SECONDS`` and never longer than an access token: if
   Redis was unreachable from the process that made a change but reachable from the others, the old
-  state is served at most that long.
+  state is served at most that long (the process retries the removal as soon as it reaches Redis
+  again).
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ class AuthStateStore:
         self._key_prefix = key_prefix
         self._lock = threading.Lock()
         self._unavailable_until = 0.0
+        self._pending: set[int] = set()  # users whose record could not be removed yet
 
     def _keys(self, user_id: int) -> tuple[str, str]:
         return f"{self._key_prefix}:auth:{user_id}", f"{self._key_prefix}:auth-gen:{user_id}"
@@ -168,6 +170,8 @@ class AuthStateStore:
             except RedisError as error:
                 self._unreachable(error)
             else:
+                if self._pending:
+                    self._retry_pending()
                 if record is not None:
                     try:
                         return AuthState.from_json(record)
@@ -192,24 +196,44 @@ class AuthStateStore:
         return state
 
     def invalidate(self, user_id: int) -> bool:
-        """Remove the record of ``user_id`` and bump its generation. False if Redis failed."""
-        record_key, generation_key = self._keys(user_id)
+        """Remove the record of ``user_id`` and bump its generation. False if Redis failed: the
+        removal is then retried with this store's next successful Redis call."""
+        with self._lock:
+            user_ids = {user_id, *self._pending}
+            self._pending.clear()
+        if self._remove(user_ids):
+            return True
+        with self._lock:
+            self._pending.update(user_ids)
+        return False
+
+    def _remove(self, user_ids: set[int]) -> bool:
         try:
             pipeline = self._client.pipeline(transaction=True)
-            pipeline.delete(record_key)
-            pipeline.incr(generation_key)
-            pipeline.expire(generation_key, GENERATION_SECONDS)
+            for user_id in sorted(user_ids):
+                record_key, generation_key = self._keys(user_id)
+                pipeline.delete(record_key)
+                pipeline.incr(generation_key)
+                pipeline.expire(generation_key, GENERATION_SECONDS)
             pipeline.execute()
         except RedisError as error:
             auth_state_invalidation_failures_total.inc()
             logger.error(
-                "auth state: could not remove the record of user %s (served at most %s s): %r",
-                user_id,
+                "auth state: could not remove the records of users %s (served at most %s s): %r",
+                sorted(user_ids),
                 self._record_seconds,
                 error,
             )
             return False
         return True
+
+    def _retry_pending(self) -> None:
+        with self._lock:
+            user_ids = set(self._pending)
+            self._pending.clear()
+        if user_ids and not self._remove(user_ids):
+            with self._lock:
+                self._pending.update(user_ids)
 
     def close(self) -> None:
         self._client.close()

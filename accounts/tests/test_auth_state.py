@@ -367,3 +367,26 @@ def test_an_unreachable_redis_is_left_alone_after_one_failed_read(player, monkey
     assert [state.token_version for state in states if state is not None] == [0, 0, 0]
     assert calls == ["mget"]
     assert unreachable.invalidate(player.pk) is False  # removals always try, and report it
+
+
+@pytest.mark.django_db
+def test_a_removal_that_failed_is_retried_once_redis_answers_again(monkeypatch):
+    # given a player's state cached by another client, and a store whose removal fails
+    banned, other_player = UserFactory(), UserFactory()
+    assert store().get(banned.pk) is not None
+    flaky = store()
+    working_pipeline = flaky._client.pipeline
+
+    def unreachable_pipeline(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise redis.exceptions.ConnectionError("network down")
+
+    monkeypatch.setattr(flaky._client, "pipeline", unreachable_pipeline)
+    assert flaky.invalidate(banned.pk) is False
+    assert record_in_redis(banned.pk) is not None
+
+    # when that store next reaches Redis, for any player
+    monkeypatch.setattr(flaky._client, "pipeline", working_pipeline)
+    assert flaky.get(other_player.pk) is not None
+
+    # then the removal it owed is made
+    assert record_in_redis(banned.pk) is None
