@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig, apps
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate
 
 
 def _staff_roles_complete(sender: AppConfig, **kwargs: Any) -> None:
@@ -20,6 +20,14 @@ def _staff_roles_complete(sender: AppConfig, **kwargs: Any) -> None:
     staff_roles_sync(Group, Permission)
 
 
+def _user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A deleted user's cached authentication state goes with it, however the row was deleted
+    (an admin delete, a cascade, a script): its tokens then find no user."""
+    from .auth_state import auth_state_changed
+
+    auth_state_changed(instance.pk)
+
+
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts"
@@ -28,3 +36,6 @@ class AccountsConfig(AppConfig):
         from . import schema  # noqa: F401  # registers the OpenAPI auth extension
 
         post_migrate.connect(_staff_roles_complete, dispatch_uid="accounts_staff_roles")
+        post_delete.connect(
+            _user_deleted, sender=self.get_model("User"), dispatch_uid="accounts_auth_state"
+        )

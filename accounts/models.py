@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.db import IntegrityError, models, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -119,6 +119,34 @@ class User(AbstractBaseUser, PermissionsMixin):
         if "site_id" in field_names and "nickname" in field_names:
             user._login_names_saved = (user.site_id, user.nickname)
         return user
+
+    # Built by authentication from the cached state (accounts/auth_state.py) with only the key
+    # and the rank loaded: the first read of any other field loads the rest of the row at once.
+    _loaded_partially = False
+
+    @classmethod
+    def from_auth_state(cls, user_id: int, *, rank: str) -> User:
+        """The user ``user_id`` without a query: every field but the key and ``rank`` deferred."""
+        user = cls.from_db(DEFAULT_DB_ALIAS, ["id", "rank"], [user_id, rank])
+        user._loaded_partially = True
+        return user
+
+    def refresh_from_db(
+        self, using: str | None = None, fields: Any = None, from_queryset: Any = None
+    ) -> None:
+        """Django's reload; a partially loaded user (``from_auth_state``) loads every field still
+        deferred along with the ones asked for, in one query instead of one per field read."""
+        if self._loaded_partially:
+            self._loaded_partially = False
+            if fields is None:
+                fields = [field.attname for field in self._meta.concrete_fields]
+            else:
+                fields = {*fields, *self.get_deferred_fields()}
+            super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+            if {"site_id", "nickname"} <= set(fields):
+                self._login_names_saved = (self.site_id, self.nickname)
+            return
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Save, and register the site_id and nickname skeletons in ``LoginName`` in the same

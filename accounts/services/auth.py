@@ -7,7 +7,10 @@ Invariants:
 - refreshing rotates the refresh token; presenting an already-rotated token revokes every token of
   its owner (refresh tokens blacklisted, access tokens invalidated through ``token_version``);
 - logging out revokes the login session of the refresh token: its access tokens are refused at
-  once (``User.revoked_sessions``, read with the user row), other sessions keep working.
+  once (``User.revoked_sessions``), other sessions keep working;
+- every change of a token version, ``is_active``, ``banned_until`` or ``revoked_sessions`` calls
+  ``auth_state_changed`` in its transaction, so the cached authentication state is never older
+  than the next request (docs/decisions/0150-auth-state-cache.md).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import UntypedToken
 
 from accounts import exceptions, metrics
+from accounts.auth_state import auth_state_changed
 from accounts.models import InviteCode, LedgerReason, LoginFailure, Rank, User
 from accounts.selectors import login_name_is_taken, user_get_by_login
 from accounts.tokens import SESSION_CLAIM, TOKEN_VERSION_CLAIM, token_pair_for_user
@@ -511,6 +515,7 @@ def user_session_revoke(user: User, session_id: str) -> None:
             revoked = {}
         else:
             User.objects.filter(pk=user.pk).update(revoked_sessions=revoked)
+            auth_state_changed(user.pk)
     user.revoked_sessions = revoked
 
 
@@ -518,6 +523,7 @@ def user_tokens_revoke_all(user: User) -> None:
     """Blacklist every refresh token of ``user`` and invalidate their access tokens. Idempotent."""
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+        auth_state_changed(user.pk)
         outstanding = OutstandingToken.objects.filter(user_id=user.pk).exclude(
             blacklistedtoken__isnull=False
         )
@@ -558,6 +564,7 @@ def user_set_active(
             .get()
         )
         User.objects.filter(pk=user.pk).update(is_active=is_active, banned_until=banned_until)
+        auth_state_changed(user.pk)
         if not is_active:
             user_tokens_revoke_all(user)
         if was_active != is_active or was_banned_until != banned_until:

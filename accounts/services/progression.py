@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from accounts import exceptions
+from accounts.auth_state import auth_state_changed
 from accounts.models import LedgerReason, Rank, User
 from accounts.selectors import experience_for_next_level
 from accounts.services.audit import audit_log_record
@@ -189,6 +190,8 @@ def user_vip_points_add(
         rank = earned if _RANK_ORDER.index(earned) > _RANK_ORDER.index(user.rank) else user.rank
         if points or rank != user.rank:
             User.objects.filter(pk=user_id).update(vip_points=total, rank=rank)
+            if rank != user.rank:
+                auth_state_changed(user_id)  # the rank is cached with the authentication state
             realtime_publish(
                 user_id,
                 "profile_update",
@@ -226,6 +229,8 @@ def user_vip_points_remove(
             rank = _RANK_ORDER[min(_RANK_ORDER.index(rank), earned_after)]
         if total != user.vip_points or rank != user.rank:
             User.objects.filter(pk=user_id).update(vip_points=total, rank=rank)
+            if rank != user.rank:
+                auth_state_changed(user_id)  # the rank is cached with the authentication state
             realtime_publish(
                 user_id,
                 "profile_update",

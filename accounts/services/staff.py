@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import exceptions
+from accounts.auth_state import auth_state_changed
 from accounts.models import (
     AuditLogEntry,
     GoldGrantRequest,
@@ -86,6 +87,7 @@ def staff_user_saved(*, actor: User, user: User, before: dict[str, Any] | None) 
     """
     after = {field: getattr(user, field) for field in AUDITED_USER_FIELDS}
     after.update(_user_relations(user.pk))
+    auth_state_changed(user.pk)  # the form may have changed the ban or the rank
     if before is None:
         audit_log_record(
             actor=actor,

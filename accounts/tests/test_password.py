@@ -178,6 +178,9 @@ def test_two_concurrent_changes_with_the_same_current_password_let_exactly_one_w
     user = UserFactory(site_id="alice01")
     access = [login("alice01").json()["access"] for _ in range(2)]
     new_passwords = ["First-new-passw0rd!", "Second-new-passw0rd!"]
+    # Both sessions' authentication state cached: the race is between the changes, not between
+    # one change and the other request's authentication (which a committed change refuses).
+    assert [me_status(token) for token in access] == [200, 200]
 
     responses = run_together(2, lambda i: change(bearer(access[i]), new=new_passwords[i]))
 

@@ -104,6 +104,12 @@ CACHES = {
     }
 }
 
+# Authentication state (token version, ban, logged-out sessions, rank) cached in Redis, read with
+# a short timeout; the database answers on a miss or while Redis is unreachable
+# (docs/decisions/0150-auth-state-cache.md).
+AUTH_STATE_CACHE_SECONDS = env.int("AUTH_STATE_CACHE_SECONDS", default=60)
+AUTH_STATE_REDIS_TIMEOUT = 0.25
+
 # Redis pub/sub as the bus between processes (docs/decisions/0009-channel-layer.md). Delivery does
 # not depend on it: messages are stored first and replayed with ?since=. Short socket timeouts so a
 # dead Redis costs a post-commit hook a second, not a hung request. One immediate retry on a

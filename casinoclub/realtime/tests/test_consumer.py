@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
+from accounts.services import user_set_active
 from accounts.tests.factories import UserFactory
 from accounts.tokens import TOKEN_VERSION_CLAIM, token_pair_for_user
 from casinoclub.realtime import consumers, services
@@ -295,7 +296,7 @@ async def test_a_ban_closes_an_open_socket_at_its_next_ping():
     user = await db(UserFactory)()
     communicator, _ = await open_synced_socket(await db(access_token)(user))
 
-    await db(User.objects.filter(pk=user.pk).update)(is_active=False)
+    await db(user_set_active)(user, is_active=False, actor=None)
     await communicator.send_json_to({"type": "ping"})
 
     await assert_closed_with(communicator, 4401)
