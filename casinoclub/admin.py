@@ -157,9 +157,9 @@ class StaffAdminSite(admin.AdminSite):
     ) -> TemplateResponse:
         """Django's own password change, which also ends every other session and token of the
         staff member (as a player's change does) and is audited; this session stays signed in."""
-        if request.method != "POST":
-            return super().password_change(request, extra_context)
         staff_id = request.user.pk
+        if request.method != "POST" or staff_id is None:
+            return super().password_change(request, extra_context)
         with transaction.atomic():
             before = (
                 User.objects.select_for_update()
