@@ -11,10 +11,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
+from django.shortcuts import render
+from django.urls import Resolver404, resolve
+from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -151,8 +162,37 @@ def permission_denied(request: HttpRequest, exception: Exception) -> JsonRespons
     return _json_error(403, "permission_denied", "You do not have permission to do this.")
 
 
-def page_not_found(request: HttpRequest, exception: Exception) -> JsonResponse:
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404: the envelope under ``/api/``, a page for people everywhere else."""
+    if _is_api(request):
+        return _json_error(404, "not_found", "Not found.")
+    return render(request, "pages/not_found.html", {"page": "plain"}, status=404)
+
+
+@csrf_exempt  # changes nothing: a POST to an unknown path is 404, never the CSRF page
+def api_not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Any ``/api/`` path no route matches: the envelope in every settings module (with DEBUG
+    Django would answer its HTML debug page). Keeps ``APPEND_SLASH``: a path that exists with a
+    trailing slash is redirected to it, as ``CommonMiddleware`` would."""
+    if settings.APPEND_SLASH and not request.path.endswith("/"):
+        try:
+            match = resolve(f"{request.path}/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
     return _json_error(404, "not_found", "Not found.")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: the envelope under ``/api/``, Django's page for forms."""
+    if _is_api(request):
+        return _json_error(403, "csrf_failed", "CSRF check failed; send the X-CSRFToken header.")
+    return django_csrf_failure(request, reason)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:

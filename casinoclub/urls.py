@@ -1,11 +1,12 @@
 from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from .dashboard import DashboardView
+from .errors import api_not_found
 from .health import health
 from .ops.views import prometheus_metrics
 
@@ -36,6 +37,8 @@ urlpatterns = [
     path("api/metrics/", include("casinoclub.ops.urls")),
     path("health", health, name="health"),
     path("metrics", prometheus_metrics, name="prometheus-django-metrics"),
+    # Last: any other /api/ path answers the JSON envelope, whatever DEBUG says.
+    re_path(r"^api/(?P<path>.*)$", api_not_found, name="api-not-found"),
 ]
 
 handler400 = "casinoclub.errors.bad_request"

@@ -23,6 +23,7 @@ ENVIRONMENT = "development"
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "casinoclub.errors.csrf_failure"  # the JSON envelope under /api/
 
 INSTALLED_APPS = [
     "daphne",

@@ -364,6 +364,10 @@ ROUTES: dict[str, dict[str, Rule]] = {
     # ---- custom admin views (Django admin: non-staff → the admin login; staff without the
     # view's permission → 403)
     "admin:accounts_user_gold": {"GET": Rule(admin_page(200, ECONOMY), kwargs=player_id)},
+    # Every staff member's own password (it also ends their other sessions and tokens).
+    "admin:password_change": {"GET": Rule(admin_page(200, VIEW_ONLY, SUPPORT, ECONOMY))},
+    # Any /api/ path no route matches: the JSON envelope for everyone.
+    "api-not-found": {"GET": Rule(everyone(404), kwargs=lambda world: {"path": "no/such/route"})},
     "admin:accounts_user_import": {"GET": Rule(admin_page())},
     # An unknown import token: 404 for staff who may import; nobody else learns whether it exists.
     "admin:accounts_user_import_status": {

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.test import Client, RequestFactory
 from django.urls import path
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -12,6 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.models import LoginFailure, User
 from accounts.tests.factories import PASSWORD, UserFactory
+from casinoclub.errors import csrf_failure
 
 LOGIN = "/api/auth/login"
 ME = "/api/users/me"
@@ -198,3 +200,54 @@ def test_unexpected_exception_in_a_view_is_500_internal_error_without_traceback(
     assert [r.getMessage() for r in logged] == ["unhandled error in ExplodingView /boom"]
     assert logged[0].exc_info is not None
     assert logged[0].exc_info[0] is RuntimeError
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_api_path_no_route_matches_gets_the_envelope_in_every_settings_module(
+    api_client, settings, debug
+):
+    settings.DEBUG = debug
+
+    response = api_client.get("/api/events/null,null")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_an_api_path_that_exists_with_a_slash_is_still_redirected_to_it(api_client):
+    response = api_client.get("/api/achievements?page=2")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/api/achievements/?page=2"
+
+
+@pytest.mark.django_db
+def test_a_missing_page_is_a_page_for_people_not_json(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    assert "Page not found" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_post_to_an_unknown_api_path_is_404_not_a_csrf_page():
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post("/api/admin/users/null,null/gold", {}, content_type="application/json")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_a_csrf_failure_under_the_api_is_the_envelope_and_a_page_elsewhere():
+    answer = csrf_failure(RequestFactory().post("/api/auth/logout"), reason="CSRF cookie not set.")
+
+    assert answer.status_code == 403
+    assert json.loads(answer.content)["error"]["code"] == "csrf_failed"
+    page = csrf_failure(RequestFactory().post("/login/"), reason="CSRF cookie not set.")
+    assert page["Content-Type"].startswith("text/html")
