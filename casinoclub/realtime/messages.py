@@ -27,6 +27,7 @@ StoredMessageType = Literal[
     "achievement_progress",
     "achievement_unlock",
     "game_event",
+    "progress_update",
 ]
 MessageType = Literal[
     StoredMessageType, "sync_connected", "initial_state", "pong", "reauthenticated"
@@ -193,6 +194,25 @@ class GameEvent(Envelope[Literal["game_event"], ProductData]):
     pass
 
 
+class ProgressUpdateData(TypedDict, total=False):
+    """What a projection batch changed for one player, sent once per player per batch.
+
+    Every key is optional: ``stats`` (``[{game, stats}]``), ``xp`` / ``level`` / ``season_xp``,
+    ``missions`` and ``events`` (progress items), ``achievements`` (progress and unlocks).
+    """
+
+    stats: list[dict[str, Any]]
+    xp: int
+    level: int
+    missions: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    achievements: list[dict[str, Any]]
+
+
+class ProgressUpdate(Envelope[Literal["progress_update"], ProgressUpdateData]):
+    pass
+
+
 StoredMessage = Envelope[StoredMessageType, ProductData]
 ServerMessage = (
     SyncConnected
@@ -208,6 +228,7 @@ ServerMessage = (
     | AchievementProgress
     | AchievementUnlock
     | GameEvent
+    | ProgressUpdate
 )
 
 

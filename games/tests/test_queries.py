@@ -15,7 +15,7 @@ from gamification.tests.factories import AchievementFactory, SeasonFactory
 # nonce, debit (key check, wallet, ledger, message), round insert + settle, stats, three boards,
 # messages, play session, mission/event progress, progress upsert, XP, season XP, achievements,
 # the response balance; plus the savepoints of the service boundaries.
-PINNED_STATEMENTS = 36
+PINNED_STATEMENTS = 34
 
 
 @pytest.mark.django_db

@@ -1,0 +1,146 @@
+"""The projection runner: safe reads of out-of-order commits, exactly-once batches, partitions."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection, transaction
+
+from accounts.tests.factories import UserFactory
+from casinoclub import projections
+from casinoclub.eventlog import domain_event_append
+from casinoclub.models import DomainEvent, ProjectionCursor
+from casinoclub.projections import Event, Projection, projection_batch_apply, projections_run
+
+RECORDER = "test_recorder"
+
+
+@pytest.fixture
+def recorded() -> Iterator[list[int]]:
+    """A projection of claimed rewards that records the ids it applies (only committed batches)."""
+    applied: list[int] = []
+
+    def apply(events: list[Event]) -> None:
+        ids = [event.id for event in events]
+        transaction.on_commit(lambda: applied.extend(ids))
+
+    projections.projection_register(
+        Projection(name=RECORDER, event_types=frozenset({"reward_claimed"}), apply=apply)
+    )
+    yield applied
+    projections._REGISTRY.pop(RECORDER, None)
+
+
+def _claim(user_id: int) -> int:
+    return domain_event_append("reward_claimed", user_id, {"source": "streak", "gold": 1})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_that_commits_after_a_higher_id_is_not_skipped(recorded):
+    # given a writer that appends an event (the lower id) and holds its transaction open
+    player = UserFactory()
+    appended, release = threading.Event(), threading.Event()
+    slow_id: list[int] = []
+
+    def slow_writer() -> None:
+        try:
+            with transaction.atomic():
+                slow_id.append(_claim(player.pk))
+                appended.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    assert appended.wait(10)
+
+    # when a second event (the higher id) commits first and the projection runs
+    with transaction.atomic():
+        fast_id = _claim(player.pk)
+    projections_run(names=[RECORDER])
+
+    # then the later id is held back while the lower one may still commit
+    assert fast_id > slow_id[0]
+    assert recorded == []
+
+    # when the slow writer commits and the projection runs again
+    release.set()
+    thread.join()
+    projections_run(names=[RECORDER])
+
+    # then both are applied, once each, in commit-safe order
+    assert sorted(recorded) == sorted([slow_id[0], fast_id])
+    assert len(recorded) == 2
+    cursor = ProjectionCursor.objects.get(name=RECORDER, partition=0)
+    assert cursor.last_event_id == max(recorded, key=lambda i: (_xid(i), i))
+
+
+def _xid(event_id: int) -> int:
+    return DomainEvent.objects.get(pk=event_id).transaction_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_fails_midway_rolls_back_with_its_cursor():
+    # given two committed events and a projection that writes, then fails on the second event
+    player = UserFactory()
+    first, second = _claim(player.pk), _claim(player.pk)
+    failing = {"on": True}
+
+    def apply(events: list[Event]) -> None:
+        for event in events:
+            ProjectionCursor.objects.create(name=f"marker-{event.id}", partition=0)
+            if failing["on"] and event.id == second:
+                raise RuntimeError("projection broke mid-batch")
+
+    projections.projection_register(
+        Projection(name="test_failing", event_types=frozenset({"reward_claimed"}), apply=apply)
+    )
+    try:
+        # when the batch runs
+        with pytest.raises(RuntimeError):
+            projection_batch_apply("test_failing")
+
+        # then neither its writes nor its cursor moved
+        assert not ProjectionCursor.objects.filter(name__startswith="marker-").exists()
+        assert not ProjectionCursor.objects.filter(
+            name="test_failing", last_event_id__gt=0
+        ).exists()
+
+        # when it is fixed and runs again, then each event is applied exactly once
+        failing["on"] = False
+        assert projection_batch_apply("test_failing") == 2
+        assert projection_batch_apply("test_failing") == 0
+        markers = ProjectionCursor.objects.filter(name__startswith="marker-")
+        assert sorted(markers.values_list("name", flat=True)) == [
+            f"marker-{first}",
+            f"marker-{second}",
+        ]
+        assert ProjectionCursor.objects.get(name="test_failing").last_event_id == second
+    finally:
+        projections._REGISTRY.pop("test_failing", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_partitions_split_players_and_each_has_its_own_cursor(settings, recorded):
+    # given two partitions and one player in each
+    settings.PROJECTION_PARTITIONS = 2
+    even, odd = UserFactory(), UserFactory()
+    if even.pk % 2:
+        even, odd = odd, even
+    even_event, odd_event = _claim(even.pk), _claim(odd.pk)
+    recorded.clear()  # the after-commit runs of every partition already applied them
+
+    # when only partition 1 is rebuilt from zero and run
+    ProjectionCursor.objects.filter(name=RECORDER).delete()
+    projections_run([1], names=[RECORDER])
+
+    # then only the odd player's event was applied, by partition 1's cursor
+    assert recorded == [odd_event]
+    assert list(
+        ProjectionCursor.objects.filter(name=RECORDER).values_list("partition", flat=True)
+    ) == [1]
+    projections_run([0], names=[RECORDER])
+    assert recorded == [odd_event, even_event]
