@@ -28,3 +28,9 @@ class AccountsConfig(AppConfig):
         from . import schema  # noqa: F401  # registers the OpenAPI auth extension
 
         post_migrate.connect(_staff_roles_complete, dispatch_uid="accounts_staff_roles")
+        from casinoclub.projections import projection_register
+
+        from .projections import PROJECTIONS
+
+        for projection in PROJECTIONS:
+            projection_register(projection)

@@ -15,17 +15,21 @@ pointing one way (games and shop know nothing of progression).
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.utils import timezone
 
-EventType = Literal["round_settled", "purchase_succeeded", "purchase_reversed", "reward_claimed"]
-EVENT_TYPES: frozenset[str] = frozenset(
-    {"round_settled", "purchase_succeeded", "purchase_reversed", "reward_claimed"}
-)
+EventType = Literal[
+    "round_settled",
+    "purchase_succeeded",
+    "purchase_reversed",
+    "reward_claimed",
+    "purchase_review_flagged",
+]
+EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
 
 
 def user_partition(user_id: int) -> int:

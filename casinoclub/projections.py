@@ -170,26 +170,32 @@ def projections_run(
 ) -> int:
     """Apply every (named) projection of the given partitions (all by default) until caught up.
 
-    Projections run in registration order, each to the end of the safe log before the next, so a
-    projection fed by events another projection appends (a level-up reward's claim) sees them on a
-    later run. A failing projection is logged and the others still run; the first error is raised
-    at the end. Returns how many events were applied in all.
+    Projections run in registration order, each to the end of the safe log before the next; the
+    passes repeat while one applied anything, so a projection fed by events another projection
+    appended (a review flag found by progression) sees them in the same run. A failing projection
+    is logged and the others still run; the first error is raised at the end. Returns how many
+    events were applied in all.
     """
     owned = list(range(partitions_count())) if partitions is None else list(partitions)
     selected = projections_all() if names is None else [projection_get(n) for n in names]
     applied = 0
     first_error: Exception | None = None
-    for projection in selected:
-        for partition in owned:
-            try:
-                for _ in range(max_batches):
-                    count = projection_batch_apply(projection.name, partition)
-                    applied += count
-                    if count == 0:
-                        break
-            except Exception as error:
-                logger.exception("projection %s[%s] failed", projection.name, partition)
-                first_error = first_error or error
+    for _pass in range(3):
+        applied_in_pass = 0
+        for projection in selected:
+            for partition in owned:
+                try:
+                    for _batch in range(max_batches):
+                        count = projection_batch_apply(projection.name, partition)
+                        applied_in_pass += count
+                        if count == 0:
+                            break
+                except Exception as error:
+                    logger.exception("projection %s[%s] failed", projection.name, partition)
+                    first_error = first_error or error
+        applied += applied_in_pass
+        if applied_in_pass == 0 or first_error is not None:
+            break
     if first_error is not None:
         raise first_error
     return applied

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.services import wallets_lock
 from casinoclub.projections import Event, Projection
 from casinoclub.realtime.services import realtime_publish
 from games import metrics
@@ -119,6 +120,9 @@ def game_stats_apply(events: list[Event]) -> None:
     folds = sorted(_stats_fold(events).items())
     if not folds:
         return
+    # the lock order of every money transaction: wallet first, then the player's own rows (the
+    # gacha round locks its stats row, and every round its message cursor, after its wallet)
+    wallets_lock({user_id for (user_id, _game), _fold in folds})
     params: dict[str, list[Any]] = {
         name: [] for name in ("users", "games", "plays", "wins", "losses", "ties", "total_bet",
                               "total_won", "max_win", "max_multiplier", "leading", "best_run",

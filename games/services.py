@@ -26,9 +26,8 @@ from django.utils import timezone
 
 from accounts.models import LedgerReason, User
 from accounts.services import inventory_add, wallet_credit, wallet_debit, wallets_lock
-from accounts.services.responsible import play_allowed_check, play_session_touch
+from accounts.services.responsible import play_allowed_check
 from casinoclub import domain_events
-from casinoclub.eventlog import domain_event_append
 from casinoclub.queueing import task_enqueue_after_commit
 from casinoclub.realtime.services import realtime_publish
 from games import engine, exceptions, metrics
@@ -235,21 +234,18 @@ def _settle(round_: GameRound, multiplier_x100: int, payout: int, outcome: dict[
             reference=f"round:{round_.pk}",
             idempotency_key=f"win:{round_.pk}",
         )
-    play_session_touch(round_.user_id)
     realtime_publish(
         round_.user_id, "game_event", {"event": "round_settled", "round": round_public(round_)}
     )
-    payload = {
-        "round_id": round_.pk,
-        "game": round_.game,
-        "bet": round_.bet,
-        "payout": payout,
-        "multiplier_x100": multiplier_x100,
-    }
-    domain_event_append("round_settled", round_.user_id, payload)
-    domain_events.round_settled.send(
-        sender=GameRound,
-        event=domain_events.RoundSettled(user_id=round_.user_id, **payload),
+    domain_events.domain_event_record(
+        domain_events.RoundSettled(
+            user_id=round_.user_id,
+            round_id=round_.pk,
+            game=round_.game,
+            bet=round_.bet,
+            payout=payout,
+            multiplier_x100=multiplier_x100,
+        )
     )
     game = round_.game
     transaction.on_commit(lambda: metrics.game_rounds_total.labels(game=game).inc())

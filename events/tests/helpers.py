@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from accounts.models import LedgerEntry, User, Wallet
 from accounts.tokens import token_pair_for_user
 from casinoclub.realtime.models import RealtimeMessage
+from casinoclub.tests.projection_helpers import caught_up
 
 _keys = (f"events-key-{n:08d}" for n in itertools.count())
 
@@ -22,7 +23,10 @@ def client_of(user) -> APIClient:
 
 
 def post(client, path, body=None, key=None):
-    return client.post(path, body or {}, format="json", HTTP_IDEMPOTENCY_KEY=key or next_key())
+    """POST, then let the projection workers catch up (the after-commit task does in production)."""
+    response = client.post(path, body or {}, format="json", HTTP_IDEMPOTENCY_KEY=key or next_key())
+    caught_up()
+    return response
 
 
 def spin(client, bet=10):
