@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,7 +25,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from prometheus_client import Histogram
+from prometheus_client import REGISTRY, Histogram
+from prometheus_client.core import GaugeMetricFamily
 
 from casinoclub.models import ProjectionCursor
 
@@ -259,3 +260,58 @@ def events_of_types(types: frozenset[str]) -> list[Event]:
             [sorted(types)],
         )
         return [_event(row) for row in cursor.fetchall()]
+
+
+# ---------------------------------------------------------------- lag gauge
+
+_LAG_KEY = "projection_lag_seconds:{name}"
+_LAG_MAX_AGE_SECONDS = 120
+
+
+def projection_lags_record() -> dict[str, float]:
+    """Measure every projection's lag and store it in Redis (the beat backstop calls this), so
+    every web process exports the same ``projection_lag_seconds{projection=…}``. A value older
+    than two minutes is dropped: a dead beat shows as an absent series, never as a healthy one."""
+    from django.core.cache import cache
+
+    lags = {
+        projection.name: projection_lag_seconds(projection.name) for projection in projections_all()
+    }
+    try:
+        cache.set_many(
+            {_LAG_KEY.format(name=name): lag for name, lag in lags.items()}, _LAG_MAX_AGE_SECONDS
+        )
+    except Exception as error:  # Redis down: projections still run; the series goes absent
+        logger.warning("projection lag: cannot write Redis: %r", error)
+    return lags
+
+
+class ProjectionLagCollector:
+    """Exports ``projection_lag_seconds`` per registered projection from the stored values."""
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily("projection_lag_seconds", _LAG_DOC, labels=["projection"])
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from django.core.cache import cache
+
+        family = GaugeMetricFamily("projection_lag_seconds", _LAG_DOC, labels=["projection"])
+        names = [projection.name for projection in projections_all()]
+        try:
+            values = cache.get_many([_LAG_KEY.format(name=name) for name in names])
+        except Exception as error:  # Redis down: the family without samples
+            logger.warning("projection lag: cannot read Redis: %r", error)
+            values = {}
+        for name in names:
+            key = _LAG_KEY.format(name=name)
+            if key in values:
+                family.add_metric([name], float(values[key]))
+        yield family
+
+
+_LAG_DOC = (
+    "Age in seconds of the oldest event a projection has not applied; when caught up, how late"
+    " its newest applied event was applied."
+)
+LAG_COLLECTOR = ProjectionLagCollector()
+REGISTRY.register(LAG_COLLECTOR)

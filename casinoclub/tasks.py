@@ -21,6 +21,10 @@ def projections_run_task(partition: int | None = None) -> int:
     Sent after each money commit for the player's partition; beat runs it for every partition
     every few seconds as the backstop when a send was lost (broker down, worker killed).
     """
-    from .projections import projections_run
+    from .projections import projection_lags_record, projections_run
 
-    return projections_run(None if partition is None else [partition])
+    try:
+        return projections_run(None if partition is None else [partition])
+    finally:
+        if partition is None:  # the beat backstop: measure the lag once per run
+            projection_lags_record()

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from accounts.tests.factories import UserFactory
 from casinoclub import projections
 from casinoclub.eventlog import domain_event_append
 from casinoclub.models import DomainEvent, ProjectionCursor
 from casinoclub.projections import Event, Projection, projection_batch_apply, projections_run
+from casinoclub.tests.projection_helpers import caught_up
 
 RECORDER = "test_recorder"
 
@@ -144,3 +148,31 @@ def test_partitions_split_players_and_each_has_its_own_cursor(settings, recorded
     ) == [1]
     projections_run([0], names=[RECORDER])
     assert recorded == [odd_event, even_event]
+
+
+@pytest.mark.django_db
+def test_the_lag_gauge_shows_the_oldest_unapplied_event_then_drops_when_caught_up():
+    # given a round event written 30 seconds ago that no projection has applied yet
+    player = UserFactory()
+    event_id = domain_event_append(
+        "round_settled",
+        player.pk,
+        {"round_id": 1, "game": "slot", "bet": 10, "payout": 0, "multiplier_x100": 0},
+    )
+    DomainEvent.objects.filter(pk=event_id).update(
+        created_at=timezone.now() - timedelta(seconds=30)
+    )
+
+    # when beat measures the lag, then every round projection is at least 30 s behind
+    lags = projections.projection_lags_record()
+    assert lags["game_stats"] >= 30
+    assert REGISTRY.get_sample_value("projection_lag_seconds", {"projection": "game_stats"}) >= 30
+
+    # when the projections catch up, then the lag is how late the event was applied (not idle time)
+    caught_up()
+    lags = projections.projection_lags_record()
+    assert 30 <= lags["game_stats"] < 60
+    cursor = ProjectionCursor.objects.get(name="game_stats")
+    assert lags["game_stats"] == pytest.approx(
+        (cursor.updated_at - cursor.last_event_created_at).total_seconds()
+    )
