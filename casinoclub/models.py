@@ -53,6 +53,9 @@ class ProjectionCursor(models.Model):
 
     name = models.CharField(max_length=60)
     partition = models.PositiveSmallIntegerField(default=0)
+    # how many partitions the players were split into when this cursor was made: a cursor of
+    # partition k of N means nothing for another N, so the runner refuses a mismatch
+    partitions = models.PositiveSmallIntegerField(default=1)
     last_transaction_id = models.BigIntegerField(default=0)
     last_event_id = models.BigIntegerField(default=0)
     last_event_created_at = models.DateTimeField(null=True, blank=True)

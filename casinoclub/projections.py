@@ -131,11 +131,25 @@ def _events_read(
         return [_event(row) for row in cursor.fetchall()]
 
 
+class PartitionsChanged(RuntimeError):
+    """``PROJECTION_PARTITIONS`` differs from the count the cursors were made with."""
+
+
 def _cursor_lock(name: str, partition: int) -> ProjectionCursor:
+    count = partitions_count()
+    if not 0 <= partition < count:
+        raise ValueError(f"partition {partition} is outside 0..{count - 1}")
     ProjectionCursor.objects.bulk_create(
-        [ProjectionCursor(name=name, partition=partition)], ignore_conflicts=True
+        [ProjectionCursor(name=name, partition=partition, partitions=count)],
+        ignore_conflicts=True,
     )
-    return ProjectionCursor.objects.select_for_update().get(name=name, partition=partition)
+    cursor_row = ProjectionCursor.objects.select_for_update().get(name=name, partition=partition)
+    if cursor_row.partitions != count:
+        raise PartitionsChanged(
+            f"projection {name!r} was partitioned {cursor_row.partitions} ways, the setting says"
+            f" {count}: re-partitioning is an offline step (docs/decisions/0140)"
+        )
+    return cursor_row
 
 
 @transaction.atomic(durable=True)
