@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,6 +13,7 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from accounts.tests.factories import UserFactory
+from accounts.tests.test_races import run_together
 from casinoclub import projections
 from casinoclub.eventlog import domain_event_append
 from casinoclub.models import DomainEvent, ProjectionCursor
@@ -176,3 +178,79 @@ def test_the_lag_gauge_shows_the_oldest_unapplied_event_then_drops_when_caught_u
     assert lags["game_stats"] == pytest.approx(
         (cursor.updated_at - cursor.last_event_created_at).total_seconds()
     )
+
+
+def _broker_down(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from kombu.exceptions import OperationalError
+
+    from casinoclub.tasks import projections_run_task
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("Error 111 connecting to redis: Connection refused.")
+
+    monkeypatch.setattr(projections_run_task, "apply_async", refuse)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_rounds_settle_and_the_beat_backstop_catches_up(monkeypatch):
+    # given a broker that refuses every send
+    from django.core.management import call_command
+
+    from casinoclub.tasks import projections_run_task
+    from games.models import PlayerGameStats
+    from games.tests.factories import funded_player
+    from gamification.tests.helpers import client_of
+
+    _broker_down(monkeypatch)
+    player = funded_player(1000)
+    client = client_of(player)
+
+    # when the player spins three times
+    statuses = [
+        client.post(
+            "/api/games/slot/spin",
+            {"bet": 10},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=f"broker-down-spin-{i:04d}",
+        ).status_code
+        for i in range(3)
+    ]
+
+    # then the rounds settled and nothing was projected yet
+    assert statuses == [200, 200, 200]
+    assert DomainEvent.objects.filter(user_id=player.pk, type="round_settled").count() == 3
+    assert not PlayerGameStats.objects.filter(user=player).exists()
+
+    # when beat's backstop runs (it runs in the worker, not through the broken send)
+    projections_run_task.run()
+
+    # then every projection caught up, once
+    assert PlayerGameStats.objects.get(user=player, game="slot").plays == 3
+    call_command("check_projections", stdout=io.StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_runners_apply_every_event_once_and_pay_an_achievement_once(monkeypatch):
+    # given 40 settled rounds not yet projected and an achievement for the 30th round
+    from accounts.models import LedgerEntry
+    from games.models import PlayerGameStats
+    from games.services import slot_spin
+    from games.tests.factories import funded_player
+    from gamification.models import Achievement, AchievementUnlock, PlayerProgress
+    from gamification.tests.factories import AchievementFactory
+
+    Achievement.objects.all().delete()
+    AchievementFactory(code="thirty", threshold=30, reward_gold=700)
+    _broker_down(monkeypatch)
+    player = funded_player(10_000, rank="VIP")  # no daily round limit
+    for _ in range(40):
+        slot_spin(player, 10)  # the service (the API's throttle would refuse 40 at once)
+
+    # when four workers run the projections at the same instant
+    run_together(4, lambda _index: projections_run())
+
+    # then each round counted once and the achievement paid once
+    assert PlayerGameStats.objects.get(user=player, game="slot").plays == 40
+    assert PlayerProgress.objects.get(user=player).rounds_played == 40
+    assert AchievementUnlock.objects.filter(user=player).count() == 1
+    assert LedgerEntry.objects.filter(wallet_id=player.pk, reason="achievement_reward").count() == 1
