@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from accounts.services.responsible import play_session_touch
 from accounts.services.wallet import wallets_lock
-from casinoclub.projections import Event, Projection
+from casinoclub.projections import PER_EVENT_BATCH_SIZE, Event, Projection
 
 
 def play_sessions_apply(events: list[Event]) -> None:
@@ -49,6 +49,7 @@ PROJECTIONS = (
         name="play_sessions",
         event_types=frozenset({"round_settled"}),
         apply=play_sessions_apply,
+        batch_size=PER_EVENT_BATCH_SIZE,
         differences=play_sessions_differences,
     ),
 )

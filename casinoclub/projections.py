@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from casinoclub.models import ProjectionCursor
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+PER_EVENT_BATCH_SIZE = 100
 
 projection_batch_seconds = Histogram(
     "projection_batch_seconds",
@@ -64,7 +65,9 @@ class Projection:
     apply: Callable[[list[Event]], None]
     reset: Callable[[], None] | None = None
     differences: Callable[[], list[str]] | None = None
-    depends_on: tuple[str, ...] = field(default=())
+    # events per batch: per-event projections hold their players' wallet locks for the batch,
+    # so they take smaller batches than the set-based ones
+    batch_size: int = BATCH_SIZE
 
 
 def _event(row: tuple[Any, ...]) -> Event:
@@ -153,16 +156,17 @@ def _cursor_lock(name: str, partition: int) -> ProjectionCursor:
 
 
 @transaction.atomic(durable=True)
-def projection_batch_apply(name: str, partition: int = 0, *, limit: int = BATCH_SIZE) -> int:
+def projection_batch_apply(name: str, partition: int = 0, *, limit: int | None = None) -> int:
     """Apply the next batch of one projection's partition; return how many events it applied.
 
-    One transaction: lock the cursor row, read up to ``limit`` safe events after it, apply them,
-    move the cursor. Any error rolls all of it back (the same events are read again next time).
+    One transaction: lock the cursor row, read up to ``limit`` (the projection's ``batch_size``)
+    safe events after it, apply them, move the cursor. Any error rolls all of it back (the same
+    events are read again next time).
     """
     projection = projection_get(name)
     started = time.perf_counter()
     cursor_row = _cursor_lock(name, partition)
-    events = _events_read(projection, cursor_row, partition, limit)
+    events = _events_read(projection, cursor_row, partition, limit or projection.batch_size)
     if not events:
         return 0
     projection.apply(events)

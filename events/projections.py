@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from accounts.services import wallets_lock
 from casinoclub import domain_events
-from casinoclub.projections import Event, Projection
+from casinoclub.projections import PER_EVENT_BATCH_SIZE, Event, Projection
 from events import services
 
 EVENT_PROGRESS = "event_progress"
@@ -48,5 +48,6 @@ PROJECTIONS = (
             {"round_settled", "purchase_succeeded", "purchase_reversed", "reward_claimed"}
         ),
         apply=event_progress_apply,
+        batch_size=PER_EVENT_BATCH_SIZE,
     ),
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from accounts.services import wallets_lock
 from casinoclub import domain_events
-from casinoclub.projections import Event, Projection
+from casinoclub.projections import PER_EVENT_BATCH_SIZE, Event, Projection
 from gamification import services
 
 PROGRESSION = "progression"
@@ -95,6 +95,7 @@ PROJECTIONS = (
             {"round_settled", "purchase_succeeded", "purchase_reversed", "reward_claimed"}
         ),
         apply=progression_apply,
+        batch_size=PER_EVENT_BATCH_SIZE,
         differences=progression_differences,
     ),
 )
