@@ -29,6 +29,10 @@ from prometheus_client import REGISTRY, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
 from casinoclub.models import ProjectionCursor
+from casinoclub.realtime.services import (
+    realtime_progress_coalescing_start,
+    realtime_progress_coalescing_stop,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +173,12 @@ def projection_batch_apply(name: str, partition: int = 0, *, limit: int | None =
     events = _events_read(projection, cursor_row, partition, limit or projection.batch_size)
     if not events:
         return 0
-    projection.apply(events)
+    coalescer = realtime_progress_coalescing_start()
+    try:
+        projection.apply(events)
+        coalescer.flush()  # one progress_update per player per batch
+    finally:
+        realtime_progress_coalescing_stop()
     last = events[-1]
     cursor_row.last_transaction_id = last.transaction_id
     cursor_row.last_event_id = last.id

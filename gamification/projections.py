@@ -9,9 +9,11 @@ its players first, in primary-key order, so it never deadlocks with rounds or cl
 
 from __future__ import annotations
 
+from accounts.models import User
 from accounts.services import wallets_lock
 from casinoclub import domain_events
 from casinoclub.projections import PER_EVENT_BATCH_SIZE, Event, Projection
+from casinoclub.realtime.services import realtime_publish
 from gamification import services
 
 PROGRESSION = "progression"
@@ -19,8 +21,11 @@ PROGRESSION = "progression"
 
 def progression_apply(events: list[Event]) -> None:
     wallets_lock({event.user_id for event in events})
+    changed: set[int] = set()  # players whose XP, counters or achievements this batch moved
     for event in events:
         fact = domain_events.fact_of(event.type, event.user_id, event.payload)
+        if not isinstance(fact, domain_events.RewardClaimed) or fact.source in ("mission", "event"):
+            changed.add(fact.user_id)
         if isinstance(fact, domain_events.RoundSettled):
             services.round_progress_record(
                 fact.user_id,
@@ -49,6 +54,10 @@ def progression_apply(events: list[Event]) -> None:
         elif isinstance(fact, domain_events.RewardClaimed) and fact.source in ("mission", "event"):
             # the claim added the level XP itself; its battle-pass XP is added here
             services.season_experience_add(fact.user_id, fact.xp, at=event.created_at)
+    # the players' XP and level after the batch, in the batch's one progress_update each
+    players = User.objects.filter(pk__in=changed)
+    for user_id, experience, level in players.values_list("pk", "experience", "level"):
+        realtime_publish(user_id, "progress_update", {"xp": experience, "level": level})
 
 
 def progression_differences() -> list[str]:

@@ -197,8 +197,9 @@ class GameEvent(Envelope[Literal["game_event"], ProductData]):
 class ProgressUpdateData(TypedDict, total=False):
     """What a projection batch changed for one player, sent once per player per batch.
 
-    Every key is optional: ``stats`` (``[{game, stats}]``), ``xp`` / ``level`` / ``season_xp``,
-    ``missions`` and ``events`` (progress items), ``achievements`` (progress and unlocks).
+    Every key is optional: ``stats`` (``[{game, stats}]``), ``xp`` / ``level``, ``missions`` and
+    ``events`` (progress items), ``achievements`` (``achievement_progress`` / ``achievement_unlock``
+    data with ``state`` "progress" or "unlocked"). Stored once per player per projection batch.
     """
 
     stats: list[dict[str, Any]]

@@ -254,3 +254,47 @@ def test_concurrent_runners_apply_every_event_once_and_pay_an_achievement_once(m
     assert PlayerProgress.objects.get(user=player).rounds_played == 40
     assert AchievementUnlock.objects.filter(user=player).count() == 1
     assert LedgerEntry.objects.filter(wallet_id=player.pk, reason="achievement_reward").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_batch_sends_each_player_one_progress_update_with_everything_it_changed():
+    # given a player, a mission and an achievement the rounds will reach
+    from casinoclub.realtime.models import RealtimeMessage
+    from events.tests.factories import MissionFactory
+    from games.services import slot_spin
+    from games.tests.factories import funded_player
+    from gamification.models import Achievement
+    from gamification.tests.factories import AchievementFactory
+
+    Achievement.objects.all().delete()
+    AchievementFactory(code="three", threshold=3, reward_gold=10)
+    mission = MissionFactory(code="play5", requirement_type="plays", target=5)
+    player = funded_player(10_000, rank="VIP")
+    for _ in range(3):
+        slot_spin(player, 10)
+    before = set(RealtimeMessage.objects.filter(user=player).values_list("pk", flat=True))
+
+    # when the projections apply the three rounds (one batch each)
+    caught_up()
+
+    # then each projection batch stored one progress_update for the player and nothing else of
+    # progress: stats, XP and level, achievements, missions
+    new = RealtimeMessage.objects.filter(user=player).exclude(pk__in=before).order_by("seq")
+    types = [message.type for message in new]
+    assert "achievement_progress" not in types
+    assert "achievement_unlock" not in types
+    assert "event_progress" not in types
+    updates = [message.data for message in new if message.type == "progress_update"]
+    stats = [u for u in updates if "stats" in u]
+    progression = [u for u in updates if "xp" in u]
+    missions = [u for u in updates if "missions" in u]
+    assert len(stats) == len(progression) == len(missions) == 1
+    assert stats[0]["stats"][0]["stats"]["plays"] == 3
+    player.refresh_from_db()
+    assert (progression[0]["xp"], progression[0]["level"]) == (player.experience, player.level)
+    assert [(a["code"], a["state"], a["value"]) for a in progression[0]["achievements"]] == [
+        ("three", "progress", 1),
+        ("three", "progress", 2),
+        ("three", "unlocked", 3),
+    ]
+    assert [i["progress"] for i in missions[0]["missions"] if i["id"] == mission.pk] == [1, 2, 3]

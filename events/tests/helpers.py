@@ -55,8 +55,17 @@ def ledger_count(user) -> int:
 
 
 def progress_messages(user) -> list[dict]:
-    return list(
-        RealtimeMessage.objects.filter(user=user, type="event_progress")
+    """``event_progress`` messages, and the mission/event progress a projection batch folded into
+    ``progress_update`` in the same shape (``kind`` "progress")."""
+    messages = []
+    for message_type, data in (
+        RealtimeMessage.objects.filter(user=user, type__in=["event_progress", "progress_update"])
         .order_by("seq")
-        .values_list("data", flat=True)
-    )
+        .values_list("type", "data")
+    ):
+        if message_type == "event_progress":
+            messages.append(data)
+        elif data.get("missions") or data.get("events"):
+            items = data.get("missions", []) + data.get("events", [])
+            messages.append({"kind": "progress", "items": items})
+    return messages

@@ -27,11 +27,19 @@ def spin(client, bet=100, key=None):
 
 
 def messages(user, message_type):
-    return list(
-        RealtimeMessage.objects.filter(user=user, type=message_type)
+    """Achievement messages: their own type, or folded into a batch's ``progress_update``."""
+    state = "unlocked" if message_type == "achievement_unlock" else "progress"
+    found = []
+    for kind, data in (
+        RealtimeMessage.objects.filter(user=user, type__in=[message_type, "progress_update"])
         .order_by("seq")
-        .values_list("data", flat=True)
-    )
+        .values_list("type", "data")
+    ):
+        if kind == message_type:
+            found.append(data)
+        else:
+            found.extend(a for a in data.get("achievements", []) if a["state"] == state)
+    return found
 
 
 @pytest.fixture

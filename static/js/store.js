@@ -197,6 +197,13 @@ class Store extends EventTarget {
         this.profile = { ...(this.profile || {}), ...changes };
         this.emit("profile", this.profile);
       }
+      for (const achievement of (data && data.achievements) || []) {
+        if (achievement.state !== "unlocked") continue;
+        toast(
+          "achievement_unlock",
+          interpolate(gettext("Achievement unlocked: %(name)s"), { name: achievement.name }, true),
+        );
+      }
     } else if (type === "achievement_unlock") {
       toast(
         "achievement_unlock",
