@@ -49,3 +49,14 @@ def player_client(player, client_for) -> APIClient:  # type: ignore[no-untyped-d
 def admin_user(db):  # type: ignore[no-untyped-def]
     """pytest-django's ``admin_client`` logs in as this staff superuser."""
     return UserFactory(site_id="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture(autouse=True)
+def _celery_join_flag_reset():  # type: ignore[no-untyped-def]
+    """Eager tasks run after every commit (the projections): Celery keeps "inside a task" in one
+    process-wide flag that threads running eager tasks at once can leave set; start clear."""
+    from celery.result import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
+    _set_task_join_will_block(False)

@@ -39,3 +39,9 @@ class AccountsConfig(AppConfig):
         post_delete.connect(
             _user_deleted, sender=self.get_model("User"), dispatch_uid="accounts_auth_state"
         )
+        from casinoclub.projections import projection_register
+
+        from .projections import PROJECTIONS
+
+        for projection in PROJECTIONS:
+            projection_register(projection)

@@ -20,3 +20,53 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class DomainEvent(models.Model):
+    """One fact a money transaction made true (a settled round, a purchase, a claimed reward).
+
+    Appended in that transaction (``casinoclub.eventlog.domain_event_append``), never changed.
+    ``transaction_id`` is the writer's ``pg_current_xact_id()``: projections read only events whose
+    transaction is older than every running one, so an event that commits after a higher id is
+    never skipped (docs/decisions/0140-event-log-and-projections.md).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    type = models.CharField(max_length=40)
+    user_id = models.BigIntegerField()
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    transaction_id = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["transaction_id", "id"], name="domainevent_xid_id")]
+
+    def __str__(self) -> str:
+        return f"{self.pk}:{self.type}:{self.user_id}"
+
+
+class ProjectionCursor(models.Model):
+    """How far one projection (in one partition of players) has applied the event log.
+
+    Moved in the same transaction as the projection's writes, so every event is applied once.
+    """
+
+    name = models.CharField(max_length=60)
+    partition = models.PositiveSmallIntegerField(default=0)
+    # how many partitions the players were split into when this cursor was made: a cursor of
+    # partition k of N means nothing for another N, so the runner refuses a mismatch
+    partitions = models.PositiveSmallIntegerField(default=1)
+    last_transaction_id = models.BigIntegerField(default=0)
+    last_event_id = models.BigIntegerField(default=0)
+    last_event_created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "partition"], name="projectioncursor_name_partition_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}[{self.partition}]"

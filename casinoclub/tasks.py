@@ -12,3 +12,19 @@ def idempotency_records_purge_task() -> int:
     """Delete stored idempotent responses past their retention (beat: hourly)."""
     retention = timedelta(hours=settings.IDEMPOTENCY_RETENTION_HOURS)
     return idempotency_records_purge(older_than=timezone.now() - retention)
+
+
+@shared_task
+def projections_run_task(partition: int | None = None) -> int:
+    """Apply the projections of one partition (all when None) until caught up.
+
+    Sent after each money commit for the player's partition; beat runs it for every partition
+    every few seconds as the backstop when a send was lost (broker down, worker killed).
+    """
+    from .projections import projection_lags_record, projections_run
+
+    try:
+        return projections_run(None if partition is None else [partition])
+    finally:
+        if partition is None:  # the beat backstop: measure the lag once per run
+            projection_lags_record()

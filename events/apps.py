@@ -6,19 +6,8 @@ class EventsConfig(AppConfig):
     verbose_name = "Events and missions"
 
     def ready(self) -> None:
-        from casinoclub import domain_events
+        from casinoclub.projections import projection_register
+        from events.projections import PROJECTIONS
 
-        from . import receivers
-
-        domain_events.round_settled.connect(
-            receivers.on_round_settled, dispatch_uid="events.round_settled"
-        )
-        domain_events.purchase_succeeded.connect(
-            receivers.on_purchase_succeeded, dispatch_uid="events.purchase_succeeded"
-        )
-        domain_events.purchase_reversed.connect(
-            receivers.on_purchase_reversed, dispatch_uid="events.purchase_reversed"
-        )
-        domain_events.reward_claimed.connect(
-            receivers.on_reward_claimed, dispatch_uid="events.reward_claimed"
-        )
+        for projection in PROJECTIONS:
+            projection_register(projection)

@@ -189,17 +189,19 @@ RETURNING p.event_id, p.progress, d.target, p.progress_version, p.completed_at I
 """
 
 
-def progress_record(contribution: Contribution) -> list[EventProgressItem]:
+def progress_record(
+    contribution: Contribution, at: datetime | None = None
+) -> list[EventProgressItem]:
     """Advance the player's missions and joined, running events by ``contribution``.
 
-    Must run inside the transaction of the round, purchase or claim it comes from (domain event
-    receivers do), so progress commits or rolls back with its cause. Locks only the player's own
+    Runs in the ``event_progress`` projection's batch, once per logged round, purchase or claim,
+    counted in the periods of ``at`` (the event's time; now when None). Locks only the player's own
     progress rows. Publishes one ``event_progress`` message listing the changed rows (none when
     nothing changed). Not idempotent: call it once per domain event. Returns the changed rows.
     """
     if contribution.is_empty():
         return []
-    now = timezone.now()
+    now = at or timezone.now()
     starts = current_period_starts(timezone.localdate(now))
     params: dict[str, Any] = {
         "user_id": contribution.user_id,
@@ -413,9 +415,8 @@ def _reward(
         wallet_credit(user_id, gold, reason=reason, reference=key, idempotency_key=key)
     if xp > 0:
         user_experience_add(user_id, xp, source=source)
-    domain_events.reward_claimed.send(
-        sender=Event if source == "event" else Mission,
-        event=domain_events.RewardClaimed(user_id=user_id, source=source, gold=gold),
+    domain_events.domain_event_record(
+        domain_events.RewardClaimed(user_id=user_id, source=source, gold=gold, xp=max(xp, 0))
     )
 
 

@@ -16,7 +16,6 @@ Invariants:
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
@@ -27,7 +26,7 @@ from django.utils import timezone
 
 from accounts.models import LedgerReason, User
 from accounts.services import inventory_add, wallet_credit, wallet_debit, wallets_lock
-from accounts.services.responsible import play_allowed_check, play_session_touch
+from accounts.services.responsible import play_allowed_check
 from casinoclub import domain_events
 from casinoclub.queueing import task_enqueue_after_commit
 from casinoclub.realtime.services import realtime_publish
@@ -41,7 +40,7 @@ from games.models import (
     LeaderboardPeriod,
     RoundState,
 )
-from games.selectors import engine_config, game_config_current, period_start
+from games.selectors import engine_config, game_config_current
 
 CLIENT_SEED_MAX = 64
 
@@ -187,78 +186,6 @@ def _reference(game: str, seed_id: int, nonce: int) -> str:
     return f"{game}:{seed_id}:{nonce}"
 
 
-def _stats_and_boards(round_: GameRound) -> None:
-    """Update the player's stats and leaderboard aggregates for a settled round."""
-    started = time.perf_counter()
-    bet, payout = round_.bet, round_.payout
-    won, lost, tied = int(payout > bet), int(payout < bet), int(payout == bet)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO games_playergamestats AS s (user_id, game, plays, wins, losses, ties,
-                total_bet, total_won, max_win, max_multiplier_x100, current_win_streak,
-                best_win_streak, gacha_pity)
-            VALUES (%(user)s, %(game)s, 1, %(won)s, %(lost)s, %(tied)s, %(bet)s, %(payout)s,
-                %(payout)s, %(multiplier)s, %(won)s, %(won)s, 0)
-            ON CONFLICT (user_id, game) DO UPDATE SET
-                plays = s.plays + 1,
-                wins = s.wins + EXCLUDED.wins,
-                losses = s.losses + EXCLUDED.losses,
-                ties = s.ties + EXCLUDED.ties,
-                total_bet = s.total_bet + EXCLUDED.total_bet,
-                total_won = s.total_won + EXCLUDED.total_won,
-                max_win = GREATEST(s.max_win, EXCLUDED.max_win),
-                max_multiplier_x100 = GREATEST(s.max_multiplier_x100, EXCLUDED.max_multiplier_x100),
-                current_win_streak = CASE WHEN EXCLUDED.wins = 1
-                    THEN s.current_win_streak + 1 ELSE 0 END,
-                best_win_streak = GREATEST(s.best_win_streak, CASE WHEN EXCLUDED.wins = 1
-                    THEN s.current_win_streak + 1 ELSE 0 END)
-            RETURNING plays, wins, losses, ties, total_bet, total_won, max_win,
-                max_multiplier_x100, current_win_streak, best_win_streak
-            """,
-            {
-                "user": round_.user_id,
-                "game": round_.game,
-                "won": won,
-                "lost": lost,
-                "tied": tied,
-                "bet": bet,
-                "payout": payout,
-                "multiplier": round_.multiplier_x100,
-            },
-        )
-        row = cursor.fetchone()
-        assert row is not None
-        today = timezone.localdate()
-        rows = [
-            (
-                period,
-                period_start(period, today),
-                round_.user_id,
-                payout - bet,
-                round_.multiplier_x100,
-            )
-            for period in LeaderboardPeriod.values
-        ]
-        cursor.executemany(
-            "INSERT INTO games_leaderboardentry AS e"
-            " (period, period_start, user_id, net_win, best_multiplier_x100, rounds)"
-            " VALUES (%s, %s, %s, %s, %s, 1)"
-            " ON CONFLICT (period, period_start, user_id) DO UPDATE SET"
-            " net_win = e.net_win + EXCLUDED.net_win, rounds = e.rounds + 1,"
-            " best_multiplier_x100 ="
-            " GREATEST(e.best_multiplier_x100, EXCLUDED.best_multiplier_x100)",
-            rows,
-        )
-    names = ("plays", "wins", "losses", "ties", "total_bet", "total_won", "max_win",
-             "max_multiplier_x100", "current_win_streak", "best_win_streak")  # fmt: skip
-    stats = dict(zip(names, row, strict=True))
-    stats["net"] = stats["total_won"] - stats["total_bet"]
-    realtime_publish(round_.user_id, "stats_update", {"game": round_.game, "stats": stats})
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    transaction.on_commit(lambda: metrics.game_stats_update_latency_ms.observe(elapsed_ms))
-
-
 def round_outcome_public(round_: GameRound) -> dict[str, Any]:
     """The outcome as anyone but the server may see it: nothing of it while the round is open.
 
@@ -307,21 +234,18 @@ def _settle(round_: GameRound, multiplier_x100: int, payout: int, outcome: dict[
             reference=f"round:{round_.pk}",
             idempotency_key=f"win:{round_.pk}",
         )
-    _stats_and_boards(round_)
-    play_session_touch(round_.user_id)
     realtime_publish(
         round_.user_id, "game_event", {"event": "round_settled", "round": round_public(round_)}
     )
-    domain_events.round_settled.send(
-        sender=GameRound,
-        event=domain_events.RoundSettled(
+    domain_events.domain_event_record(
+        domain_events.RoundSettled(
             user_id=round_.user_id,
             round_id=round_.pk,
             game=round_.game,
             bet=round_.bet,
             payout=payout,
             multiplier_x100=multiplier_x100,
-        ),
+        )
     )
     game = round_.game
     transaction.on_commit(lambda: metrics.game_rounds_total.labels(game=game).inc())

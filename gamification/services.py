@@ -15,12 +15,14 @@ Invariants:
   streak excepted), so an unlocked achievement stays deserved;
 - ranks are raised automatically, never lowered;
 - socket messages are stored in the transaction (``realtime_publish``) and sent after commit;
-  ``reward_claimed`` is sent in the transaction after every claim and unlock.
+  ``reward_claimed`` is appended to the event log in the transaction of every claim and unlock;
+- round and purchase progress (counters, XP, achievements) is the ``progression`` projection of the
+  event log (``gamification.projections``), applied after the money transaction commits.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -121,11 +123,10 @@ def _metric_values(progress: PlayerProgress) -> dict[str, int]:
 
 
 def _reward_claimed(user_id: int, source: str, gold: int, streak_days: int = 0) -> None:
-    domain_events.reward_claimed.send(
-        sender=PlayerProgress,
-        event=domain_events.RewardClaimed(
+    domain_events.domain_event_record(
+        domain_events.RewardClaimed(
             user_id=user_id, source=source, gold=gold, streak_days=streak_days
-        ),
+        )
     )
 
 
@@ -141,7 +142,20 @@ def experience_grant(user_id: int, amount: int, *, source: str) -> ExperienceRes
     if amount <= 0:
         return None
     result = user_experience_add(user_id, amount, source=source)
-    now = timezone.now()
+    season_experience_add(user_id, amount)
+    return result
+
+
+def season_experience_add(user_id: int, amount: int, at: datetime | None = None) -> None:
+    """Add ``amount`` XP to the battle pass of the season running at ``at`` (now), if any.
+
+    Every XP source feeds the pass: rounds and achievements through ``experience_grant``, mission
+    and event claims (which add level XP in their own transaction) through the progression
+    projection's ``reward_claimed``. Must run inside a transaction. Not idempotent.
+    """
+    if amount <= 0:
+        return
+    now = at or timezone.now()
     with connection.cursor() as cursor:  # the running season (as season_current picks it), if any
         cursor.execute(
             "INSERT INTO gamification_seasonprogress AS p (user_id, season_id, xp)"
@@ -150,7 +164,6 @@ def experience_grant(user_id: int, amount: int, *, source: str) -> ExperienceRes
             " ON CONFLICT (user_id, season_id) DO UPDATE SET xp = p.xp + EXCLUDED.xp",
             [user_id, amount, now, now],
         )
-    return result
 
 
 # ---------------------------------------------------------------- achievements

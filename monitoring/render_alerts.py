@@ -29,6 +29,7 @@ DEFAULTS = {
     "HTTP_P95_SECONDS": "0.5",
     "WS_ABNORMAL_DISCONNECTS_PER_SECOND": "1",
     "CELERY_QUEUE_BACKLOG": "100",
+    "PROJECTION_LAG_SECONDS": "10",  # oldest unapplied event of a projection
 }
 _NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 _PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)\}")  # ${NAME}; Prometheus' own $value is left alone

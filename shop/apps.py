@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ShopConfig(AppConfig):
     name = "shop"
     verbose_name = "Shop"
+
+    def ready(self) -> None:
+        from casinoclub.projections import projection_register
+        from shop.projections import PROJECTIONS
+
+        for projection in PROJECTIONS:
+            projection_register(projection)

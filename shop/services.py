@@ -266,9 +266,8 @@ def purchase_transition(
             if purchase.status == S.FAILED:
                 _retake(purchase)
             _grant(purchase)
-            domain_events.purchase_succeeded.send(
-                sender=Purchase,
-                event=domain_events.PurchaseSucceeded(
+            domain_events.domain_event_record(
+                domain_events.PurchaseSucceeded(
                     user_id=purchase.user_id,
                     receipt=purchase.receipt,
                     flow=purchase.flow,
@@ -710,9 +709,8 @@ def purchase_reverse(
         if removed != _items_wanted(purchase):
             reasons.append(ReviewReason.ITEMS_SHORTFALL)
         succeeded_at = purchase.settled_at or purchase.created_at
-        responses = domain_events.purchase_reversed.send(
-            sender=Purchase,
-            event=domain_events.PurchaseReversed(
+        domain_events.domain_event_record(
+            domain_events.PurchaseReversed(
                 user_id=purchase.user_id,
                 receipt=purchase.receipt,
                 flow=purchase.flow,
@@ -725,8 +723,6 @@ def purchase_reverse(
                 other_purchases_at=_other_purchases_at(purchase),
             ),
         )
-        for _, answer in responses:
-            reasons.extend(code for code in answer or [] if code not in reasons)
         asks_provider = (
             kind == ReversalKind.REFUND
             and source == ReversalSource.STAFF
@@ -1033,3 +1029,18 @@ def webhook_events_purge(*, older_than: datetime) -> int:
     them far longer, past any provider's retry window and for support questions."""
     deleted, _ = WebhookEvent.objects.filter(received_at__lt=older_than).delete()
     return deleted
+
+
+def purchase_review_flag(receipt: str, reasons: list[str]) -> Purchase | None:
+    """Add review reasons a projection found after a reversal (``purchase_review_flagged``).
+
+    Locks the purchase; idempotent (a reason already on it is not added twice). Runs in the
+    projection batch's transaction. Returns None for an unknown receipt.
+    """
+    purchase = Purchase.objects.select_for_update().filter(receipt=receipt).first()
+    if purchase is None:
+        return None
+    for reason in reasons:
+        _review_reason_add(purchase, reason)
+    purchase.save(update_fields=["needs_review", "review_reasons", "updated_at"])
+    return purchase

@@ -118,13 +118,14 @@ def purchase_allowed_check(user_id: int, price_cents: int, spent_today_cents: in
         )
 
 
-def play_session_touch(user_id: int) -> None:
-    """Track continuous play after a round; send ``reality_check`` when it is due.
+def play_session_touch(user_id: int, at: datetime | None = None) -> None:
+    """Track continuous play after a round settled at ``at``; send ``reality_check`` when due.
 
-    Must run inside the round's transaction. One upsert per round (this runs on every spin): the
-    player's row is created or updated and its row lock held until the round commits.
+    Runs in the play-session projection's batch (``accounts.projections``), once per settled
+    round in log order. One upsert per round; a round older than the last one counted (applied
+    late) never moves the session back.
     """
-    now = timezone.now()
+    now = at or timezone.now()
     params: dict[str, Any] = {  # psycopg adapts timedelta to interval
         "user": user_id,
         "now": now,
@@ -145,7 +146,7 @@ def play_session_touch(user_id: int) -> None:
                     OR %(now)s - r.last_round_at > %(gap)s
                     OR %(now)s - r.last_reality_check_at >= %(every)s THEN %(now)s
                     ELSE r.last_reality_check_at END,
-                last_round_at = %(now)s
+                last_round_at = GREATEST(r.last_round_at, %(now)s)
             RETURNING session_started_at, last_reality_check_at
             """,
             params,

@@ -30,7 +30,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from casinoclub import stored_gauges
+from casinoclub import projections, stored_gauges
 from casinoclub.client_address import client_address
 from casinoclub.errors import error_body
 from casinoclub.throttling import ScopedRateThrottle
@@ -195,6 +195,7 @@ def prometheus_metrics(request: HttpRequest) -> HttpResponse:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         registry.register(stored_gauges.COLLECTOR)
+        registry.register(projections.LAG_COLLECTOR)
     else:
         registry = REGISTRY
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

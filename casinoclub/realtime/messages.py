@@ -27,6 +27,7 @@ StoredMessageType = Literal[
     "achievement_progress",
     "achievement_unlock",
     "game_event",
+    "progress_update",
 ]
 MessageType = Literal[
     StoredMessageType, "sync_connected", "initial_state", "pong", "reauthenticated"
@@ -193,6 +194,26 @@ class GameEvent(Envelope[Literal["game_event"], ProductData]):
     pass
 
 
+class ProgressUpdateData(TypedDict, total=False):
+    """What a projection batch changed for one player, sent once per player per batch.
+
+    Every key is optional: ``stats`` (``[{game, stats}]``), ``xp`` / ``level``, ``missions`` and
+    ``events`` (progress items), ``achievements`` (``achievement_progress`` / ``achievement_unlock``
+    data with ``state`` "progress" or "unlocked"). Stored once per player per projection batch.
+    """
+
+    stats: list[dict[str, Any]]
+    xp: int
+    level: int
+    missions: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    achievements: list[dict[str, Any]]
+
+
+class ProgressUpdate(Envelope[Literal["progress_update"], ProgressUpdateData]):
+    pass
+
+
 StoredMessage = Envelope[StoredMessageType, ProductData]
 ServerMessage = (
     SyncConnected
@@ -208,6 +229,7 @@ ServerMessage = (
     | AchievementProgress
     | AchievementUnlock
     | GameEvent
+    | ProgressUpdate
 )
 
 

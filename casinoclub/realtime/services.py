@@ -107,6 +107,59 @@ def _send_after_commit(envelope: StoredMessage) -> None:
     realtime_message_lag_ms.observe((time.perf_counter() - started) * 1000)
 
 
+# Progress a projection batch sends is folded into one ``progress_update`` per player per batch
+# (``realtime_progress_coalesce``); money transactions never coalesce.
+_COALESCED_TYPES = frozenset(
+    {"progress_update", "event_progress", "achievement_progress", "achievement_unlock"}
+)
+_coalescing = threading.local()
+
+
+class ProgressCoalescer:
+    """Collects a batch's progress messages per player; ``flush`` stores one each."""
+
+    def __init__(self) -> None:
+        self.players: dict[int, dict[str, Any]] = {}
+
+    def add(self, user_id: int, message_type: str, data: Mapping[str, Any]) -> None:
+        folded = self.players.setdefault(user_id, {})
+        if message_type == "progress_update":
+            for key, value in data.items():
+                if isinstance(value, list):
+                    folded.setdefault(key, []).extend(value)
+                else:  # a value that replaces (xp, level)
+                    folded[key] = value
+        elif message_type == "event_progress":
+            for item in data.get("items", []):
+                key = "missions" if item.get("scope") == "mission" else "events"
+                folded.setdefault(key, []).append(dict(item))
+        else:
+            state = "unlocked" if message_type == "achievement_unlock" else "progress"
+            folded.setdefault("achievements", []).append({**data, "state": state})
+
+    def flush(self) -> None:
+        for user_id, folded in sorted(self.players.items()):
+            _publish_stored(user_id, "progress_update", folded)
+        self.players = {}
+
+
+def realtime_progress_coalesce() -> ProgressCoalescer | None:
+    """The coalescer of the running projection batch in this thread, if any."""
+    coalescer: ProgressCoalescer | None = getattr(_coalescing, "current", None)
+    return coalescer
+
+
+def realtime_progress_coalescing_start() -> ProgressCoalescer:
+    """Fold this thread's progress messages until ``…_stop`` (a projection batch)."""
+    coalescer = ProgressCoalescer()
+    _coalescing.current = coalescer
+    return coalescer
+
+
+def realtime_progress_coalescing_stop() -> None:
+    _coalescing.current = None
+
+
 def realtime_publish(user_id: int, message_type: StoredMessageType, data: Mapping[str, Any]) -> int:
     """Store a message for ``user_id`` and send it to the user's sockets after commit.
 
@@ -114,12 +167,21 @@ def realtime_publish(user_id: int, message_type: StoredMessageType, data: Mappin
     raises ``RuntimeError`` otherwise, and ``ValueError`` for a type that is not stored. ``data``
     must be JSON-serialisable (Django's encoder: dates, decimals, UUIDs become strings). An
     unknown ``user_id`` fails the commit (deferred foreign key). Not idempotent: every call is a
-    new message. Returns the message's ``seq``.
+    new message. Returns the message's ``seq`` (0 inside a projection batch for the progress
+    types it folds into one ``progress_update`` per player, stored when the batch ends).
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("realtime_publish must run inside the transaction of its change")
     if message_type not in STORED_MESSAGE_TYPES:
         raise ValueError(f"not a stored realtime message type: {message_type!r}")
+    coalescer = realtime_progress_coalesce()
+    if coalescer is not None and message_type in _COALESCED_TYPES:
+        coalescer.add(user_id, message_type, data)
+        return 0  # stored with the batch's progress_update when the batch ends
+    return _publish_stored(user_id, message_type, data)
+
+
+def _publish_stored(user_id: int, message_type: StoredMessageType, data: Mapping[str, Any]) -> int:
     # What the live copy carries must equal what a replay reads back from the JSON column.
     serialized = json.dumps(data, cls=DjangoJSONEncoder)
     payload = json.loads(serialized)

@@ -469,3 +469,15 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# Event log and projections (docs/decisions/0140-event-log-and-projections.md): players split into
+# this many partitions (user id mod N); run one projection worker per partition for scale-out.
+PROJECTION_PARTITIONS = env.int("PROJECTION_PARTITIONS", default=1)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "run-projections": {  # backstop for a lost after-commit send (broker down, worker killed)
+            "task": "casinoclub.tasks.projections_run_task",
+            "schedule": timedelta(seconds=5),
+        },
+    }
+)

@@ -2,6 +2,7 @@ import itertools
 
 import pytest
 
+from casinoclub.tests.projection_helpers import caught_up
 from games.tests.factories import funded_player
 from shop.tests.test_shop import client_for
 
@@ -9,9 +10,11 @@ keys = (f"dash-{n:08d}" for n in itertools.count())
 
 
 def spin(client):
-    return client.post(
+    response = client.post(
         "/api/games/slot/spin", {"bet": 10}, format="json", HTTP_IDEMPOTENCY_KEY=next(keys)
     )
+    caught_up()  # missions are a projection of the round, applied after it
+    return response
 
 
 @pytest.mark.django_db

@@ -30,6 +30,7 @@ from accounts.selectors import ledger_violations, wallet_balance
 from accounts.tokens import token_pair_for_user
 from casinoclub.models import IdempotencyRecord
 from casinoclub.tests.economy_model import PLAYERS, Auditor, World, run_clients, signup
+from casinoclub.tests.projection_helpers import caught_up
 from events.models import Event, Mission, MissionProgress
 from events.periods import period_start
 from events.tests.factories import EventFactory, MissionFactory
@@ -278,6 +279,9 @@ def test_economy_model_predicts_every_wallet(seed, settings, admin_user):
     run_clients(world, auditor, OPERATIONS)
     reconcile(world, auditor)
 
+    # the auditor waits for the projections (the beat backstop would apply what is left) and
+    # checks them against the log before it reads progression
+    caught_up()
     problems = [(player, message) for player, message in auditor.violations]
     for user_id in world.players:
         actual, predicted = wallet_balance(user_id), auditor.predicted(user_id)
@@ -306,6 +310,11 @@ def test_economy_model_predicts_every_wallet(seed, settings, admin_user):
         problems.append((None, f"check_ledger failed:\n{output.getvalue()}"))
     if ledger_violations():
         problems.append((None, f"ledger violations {ledger_violations()}"))
+    output = io.StringIO()
+    try:
+        call_command("check_projections", stdout=output)
+    except SystemExit:
+        problems.append((None, f"check_projections failed:\n{output.getvalue()}"))
 
     first = problems[0][0] if problems else None
     assert problems == [], "\n".join(

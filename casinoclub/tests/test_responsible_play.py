@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import LedgerEntry, User, Wallet
 from casinoclub.realtime.models import RealtimeMessage
+from casinoclub.tests.projection_helpers import caught_up
 from games.models import GameRound
 from games.tests.factories import funded_player
 from shop.models import Purchase
@@ -132,6 +133,7 @@ def test_reality_check_arrives_every_n_minutes_of_continuous_play(settings):
         for _ in range(4):  # a round every 10 minutes: one continuous 30-minute session
             post(client_for(player), "/api/games/slot/spin", {"bet": 10})  # a fresh access token
             clock.shift(timedelta(minutes=10))
+    caught_up()  # the play-session projection counts each round at its own time
 
     checks = [
         data

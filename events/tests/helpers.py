@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from accounts.models import LedgerEntry, User, Wallet
 from accounts.tokens import token_pair_for_user
 from casinoclub.realtime.models import RealtimeMessage
+from casinoclub.tests.projection_helpers import caught_up
 
 _keys = (f"events-key-{n:08d}" for n in itertools.count())
 
@@ -22,7 +23,10 @@ def client_of(user) -> APIClient:
 
 
 def post(client, path, body=None, key=None):
-    return client.post(path, body or {}, format="json", HTTP_IDEMPOTENCY_KEY=key or next_key())
+    """POST, then let the projection workers catch up (the after-commit task does in production)."""
+    response = client.post(path, body or {}, format="json", HTTP_IDEMPOTENCY_KEY=key or next_key())
+    caught_up()
+    return response
 
 
 def spin(client, bet=10):
@@ -51,8 +55,17 @@ def ledger_count(user) -> int:
 
 
 def progress_messages(user) -> list[dict]:
-    return list(
-        RealtimeMessage.objects.filter(user=user, type="event_progress")
+    """``event_progress`` messages, and the mission/event progress a projection batch folded into
+    ``progress_update`` in the same shape (``kind`` "progress")."""
+    messages = []
+    for message_type, data in (
+        RealtimeMessage.objects.filter(user=user, type__in=["event_progress", "progress_update"])
         .order_by("seq")
-        .values_list("data", flat=True)
-    )
+        .values_list("type", "data")
+    ):
+        if message_type == "event_progress":
+            messages.append(data)
+        elif data.get("missions") or data.get("events"):
+            items = data.get("missions", []) + data.get("events", [])
+            messages.append({"kind": "progress", "items": items})
+    return messages

@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 
 from accounts.models import LedgerEntry, LedgerReason
 from casinoclub import domain_events
+from casinoclub.tests.projection_helpers import caught_up
 from events.models import Mission, MissionProgress
 from events.tests.factories import MissionFactory
 from events.tests.helpers import (
@@ -207,17 +208,17 @@ def test_a_game_filter_counts_only_that_games_rounds_and_gold_spent_counts_bets(
 
 def _round(player, bet, payout, game="slot"):
     with transaction.atomic():
-        domain_events.round_settled.send(
-            sender=None,
-            event=domain_events.RoundSettled(
+        domain_events.domain_event_record(
+            domain_events.RoundSettled(
                 user_id=player.pk,
                 round_id=1,
                 game=game,
                 bet=bet,
                 payout=payout,
                 multiplier_x100=payout * 100 // bet,
-            ),
+            )
         )
+    caught_up()
 
 
 def test_wins_and_gold_won_count_only_rounds_that_paid_more_than_the_bet():
@@ -243,6 +244,7 @@ def test_purchases_progress_purchase_and_gold_spent_missions():
 
     shop_buy(player, item.code)
     shop_buy(player, pack.code)  # the simulated gateway succeeds at once
+    caught_up()
 
     rows = {row.mission_id: row for row in MissionProgress.objects.filter(user=player)}
     assert (rows[purchases.pk].progress, rows[purchases.pk].progress_version) == (2, 2)
@@ -255,12 +257,12 @@ def test_purchases_progress_purchase_and_gold_spent_missions():
 
 def _streak_claim(player, days, source="streak"):
     with transaction.atomic():
-        domain_events.reward_claimed.send(
-            sender=None,
-            event=domain_events.RewardClaimed(
+        domain_events.domain_event_record(
+            domain_events.RewardClaimed(
                 user_id=player.pk, source=source, gold=100, streak_days=days
-            ),
+            )
         )
+    caught_up()
 
 
 def test_streak_missions_take_the_longest_streak_claimed_in_the_period():

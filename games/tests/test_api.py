@@ -14,6 +14,7 @@ from accounts.models import InventoryItem, LedgerEntry, Wallet
 from accounts.selectors import ledger_violations
 from accounts.tokens import token_pair_for_user
 from casinoclub.realtime.models import RealtimeMessage
+from casinoclub.tests.projection_helpers import caught_up
 from games import engine, services
 from games.models import FairSeed, GameConfig, GameRound, PlayerGameStats
 from games.tests.factories import funded_player
@@ -92,7 +93,7 @@ def test_slot_spin_moves_gold_through_the_ledger_and_records_the_round(
         RealtimeMessage.objects.filter(user=player).order_by("seq").values_list("type", flat=True)
     )
     assert "game_event" in types
-    assert "stats_update" in types
+    assert "progress_update" in types
 
 
 @pytest.mark.django_db
@@ -438,6 +439,7 @@ def test_stats_history_and_leaderboard(player, client):
     for _ in range(3):
         post(client, "/api/games/slot/spin", {"bet": 10})
     post(client, "/api/games/rps/play", {"bet": 10, "choice": "rock"})
+    caught_up()
     rounds = GameRound.objects.filter(user=player)
 
     stats = {row["game"]: row for row in client.get("/api/games/stats/me").json()}

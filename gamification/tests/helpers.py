@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import LedgerEntry, Wallet
 from accounts.tokens import token_pair_for_user
+from casinoclub.tests.projection_helpers import caught_up
 
 _keys = (f"gam-key-{n:08d}" for n in itertools.count())
 
@@ -18,7 +19,10 @@ def client_of(user) -> APIClient:
 
 
 def post(client, path, body=None, key=None):
-    return client.post(path, body or {}, format="json", HTTP_IDEMPOTENCY_KEY=key or next(_keys))
+    """POST, then let the projection workers catch up (the after-commit task does in production)."""
+    response = client.post(path, body or {}, format="json", HTTP_IDEMPOTENCY_KEY=key or next(_keys))
+    caught_up()
+    return response
 
 
 def balance(user) -> int:

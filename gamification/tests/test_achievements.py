@@ -12,6 +12,7 @@ from accounts.selectors import ledger_violations
 from accounts.tests.test_races import run_together
 from casinoclub import domain_events
 from casinoclub.realtime.models import RealtimeMessage
+from casinoclub.tests.projection_helpers import caught_up, logged
 from games.tests.factories import funded_player
 from gamification import services
 from gamification.models import AchievementUnlock, PlayerProgress
@@ -26,11 +27,19 @@ def spin(client, bet=100, key=None):
 
 
 def messages(user, message_type):
-    return list(
-        RealtimeMessage.objects.filter(user=user, type=message_type)
+    """Achievement messages: their own type, or folded into a batch's ``progress_update``."""
+    state = "unlocked" if message_type == "achievement_unlock" else "progress"
+    found = []
+    for kind, data in (
+        RealtimeMessage.objects.filter(user=user, type__in=[message_type, "progress_update"])
         .order_by("seq")
-        .values_list("data", flat=True)
-    )
+        .values_list("type", "data")
+    ):
+        if kind == message_type:
+            found.append(data)
+        else:
+            found.extend(a for a in data.get("achievements", []) if a["state"] == state)
+    return found
 
 
 @pytest.fixture
@@ -57,16 +66,8 @@ def test_a_round_counts_and_gives_a_tenth_of_the_bet_as_xp(player):
 def test_rounds_unlock_an_achievement_once_and_pay_it_through_the_ledger(player):
     AchievementFactory(code="first_spin", threshold=1, reward_gold=500, reward_xp=5)
     client = client_of(player)
-    announced = []
-
-    def listener(sender, event, **kwargs):
-        announced.append(event)
-
-    domain_events.reward_claimed.connect(listener)
-    try:
-        rounds = [spin(client, bet=100) for _ in range(3)]
-    finally:
-        domain_events.reward_claimed.disconnect(listener)
+    rounds = [spin(client, bet=100) for _ in range(3)]
+    announced = logged("reward_claimed")
 
     unlock = AchievementUnlock.objects.get(user=player)
     assert (unlock.achievement.code, unlock.value) == ("first_spin", 1)
@@ -177,7 +178,8 @@ def test_a_purchase_counts_and_unlocks_the_purchase_achievement(player):
     )
 
     with transaction.atomic():
-        domain_events.purchase_succeeded.send(sender=None, event=event)
+        domain_events.domain_event_record(event)
+    caught_up()
 
     assert PlayerProgress.objects.get(user=player).purchases == 1
     assert AchievementUnlock.objects.get(user=player).achievement.code == "supporter"

@@ -10,6 +10,7 @@ from accounts.models import User
 from accounts.tests.test_races import run_together
 from casinoclub import domain_events
 from casinoclub.realtime.models import RealtimeMessage
+from casinoclub.tests.projection_helpers import logged
 from games.tests.factories import funded_player
 from gamification.models import StreakClaim, StreakState
 from gamification.tests.helpers import balance, client_of, ledger, post
@@ -254,17 +255,9 @@ def test_history_refuses_an_invalid_month(player, query):
 
 @pytest.mark.django_db
 def test_claim_announces_reward_claimed_with_the_streak_day(player):
-    received = []
-
-    def listener(sender, event, **kwargs):
-        received.append(event)
-
-    domain_events.reward_claimed.connect(listener)
-    try:
-        claim_at(player, kst(1))
-        claim_at(player, kst(2))
-    finally:
-        domain_events.reward_claimed.disconnect(listener)
+    claim_at(player, kst(1))
+    claim_at(player, kst(2))
+    received = logged("reward_claimed")
 
     assert received == [
         domain_events.RewardClaimed(user_id=player.pk, source="streak", gold=100, streak_days=1),

@@ -11,6 +11,7 @@ from accounts.models import User
 from accounts.tests.test_races import run_together
 from casinoclub import domain_events
 from casinoclub.realtime.models import RealtimeMessage
+from casinoclub.tests.projection_helpers import caught_up, logged
 from games.tests.factories import funded_player
 from gamification.models import VipClaim
 from gamification.tests.helpers import balance, client_of, ledger, post
@@ -37,9 +38,8 @@ def claim_at(player, day, key=None):
 
 def purchase(user, cents):
     with transaction.atomic():
-        domain_events.purchase_succeeded.send(
-            sender=None,
-            event=domain_events.PurchaseSucceeded(
+        domain_events.domain_event_record(
+            domain_events.PurchaseSucceeded(
                 user_id=user.pk,
                 receipt=f"R-{cents}",
                 flow="gold_pack",
@@ -47,8 +47,9 @@ def purchase(user, cents):
                 price_cents=cents,
                 price_gold=0,
                 gold=0,
-            ),
+            )
         )
+    caught_up()
 
 
 @pytest.mark.django_db
@@ -94,16 +95,8 @@ def test_claim_once_per_day(player):
 @pytest.mark.django_db
 def test_higher_ranks_claim_more_points_and_gold(no_achievements):
     vip = funded_player(0, rank="VIP")
-    announced = []
-
-    def listener(sender, event, **kwargs):
-        announced.append(event)
-
-    domain_events.reward_claimed.connect(listener)
-    try:
-        body = claim_at(vip, 1).json()
-    finally:
-        domain_events.reward_claimed.disconnect(listener)
+    body = claim_at(vip, 1).json()
+    announced = logged("reward_claimed")
 
     assert (body["points"], body["reward_gold"], body["balance"]) == (30, 300, 300)
     assert ledger(vip) == [(300, "vip_reward")]

@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import AuditLogEntry, InventoryItem, LedgerEntry, User, Wallet
 from accounts.selectors import ledger_violations
 from accounts.services import inventory_add
+from casinoclub.tests.projection_helpers import caught_up
 from events.models import Mission, MissionProgress
 from games.tests.factories import funded_player
 from gamification.models import PlayerProgress
@@ -42,8 +43,27 @@ def ledger(user) -> list[tuple[str, int]]:
     )
 
 
-def buy_limited(user, code: str) -> Purchase:
+def refund(purchase_id: int, **kwargs) -> Purchase:
+    """A staff refund, then the projections catch up (review flags found by progression)."""
+    services.purchase_refund(purchase_id, **kwargs)
+    caught_up()
+    return Purchase.objects.get(pk=purchase_id)
+
+
+def buy(user, code: str) -> Purchase:
+    purchase = services.shop_buy(user, code)
+    caught_up()
+    return purchase
+
+
+def buy_limited_any(user, code: str) -> Purchase:
     purchase = services.shop_buy_limited(user, code)
+    caught_up()
+    return purchase
+
+
+def buy_limited(user, code: str) -> Purchase:
+    purchase = buy_limited_any(user, code)
     assert purchase.status == "success"
     return purchase
 
@@ -65,7 +85,7 @@ def test_a_refund_takes_back_gold_items_vip_points_and_the_purchase_count(staff)
     assert (balance(player), quantity(player, "frame_gold")) == (20_000, 2)
     assert progress_of(player) == (500, "PREMIUM", 1)
 
-    refunded = services.purchase_refund(purchase.pk, actor=staff, reason="customer request")
+    refunded = refund(purchase.pk, actor=staff, reason="customer request")
 
     assert (refunded.status, refunded.reversal_kind, refunded.reversal_source) == (
         "refunded",
@@ -86,14 +106,14 @@ def test_the_rank_never_drops_below_what_other_purchases_earned(staff):
     first, second, third = (buy_limited(player, "drop") for _ in range(3))
     assert progress_of(player) == (1500, "PREMIUM", 3)
 
-    services.purchase_refund(first.pk, actor=staff, reason="one of three")
+    refund(first.pk, actor=staff, reason="one of three")
     after_one = progress_of(player)
-    services.purchase_refund(second.pk, actor=staff, reason="two of three")
+    refund(second.pk, actor=staff, reason="two of three")
     after_two = progress_of(player)
 
     assert after_one == (1000, "PREMIUM", 2)
     assert after_two == (500, "PREMIUM", 1)  # the third purchase still earns PREMIUM
-    services.purchase_refund(third.pk, actor=staff, reason="all of them")
+    refund(third.pk, actor=staff, reason="all of them")
     assert progress_of(player) == (0, "STANDARD", 0)
 
 
@@ -102,7 +122,7 @@ def test_a_rank_staff_set_above_the_points_stays_after_a_refund(staff):
     LimitedPackageFactory(code="drop", price_cents=50_000, items=[])
     purchase = buy_limited(player, "drop")
 
-    services.purchase_refund(purchase.pk, actor=staff, reason="refund")
+    refund(purchase.pk, actor=staff, reason="refund")
 
     assert progress_of(player) == (0, "VIP", 0)
 
@@ -112,12 +132,12 @@ def test_reversing_twice_reverses_once(staff):
     LimitedPackageFactory(code="drop", price_cents=9_900, gold_amount=20_000)
     inventory_add(player.pk, "frame_gold", 3)  # owned before: a second removal would show
     purchase = buy_limited(player, "drop")
-    services.purchase_refund(purchase.pk, actor=staff, reason="first")
+    refund(purchase.pk, actor=staff, reason="first")
     after_first = (balance(player), quantity(player, "frame_gold"), progress_of(player))
     entries = LedgerEntry.objects.count()
     audits = AuditLogEntry.objects.count()
 
-    again = services.purchase_refund(purchase.pk, actor=staff, reason="second")
+    again = refund(purchase.pk, actor=staff, reason="second")
     dispute = services.purchase_reverse(
         purchase.pk, kind="dispute", source="provider", actor=None, reason="chargeback"
     )
@@ -134,7 +154,7 @@ def test_a_chargeback_from_the_provider_reverses_without_asking_for_a_refund(
 ):
     player = funded_player(0)
     GoldPackFactory(code="pack", gold_amount=5000, price_cents=4900)
-    purchase = services.shop_buy(player, "pack")
+    purchase = buy(player, "pack")
     asked = []
     monkeypatch.setattr(SimulatedGateway, "refund", lambda self, **kw: asked.append(kw))
 
@@ -160,7 +180,7 @@ def test_a_staff_refund_asks_the_provider_once_after_commit(
 ):
     player = funded_player(0)
     GoldPackFactory(code="pack", gold_amount=5000, price_cents=4900)
-    purchase = services.shop_buy(player, "pack")
+    purchase = buy(player, "pack")
     asked: list[dict] = []
 
     def refund(self, **kwargs):
@@ -193,13 +213,13 @@ def test_a_refused_provider_refund_flags_the_purchase(
 ):
     player = funded_player(0)
     GoldPackFactory(code="pack")
-    purchase = services.shop_buy(player, "pack")
+    purchase = buy(player, "pack")
     monkeypatch.setattr(
         SimulatedGateway, "refund", lambda self, **kw: RefundResult(False, "", "charge_disputed")
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.purchase_refund(purchase.pk, actor=staff, reason="goodwill")
+        refund(purchase.pk, actor=staff, reason="goodwill")
 
     purchase.refresh_from_db()
     assert (purchase.provider_refund_state, purchase.needs_review) == ("failed", True)
@@ -212,7 +232,7 @@ def test_items_already_gone_are_flagged_never_negative(staff):
     purchase = buy_limited(player, "drop")
     InventoryItem.objects.filter(user_id=player.pk).update(quantity=1)  # one used up meanwhile
 
-    refunded = services.purchase_refund(purchase.pk, actor=staff, reason="refund")
+    refunded = refund(purchase.pk, actor=staff, reason="refund")
 
     assert quantity(player, "frame_gold") == 0
     assert (refunded.needs_review, refunded.review_reasons) == (True, ["items_shortfall"])
@@ -224,11 +244,11 @@ def test_an_unclaimed_purchase_mission_is_reopened_by_a_refund(staff):
     player = funded_player(0)
     mission = Mission.objects.get(code="weekly-purchase")
     GoldPackFactory(code="pack")
-    purchase = services.shop_buy(player, "pack")
+    purchase = buy(player, "pack")
     row = MissionProgress.objects.get(user_id=player.pk, mission=mission)
     assert (row.progress, row.completed_at is not None) == (1, True)
 
-    services.purchase_refund(purchase.pk, actor=staff, reason="refund")
+    refund(purchase.pk, actor=staff, reason="refund")
     claim = post(client_for(player), f"/api/events/missions/claim/{mission.pk}", {})
 
     row.refresh_from_db()
@@ -241,10 +261,10 @@ def test_a_refund_leaves_what_the_other_purchases_earned_on_a_capped_mission(sta
     player = funded_player(0)
     mission = Mission.objects.get(code="weekly-purchase")  # target 1
     GoldPackFactory(code="pack")
-    first = services.shop_buy(player, "pack")
-    services.shop_buy(player, "pack")  # the row was complete already: still 1 of 1
+    first = buy(player, "pack")
+    buy(player, "pack")  # the row was complete already: still 1 of 1
 
-    services.purchase_refund(first.pk, actor=staff, reason="refund")
+    refund(first.pk, actor=staff, reason="refund")
 
     row = MissionProgress.objects.get(user_id=player.pk, mission=mission)
     assert (row.progress, row.completed_at is not None, row.claimed_at) == (1, True, None)
@@ -258,15 +278,15 @@ def test_event_progress_takes_back_only_purchases_it_counted(staff):
     player = funded_player(0)
     event = EventFactory(requirement_type="purchases", target=3)
     GoldPackFactory(code="pack")
-    before_joining = services.shop_buy(player, "pack")  # not counted: not joined yet
+    before_joining = buy(player, "pack")  # not counted: not joined yet
     event_join(player, event.pk)
-    counted = [services.shop_buy(player, "pack") for _ in range(2)]
+    counted = [buy(player, "pack") for _ in range(2)]
     participation = EventParticipation.objects.get(user_id=player.pk, event=event)
     assert participation.progress == 2
 
-    services.purchase_refund(before_joining.pk, actor=staff, reason="refund")
+    refund(before_joining.pk, actor=staff, reason="refund")
     after_uncounted = EventParticipation.objects.get(pk=participation.pk).progress
-    services.purchase_refund(counted[0].pk, actor=staff, reason="refund")
+    refund(counted[0].pk, actor=staff, reason="refund")
 
     participation.refresh_from_db()
     assert after_uncounted == 2
@@ -277,12 +297,12 @@ def test_a_claimed_purchase_mission_flags_the_refund_for_review(staff):
     player = funded_player(0)
     mission = Mission.objects.get(code="weekly-purchase")
     GoldPackFactory(code="pack", gold_amount=5000)
-    purchase = services.shop_buy(player, "pack")
+    purchase = buy(player, "pack")
     claim = post(client_for(player), f"/api/events/missions/claim/{mission.pk}", {})
     assert claim.status_code == 200
     before = balance(player)  # 5000 + the mission's 500 + a level-up its XP reached
 
-    refunded = services.purchase_refund(purchase.pk, actor=staff, reason="refund")
+    refunded = refund(purchase.pk, actor=staff, reason="refund")
 
     assert (refunded.needs_review, refunded.review_reasons) == (True, ["mission_reward_claimed"])
     assert balance(player) == before - 5000  # the pack's gold; the claimed reward is for staff
@@ -300,7 +320,7 @@ def test_a_claimed_purchase_mission_flags_the_refund_for_review(staff):
 def test_bad_reversals_are_refused_and_change_nothing(staff, kind, source, actor, reason, code):
     player = funded_player(0)
     GoldPackFactory(code="pack")
-    purchase = services.shop_buy(player, "pack")
+    purchase = buy(player, "pack")
     before = (balance(player), ledger(player), AuditLogEntry.objects.count())
 
     with pytest.raises(services.exceptions.ApplicationError) as error:
@@ -321,12 +341,12 @@ def test_only_successful_purchases_can_be_reversed(staff, settings):
     settings.PAYMENT_SIMULATOR = {"charge": "pending", "pending_outcome": "pending"}
     player = funded_player(0)
     GoldPackFactory(code="pack")
-    pending = services.shop_buy(player, "pack")
+    pending = buy(player, "pack")
 
     with pytest.raises(services.exceptions.IllegalTransition):
-        services.purchase_refund(pending.pk, actor=staff, reason="too early")
+        refund(pending.pk, actor=staff, reason="too early")
     with pytest.raises(services.exceptions.PurchaseNotFound):
-        services.purchase_refund(pending.pk + 1000, actor=staff, reason="no such")
+        refund(pending.pk + 1000, actor=staff, reason="no such")
     with pytest.raises(services.exceptions.IllegalTransition):
         services.purchase_transition(pending.pk, "refunded")  # only purchase_reverse refunds
 
@@ -336,11 +356,11 @@ def test_only_successful_purchases_can_be_reversed(staff, settings):
 def test_gold_priced_item_purchases_are_final(staff, admin_client):
     player = funded_player(1000)
     ItemFactory(code="hat", item_code="hat", price_gold=300)
-    purchase = services.shop_buy(player, "hat")
+    purchase = buy(player, "hat")
     before = (balance(player), ledger(player), quantity(player, "hat"), progress_of(player))
 
     with pytest.raises(services.exceptions.NotRefundable) as error:
-        services.purchase_refund(purchase.pk, actor=staff, reason="changed my mind")
+        refund(purchase.pk, actor=staff, reason="changed my mind")
     page = admin_client.post(
         "/admin/shop/purchase/",
         {"action": "refund", "_selected_action": [purchase.pk], "reason": "changed my mind"},
@@ -357,17 +377,17 @@ def test_gold_priced_item_purchases_are_final(staff, admin_client):
 def test_a_refund_today_leaves_yesterdays_revenue_unchanged(staff):
     player = funded_player(0)
     GoldPackFactory(code="pack", price_cents=4900)
-    sold_yesterday = services.shop_buy(player, "pack")
+    sold_yesterday = buy(player, "pack")
     yesterday_at = timezone.now() - timedelta(days=1)
     Purchase.objects.filter(pk=sold_yesterday.pk).update(
         created_at=yesterday_at, settled_at=yesterday_at
     )
-    services.shop_buy(player, "pack")  # sold today
+    buy(player, "pack")  # sold today
     today = timezone.localdate()
     yesterday = timezone.localdate(yesterday_at)
     before = economy.economy_daily(yesterday, today)["days"]
 
-    services.purchase_refund(sold_yesterday.pk, actor=staff, reason="refund")
+    refund(sold_yesterday.pk, actor=staff, reason="refund")
     after = economy.economy_daily(yesterday, today)["days"]
 
     figures = [(d["sales_cents"], d["refunds_cents"], d["revenue_cents"]) for d in after]
@@ -380,12 +400,12 @@ def test_a_refund_today_leaves_yesterdays_revenue_unchanged(staff):
 def test_admin_stats_count_a_refund_against_today(staff):
     player = funded_player(0)
     GoldPackFactory(code="pack", price_cents=4900)
-    sold_yesterday = services.shop_buy(player, "pack")
+    sold_yesterday = buy(player, "pack")
     Purchase.objects.filter(pk=sold_yesterday.pk).update(
         settled_at=timezone.now() - timedelta(days=1)
     )
 
-    services.purchase_refund(sold_yesterday.pk, actor=staff, reason="refund")
+    refund(sold_yesterday.pk, actor=staff, reason="refund")
     stats = economy._admin_stats_now()
 
     assert (stats["total_revenue"], stats["today_revenue"]) == (0, -4900)
@@ -416,7 +436,7 @@ def test_a_provider_refund_lost_on_the_way_is_asked_again_by_the_refund_action(
 ):
     player = funded_player(0)
     GoldPackFactory(code="pack", gold_amount=5000, price_cents=4900)
-    purchase = services.shop_buy(player, "pack")
+    purchase = buy(player, "pack")
     asked: list[str] = []
 
     def refund(self, **kwargs):
@@ -452,12 +472,12 @@ def test_a_reversed_premium_pass_with_premium_rewards_claimed_is_flagged(staff):
     pass_item = season.premium_item_code
     LimitedPackageFactory(code="pass", items=[{"item_code": pass_item, "quantity": 1}])
     player, other = funded_player(0), funded_player(0)
-    claimed = services.shop_buy_limited(player, "pass")
+    claimed = buy_limited_any(player, "pass")
     battle_pass_claim(player.pk, 1, "premium")
-    unclaimed = services.shop_buy_limited(other, "pass")
+    unclaimed = buy_limited_any(other, "pass")
 
-    flagged = services.purchase_refund(claimed.pk, actor=staff, reason="chargeback")
-    clean = services.purchase_refund(unclaimed.pk, actor=staff, reason="refund")
+    flagged = refund(claimed.pk, actor=staff, reason="chargeback")
+    clean = refund(unclaimed.pk, actor=staff, reason="refund")
 
     assert (quantity(player, pass_item), quantity(other, pass_item)) == (0, 0)
     assert flagged.review_reasons == ["battle_pass_premium_claimed"]

@@ -59,6 +59,9 @@ async function refresh() {
 render(initialState().achievements || []);
 store.on("achievement_progress", refresh);
 store.on("achievement_unlock", refresh);
+store.on("progress_update", (message) => {
+  if (message.data && message.data.achievements) refresh();
+});
 
 // Battle pass: the running season's tiers, each with a free and a premium reward to claim.
 const passSeason = document.querySelector("[data-testid=battle-pass-season]");

@@ -103,3 +103,4 @@ mountMissions({
 
 // XP arrives with rounds and claims: refresh the level bar when a round settles elsewhere.
 store.on("stats_update", () => refreshProfile());
+store.on("progress_update", () => refreshProfile());

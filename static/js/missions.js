@@ -144,9 +144,14 @@ export function mountMissions({ eventsList, missionsList, events, missions, acti
     }
   }
   let pending = null;
-  store.on("event_progress", () => {
+  const refreshSoon = () => {
     window.clearTimeout(pending);
     pending = window.setTimeout(refresh, 300);
+  };
+  store.on("event_progress", refreshSoon);
+  // a round's mission and event progress arrives folded into the batch's progress_update
+  store.on("progress_update", (message) => {
+    if (message.data && (message.data.missions || message.data.events)) refreshSoon();
   });
   render();
   return { refresh };

@@ -188,6 +188,22 @@ class Store extends EventTarget {
       );
     } else if (type === "purchase_update") {
       toast("purchase_update", purchaseStatusText(data.status));
+    } else if (type === "progress_update") {
+      // what the projections applied after a round: stats now, XP and level when present
+      const changes = {};
+      if (data && typeof data.xp === "number") changes.experience = data.xp;
+      if (data && typeof data.level === "number") changes.level = data.level;
+      if (Object.keys(changes).length) {
+        this.profile = { ...(this.profile || {}), ...changes };
+        this.emit("profile", this.profile);
+      }
+      for (const achievement of (data && data.achievements) || []) {
+        if (achievement.state !== "unlocked") continue;
+        toast(
+          "achievement_unlock",
+          interpolate(gettext("Achievement unlocked: %(name)s"), { name: achievement.name }, true),
+        );
+      }
     } else if (type === "achievement_unlock") {
       toast(
         "achievement_unlock",

@@ -1,0 +1,344 @@
+"""Projections: everything derived from the event log, applied in batches after the money commit.
+
+Invariants:
+- a projection applies a batch of events and moves its cursor in ONE transaction, so each event is
+  applied exactly once (a failing batch rolls back with its cursor and is retried whole);
+- the log is read in (transaction id, id) order and only up to the oldest running transaction
+  (``pg_snapshot_xmin(pg_current_snapshot())``): an event whose writer is still running cannot be
+  passed over when a later id commits first (the outbox pitfall);
+- players are split into ``PROJECTION_PARTITIONS`` partitions (``user_id mod N``); each
+  (projection, partition) has its own cursor row, locked for the batch, so any number of workers
+  can run and at most one applies a given partition of a given projection at a time;
+- a projection registers from its app's ``ready()``; ``casinoclub`` never imports the apps.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from prometheus_client import REGISTRY, Histogram
+from prometheus_client.core import GaugeMetricFamily
+
+from casinoclub.models import ProjectionCursor
+from casinoclub.realtime.services import (
+    realtime_progress_coalescing_start,
+    realtime_progress_coalescing_stop,
+)
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+PER_EVENT_BATCH_SIZE = 100
+
+projection_batch_seconds = Histogram(
+    "projection_batch_seconds",
+    "Time to apply one projection batch (read, writes, cursor) in its transaction.",
+    ["projection"],
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    type: str
+    user_id: int
+    payload: dict[str, Any]
+    created_at: datetime
+    transaction_id: int
+
+
+@dataclass(frozen=True)
+class Projection:
+    """``apply`` runs inside the batch transaction with the batch's events in log order.
+
+    ``reset`` deletes the derived state (for ``rebuild_projection``); ``differences`` recomputes
+    the state from the log (and ledger) and returns a line per disagreement (``check_projections``).
+    """
+
+    name: str
+    event_types: frozenset[str]
+    apply: Callable[[list[Event]], None]
+    reset: Callable[[], None] | None = None
+    differences: Callable[[], list[str]] | None = None
+    # events per batch: per-event projections hold their players' wallet locks for the batch,
+    # so they take smaller batches than the set-based ones
+    batch_size: int = BATCH_SIZE
+
+
+def _event(row: tuple[Any, ...]) -> Event:
+    """A log row as read by a raw cursor (Django leaves jsonb as text)."""
+    payload = row[3] if isinstance(row[3], dict) else json.loads(row[3])
+    return Event(row[0], row[1], row[2], payload, row[4], row[5])
+
+
+_REGISTRY: dict[str, Projection] = {}
+
+
+def projection_register(projection: Projection) -> None:
+    """Register a projection (from an app's ``ready()``). Registering a name again replaces it."""
+    _REGISTRY[projection.name] = projection
+
+
+def projections_all() -> list[Projection]:
+    return list(_REGISTRY.values())
+
+
+def projection_get(name: str) -> Projection:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown projection {name!r}; known: {sorted(_REGISTRY)}") from None
+
+
+def partitions_count() -> int:
+    return max(1, settings.PROJECTION_PARTITIONS)
+
+
+# Events the reader may see: written by a transaction older than every running one (committed or
+# aborted; an aborted one left no row), or by the reader's own transaction. The latter only happens
+# when the runner is nested in a transaction that appended events itself (tests; production runs
+# each batch as an outermost, durable transaction that reads before it writes any event).
+_EVENTS_READ = """
+SELECT id, type, user_id, payload, created_at, transaction_id
+FROM casinoclub_domainevent
+WHERE (transaction_id, id) > (%(last_xid)s, %(last_id)s)
+  AND (transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+       OR transaction_id = pg_current_xact_id_if_assigned()::text::bigint)
+  AND type = ANY(%(types)s)
+  AND (%(partitions)s = 1 OR mod(user_id, %(partitions)s) = %(partition)s)
+ORDER BY transaction_id, id
+LIMIT %(limit)s
+"""
+
+
+def _events_read(
+    projection: Projection, cursor_row: ProjectionCursor, partition: int, limit: int
+) -> list[Event]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EVENTS_READ,
+            {
+                "last_xid": cursor_row.last_transaction_id,
+                "last_id": cursor_row.last_event_id,
+                "types": sorted(projection.event_types),
+                "partitions": partitions_count(),
+                "partition": partition,
+                "limit": limit,
+            },
+        )
+        return [_event(row) for row in cursor.fetchall()]
+
+
+class PartitionsChanged(RuntimeError):
+    """``PROJECTION_PARTITIONS`` differs from the count the cursors were made with."""
+
+
+def _cursor_lock(name: str, partition: int) -> ProjectionCursor:
+    count = partitions_count()
+    if not 0 <= partition < count:
+        raise ValueError(f"partition {partition} is outside 0..{count - 1}")
+    ProjectionCursor.objects.bulk_create(
+        [ProjectionCursor(name=name, partition=partition, partitions=count)],
+        ignore_conflicts=True,
+    )
+    cursor_row = ProjectionCursor.objects.select_for_update().get(name=name, partition=partition)
+    if cursor_row.partitions != count:
+        raise PartitionsChanged(
+            f"projection {name!r} was partitioned {cursor_row.partitions} ways, the setting says"
+            f" {count}: re-partitioning is an offline step (docs/decisions/0140)"
+        )
+    return cursor_row
+
+
+@transaction.atomic(durable=True)
+def projection_batch_apply(name: str, partition: int = 0, *, limit: int | None = None) -> int:
+    """Apply the next batch of one projection's partition; return how many events it applied.
+
+    One transaction: lock the cursor row, read up to ``limit`` (the projection's ``batch_size``)
+    safe events after it, apply them, move the cursor. Any error rolls all of it back (the same
+    events are read again next time).
+    """
+    projection = projection_get(name)
+    started = time.perf_counter()
+    cursor_row = _cursor_lock(name, partition)
+    events = _events_read(projection, cursor_row, partition, limit or projection.batch_size)
+    if not events:
+        return 0
+    coalescer = realtime_progress_coalescing_start()
+    try:
+        projection.apply(events)
+        coalescer.flush()  # one progress_update per player per batch
+    finally:
+        realtime_progress_coalescing_stop()
+    last = events[-1]
+    cursor_row.last_transaction_id = last.transaction_id
+    cursor_row.last_event_id = last.id
+    cursor_row.last_event_created_at = last.created_at
+    cursor_row.updated_at = timezone.now()
+    cursor_row.save()
+    elapsed = time.perf_counter() - started
+    transaction.on_commit(lambda: projection_batch_seconds.labels(projection=name).observe(elapsed))
+    return len(events)
+
+
+def projections_run(
+    partitions: Sequence[int] | None = None,
+    *,
+    names: Sequence[str] | None = None,
+    max_batches: int = 100,
+) -> int:
+    """Apply every (named) projection of the given partitions (all by default) until caught up.
+
+    Projections run in registration order, each to the end of the safe log before the next; the
+    passes repeat while one applied anything, so a projection fed by events another projection
+    appended (a review flag found by progression) sees them in the same run. A failing projection
+    is logged and the others still run; the first error is raised at the end. Returns how many
+    events were applied in all.
+    """
+    owned = list(range(partitions_count())) if partitions is None else list(partitions)
+    selected = projections_all() if names is None else [projection_get(n) for n in names]
+    applied = 0
+    first_error: Exception | None = None
+    for _pass in range(3):
+        applied_in_pass = 0
+        for projection in selected:
+            for partition in owned:
+                try:
+                    for _batch in range(max_batches):
+                        count = projection_batch_apply(projection.name, partition)
+                        applied_in_pass += count
+                        if count == 0:
+                            break
+                except Exception as error:
+                    logger.exception("projection %s[%s] failed", projection.name, partition)
+                    first_error = first_error or error
+        applied += applied_in_pass
+        if applied_in_pass == 0 or first_error is not None:
+            break
+    if first_error is not None:
+        raise first_error
+    return applied
+
+
+def projection_reset(name: str) -> None:
+    """Delete a projection's derived state and its cursors, in one transaction (rebuild)."""
+    projection = projection_get(name)
+    if projection.reset is None:
+        raise ValueError(f"projection {name!r} cannot be rebuilt")
+    with transaction.atomic(durable=True):
+        ProjectionCursor.objects.select_for_update().filter(name=name).order_by("pk").exists()
+        projection.reset()
+        ProjectionCursor.objects.filter(name=name).delete()
+
+
+def projection_lag_seconds(name: str) -> float:
+    """Age of the oldest event the projection has not applied (in any partition); when it is
+    caught up, how late the newest applied event was applied (its cursor's move minus the event's
+    time; 0 when it has applied nothing), so an idle projection does not look late."""
+    projection = projection_get(name)
+    now = timezone.now()
+    oldest: datetime | None = None
+    newest_lag: float | None = None
+    cursors = {c.partition: c for c in ProjectionCursor.objects.filter(name=name)}
+    for partition in range(partitions_count()):
+        cursor_row = cursors.get(partition) or ProjectionCursor(name=name, partition=partition)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT min(created_at) FROM casinoclub_domainevent"
+                " WHERE (transaction_id, id) > (%(last_xid)s, %(last_id)s)"
+                " AND type = ANY(%(types)s)"
+                " AND (%(partitions)s = 1 OR mod(user_id, %(partitions)s) = %(partition)s)",
+                {
+                    "last_xid": cursor_row.last_transaction_id,
+                    "last_id": cursor_row.last_event_id,
+                    "types": sorted(projection.event_types),
+                    "partitions": partitions_count(),
+                    "partition": partition,
+                },
+            )
+            row = cursor.fetchone()
+        pending = row[0] if row else None
+        if pending is not None and (oldest is None or pending < oldest):
+            oldest = pending
+        event_at = cursor_row.last_event_created_at
+        if event_at is not None:
+            lag = (cursor_row.updated_at - event_at).total_seconds()
+            newest_lag = lag if newest_lag is None else max(newest_lag, lag)
+    if oldest is not None:
+        return max(0.0, (now - oldest).total_seconds())
+    return max(0.0, newest_lag or 0.0)
+
+
+def events_of_types(types: frozenset[str]) -> list[Event]:
+    """Every committed event of these types in log order (rebuild checks; not for hot paths)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, type, user_id, payload, created_at, transaction_id"
+            " FROM casinoclub_domainevent WHERE type = ANY(%s) ORDER BY transaction_id, id",
+            [sorted(types)],
+        )
+        return [_event(row) for row in cursor.fetchall()]
+
+
+# ---------------------------------------------------------------- lag gauge
+
+_LAG_KEY = "projection_lag_seconds:{name}"
+_LAG_MAX_AGE_SECONDS = 120
+
+
+def projection_lags_record() -> dict[str, float]:
+    """Measure every projection's lag and store it in Redis (the beat backstop calls this), so
+    every web process exports the same ``projection_lag_seconds{projection=…}``. A value older
+    than two minutes is dropped: a dead beat shows as an absent series, never as a healthy one."""
+    from django.core.cache import cache
+
+    lags = {
+        projection.name: projection_lag_seconds(projection.name) for projection in projections_all()
+    }
+    try:
+        cache.set_many(
+            {_LAG_KEY.format(name=name): lag for name, lag in lags.items()}, _LAG_MAX_AGE_SECONDS
+        )
+    except Exception as error:  # Redis down: projections still run; the series goes absent
+        logger.warning("projection lag: cannot write Redis: %r", error)
+    return lags
+
+
+class ProjectionLagCollector:
+    """Exports ``projection_lag_seconds`` per registered projection from the stored values."""
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily("projection_lag_seconds", _LAG_DOC, labels=["projection"])
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from django.core.cache import cache
+
+        family = GaugeMetricFamily("projection_lag_seconds", _LAG_DOC, labels=["projection"])
+        names = [projection.name for projection in projections_all()]
+        try:
+            values = cache.get_many([_LAG_KEY.format(name=name) for name in names])
+        except Exception as error:  # Redis down: the family without samples
+            logger.warning("projection lag: cannot read Redis: %r", error)
+            values = {}
+        for name in names:
+            key = _LAG_KEY.format(name=name)
+            if key in values:
+                family.add_metric([name], float(values[key]))
+        yield family
+
+
+_LAG_DOC = (
+    "Age in seconds of the oldest event a projection has not applied; when caught up, how late"
+    " its newest applied event was applied."
+)
+LAG_COLLECTOR = ProjectionLagCollector()
+REGISTRY.register(LAG_COLLECTOR)
