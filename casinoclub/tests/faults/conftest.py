@@ -234,3 +234,20 @@ def send_task(private_redis: PrivateRedis) -> Iterator[Callable[..., None]]:
         yield send
     finally:
         celery_app.conf.task_always_eager = was_eager
+
+
+def blocked_by(observer: psycopg.Connection[Any], lock_holder_pid: int) -> list[int]:
+    """The backends waiting for a lock ``lock_holder_pid`` holds."""
+    rows = observer.execute(
+        "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+        [lock_holder_pid],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def backends_alive(observer: psycopg.Connection[Any], pids: list[int]) -> bool:
+    """Whether any of the backends ``pids`` is still connected."""
+    row = observer.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [pids]
+    ).fetchone()
+    return bool(row and row[0])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import psycopg
 import pytest
 from django.core.management import call_command
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -18,25 +17,10 @@ from games.services import slot_spin
 from games.tests.factories import funded_player
 from gamification.models import PlayerProgress
 
-from .conftest import raw_database_connection
+from .conftest import backends_alive, blocked_by, raw_database_connection
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(120)]
 RUN_TASK = "casinoclub.tasks.projections_run_task"
-
-
-def _blocked_by(observer: psycopg.Connection[Any], lock_holder_pid: int) -> list[int]:
-    rows = observer.execute(
-        "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
-        [lock_holder_pid],
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
-def _alive(observer: psycopg.Connection[Any], pids: list[int]) -> bool:
-    row = observer.execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [pids]
-    ).fetchone()
-    return bool(row and row[0])
 
 
 @pytest.mark.django_db(transaction=True)
@@ -65,10 +49,10 @@ def test_a_projection_worker_killed_mid_batch_applies_every_event_exactly_once(
     # When a worker runs the projections, blocks mid-batch and is SIGKILLed
     worker = celery_worker()
     send_task(RUN_TASK)
-    blocked = wait_until(lambda: _blocked_by(observer, lock_holder_pid), "the batch to block")
+    blocked = wait_until(lambda: blocked_by(observer, lock_holder_pid), "the batch to block")
     worker.kill()
     lock_holder.rollback()
-    wait_until(lambda: not _alive(observer, blocked), "the dead worker's backend to end")
+    wait_until(lambda: not backends_alive(observer, blocked), "the dead worker's backend to end")
 
     # Then nothing of the killed batch remains
     assert not PlayerGameStats.objects.filter(user=player).exists()

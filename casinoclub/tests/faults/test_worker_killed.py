@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
 import pytest
 import redis
 from django.core.management import call_command
@@ -18,26 +15,11 @@ from shop.models import Purchase
 from shop.services import shop_buy
 from shop.tests.factories import GoldPackFactory
 
-from .conftest import raw_database_connection
+from .conftest import backends_alive, blocked_by, raw_database_connection
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(120)]
 SETTLE_TASK = "shop.tasks.purchases_settle_pending_task"
 GATEWAY = {"PAYMENT_SIMULATOR_CHARGE": "pending", "PAYMENT_SIMULATOR_PENDING_OUTCOME": "succeed"}
-
-
-def _blocked_by(observer: psycopg.Connection[Any], lock_holder_pid: int) -> list[int]:
-    rows = observer.execute(
-        "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
-        [lock_holder_pid],
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
-def _alive(observer: psycopg.Connection[Any], pids: list[int]) -> bool:
-    row = observer.execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [pids]
-    ).fetchone()
-    return bool(row and row[0])
 
 
 @pytest.mark.parametrize("recovery", ["beat_sweep", "broker_redelivery"])
@@ -60,10 +42,10 @@ def test_a_worker_killed_mid_settlement_leaves_the_purchase_to_be_settled_exactl
     # When the settlement job blocks inside its transaction and the worker is SIGKILLed
     worker = celery_worker(**GATEWAY)
     send_task(SETTLE_TASK)
-    blocked = wait_until(lambda: _blocked_by(observer, lock_holder_pid), "the settlement to block")
+    blocked = wait_until(lambda: blocked_by(observer, lock_holder_pid), "the settlement to block")
     worker.kill()
     lock_holder.rollback()
-    wait_until(lambda: not _alive(observer, blocked), "the dead worker's backend to end")
+    wait_until(lambda: not backends_alive(observer, blocked), "the dead worker's backend to end")
 
     # Then nothing was credited by the dead worker
     purchase.refresh_from_db()
