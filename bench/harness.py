@@ -356,6 +356,18 @@ def gunicorn_command(port: int, workers: int, threads: int) -> tuple[list[str], 
     return command, f"gunicorn, {workers} {kind}, casinoclub.wsgi:application"
 
 
+def granian_command(port: int, workers: int, threads: int) -> tuple[list[str], str]:
+    """granian serving the same WSGI app: ``workers`` processes, ``threads`` blocking threads each
+    (the Python threads that run Django; 1 is the equivalent of gunicorn's sync worker)."""
+    command = [
+        sys.executable, "-m", "granian", "--interface", "wsgi",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--blocking-threads", str(threads), "--log-level", "warning", "--no-ws",
+        "casinoclub.wsgi:application",
+    ]  # fmt: skip
+    return command, f"granian, {workers} workers x {threads} blocking threads, WSGI"
+
+
 def daphne_command(port: int) -> tuple[list[str], str]:
     """One daphne process (the ``daphne`` service of docker-compose.yml: sockets + SSE)."""
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),

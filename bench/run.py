@@ -56,7 +56,7 @@ from bench import harness, idle_sockets, realtime_latency, rest, simulate_rtp_sp
 from bench.harness import FOREIGN, emit, log
 
 PARTS = ("rest", "sockets", "idle", "rtp")
-SERVERS = ("gunicorn", "daphne")
+SERVERS = ("gunicorn", "gthread", "granian", "daphne")
 
 
 def int_list(text: str) -> list[int]:
@@ -74,9 +74,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--routes", default="floor,spin,buy,streak,login,catalog")
     parser.add_argument("--bet", type=int, default=10)
     parser.add_argument("--product", default="gold-small", help="shop buy: the product code")
-    parser.add_argument("--servers", default="gunicorn", help="REST servers: gunicorn,daphne")
+    parser.add_argument(
+        "--servers", default="gunicorn", help=f"REST servers, of {', '.join(SERVERS)}"
+    )
     parser.add_argument("--gunicorn-workers", type=int, default=4)
     parser.add_argument("--gunicorn-threads", type=int, default=1, help=">1: gthread workers")
+    parser.add_argument("--gthread-threads", type=int, default=4, help="the gthread server")
+    parser.add_argument("--granian-threads", type=int, default=1, help="blocking threads")
     parser.add_argument("--skip-reference", action="store_true", help="reuse the last figures")
     parser.add_argument(
         "--pg-fsync-off", action="store_true", help="make test's PostgreSQL (no fsync/sync commit)"
@@ -117,6 +121,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def server_command(name: str, port: int, args: argparse.Namespace) -> tuple[list[str], str]:
     if name == "daphne":
         return harness.daphne_command(port)
+    if name == "gthread":
+        return harness.gunicorn_command(port, args.gunicorn_workers, args.gthread_threads)
+    if name == "granian":
+        return harness.granian_command(port, args.gunicorn_workers, args.granian_threads)
     return harness.gunicorn_command(port, args.gunicorn_workers, args.gunicorn_threads)
 
 
