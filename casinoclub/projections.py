@@ -142,21 +142,96 @@ class PartitionsChanged(RuntimeError):
     """``PROJECTION_PARTITIONS`` differs from the count the cursors were made with."""
 
 
-def _cursor_lock(name: str, partition: int) -> ProjectionCursor:
+def _cursors_lock(names: Sequence[str], partition: int) -> dict[str, ProjectionCursor]:
+    """The cursor rows of ``names`` in one partition, created on first use, locked in name order
+    (the order every runner takes them, so two runners never deadlock)."""
     count = partitions_count()
     if not 0 <= partition < count:
         raise ValueError(f"partition {partition} is outside 0..{count - 1}")
     ProjectionCursor.objects.bulk_create(
-        [ProjectionCursor(name=name, partition=partition, partitions=count)],
+        [ProjectionCursor(name=name, partition=partition, partitions=count) for name in names],
         ignore_conflicts=True,
     )
-    cursor_row = ProjectionCursor.objects.select_for_update().get(name=name, partition=partition)
-    if cursor_row.partitions != count:
-        raise PartitionsChanged(
-            f"projection {name!r} was partitioned {cursor_row.partitions} ways, the setting says"
-            f" {count}: re-partitioning is an offline step (docs/decisions/0140)"
-        )
-    return cursor_row
+    rows = {
+        row.name: row
+        for row in ProjectionCursor.objects.select_for_update()
+        .filter(name__in=list(names), partition=partition)
+        .order_by("name")
+    }
+    for row in rows.values():
+        if row.partitions != count:
+            raise PartitionsChanged(
+                f"projection {row.name!r} was partitioned {row.partitions} ways, the setting says"
+                f" {count}: re-partitioning is an offline step (docs/decisions/0140)"
+            )
+    return rows
+
+
+def _cursor_lock(name: str, partition: int) -> ProjectionCursor:
+    return _cursors_lock([name], partition)[name]
+
+
+def _position(event: Event) -> tuple[int, int]:
+    return (event.transaction_id, event.id)
+
+
+def _batch_apply(
+    selected: Sequence[Projection], partition: int, limit: int | None = None
+) -> dict[str, int]:
+    """Apply the next batch of each of ``selected`` (one partition) in the caller's transaction.
+
+    Every event is read before anything is applied (so no projection reads an event this
+    transaction appends: the next batch does, after the commit). The batches end at one common
+    log position: a projection whose batch is full sets the end for all, so the projections that
+    are level apply the same rounds together and their progress leaves in one ``progress_update``
+    per player. Returns how many events each projection applied.
+    """
+    cursors = _cursors_lock(sorted(projection.name for projection in selected), partition)
+    batches: dict[str, list[Event]] = {}
+    full_ends: list[tuple[int, int]] = []
+    for projection in selected:
+        size = limit or projection.batch_size
+        events = _events_read(projection, cursors[projection.name], partition, size)
+        batches[projection.name] = events
+        if len(events) >= size:
+            full_ends.append(_position(events[-1]))
+    if full_ends:
+        end = min(full_ends)
+        batches = {
+            name: [event for event in events if _position(event) <= end]
+            for name, events in batches.items()
+        }
+    if not any(batches.values()):
+        return {}
+    timings: dict[str, float] = {}
+    coalescer = realtime_progress_coalescing_start()
+    try:
+        for projection in selected:
+            events = batches[projection.name]
+            if events:
+                started = time.perf_counter()
+                projection.apply(events)
+                timings[projection.name] = time.perf_counter() - started
+        coalescer.flush()  # one progress_update per player per batch, across the projections
+    finally:
+        realtime_progress_coalescing_stop()
+    now = timezone.now()
+    for name, events in batches.items():
+        if not events:
+            continue
+        cursor_row, last = cursors[name], events[-1]
+        cursor_row.last_transaction_id = last.transaction_id
+        cursor_row.last_event_id = last.id
+        cursor_row.last_event_created_at = last.created_at
+        cursor_row.updated_at = now
+        cursor_row.save()
+
+    def observe() -> None:
+        for name, elapsed in timings.items():
+            projection_batch_seconds.labels(projection=name).observe(elapsed)
+
+    transaction.on_commit(observe)
+    return {name: len(events) for name, events in batches.items() if events}
 
 
 @transaction.atomic(durable=True)
@@ -167,27 +242,30 @@ def projection_batch_apply(name: str, partition: int = 0, *, limit: int | None =
     safe events after it, apply them, move the cursor. Any error rolls all of it back (the same
     events are read again next time).
     """
-    projection = projection_get(name)
-    started = time.perf_counter()
-    cursor_row = _cursor_lock(name, partition)
-    events = _events_read(projection, cursor_row, partition, limit or projection.batch_size)
-    if not events:
-        return 0
-    coalescer = realtime_progress_coalescing_start()
-    try:
-        projection.apply(events)
-        coalescer.flush()  # one progress_update per player per batch
-    finally:
-        realtime_progress_coalescing_stop()
-    last = events[-1]
-    cursor_row.last_transaction_id = last.transaction_id
-    cursor_row.last_event_id = last.id
-    cursor_row.last_event_created_at = last.created_at
-    cursor_row.updated_at = timezone.now()
-    cursor_row.save()
-    elapsed = time.perf_counter() - started
-    transaction.on_commit(lambda: projection_batch_seconds.labels(projection=name).observe(elapsed))
-    return len(events)
+    return _batch_apply([projection_get(name)], partition, limit).get(name, 0)
+
+
+@transaction.atomic(durable=True)
+def projections_batch_apply(names: Sequence[str], partition: int = 0) -> dict[str, int]:
+    """Apply the next batch of several projections of one partition in ONE transaction.
+
+    The cursors are locked in name order, each projection reads its safe events after its
+    cursor, the batches end at a common log position, the projections apply in registration
+    order, their progress messages fold into one ``progress_update`` per player, and every cursor
+    moves, all in the same transaction: a round's stats, XP, achievements and missions reach the
+    player together. Any error rolls all of it back. Returns the events applied per projection.
+    """
+    return _batch_apply([projection_get(name) for name in names], partition)
+
+
+def _projection_run_alone(projection: Projection, partition: int, max_batches: int) -> int:
+    applied = 0
+    for _batch in range(max_batches):
+        count = projection_batch_apply(projection.name, partition)
+        applied += count
+        if count == 0:
+            break
+    return applied
 
 
 def projections_run(
@@ -198,26 +276,33 @@ def projections_run(
 ) -> int:
     """Apply every (named) projection of the given partitions (all by default) until caught up.
 
-    Projections run in registration order, each to the end of the safe log before the next; the
-    passes repeat while one applied anything, so a projection fed by events another projection
-    appended (a review flag found by progression) sees them in the same run. A failing projection
-    is logged and the others still run; the first error is raised at the end. Returns how many
-    events were applied in all.
+    Each batch applies every selected projection of a partition together
+    (``projections_batch_apply``); the passes repeat while one applied anything, so a projection
+    fed by events another projection appended (a review flag found by progression) sees them in
+    the same run. When a combined batch fails, the partition's projections run one by one so the
+    healthy ones still advance; a failing projection is logged and the first error is raised at
+    the end. Returns how many events were applied in all.
     """
     owned = list(range(partitions_count())) if partitions is None else list(partitions)
     selected = projections_all() if names is None else [projection_get(n) for n in names]
+    selected_names = [projection.name for projection in selected]
     applied = 0
     first_error: Exception | None = None
     for _pass in range(3):
         applied_in_pass = 0
-        for projection in selected:
-            for partition in owned:
+        for partition in owned:
+            try:
+                for _batch in range(max_batches):
+                    count = sum(projections_batch_apply(selected_names, partition).values())
+                    applied_in_pass += count
+                    if count == 0:
+                        break
+                continue
+            except Exception:
+                logger.exception("projections of partition %s failed together", partition)
+            for projection in selected:  # one by one: the healthy ones still advance
                 try:
-                    for _batch in range(max_batches):
-                        count = projection_batch_apply(projection.name, partition)
-                        applied_in_pass += count
-                        if count == 0:
-                            break
+                    applied_in_pass += _projection_run_alone(projection, partition, max_batches)
                 except Exception as error:
                     logger.exception("projection %s[%s] failed", projection.name, partition)
                     first_error = first_error or error
