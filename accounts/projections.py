@@ -1,21 +1,82 @@
-"""Accounts' projection of settled rounds: continuous play sessions and their reality checks."""
+"""Accounts' projection of settled rounds: continuous play sessions and their reality checks.
+
+Set-based: the batch locks its players' responsible-play rows once, folds each player's rounds
+in log order in Python (docs/decisions/0050-responsible-play.md) and writes them with ONE
+upsert; a reality check that fell due with a round is sent as before.
+"""
 
 from __future__ import annotations
 
-from accounts.services.responsible import play_session_touch
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
 from accounts.services.wallet import wallets_lock
-from casinoclub.projections import PER_EVENT_BATCH_SIZE, Event, Projection
+from casinoclub.projections import Event, Projection
+from casinoclub.realtime.services import realtime_publish
+
+_SESSIONS_UPSERT = """
+INSERT INTO accounts_responsibleplay AS r (user_id, block_kind, session_started_at,
+    last_round_at, last_reality_check_at)
+SELECT user_id, '', started, last_round, checked
+FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[])
+    AS b(user_id, started, last_round, checked)
+ON CONFLICT (user_id) DO UPDATE SET session_started_at = EXCLUDED.session_started_at,
+    last_round_at = EXCLUDED.last_round_at, last_reality_check_at = EXCLUDED.last_reality_check_at
+"""
 
 
 def play_sessions_apply(events: list[Event]) -> None:
-    """Touch the player's session once per round, in log order, at the round's time.
+    """Fold the batch's rounds into each player's session, in log order, at each round's time.
 
-    Per event (a session's start and its reality checks depend on the gaps between rounds); the
-    rows are the players' own, so a batch locks each at most once per round.
+    A gap longer than ``PLAY_SESSION_GAP_MINUTES`` starts a new session; every
+    ``REALITY_CHECK_MINUTES`` of one session a ``reality_check`` is sent with the round that made
+    it due; a round older than the last one counted never moves the session back.
     """
-    wallets_lock({event.user_id for event in events})  # the money lock order: wallet first
+    user_ids = sorted({event.user_id for event in events})
+    wallets_lock(user_ids)  # the money lock order: wallet first
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT user_id, session_started_at, last_round_at, last_reality_check_at"
+            " FROM accounts_responsibleplay WHERE user_id = ANY(%s) ORDER BY user_id FOR UPDATE",
+            [user_ids],
+        )
+        sessions: dict[int, list[Any]] = {row[0]: list(row[1:]) for row in cursor.fetchall()}
+    gap = timedelta(minutes=settings.PLAY_SESSION_GAP_MINUTES)
+    every = timedelta(minutes=settings.REALITY_CHECK_MINUTES)
     for event in events:
-        play_session_touch(event.user_id, at=event.created_at)
+        now: datetime = event.created_at
+        state = sessions.get(event.user_id)
+        if state is None:
+            sessions[event.user_id] = [now, now, now]
+            continue
+        started, last_round, checked = state
+        new_session = last_round is None or now - last_round > gap
+        if new_session:
+            started = now
+        if new_session or (checked is not None and now - checked >= every):
+            checked = now
+        last_round = now if last_round is None else max(last_round, now)
+        sessions[event.user_id] = [started, last_round, checked]
+        if checked == now and started != now:  # a check fell due with this round
+            minutes = int((now - started).total_seconds() // 60)
+            realtime_publish(
+                event.user_id,
+                "game_event",
+                {"event": "reality_check", "session_minutes": minutes, "since": started},
+            )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SESSIONS_UPSERT,
+            [
+                user_ids,
+                [sessions[user_id][0] for user_id in user_ids],
+                [sessions[user_id][1] for user_id in user_ids],
+                [sessions[user_id][2] for user_id in user_ids],
+            ],
+        )
 
 
 def play_sessions_differences() -> list[str]:
@@ -49,7 +110,6 @@ PROJECTIONS = (
         name="play_sessions",
         event_types=frozenset({"round_settled"}),
         apply=play_sessions_apply,
-        batch_size=PER_EVENT_BATCH_SIZE,
         differences=play_sessions_differences,
     ),
 )

@@ -1,17 +1,58 @@
-"""The shop's projection: review flags that progression projections found after a reversal."""
+"""The shop's projection: review flags that progression projections found after a reversal.
+
+Set-based: the batch locks the flagged purchases once (primary-key order, after the players'
+wallets), adds the reasons in Python (a reason already on a purchase is not added twice, the
+rule of ``shop.services.purchase_review_flag``) and writes them with ONE statement.
+"""
 
 from __future__ import annotations
 
+import json
+
+from django.db import connection
+from django.utils import timezone
+
 from accounts.services import wallets_lock
 from casinoclub.projections import Event, Projection
-from shop import services
 
 
 def purchase_reviews_apply(events: list[Event]) -> None:
-    """Flag each reversed purchase with the reasons found (per event; reversals are rare)."""
+    """Flag each reversed purchase with the reasons found; an unknown receipt is skipped."""
     wallets_lock({event.user_id for event in events})  # the shop's lock order: wallet, purchase
+    receipts = sorted({str(event.payload["receipt"]) for event in events})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, receipt, review_reasons FROM shop_purchase WHERE receipt = ANY(%s)"
+            " ORDER BY id FOR UPDATE",
+            [receipts],
+        )
+        found = {
+            row[1]: (row[0], row[2] if isinstance(row[2], list) else json.loads(row[2]))
+            for row in cursor.fetchall()
+        }
+    reasons: dict[str, list[str]] = {}
     for event in events:
-        services.purchase_review_flag(event.payload["receipt"], list(event.payload["reasons"]))
+        receipt = str(event.payload["receipt"])
+        if receipt not in found:
+            continue
+        current = reasons.setdefault(receipt, list(found[receipt][1]))
+        for reason in event.payload["reasons"]:
+            if reason not in current:
+                current.append(reason)
+    if not reasons:
+        return
+    flagged = sorted(reasons.items(), key=lambda item: found[item[0]][0])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE shop_purchase AS p SET needs_review = true, review_reasons = b.reasons,"
+            " updated_at = %s FROM unnest(%s::bigint[], %s::jsonb[]) AS b(id, reasons)"
+            " WHERE p.id = b.id",
+            [
+                timezone.now(),
+                [found[receipt][0] for receipt, _ in flagged],
+                [json.dumps(current) for _, current in flagged],
+            ],
+        )
 
 
 PROJECTIONS = (
