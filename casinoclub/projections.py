@@ -37,7 +37,6 @@ from casinoclub.realtime.services import (
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-PER_EVENT_BATCH_SIZE = 100
 
 projection_batch_seconds = Histogram(
     "projection_batch_seconds",
@@ -69,9 +68,7 @@ class Projection:
     apply: Callable[[list[Event]], None]
     reset: Callable[[], None] | None = None
     differences: Callable[[], list[str]] | None = None
-    # events per batch: per-event projections hold their players' wallet locks for the batch,
-    # so they take smaller batches than the set-based ones
-    batch_size: int = BATCH_SIZE
+    batch_size: int = BATCH_SIZE  # events per batch
 
 
 def _event(row: tuple[Any, ...]) -> Event:
