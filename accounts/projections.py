@@ -28,24 +28,19 @@ ON CONFLICT (user_id) DO UPDATE SET session_started_at = EXCLUDED.session_starte
 """
 
 
-def play_sessions_apply(events: list[Event]) -> None:
-    """Fold the batch's rounds into each player's session, in log order, at each round's time.
+def _sessions_fold(
+    events: list[Event], sessions: dict[int, list[Any]]
+) -> list[tuple[int, dict[str, Any]]]:
+    """Fold rounds, in log order, into ``sessions`` (user → [session start, last round, last
+    check]); return the reality checks that fell due, (user, message data), in order.
 
     A gap longer than ``PLAY_SESSION_GAP_MINUTES`` starts a new session; every
-    ``REALITY_CHECK_MINUTES`` of one session a ``reality_check`` is sent with the round that made
-    it due; a round older than the last one counted never moves the session back.
+    ``REALITY_CHECK_MINUTES`` of one session a ``reality_check`` falls due with the round that
+    made it due; a round older than the last one counted never moves the session back.
     """
-    user_ids = sorted({event.user_id for event in events})
-    wallets_lock(user_ids)  # the money lock order: wallet first
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT user_id, session_started_at, last_round_at, last_reality_check_at"
-            " FROM accounts_responsibleplay WHERE user_id = ANY(%s) ORDER BY user_id FOR UPDATE",
-            [user_ids],
-        )
-        sessions: dict[int, list[Any]] = {row[0]: list(row[1:]) for row in cursor.fetchall()}
     gap = timedelta(minutes=settings.PLAY_SESSION_GAP_MINUTES)
     every = timedelta(minutes=settings.REALITY_CHECK_MINUTES)
+    checks: list[tuple[int, dict[str, Any]]] = []
     for event in events:
         now: datetime = event.created_at
         state = sessions.get(event.user_id)
@@ -62,11 +57,29 @@ def play_sessions_apply(events: list[Event]) -> None:
         sessions[event.user_id] = [started, last_round, checked]
         if checked == now and started != now:  # a check fell due with this round
             minutes = int((now - started).total_seconds() // 60)
-            realtime_publish(
-                event.user_id,
-                "game_event",
-                {"event": "reality_check", "session_minutes": minutes, "since": started},
+            checks.append(
+                (
+                    event.user_id,
+                    {"event": "reality_check", "session_minutes": minutes, "since": started},
+                )
             )
+    return checks
+
+
+def play_sessions_apply(events: list[Event]) -> None:
+    """Fold the batch's rounds into each player's session (``_sessions_fold``), write the rows
+    once, send each reality check that fell due."""
+    user_ids = sorted({event.user_id for event in events})
+    wallets_lock(user_ids)  # the money lock order: wallet first
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT user_id, session_started_at, last_round_at, last_reality_check_at"
+            " FROM accounts_responsibleplay WHERE user_id = ANY(%s) ORDER BY user_id FOR UPDATE",
+            [user_ids],
+        )
+        sessions: dict[int, list[Any]] = {row[0]: list(row[1:]) for row in cursor.fetchall()}
+    for user_id, data in _sessions_fold(events, sessions):
+        realtime_publish(user_id, "game_event", data)
     with connection.cursor() as cursor:
         cursor.execute(
             _SESSIONS_UPSERT,
@@ -80,26 +93,22 @@ def play_sessions_apply(events: list[Event]) -> None:
 
 
 def play_sessions_differences() -> list[str]:
-    """Every player's last round time is the time of their newest settled round in the log."""
-    from django.db.models import Max
-
+    """Every player's session (start, last round, last reality check) is the fold of their
+    settled rounds in log order."""
     from accounts.models import ResponsiblePlay
-    from casinoclub.models import DomainEvent
+    from casinoclub.projections import events_of_types
 
-    expected = dict(
-        DomainEvent.objects.filter(type="round_settled")
-        .values("user_id")
-        .annotate(last=Max("created_at"))
-        .values_list("user_id", "last")
-    )
-    actual = dict(
-        ResponsiblePlay.objects.filter(last_round_at__isnull=False).values_list(
-            "user_id", "last_round_at"
+    expected: dict[int, list[Any]] = {}
+    _sessions_fold(events_of_types(frozenset({"round_settled"})), expected)
+    actual = {
+        row[0]: list(row[1:])
+        for row in ResponsiblePlay.objects.filter(last_round_at__isnull=False).values_list(
+            "user_id", "session_started_at", "last_round_at", "last_reality_check_at"
         )
-    )
+    }
     return [
-        f"play_sessions user {user_id}: last round expected {expected.get(user_id)},"
-        f" found {actual.get(user_id)}"
+        f"play_sessions user {user_id} (session start, last round, last check):"
+        f" expected {expected.get(user_id)}, found {actual.get(user_id)}"
         for user_id in sorted(set(expected) | set(actual))
         if expected.get(user_id) != actual.get(user_id)
     ]

@@ -25,7 +25,7 @@ from casinoclub.projections import Event, Projection
 from casinoclub.realtime.messages import EventProgressItem
 from events import services
 from events.models import Event as LiveEvent
-from events.models import EventParticipation, Mission, RequirementType
+from events.models import EventParticipation, Mission, MissionProgress, RequirementType
 from events.periods import current_period_starts, period_start
 
 EVENT_PROGRESS = "event_progress"
@@ -149,6 +149,42 @@ class _Folder:
                 )
             )  # fmt: skip
         self.review_flags: list[domain_events.PurchaseReviewFlagged] = []
+        self.claimed: dict[tuple[int, int, date], datetime] = {}  # replay: claims of new rows
+
+    @classmethod
+    def for_replay(cls) -> _Folder:
+        """A folder that replays the whole log from zero (``check_projections``): no row
+        locked, every row starts empty; claims and joins are facts of the live rows."""
+        folder = cls.__new__(cls)
+        folder.missions = {mission.pk: mission for mission in Mission.objects.all()}
+        folder.active = sorted(
+            (mission for mission in folder.missions.values() if mission.is_active),
+            key=lambda mission: mission.pk,
+        )
+        folder.rows = {}
+        folder.claimed = {
+            (row[0], row[1], row[2]): row[3]
+            for row in MissionProgress.objects.filter(claimed_at__isnull=False).values_list(
+                "user_id", "mission_id", "period_start", "claimed_at"
+            )
+        }
+        folder.participations = {}
+        for p in EventParticipation.objects.select_related("event").order_by("pk"):
+            folder.participations.setdefault(p.user_id, []).append(
+                _Participation(p.pk, p.user_id, p.event, p.joined_at, 0, 0, None, p.claimed_at)
+            )
+        folder.review_flags = []
+        return folder
+
+    def apply(self, fact: domain_events.Fact, at: datetime) -> None:
+        if isinstance(fact, domain_events.RoundSettled):
+            self.record(services.contribution_of_round(fact), at)
+        elif isinstance(fact, domain_events.PurchaseSucceeded):
+            self.record(services.contribution_of_purchase(fact), at)
+        elif isinstance(fact, domain_events.PurchaseReversed):
+            self.reverse(fact)
+        elif isinstance(fact, domain_events.RewardClaimed):
+            self.record(services.contribution_of_reward(fact), at)
 
     def record(self, contribution: services.Contribution, at: datetime) -> None:
         """``progress_record``'s rule: missions of the periods of ``at``, joined events running
@@ -167,8 +203,9 @@ class _Folder:
             row = self.rows.get(key)
             if row is None:
                 row = _MissionRow(
-                    None, contribution.user_id, mission, start, 0, 0, None, None, at, at, True
-                )
+                    None, contribution.user_id, mission, start, 0, 0, None,
+                    self.claimed.get(key), at, at, True,
+                )  # fmt: skip
                 self.rows[key] = row
             if not _due(
                 row.progress,
@@ -361,25 +398,77 @@ def event_progress_apply(events: list[Event]) -> None:
     wallets_lock({fact.user_id for fact, _at in facts})
     folder = _Folder(facts)
     for fact, at in facts:
-        if isinstance(fact, domain_events.RoundSettled):
-            folder.record(services.contribution_of_round(fact), at)
-        elif isinstance(fact, domain_events.PurchaseSucceeded):
-            folder.record(services.contribution_of_purchase(fact), at)
-        elif isinstance(fact, domain_events.PurchaseReversed):
-            folder.reverse(fact)
-        elif isinstance(fact, domain_events.RewardClaimed):
-            folder.record(services.contribution_of_reward(fact), at)
+        folder.apply(fact, at)
     folder.save()
     for flag in folder.review_flags:
         domain_events.domain_event_record(flag)
 
 
+_EVENT_TYPES = frozenset(
+    {"round_settled", "purchase_succeeded", "purchase_reversed", "reward_claimed"}
+)
+MISSION_ROWS_RETENTION_DAYS = 56  # closed rows older than this are deleted by the reset task
+
+
+def event_progress_differences() -> list[str]:
+    """Replay the whole log from zero against the current catalog and compare the progress
+    (and completion) of every mission row and participation of an active mission or event.
+
+    Claims and joins are taken from the live rows. Rows of periods older than the reset task's
+    retention may be gone. A mission or event whose target staff edited, or that was created
+    while its period's rounds were already logged, shows as a difference (staff know why).
+    """
+    from datetime import timedelta
+
+    from casinoclub.projections import events_of_types
+
+    folder = _Folder.for_replay()
+    for event in events_of_types(_EVENT_TYPES):
+        folder.apply(
+            domain_events.fact_of(event.type, event.user_id, event.payload), event.created_at
+        )
+    active = {mission.pk for mission in folder.active}
+    expected = {
+        key: (row.progress, row.completed_at is not None)
+        for key, row in folder.rows.items()
+        if key[1] in active
+    }
+    actual = {
+        (row[0], row[1], row[2]): (row[3], row[4] is not None)
+        for row in MissionProgress.objects.filter(mission_id__in=active).values_list(
+            "user_id", "mission_id", "period_start", "progress", "completed_at"
+        )
+    }
+    kept_from = timezone.localdate() - timedelta(days=MISSION_ROWS_RETENTION_DAYS)
+    differences = []
+    for key in sorted(set(expected) | set(actual)):
+        if key not in actual and key[2] < kept_from:
+            continue  # deleted by the reset task
+        want, have = expected.get(key, (0, False)), actual.get(key, (0, False))
+        if want != have:
+            differences.append(
+                f"{EVENT_PROGRESS} mission (user, mission, period) {key} (progress, completed):"
+                f" expected {want}, found {have}"
+            )
+    replayed = {p.id: p for ps in folder.participations.values() for p in ps}
+    for participation in EventParticipation.objects.filter(event__is_active=True).order_by("pk"):
+        replay = replayed.get(participation.pk)
+        want = (replay.progress, replay.completed_at is not None) if replay else (0, False)
+        have = (participation.progress, participation.completed_at is not None)
+        if want != have:
+            differences.append(
+                f"{EVENT_PROGRESS} event (user, event) ({participation.user_id},"
+                f" {participation.event_id}) (progress, completed): expected {want},"
+                f" found {have}"
+            )
+    return differences
+
+
 PROJECTIONS = (
     Projection(
         name=EVENT_PROGRESS,
-        event_types=frozenset(
-            {"round_settled", "purchase_succeeded", "purchase_reversed", "reward_claimed"}
-        ),
+        event_types=_EVENT_TYPES,
         apply=event_progress_apply,
+        differences=event_progress_differences,
     ),
 )

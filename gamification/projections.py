@@ -23,10 +23,11 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import LedgerReason
-from accounts.selectors import inventory_has
+from accounts.selectors import experience_for_next_level, inventory_has
 from accounts.services import wallet_credit, wallets_lock
 from accounts.services.progression import (
     PlayerLevelState,
+    level_up_reward,
     users_progression_lock,
     users_progression_save,
 )
@@ -42,6 +43,7 @@ from gamification.models import (
     BattlePassClaim,
     PlayerProgress,
     Season,
+    SeasonProgress,
     Track,
 )
 
@@ -74,6 +76,7 @@ class _Unlock:
     user_id: int
     achievement: Achievement
     value: int
+    at: datetime  # the time of the event that reached it
 
 
 @dataclass
@@ -151,7 +154,7 @@ class _Folder:
             threshold = achievement.threshold
             if value >= threshold:
                 self.batch.unlocked.add((user_id, achievement.pk))
-                self.batch.unlocks.append(_Unlock(user_id, achievement, value))
+                self.batch.unlocks.append(_Unlock(user_id, achievement, value, at))
                 self.experience(
                     user_id, achievement.reward_xp, source=f"achievement:{achievement.code}", at=at
                 )
@@ -284,18 +287,17 @@ def _unlocks_save(batch: _Batch) -> None:
     """Insert the batch's unlocks (one statement), then pay each once through the ledger."""
     if not batch.unlocks:
         return
-    now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO gamification_achievementunlock (user_id, achievement_id, value,"
-            " unlocked_at) SELECT u, a, v, %s FROM unnest(%s::bigint[], %s::bigint[],"
-            " %s::bigint[]) AS b(u, a, v) ORDER BY u, a"
+            " unlocked_at) SELECT u, a, v, t FROM unnest(%s::bigint[], %s::bigint[],"
+            " %s::bigint[], %s::timestamptz[]) AS b(u, a, v, t) ORDER BY u, a"
             " ON CONFLICT (user_id, achievement_id) DO NOTHING RETURNING user_id, achievement_id",
             [
-                now,
                 [unlock.user_id for unlock in batch.unlocks],
                 [unlock.achievement.pk for unlock in batch.unlocks],
                 [unlock.value for unlock in batch.unlocks],
+                [unlock.at for unlock in batch.unlocks],
             ],
         )
         inserted = set(cursor.fetchall())
@@ -355,49 +357,182 @@ def progression_apply(events: list[Event]) -> None:
             )
 
 
+# ---------------------------------------------------------------- check
+
+
+def _total_experience(level: int, experience: int) -> int:
+    return sum(experience_for_next_level(below) for below in range(1, level)) + experience
+
+
+def _staff_edited_levels() -> set[int]:
+    """Players whose level or XP staff set (audited): their XP is not a sum of the log."""
+    from django.db.models import Q
+
+    from accounts.models import AuditLogEntry
+
+    edits = AuditLogEntry.objects.filter(
+        Q(action="user_progression_change")
+        | Q(before__has_key="level")
+        | Q(after__has_key="level")
+        | Q(before__has_key="experience")
+        | Q(after__has_key="experience")
+    )
+    return set(edits.exclude(target_user=None).values_list("target_user_id", flat=True))
+
+
 def progression_differences() -> list[str]:
-    """The counters that are sums of the log: rounds, bets, wins and standing purchases.
+    """Recompute progression from the event log, the unlocks and the ledger.
 
-    (Streaks, XP and achievements depend on each step and on staff grants: not recomputed.)
+    - counters (rounds, bets, wins, win streaks, best multiplier, purchases, best streak days)
+      fold the log in order;
+    - XP: rounds, achievement, streak, VIP, mission and event XP add up to the player's level and
+      XP (players whose level staff set are skipped), and every level above 1 was paid once,
+      ``level-up:<level>`` with its reward (no level above the player's paid);
+    - season XP: each source's XP in the season running at its time;
+    - achievements: every unlock is deserved (the metric reached its threshold at some point of
+      the log) and its gold is in the ledger exactly once (``achievement:<code>``).
     """
+    from accounts.models import LedgerEntry, LedgerReason, User
     from casinoclub.projections import events_of_types
-    from gamification.models import PlayerProgress
 
-    expected: dict[int, list[int]] = {}
-    for event in events_of_types(frozenset({"round_settled", "purchase_succeeded",
-                                            "purchase_reversed"})):  # fmt: skip
-        row = expected.setdefault(event.user_id, [0, 0, 0, 0])
-        if event.type == "round_settled":
-            row[0] += 1
-            row[1] += int(event.payload["bet"])
-            row[2] += int(event.payload["payout"])
-        elif event.type == "purchase_succeeded":
-            row[3] += 1
-        else:
-            row[3] = max(0, row[3] - 1)
+    counters: dict[int, _Counters] = defaultdict(_Counters)
+    xp: dict[int, int] = defaultdict(int)
+    sources: list[tuple[int, int, datetime]] = []  # (user, XP, when) for the season XP
+    # the highest value each metric reached (an unlock stays when a reversal lowers a counter)
+    peaks: dict[int, dict[str, int]] = defaultdict(dict)
+    for event in events_of_types(PROGRESSION_EVENTS):
+        fact = domain_events.fact_of(event.type, event.user_id, event.payload)
+        row = counters[fact.user_id]
+        gained = 0
+        if isinstance(fact, domain_events.RoundSettled):
+            row.rounds_played += 1
+            row.total_bet += fact.bet
+            row.total_won += fact.payout
+            row.current_win_streak = row.current_win_streak + 1 if fact.payout > fact.bet else 0
+            row.best_win_streak = max(row.best_win_streak, row.current_win_streak)
+            row.best_multiplier_x100 = max(row.best_multiplier_x100, fact.multiplier_x100)
+            gained = rules.round_experience(fact.bet)
+        elif isinstance(fact, domain_events.PurchaseSucceeded):
+            row.purchases += 1
+        elif isinstance(fact, domain_events.PurchaseReversed):
+            row.purchases = max(0, row.purchases - 1)
+        elif isinstance(fact, domain_events.RewardClaimed):
+            if fact.source == "streak":
+                row.best_streak_days = max(row.best_streak_days, fact.streak_days)
+                gained = rules.STREAK_CLAIM_XP
+            elif fact.source == "vip":
+                gained = rules.VIP_CLAIM_XP
+            elif fact.source in ("mission", "event"):
+                gained = fact.xp
+        if gained > 0:
+            xp[fact.user_id] += gained
+            sources.append((fact.user_id, gained, event.created_at))
+        peak = peaks[fact.user_id]
+        for metric, value in row.metrics().items():
+            peak[metric] = max(peak.get(metric, 0), value)
+    unlocks = list(AchievementUnlock.objects.select_related("achievement"))
+    for unlock in unlocks:
+        if unlock.achievement.reward_xp > 0:
+            xp[unlock.user_id] += unlock.achievement.reward_xp
+            sources.append((unlock.user_id, unlock.achievement.reward_xp, unlock.unlocked_at))
+
+    differences: list[str] = []
     actual = {
-        row[0]: list(row[1:])
-        for row in PlayerProgress.objects.values_list(
-            "user_id", "rounds_played", "total_bet", "total_won", "purchases"
-        )
+        row[0]: _Counters(*row[1:])
+        for row in PlayerProgress.objects.values_list("user_id", *_COUNTERS)
     }
-    differences = []
-    for user_id in sorted(set(expected) | set(actual)):
-        want, have = expected.get(user_id, [0, 0, 0, 0]), actual.get(user_id, [0, 0, 0, 0])
+    for user_id in sorted(set(counters) | set(actual)):
+        want, have = counters.get(user_id, _Counters()), actual.get(user_id, _Counters())
         if want != have:
             differences.append(
-                f"{PROGRESSION} user {user_id} (rounds, bet, won, purchases):"
-                f" expected {want}, found {have}"
+                f"{PROGRESSION} user {user_id} counters {_COUNTERS}:"
+                f" expected {[getattr(want, n) for n in _COUNTERS]},"
+                f" found {[getattr(have, n) for n in _COUNTERS]}"
             )
+
+    edited = _staff_edited_levels()
+    level_ups: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for wallet_id, key, delta in LedgerEntry.objects.filter(
+        reason=LedgerReason.LEVEL_UP
+    ).values_list("wallet_id", "idempotency_key", "delta"):
+        level_ups[wallet_id].append((key, delta))
+    users = User.objects.filter(pk__in=set(xp) | set(level_ups)).values_list(
+        "pk", "level", "experience"
+    )
+    for user_id, level, experience in users:
+        found_total = _total_experience(level, experience)
+        if user_id not in edited and found_total != xp.get(user_id, 0):
+            differences.append(
+                f"{PROGRESSION} user {user_id} XP: expected {xp.get(user_id, 0)} in all,"
+                f" found {found_total} (level {level}, {experience} XP)"
+            )
+        paid = sorted(level_ups.get(user_id, []))
+        due = [
+            (f"level-up:{reached}", level_up_reward(reached))
+            for reached in range(2, level + 1)
+            if level_up_reward(reached) > 0
+        ]
+        wrong = [entry for entry in paid if entry not in due]
+        missing = [entry for entry in due if entry not in paid] if user_id not in edited else []
+        if wrong or missing or len(paid) != len(set(paid)):
+            differences.append(
+                f"{PROGRESSION} user {user_id} level-up rewards: unexpected {wrong},"
+                f" missing {missing}, paid {len(paid)} for {len(set(paid))} level(s)"
+            )
+
+    seasons = list(Season.objects.all())
+    season_xp: dict[tuple[int, int], int] = defaultdict(int)
+    for user_id, amount, at in sources:
+        season = _season_of(seasons, at)
+        if season is not None:
+            season_xp[(user_id, season.pk)] += amount
+    found_season = {
+        (row[0], row[1]): row[2]
+        for row in SeasonProgress.objects.values_list("user_id", "season_id", "xp")
+    }
+    for key in sorted(set(season_xp) | set(found_season)):
+        if season_xp.get(key, 0) != found_season.get(key, 0):
+            differences.append(
+                f"{PROGRESSION} season XP (user, season) {key}: expected"
+                f" {season_xp.get(key, 0)}, found {found_season.get(key, 0)}"
+            )
+
+    paid_achievements: dict[tuple[int, str], int] = defaultdict(int)
+    for wallet_id, key in LedgerEntry.objects.filter(
+        reason=LedgerReason.ACHIEVEMENT_REWARD
+    ).values_list("wallet_id", "idempotency_key"):
+        paid_achievements[(wallet_id, key.removeprefix("achievement:"))] += 1
+    unlocked = {(unlock.user_id, unlock.achievement.code) for unlock in unlocks}
+    for unlock in unlocks:
+        achievement = unlock.achievement
+        reached = peaks.get(unlock.user_id, {}).get(achievement.metric, 0)
+        if reached < achievement.threshold or unlock.value < achievement.threshold:
+            differences.append(
+                f"{PROGRESSION} user {unlock.user_id} achievement {achievement.code}: unlocked"
+                f" at {unlock.value}, the log reaches {reached} of {achievement.threshold}"
+            )
+        times = paid_achievements.get((unlock.user_id, achievement.code), 0)
+        if times != (1 if achievement.reward_gold else 0):
+            differences.append(
+                f"{PROGRESSION} user {unlock.user_id} achievement {achievement.code}:"
+                f" reward paid {times} time(s)"
+            )
+    for user_id, code in sorted(set(paid_achievements) - unlocked):
+        differences.append(
+            f"{PROGRESSION} user {user_id} achievement {code}: paid but not unlocked"
+        )
     return differences
+
+
+PROGRESSION_EVENTS = frozenset(
+    {"round_settled", "purchase_succeeded", "purchase_reversed", "reward_claimed"}
+)
 
 
 PROJECTIONS = (
     Projection(
         name=PROGRESSION,
-        event_types=frozenset(
-            {"round_settled", "purchase_succeeded", "purchase_reversed", "reward_claimed"}
-        ),
+        event_types=PROGRESSION_EVENTS,
         apply=progression_apply,
         differences=progression_differences,
     ),

@@ -55,10 +55,40 @@ def purchase_reviews_apply(events: list[Event]) -> None:
         )
 
 
+def purchase_reviews_differences() -> list[str]:
+    """Every purchase a projection flagged needs review with every reason the log gives (the
+    reversal's own reasons may stand beside them)."""
+    from casinoclub.projections import events_of_types
+    from shop.models import Purchase
+
+    expected: dict[str, list[str]] = {}
+    for event in events_of_types(frozenset({"purchase_review_flagged"})):
+        reasons = expected.setdefault(str(event.payload["receipt"]), [])
+        reasons.extend(r for r in event.payload["reasons"] if r not in reasons)
+    actual = {
+        receipt: (needs_review, reasons)
+        for receipt, needs_review, reasons in Purchase.objects.filter(
+            receipt__in=list(expected)
+        ).values_list("receipt", "needs_review", "review_reasons")
+    }
+    differences = []
+    for receipt, reasons in sorted(expected.items()):
+        if receipt not in actual:
+            continue  # an unknown receipt is skipped when applied, too
+        needs_review, found = actual[receipt]
+        if not needs_review or any(reason not in found for reason in reasons):
+            differences.append(
+                f"purchase_reviews {receipt}: expected review for {reasons},"
+                f" found needs_review={needs_review} {found}"
+            )
+    return differences
+
+
 PROJECTIONS = (
     Projection(
         name="purchase_reviews",
         event_types=frozenset({"purchase_review_flagged"}),
         apply=purchase_reviews_apply,
+        differences=purchase_reviews_differences,
     ),
 )

@@ -7,12 +7,23 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
+from accounts.models import ResponsiblePlay, User
+from casinoclub import domain_events
 from casinoclub.models import ProjectionCursor
+from casinoclub.tests.projection_helpers import caught_up
+from events.models import EventParticipation, MissionProgress
+from events.tests.factories import EventFactory
 from games.models import LeaderboardEntry, PlayerGameStats
 from games.tests.factories import funded_player
+from gamification.models import AchievementUnlock, PlayerProgress, SeasonProgress
+from gamification.tests.factories import AchievementFactory, SeasonFactory
 from gamification.tests.helpers import client_of, post
 from shop import services as shop_services
+from shop.models import Purchase
 from shop.tests.factories import GoldPackFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,8 +58,12 @@ def boards_state() -> list[tuple]:
 
 @pytest.fixture
 def workload(db):  # type: ignore[no-untyped-def]
-    """Two players: slot spins, rps hands and gacha pulls; a pack bought and one refunded."""
+    """Two players: slot spins, rps hands and gacha pulls; a pack bought and one refunded; a
+    running season and an event the first player joined."""
+    SeasonFactory()
     first, second = funded_player(50_000), funded_player(50_000)
+    event = EventFactory(requirement_type="plays", target=100)
+    EventParticipation.objects.create(user=first, event=event, joined_at=event.starts_at)
     GoldPackFactory(code="pack", gold_amount=1000)
     for player in (first, second):
         client = client_of(player)
@@ -72,6 +87,78 @@ def test_check_projections_is_clean_after_a_mixed_workload(workload):
     assert "progression: OK" in output
     assert "play_sessions: OK" in output
     assert PlayerGameStats.objects.filter(game="slot").count() == 2
+
+
+def _corrupt_progression_counters(first):
+    PlayerProgress.objects.filter(user=first).update(best_win_streak=99)
+
+
+def _corrupt_progression_xp(first):
+    User.objects.filter(pk=first.pk).update(experience=F("experience") + 3)
+
+
+def _corrupt_season_xp(first):
+    SeasonProgress.objects.filter(user=first).update(xp=F("xp") + 1)
+
+
+def _corrupt_achievements(first):
+    AchievementUnlock.objects.create(
+        user=first, achievement=AchievementFactory(code="far", threshold=10_000), value=10_000
+    )
+
+
+def _corrupt_missions(first):
+    MissionProgress.objects.filter(user=first).update(progress=F("progress") + 1)
+
+
+def _corrupt_events(first):
+    EventParticipation.objects.filter(user=first).update(progress=0)
+
+
+def _corrupt_play_sessions(first):
+    ResponsiblePlay.objects.filter(user=first).update(session_started_at=timezone.now())
+
+
+def _corrupt_purchase_reviews(first):
+    purchase = Purchase.objects.filter(user=first).order_by("pk").first()
+    with transaction.atomic():
+        domain_events.domain_event_record(
+            domain_events.PurchaseReviewFlagged(
+                user_id=first.pk, receipt=purchase.receipt, reasons=("mission_reward_claimed",)
+            )
+        )
+    caught_up()
+    Purchase.objects.filter(pk=purchase.pk).update(needs_review=False, review_reasons=[])
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "named"),
+    [
+        (_corrupt_progression_counters, "progression user {first} counters"),
+        (_corrupt_progression_xp, "progression user {first} XP"),
+        (_corrupt_season_xp, "progression season XP (user, season) ({first},"),
+        (_corrupt_achievements, "progression user {first} achievement far"),
+        (_corrupt_missions, "event_progress mission (user, mission, period) ({first},"),
+        (_corrupt_events, "event_progress event (user, event) ({first},"),
+        (_corrupt_play_sessions, "play_sessions user {first}"),
+        (_corrupt_purchase_reviews, "purchase_reviews "),
+    ],
+)
+def test_a_corrupted_row_of_each_projection_fails_the_check_and_names_it(workload, corrupt, named):
+    # given a clean check after the workload
+    first, _second = workload
+    assert check()[0] == 0
+
+    # when one projection's state is corrupted
+    corrupt(first)
+
+    # then the check fails and names that projection and the row
+    code, output = check()
+    assert code == 1
+    assert named.format(first=first.pk) in output
+    projection = named.split(" ")[0]
+    assert f"{projection}: " in output
+    assert f"{projection}: OK" not in output
 
 
 def test_a_tampered_row_makes_check_projections_fail(workload):
