@@ -92,20 +92,25 @@ def play_sessions_apply(events: list[Event]) -> None:
         )
 
 
-def play_sessions_differences() -> list[str]:
-    """Every player's session (start, last round, last reality check) is the fold of their
-    settled rounds in log order."""
+def _sessions_found() -> dict[int, list[Any]]:
     from accounts.models import ResponsiblePlay
-    from casinoclub.projections import events_of_types
 
-    expected: dict[int, list[Any]] = {}
-    _sessions_fold(events_of_types(frozenset({"round_settled"})), expected)
-    actual = {
+    return {
         row[0]: list(row[1:])
         for row in ResponsiblePlay.objects.filter(last_round_at__isnull=False).values_list(
             "user_id", "session_started_at", "last_round_at", "last_reality_check_at"
         )
     }
+
+
+def play_sessions_differences() -> list[str]:
+    """Every player's session (start, last round, last reality check) is the fold of their
+    settled rounds in log order."""
+    from casinoclub.projections import events_of_types
+
+    expected: dict[int, list[Any]] = {}
+    _sessions_fold(events_of_types(frozenset({"round_settled"})), expected)
+    actual = _sessions_found()
     return [
         f"play_sessions user {user_id} (session start, last round, last check):"
         f" expected {expected.get(user_id)}, found {actual.get(user_id)}"
@@ -114,11 +119,34 @@ def play_sessions_differences() -> list[str]:
     ]
 
 
+def play_sessions_repair(events: list[Event]) -> int:
+    """Write the sessions the applied rounds fold to (no reality check is sent again)."""
+    expected: dict[int, list[Any]] = {}
+    _sessions_fold(events, expected)
+    actual = _sessions_found()
+    wrong = sorted(
+        user_id
+        for user_id in set(expected) | set(actual)
+        if expected.get(user_id) != actual.get(user_id)
+    )
+    if not wrong:
+        return 0
+    wallets_lock(wrong)
+    rows = [expected.get(user_id, [None, None, None]) for user_id in wrong]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SESSIONS_UPSERT,
+            [wrong, [row[0] for row in rows], [row[1] for row in rows], [row[2] for row in rows]],
+        )
+    return len(wrong)
+
+
 PROJECTIONS = (
     Projection(
         name="play_sessions",
         event_types=frozenset({"round_settled"}),
         apply=play_sessions_apply,
         differences=play_sessions_differences,
+        repair=play_sessions_repair,
     ),
 )

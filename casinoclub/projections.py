@@ -59,8 +59,12 @@ class Event:
 class Projection:
     """``apply`` runs inside the batch transaction with the batch's events in log order.
 
-    ``reset`` deletes the derived state (for ``rebuild_projection``); ``differences`` recomputes
-    the state from the log (and ledger) and returns a line per disagreement (``check_projections``).
+    ``reset`` deletes the derived state (for ``rebuild_projection``: the log is then replayed
+    from zero); ``repair`` is the rebuild of a projection whose replay would pay rewards or send
+    messages again: given the events its cursors have applied, it recomputes the state and writes
+    it, paying and sending nothing, and returns how many rows it changed; ``differences``
+    recomputes the state from the log (and ledger) and returns a line per disagreement
+    (``check_projections``).
     """
 
     name: str
@@ -68,6 +72,7 @@ class Projection:
     apply: Callable[[list[Event]], None]
     reset: Callable[[], None] | None = None
     differences: Callable[[], list[str]] | None = None
+    repair: Callable[[list[Event]], int] | None = None
     batch_size: int = BATCH_SIZE  # events per batch
 
 
@@ -320,6 +325,32 @@ def projection_reset(name: str) -> None:
         ProjectionCursor.objects.select_for_update().filter(name=name).order_by("pk").exists()
         projection.reset()
         ProjectionCursor.objects.filter(name=name).delete()
+
+
+def projection_repair(name: str) -> int:
+    """Rebuild a projection that pays rewards or sends messages: apply what is pending, then, in
+    one transaction holding every partition's cursor (no batch of it runs meanwhile), recompute
+    its state from exactly the events the cursors have applied and write it. Pays nothing and
+    sends nothing; rewards are compared with the ledger by ``check_projections``. Returns how
+    many rows changed."""
+    projection = projection_get(name)
+    if projection.repair is None:
+        raise ValueError(f"projection {name!r} cannot be repaired")
+    projections_run(names=[name])
+    with transaction.atomic(durable=True):
+        cursors = {
+            cursor.partition: (cursor.last_transaction_id, cursor.last_event_id)
+            for cursor in ProjectionCursor.objects.select_for_update()
+            .filter(name=name)
+            .order_by("partition")
+        }
+        count = partitions_count()
+        applied = [
+            event
+            for event in events_of_types(projection.event_types)
+            if (event.transaction_id, event.id) <= cursors.get(event.user_id % count, (0, 0))
+        ]
+        return projection.repair(applied)
 
 
 def projection_lag_seconds(name: str) -> float:

@@ -150,6 +150,7 @@ class _Folder:
             )  # fmt: skip
         self.review_flags: list[domain_events.PurchaseReviewFlagged] = []
         self.claimed: dict[tuple[int, int, date], datetime] = {}  # replay: claims of new rows
+        self.is_replay = False  # a replay (check, repair) sends nothing
 
     @classmethod
     def for_replay(cls) -> _Folder:
@@ -174,6 +175,7 @@ class _Folder:
                 _Participation(p.pk, p.user_id, p.event, p.joined_at, 0, 0, None, p.claimed_at)
             )
         folder.review_flags = []
+        folder.is_replay = True
         return folder
 
     def apply(self, fact: domain_events.Fact, at: datetime) -> None:
@@ -244,7 +246,7 @@ class _Folder:
             participation.completed_at = at if reached >= event.target else None
             participation.changed = True
             items.append(_event_item(participation))
-        if items:
+        if items and not self.is_replay:
             services._publish(contribution.user_id, "progress", items)
 
     def reverse(self, fact: domain_events.PurchaseReversed) -> None:
@@ -321,7 +323,7 @@ class _Folder:
                 participation.completed_at = None
             participation.changed = True
             items.append(_event_item(participation))
-        if items:
+        if items and not self.is_replay:
             services._publish(fact.user_id, "progress", items)
         if reasons:
             self.review_flags.append(
@@ -410,6 +412,67 @@ _EVENT_TYPES = frozenset(
 MISSION_ROWS_RETENTION_DAYS = 56  # closed rows older than this are deleted by the reset task
 
 
+def _replayed(events: list[Event]) -> _Folder:
+    folder = _Folder.for_replay()
+    for event in events:
+        folder.apply(
+            domain_events.fact_of(event.type, event.user_id, event.payload), event.created_at
+        )
+    return folder
+
+
+def _mission_rows_found(active: set[int]) -> dict[tuple[int, int, date], _MissionRow]:
+    return {
+        (row.user_id, row.mission_id, row.period_start): _MissionRow(
+            row.pk,
+            row.user_id,
+            row.mission,
+            row.period_start,
+            row.progress,
+            row.progress_version,
+            row.completed_at,
+            row.claimed_at,
+            row.created_at,
+            row.updated_at,
+        )
+        for row in MissionProgress.objects.filter(mission_id__in=active).select_related("mission")
+    }
+
+
+def _compared(
+    folder: _Folder,
+) -> tuple[
+    list[tuple[tuple[int, int, date], _MissionRow | None, _MissionRow | None]],
+    list[tuple[EventParticipation, _Participation | None]],
+]:
+    """The mission rows and participations (of active missions and events) whose progress or
+    completion differs from the replay: (key, replayed, found) and (found, replayed)."""
+    from datetime import timedelta
+
+    active = {mission.pk for mission in folder.active}
+    expected = {key: row for key, row in folder.rows.items() if key[1] in active}
+    actual = _mission_rows_found(active)
+    kept_from = timezone.localdate() - timedelta(days=MISSION_ROWS_RETENTION_DAYS)
+
+    def state(row: _MissionRow | None) -> tuple[int, bool]:
+        return (row.progress, row.completed_at is not None) if row else (0, False)
+
+    missions = [
+        (key, expected.get(key), actual.get(key))
+        for key in sorted(set(expected) | set(actual))
+        if not (key not in actual and key[2] < kept_from)  # deleted by the reset task
+        and state(expected.get(key)) != state(actual.get(key))
+    ]
+    replayed = {p.id: p for ps in folder.participations.values() for p in ps}
+    participations = []
+    for participation in EventParticipation.objects.filter(event__is_active=True).order_by("pk"):
+        replay = replayed.get(participation.pk)
+        want = (replay.progress, replay.completed_at is not None) if replay else (0, False)
+        if want != (participation.progress, participation.completed_at is not None):
+            participations.append((participation, replay))
+    return missions, participations
+
+
 def event_progress_differences() -> list[str]:
     """Replay the whole log from zero against the current catalog and compare the progress
     (and completion) of every mission row and participation of an active mission or event.
@@ -418,50 +481,74 @@ def event_progress_differences() -> list[str]:
     retention may be gone. A mission or event whose target staff edited, or that was created
     while its period's rounds were already logged, shows as a difference (staff know why).
     """
-    from datetime import timedelta
-
     from casinoclub.projections import events_of_types
 
-    folder = _Folder.for_replay()
-    for event in events_of_types(_EVENT_TYPES):
-        folder.apply(
-            domain_events.fact_of(event.type, event.user_id, event.payload), event.created_at
-        )
-    active = {mission.pk for mission in folder.active}
-    expected = {
-        key: (row.progress, row.completed_at is not None)
-        for key, row in folder.rows.items()
-        if key[1] in active
-    }
-    actual = {
-        (row[0], row[1], row[2]): (row[3], row[4] is not None)
-        for row in MissionProgress.objects.filter(mission_id__in=active).values_list(
-            "user_id", "mission_id", "period_start", "progress", "completed_at"
-        )
-    }
-    kept_from = timezone.localdate() - timedelta(days=MISSION_ROWS_RETENTION_DAYS)
-    differences = []
-    for key in sorted(set(expected) | set(actual)):
-        if key not in actual and key[2] < kept_from:
-            continue  # deleted by the reset task
-        want, have = expected.get(key, (0, False)), actual.get(key, (0, False))
-        if want != have:
-            differences.append(
-                f"{EVENT_PROGRESS} mission (user, mission, period) {key} (progress, completed):"
-                f" expected {want}, found {have}"
-            )
-    replayed = {p.id: p for ps in folder.participations.values() for p in ps}
-    for participation in EventParticipation.objects.filter(event__is_active=True).order_by("pk"):
-        replay = replayed.get(participation.pk)
-        want = (replay.progress, replay.completed_at is not None) if replay else (0, False)
-        have = (participation.progress, participation.completed_at is not None)
-        if want != have:
-            differences.append(
-                f"{EVENT_PROGRESS} event (user, event) ({participation.user_id},"
-                f" {participation.event_id}) (progress, completed): expected {want},"
-                f" found {have}"
-            )
+    missions, participations = _compared(_replayed(events_of_types(_EVENT_TYPES)))
+    differences = [
+        f"{EVENT_PROGRESS} mission (user, mission, period) {key} (progress, completed):"
+        f" expected {(want.progress, want.completed_at is not None) if want else (0, False)},"
+        f" found {(have.progress, have.completed_at is not None) if have else (0, False)}"
+        for key, want, have in missions
+    ]
+    differences += [
+        f"{EVENT_PROGRESS} event (user, event) ({found.user_id}, {found.event_id})"
+        f" (progress, completed): expected"
+        f" {(want.progress, want.completed_at is not None) if want else (0, False)},"
+        f" found {(found.progress, found.completed_at is not None)}"
+        for found, want in participations
+    ]
     return differences
+
+
+def event_progress_repair(events: list[Event]) -> int:
+    """Write the replayed progress of every differing row (a claimed row stays completed, a
+    version only grows); pays nothing, sends nothing."""
+    missions, participations = _compared(_replayed(events))
+    users = {key[0] for key, _want, _have in missions} | {p.user_id for p, _ in participations}
+    if not users:
+        return 0
+    wallets_lock(users)  # the lock order of claims and batches
+    now = timezone.now()
+    rows = []
+    for (user_id, _mission_id, _start), want, have in missions:
+        base = have or want
+        assert base is not None
+        claimed = have is not None and have.claimed_at is not None
+        completed = want.completed_at if want else None
+        if claimed and completed is None:
+            completed = have.completed_at if have else None
+        rows.append(
+            _MissionRow(
+                base.id, user_id, base.mission, base.period_start,
+                want.progress if want else 0,
+                max(
+                    (have.progress_version + 1) if have else 0,
+                    want.progress_version if want else 0,
+                ),
+                completed, None, have.created_at if have else now, now, True,
+            )
+        )  # fmt: skip
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.execute(_MISSION_ROWS_UPSERT, _columns(rows, _MISSION_COLUMNS))
+    fixed = [
+        _Participation(
+            found.pk,
+            found.user_id,
+            found.event,
+            found.joined_at,
+            want.progress if want else 0,
+            max(found.progress_version + 1, want.progress_version if want else 0),
+            (want.completed_at if want else None)
+            or (found.completed_at if found.claimed_at else None),
+            found.claimed_at,
+        )
+        for found, want in participations
+    ]
+    if fixed:
+        with connection.cursor() as cursor:
+            cursor.execute(_PARTICIPATIONS_UPDATE, _columns(fixed, _PARTICIPATION_COLUMNS))
+    return len(rows) + len(fixed)
 
 
 PROJECTIONS = (
@@ -470,5 +557,6 @@ PROJECTIONS = (
         event_types=_EVENT_TYPES,
         apply=event_progress_apply,
         differences=event_progress_differences,
+        repair=event_progress_repair,
     ),
 )

@@ -380,27 +380,23 @@ def _staff_edited_levels() -> set[int]:
     return set(edits.exclude(target_user=None).values_list("target_user_id", flat=True))
 
 
-def progression_differences() -> list[str]:
-    """Recompute progression from the event log, the unlocks and the ledger.
+@dataclass
+class _Recomputed:
+    counters: dict[int, _Counters]
+    xp: dict[int, int]  # every XP source's total per player
+    sources: list[tuple[int, int, datetime]]  # (player, XP, when): the season XP
+    peaks: dict[int, dict[str, int]]  # the highest value each metric reached
+    unlocks: list[AchievementUnlock]
 
-    - counters (rounds, bets, wins, win streaks, best multiplier, purchases, best streak days)
-      fold the log in order;
-    - XP: rounds, achievement, streak, VIP, mission and event XP add up to the player's level and
-      XP (players whose level staff set are skipped), and every level above 1 was paid once,
-      ``level-up:<level>`` with its reward (no level above the player's paid);
-    - season XP: each source's XP in the season running at its time;
-    - achievements: every unlock is deserved (the metric reached its threshold at some point of
-      the log) and its gold is in the ledger exactly once (``achievement:<code>``).
-    """
-    from accounts.models import LedgerEntry, LedgerReason, User
-    from casinoclub.projections import events_of_types
 
+def _recomputed(events: list[Event]) -> _Recomputed:
+    """Fold the log (and the unlocks) into what progression should hold."""
     counters: dict[int, _Counters] = defaultdict(_Counters)
     xp: dict[int, int] = defaultdict(int)
     sources: list[tuple[int, int, datetime]] = []  # (user, XP, when) for the season XP
     # the highest value each metric reached (an unlock stays when a reversal lowers a counter)
     peaks: dict[int, dict[str, int]] = defaultdict(dict)
-    for event in events_of_types(PROGRESSION_EVENTS):
+    for event in events:
         fact = domain_events.fact_of(event.type, event.user_id, event.payload)
         row = counters[fact.user_id]
         gained = 0
@@ -436,6 +432,111 @@ def progression_differences() -> list[str]:
             xp[unlock.user_id] += unlock.achievement.reward_xp
             sources.append((unlock.user_id, unlock.achievement.reward_xp, unlock.unlocked_at))
 
+    return _Recomputed(counters, xp, sources, peaks, unlocks)
+
+
+def _season_xp_expected(recomputed: _Recomputed) -> dict[tuple[int, int], int]:
+    seasons = list(Season.objects.all())
+    season_xp: dict[tuple[int, int], int] = defaultdict(int)
+    for user_id, amount, at in recomputed.sources:
+        season = _season_of(seasons, at)
+        if season is not None:
+            season_xp[(user_id, season.pk)] += amount
+    return season_xp
+
+
+def _season_xp_found() -> dict[tuple[int, int], int]:
+    return {
+        (row[0], row[1]): row[2]
+        for row in SeasonProgress.objects.values_list("user_id", "season_id", "xp")
+    }
+
+
+def _counters_found() -> dict[int, _Counters]:
+    return {
+        row[0]: _Counters(*row[1:])
+        for row in PlayerProgress.objects.values_list("user_id", *_COUNTERS)
+    }
+
+
+def progression_repair(events: list[Event]) -> int:
+    """Write the counters, the season XP and (for players whose level staff never set) the
+    level and XP the applied log gives. Pays nothing and takes nothing back: unlocks and level-up
+    rewards are ledger facts, compared by ``check_projections`` for staff to settle; a level the
+    repair raises pays no reward (``level_rewards_paid_through`` stays), a level it lowers is
+    not paid again when reached again."""
+    from accounts.models import User
+    from accounts.services.progression import users_experience_repair
+
+    recomputed = _recomputed(events)
+    found = _counters_found()
+    wrong_counters = sorted(
+        user_id
+        for user_id in set(recomputed.counters) | set(found)
+        if recomputed.counters.get(user_id, _Counters()) != found.get(user_id, _Counters())
+    )
+    season_xp, found_season = _season_xp_expected(recomputed), _season_xp_found()
+    wrong_seasons = sorted(
+        key
+        for key in set(season_xp) | set(found_season)
+        if season_xp.get(key, 0) != found_season.get(key, 0)
+    )
+    edited = _staff_edited_levels()
+    totals = {
+        user_id: recomputed.xp.get(user_id, 0)
+        for user_id, level, experience in User.objects.filter(
+            pk__in=set(recomputed.xp)
+        ).values_list("pk", "level", "experience")
+        if user_id not in edited
+        and _total_experience(level, experience) != recomputed.xp.get(user_id, 0)
+    }
+    users = set(wrong_counters) | {key[0] for key in wrong_seasons} | set(totals)
+    if not users:
+        return 0
+    wallets_lock(users)  # the lock order of every batch and claim
+    if wrong_counters:
+        batch = _Batch(counters=dict(recomputed.counters), changed_counters=set(wrong_counters))
+        for user_id in wrong_counters:
+            batch.counters.setdefault(user_id, _Counters())
+        _counters_save(batch)
+    if wrong_seasons:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO gamification_seasonprogress AS p (user_id, season_id, xp)"
+                " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[])"
+                " ON CONFLICT (user_id, season_id) DO UPDATE SET xp = EXCLUDED.xp",
+                [
+                    [key[0] for key in wrong_seasons],
+                    [key[1] for key in wrong_seasons],
+                    [season_xp.get(key, 0) for key in wrong_seasons],
+                ],
+            )
+    users_experience_repair(totals)
+    return len(wrong_counters) + len(wrong_seasons) + len(totals)
+
+
+def progression_differences() -> list[str]:
+    """Recompute progression from the event log, the unlocks and the ledger.
+
+    - counters (rounds, bets, wins, win streaks, best multiplier, purchases, best streak days)
+      fold the log in order;
+    - XP: rounds, achievement, streak, VIP, mission and event XP add up to the player's level and
+      XP (players whose level staff set are skipped), and every level above 1 was paid once,
+      ``level-up:<level>`` with its reward (no level above the player's paid);
+    - season XP: each source's XP in the season running at its time;
+    - achievements: every unlock is deserved (the metric reached its threshold at some point of
+      the log) and its gold is in the ledger exactly once (``achievement:<code>``).
+    """
+    from accounts.models import LedgerEntry, LedgerReason, User
+    from casinoclub.projections import events_of_types
+
+    recomputed = _recomputed(events_of_types(PROGRESSION_EVENTS))
+    counters, xp, peaks, unlocks = (
+        recomputed.counters,
+        recomputed.xp,
+        recomputed.peaks,
+        recomputed.unlocks,
+    )
     differences: list[str] = []
     actual = {
         row[0]: _Counters(*row[1:])
@@ -480,16 +581,7 @@ def progression_differences() -> list[str]:
                 f" missing {missing}, paid {len(paid)} for {len(set(paid))} level(s)"
             )
 
-    seasons = list(Season.objects.all())
-    season_xp: dict[tuple[int, int], int] = defaultdict(int)
-    for user_id, amount, at in sources:
-        season = _season_of(seasons, at)
-        if season is not None:
-            season_xp[(user_id, season.pk)] += amount
-    found_season = {
-        (row[0], row[1]): row[2]
-        for row in SeasonProgress.objects.values_list("user_id", "season_id", "xp")
-    }
+    season_xp, found_season = _season_xp_expected(recomputed), _season_xp_found()
     for key in sorted(set(season_xp) | set(found_season)):
         if season_xp.get(key, 0) != found_season.get(key, 0):
             differences.append(
@@ -535,5 +627,6 @@ PROJECTIONS = (
         event_types=PROGRESSION_EVENTS,
         apply=progression_apply,
         differences=progression_differences,
+        repair=progression_repair,
     ),
 )

@@ -84,11 +84,32 @@ def purchase_reviews_differences() -> list[str]:
     return differences
 
 
+def purchase_reviews_repair(events: list[Event]) -> int:
+    """Add every logged reason a purchase is missing (reasons are only ever added)."""
+    from shop.models import Purchase
+
+    def state(receipts: list[str]) -> dict[str, tuple[bool, list[str]]]:
+        return {
+            receipt: (needs_review, reasons)
+            for receipt, needs_review, reasons in Purchase.objects.filter(
+                receipt__in=receipts
+            ).values_list("receipt", "needs_review", "review_reasons")
+        }
+
+    if not events:
+        return 0
+    before = state(sorted({str(event.payload["receipt"]) for event in events}))
+    purchase_reviews_apply(events)
+    after = state(list(before))
+    return sum(before[receipt] != after[receipt] for receipt in before)
+
+
 PROJECTIONS = (
     Projection(
         name="purchase_reviews",
         event_types=frozenset({"purchase_review_flagged"}),
         apply=purchase_reviews_apply,
         differences=purchase_reviews_differences,
+        repair=purchase_reviews_repair,
     ),
 )

@@ -412,3 +412,29 @@ def users_progression_save(states: Iterable[PlayerLevelState]) -> None:
             if not state.experience_gained:
                 data["source"] = vip_sources[0] if len(vip_sources) == 1 else "progression"
         realtime_publish(state.user_id, "profile_update", data)
+
+
+def users_experience_repair(totals: dict[int, int]) -> None:
+    """Set the players' level and XP to what ``totals`` (all XP ever earned, each) gives, in
+    ONE statement: the repair of the progression projection (``rebuild_projection``). Pays no
+    level reward and leaves ``level_rewards_paid_through``, so a level is never paid twice.
+    Must run inside a transaction that holds the players' wallets."""
+    if not totals:
+        return
+    users = sorted(totals)
+    levels: list[int] = []
+    experiences: list[int] = []
+    for user_id in users:
+        level, experience = 1, totals[user_id]
+        while experience >= experience_for_next_level(level):
+            experience -= experience_for_next_level(level)
+            level += 1
+        levels.append(level)
+        experiences.append(experience)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE accounts_user AS u SET level = b.level, experience = b.experience"
+            " FROM unnest(%s::bigint[], %s::int[], %s::bigint[]) AS b(id, level, experience)"
+            " WHERE u.id = b.id",
+            [users, levels, experiences],
+        )

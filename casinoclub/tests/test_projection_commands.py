@@ -11,9 +11,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import ResponsiblePlay, User
+from accounts.models import LedgerEntry, ResponsiblePlay, User
 from casinoclub import domain_events
 from casinoclub.models import ProjectionCursor
+from casinoclub.realtime.models import RealtimeMessage
 from casinoclub.tests.projection_helpers import caught_up
 from events.models import EventParticipation, MissionProgress
 from events.tests.factories import EventFactory
@@ -151,9 +152,11 @@ def test_a_corrupted_row_of_each_projection_fails_the_check_and_names_it(workloa
 
     # when one projection's state is corrupted
     corrupt(first)
+    messages = RealtimeMessage.objects.count()
 
-    # then the check fails and names that projection and the row
+    # then the check fails and names that projection and the row, and sends nothing
     code, output = check()
+    assert RealtimeMessage.objects.count() == messages
     assert code == 1
     assert named.format(first=first.pk) in output
     projection = named.split(" ")[0]
@@ -193,8 +196,45 @@ def test_rebuild_gives_the_same_state_and_repairs_a_tampered_row(workload):
     assert ProjectionCursor.objects.filter(name="game_stats", last_event_id__gt=0).count() == 1
 
 
-def test_a_projection_that_pays_rewards_cannot_be_rebuilt():
-    with pytest.raises(CommandError, match="cannot be rebuilt"):
-        call_command("rebuild_projection", "progression")
+@pytest.mark.parametrize(
+    ("corrupt", "name"),
+    [
+        (_corrupt_progression_counters, "progression"),
+        (_corrupt_progression_xp, "progression"),
+        (_corrupt_season_xp, "progression"),
+        (_corrupt_missions, "event_progress"),
+        (_corrupt_events, "event_progress"),
+        (_corrupt_play_sessions, "play_sessions"),
+        (_corrupt_purchase_reviews, "purchase_reviews"),
+    ],
+)
+def test_rebuilding_a_projection_that_pays_rewards_repairs_it_and_pays_or_sends_nothing(
+    workload, corrupt, name
+):
+    # given a corrupted row of a projection that pays rewards or sends messages, once every
+    # event is applied
+    first, _second = workload
+    assert check()[0] == 0
+    corrupt(first)
+    assert check()[0] == 1
+    ledger = LedgerEntry.objects.count()
+    messages = RealtimeMessage.objects.count()
+
+    # when it is rebuilt
+    output = io.StringIO()
+    call_command("rebuild_projection", name, stdout=output)
+
+    # then the state agrees with the log again, and no gold moved and no message was sent
+    assert f"{name}: recomputed from the log, " in output.getvalue()
+    code, after = check()
+    assert code == 0, after
+    assert LedgerEntry.objects.count() == ledger
+    assert RealtimeMessage.objects.count() == messages
+
+
+def test_a_rebuild_of_a_clean_projection_changes_nothing_and_an_unknown_name_is_refused(workload):
+    output = io.StringIO()
+    call_command("rebuild_projection", "progression", stdout=output)
+    assert "0 row(s) repaired" in output.getvalue()
     with pytest.raises(CommandError, match="unknown projection"):
         call_command("rebuild_projection", "nope")
