@@ -105,6 +105,28 @@ def partitions_count() -> int:
     return max(1, settings.PROJECTION_PARTITIONS)
 
 
+PROJECTION_QUEUE = "projections.{partition}"
+
+
+def projection_task_route(
+    name: str,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    options: dict[str, Any],
+    *_: Any,
+    **__: Any,
+) -> dict[str, str] | None:
+    """Celery router (``CELERY_TASK_ROUTES``): a partition's run goes to that partition's queue,
+    ``projections.<n>``, which one worker consumes, so N workers own N hash ranges of players.
+    The beat backstop (every partition) stays on the default queue."""
+    if name != "casinoclub.tasks.projections_run_task":
+        return None
+    partition = kwargs.get("partition") if kwargs else (args[0] if args else None)
+    if partition is None:
+        return None
+    return {"queue": PROJECTION_QUEUE.format(partition=partition)}
+
+
 # Events the reader may see: written by a transaction older than every running one (committed or
 # aborted; an aborted one left no row), or by the reader's own transaction. The latter only happens
 # when the runner is nested in a transaction that appended events itself (tests; production runs

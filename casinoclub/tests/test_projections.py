@@ -350,3 +350,18 @@ def test_a_full_batch_of_one_projection_ends_every_projection_at_the_same_event(
         assert {cursor.last_event_id for cursor in cursors} == {ids[1]}
     finally:
         projections._REGISTRY.pop("test_small", None)
+
+
+def test_a_partitions_run_is_routed_to_its_own_queue_and_the_backstop_to_the_default():
+    # given the Celery app configured from the settings
+    from casinoclub.celery import app
+
+    router = app.amqp.router
+    task = "casinoclub.tasks.projections_run_task"
+
+    # then a partition's after-commit run goes to projections.<n>, the backstop stays default
+    assert router.route({}, task, (), {"partition": 3})["queue"].name == "projections.3"
+    assert router.route({}, task, (), {"partition": None})["queue"].name == "celery"
+    assert router.route({}, "events.tasks.mission_periods_close_task", (), {})["queue"].name == (
+        "celery"
+    )
