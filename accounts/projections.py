@@ -74,7 +74,8 @@ def play_sessions_apply(events: list[Event]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT user_id, session_started_at, last_round_at, last_reality_check_at"
-            " FROM accounts_responsibleplay WHERE user_id = ANY(%s) ORDER BY user_id FOR UPDATE",
+            " FROM accounts_responsibleplay WHERE user_id = ANY(%s)"
+            " ORDER BY user_id FOR NO KEY UPDATE",
             [user_ids],
         )
         sessions: dict[int, list[Any]] = {row[0]: list(row[1:]) for row in cursor.fetchall()}

@@ -375,6 +375,81 @@ def projection_repair(name: str) -> int:
         return projection.repair(applied)
 
 
+class RepartitionRefused(RuntimeError):
+    """An event below the projections' common end is not applied yet: run them and try again."""
+
+
+def projections_repartition(partitions: int) -> dict[str, tuple[int, int]]:
+    """Move every registered projection from ``PROJECTION_PARTITIONS`` partitions to
+    ``partitions``; return each projection's common end, (transaction id, event id).
+
+    Applies what is pending with the current partitions, then in one transaction locks every
+    cursor (no batch runs meanwhile), finds each projection's common end (the furthest of its
+    cursors), refuses when any partition still has an unapplied event at or before that end, and
+    replaces the cursors with ``partitions`` new ones at the end. Nothing is applied twice or
+    skipped: every event up to the end is applied, and an event committed later (writers may keep
+    running: a later writer's event lies beyond every cursor, see the reading rule) is applied by
+    its new partition. Then set ``PROJECTION_PARTITIONS`` to ``partitions`` everywhere and restart
+    the workers; until then a runner with the old setting refuses (``PartitionsChanged``).
+    """
+    if not 1 <= partitions <= 1024:
+        raise ValueError("partitions must be between 1 and 1024")
+    projections_run()
+    count = partitions_count()
+    ends: dict[str, tuple[int, int]] = {}
+    with transaction.atomic(durable=True):
+        selected = sorted(projections_all(), key=lambda projection: projection.name)
+        cursors = {
+            (row.name, row.partition): row
+            for row in ProjectionCursor.objects.select_for_update()
+            .filter(name__in=[projection.name for projection in selected])
+            .order_by("name", "partition")
+        }
+        for projection in selected:
+            own = [row for (name, _p), row in cursors.items() if name == projection.name]
+            if any(row.partitions != count for row in own):
+                raise PartitionsChanged(f"projection {projection.name!r}: cursors of another N")
+            last = max(
+                own, key=lambda row: (row.last_transaction_id, row.last_event_id), default=None
+            )
+            end = (last.last_transaction_id, last.last_event_id) if last else (0, 0)
+            for partition in range(count):
+                row = cursors.get((projection.name, partition))
+                start = (row.last_transaction_id, row.last_event_id) if row else (0, 0)
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT id FROM casinoclub_domainevent"
+                        " WHERE (transaction_id, id) > (%s, %s)"
+                        " AND (transaction_id, id) <= (%s, %s) AND type = ANY(%s)"
+                        " AND (%s = 1 OR mod(user_id, %s) = %s) LIMIT 1",
+                        [*start, *end, sorted(projection.event_types), count, count, partition],
+                    )
+                    behind = cursor.fetchone()
+                if behind is not None:
+                    raise RepartitionRefused(
+                        f"projection {projection.name!r} partition {partition} has not applied"
+                        f" event {behind[0]} yet: run the projections and try again"
+                    )
+            ends[projection.name] = end
+            ProjectionCursor.objects.filter(name=projection.name).delete()
+            now = timezone.now()
+            ProjectionCursor.objects.bulk_create(
+                [
+                    ProjectionCursor(
+                        name=projection.name,
+                        partition=partition,
+                        partitions=partitions,
+                        last_transaction_id=end[0],
+                        last_event_id=end[1],
+                        last_event_created_at=last.last_event_created_at if last else None,
+                        updated_at=now,
+                    )
+                    for partition in range(partitions)
+                ]
+            )
+    return ends
+
+
 def projection_lag_seconds(name: str) -> float:
     """Age of the oldest event the projection has not applied (in any partition); when it is
     caught up, how late the newest applied event was applied (its cursor's move minus the event's

@@ -122,7 +122,7 @@ class _Folder:
             cursor.execute(
                 "SELECT id, user_id, mission_id, period_start, progress, progress_version,"
                 " completed_at, claimed_at, created_at, updated_at FROM events_missionprogress"
-                " WHERE user_id = ANY(%s) AND period_start = ANY(%s) ORDER BY id FOR UPDATE",
+                " WHERE user_id = ANY(%s) AND period_start = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
                 [user_ids, starts],
             )
             for row in cursor.fetchall():
@@ -230,6 +230,7 @@ class _Folder:
             if not (
                 event.is_active
                 and event.starts_at <= at < event.ends_at
+                and participation.joined_at <= at  # progress counts from the moment of joining
                 and event.game in ("", contribution.game)
                 and _due(
                     participation.progress,

@@ -102,7 +102,7 @@ def _counters_lock(user_ids: list[int]) -> dict[int, _Counters]:
             "SELECT user_id, rounds_played, total_bet, total_won, current_win_streak,"
             " best_win_streak, best_multiplier_x100, purchases, best_streak_days"
             " FROM gamification_playerprogress"
-            " WHERE user_id = ANY(%s) ORDER BY user_id FOR UPDATE",
+            " WHERE user_id = ANY(%s) ORDER BY user_id FOR NO KEY UPDATE",
             [user_ids],
         )
         found = {row[0]: _Counters(*row[1:]) for row in cursor.fetchall()}

@@ -23,7 +23,7 @@ def purchase_reviews_apply(events: list[Event]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, receipt, review_reasons FROM shop_purchase WHERE receipt = ANY(%s)"
-            " ORDER BY id FOR UPDATE",
+            " ORDER BY id FOR NO KEY UPDATE",
             [receipts],
         )
         found = {

@@ -325,7 +325,7 @@ def users_progression_lock(user_ids: Iterable[int]) -> dict[int, PlayerLevelStat
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, level, experience, level_rewards_paid_through, vip_points, rank"
-            " FROM accounts_user WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            " FROM accounts_user WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
             [sorted(set(user_ids))],
         )
         rows = cursor.fetchall()
