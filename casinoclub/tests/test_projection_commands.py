@@ -238,3 +238,71 @@ def test_a_rebuild_of_a_clean_projection_changes_nothing_and_an_unknown_name_is_
     assert "0 row(s) repaired" in output.getvalue()
     with pytest.raises(CommandError, match="unknown projection"):
         call_command("rebuild_projection", "nope")
+
+
+def _repartition(partitions: int) -> tuple[int, str]:
+    output = io.StringIO()
+    try:
+        call_command("repartition_projections", str(partitions), stdout=output)
+    except SystemExit as exit_:
+        return int(exit_.code or 0), output.getvalue()
+    return 0, output.getvalue()
+
+
+def test_repartitioning_moves_every_cursor_to_the_common_end_and_nothing_is_lost(
+    workload, settings
+):
+    # given the workload applied with one partition
+    first, second = workload
+
+    # when the projections move to three partitions and the setting follows
+    code, output = _repartition(3)
+    settings.PROJECTION_PARTITIONS = 3
+
+    # then every projection has three cursors at one position
+    assert code == 0, output
+    for name in ("game_stats", "progression", "event_progress"):
+        cursors = ProjectionCursor.objects.filter(name=name).order_by("partition")
+        assert [cursor.partition for cursor in cursors] == [0, 1, 2]
+        assert {cursor.partitions for cursor in cursors} == {3}
+        assert len({(c.last_transaction_id, c.last_event_id) for c in cursors}) == 1
+
+    # and rounds played afterwards are applied once each by their new partitions
+    for player in (first, second):
+        assert post(client_of(player), "/api/games/slot/spin", {"bet": 10}).status_code == 200
+    assert check()[0] == 0
+    assert PlayerGameStats.objects.get(user=first, game="slot").plays == 6
+    assert PlayerProgress.objects.get(user=second).rounds_played == 8
+
+
+def test_repartitioning_is_refused_while_a_partition_is_behind(workload, settings, monkeypatch):
+    # given two partitions where only one has applied the newest rounds
+    from casinoclub import projections
+
+    first, second = workload
+    check()
+    assert _repartition(2)[0] == 0
+    settings.PROJECTION_PARTITIONS = 2
+    odd, even = (first, second) if first.pk % 2 else (second, first)
+    monkeypatch.setattr(projections, "projections_run", lambda *a, **k: 0)  # no catch-up
+    for player in (even, odd):
+        _round_logged(player)
+    projections.projection_batch_apply("game_stats", odd.pk % 2)
+    cursors_before = list(ProjectionCursor.objects.order_by("name", "partition").values())
+
+    # when the projections are moved to three partitions
+    code, output = _repartition(3)
+
+    # then it is refused, names the partition behind, and every cursor stays as it was
+    assert code == 1
+    assert f"'game_stats' partition {even.pk % 2} has not applied event" in output
+    assert list(ProjectionCursor.objects.order_by("name", "partition").values()) == cursors_before
+
+
+def _round_logged(player: User) -> None:
+    with transaction.atomic():
+        domain_events.domain_event_record(
+            domain_events.RoundSettled(
+                user_id=player.pk, round_id=0, game="slot", bet=10, payout=0, multiplier_x100=0
+            )
+        )
