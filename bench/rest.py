@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import projection_lag
 from bench.harness import FOREIGN, WrkRun, db_sessions, drain, http_request, log
 
 GOLD = 1_000_000
@@ -294,10 +295,12 @@ def measure_route(
             log(f"{server} {route.name} {label}: {seconds} s, {threads} threads x {connections}")
             sessions_before = db_sessions()
             foreign_mark = FOREIGN.mark()
-            figure = wrk_route(
-                port, route, players, mode=mode, connections=connections,
-                threads=max(1, min(threads, connections)), seconds=seconds, label=label,
-            )  # fmt: skip
+            with projection_lag.sampling() as lag:  # the workers apply the log meanwhile
+                figure = wrk_route(
+                    port, route, players, mode=mode, connections=connections,
+                    threads=max(1, min(threads, connections)), seconds=seconds, label=label,
+                )  # fmt: skip
+            figure["projection_lag"] = lag
             figure["foreign_cpu_percent"] = FOREIGN.percent_since(foreign_mark)
             figure["db_sessions_opened"] = db_sessions() - sessions_before - 1  # less our own
             figure.update(
@@ -364,6 +367,7 @@ def figure_line(
         "db_sessions_opened": figure.get("db_sessions_opened"),
         "foreign_cpu_percent": figure["foreign_cpu_percent"],
         "samples": figure.get("samples", {}),
+        "projection_lag": figure.get("projection_lag", {}),
     }
 
 

@@ -20,7 +20,10 @@ In this order, every process it starts stopped at the end (also on Ctrl-C, SIGTE
 3. REST (``rest.py``) on gunicorn (``--servers``; 4 sync workers as deploy/gunicorn.conf.py's
    default): the floor (the reference's transaction on our stack, ``bench/floor.py``), slot spin,
    shop buy, streak claim, login and catalog, each sampled, warmed up, then
-   wrk at every ``--connections`` level (32 and 128) spread and hot (streak: ``once``).
+   wrk at every ``--connections`` level (32 and 128) spread and hot (streak: ``once``). One Celery
+   worker per projection partition applies the event log meanwhile, and every figure carries the
+   projection lag sampled during its run (``projection_lag.py``: p50/p99 of the worst
+   projection's lag, and how long the projections took to catch up after the load).
 4. Sockets (``realtime_latency.py``): ``--sockets`` connected to daphne while the spin load runs
    on gunicorn and gold grants are committed; commit -> receive p50/p99.
 5. Idle sockets (``idle_sockets.py``): one daphne process, ``--idle-steps``; held and RSS.
@@ -52,7 +55,14 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
-from bench import harness, idle_sockets, realtime_latency, rest, simulate_rtp_speed
+from bench import (
+    harness,
+    idle_sockets,
+    projection_lag,
+    realtime_latency,
+    rest,
+    simulate_rtp_speed,
+)
 from bench.harness import FOREIGN, emit, log
 
 PARTS = ("rest", "sockets", "idle", "rtp")
@@ -140,21 +150,36 @@ def part_rest(
 ) -> list[dict[str, Any]]:
     known = rest.routes(args.bet, args.product)
     lines = []
-    for server in args.server_names:
-        port = harness.free_port()
-        command, description = server_command(server, port, args)
-        with harness.server_running(server, command, port, work_dir / f"{server}.log"):
-            for name in args.route_names:
-                figures = rest.measure_route(
-                    server, description, port, known[name], players,
-                    connection_levels=args.connections, threads=args.threads,
-                    seconds=args.seconds, warmup=args.warmup,
-                )  # fmt: skip
-                route_lines = [
-                    emit(rest.figure_line(figure, reference, common)) for figure in figures
-                ]
-                harness.results_append(name, route_lines)
-                lines += route_lines
+    partitions = int(os.environ.get("PROJECTION_PARTITIONS", "1"))
+    with projection_lag.workers_running(partitions, work_dir):
+        for server in args.server_names:
+            lines += _rest_on(server, args, players, reference, common, work_dir, known)
+    return lines
+
+
+def _rest_on(
+    server: str,
+    args: argparse.Namespace,
+    players: rest.Players,
+    reference: dict[str, dict[str, Any]],
+    common: dict[str, Any],
+    work_dir: Path,
+    known: dict[str, rest.Route],
+) -> list[dict[str, Any]]:
+    """Every route on one server (the projection workers run meanwhile)."""
+    lines = []
+    port = harness.free_port()
+    command, description = server_command(server, port, args)
+    with harness.server_running(server, command, port, work_dir / f"{server}.log"):
+        for name in args.route_names:
+            figures = rest.measure_route(
+                server, description, port, known[name], players,
+                connection_levels=args.connections, threads=args.threads,
+                seconds=args.seconds, warmup=args.warmup,
+            )  # fmt: skip
+            route_lines = [emit(rest.figure_line(figure, reference, common)) for figure in figures]
+            harness.results_append(name, route_lines)
+            lines += route_lines
     return lines
 
 
@@ -293,13 +318,13 @@ def summary(
     parts = []
     if figures:
         header = ("figure", "rps", "p50 ms", "p99 ms", "x ceiling rps", "x ceiling p99",
-                  "foreign cpu %", "flags")  # fmt: skip
+                  "proj lag p50 s", "proj lag p99 s", "foreign cpu %", "flags")  # fmt: skip
         rows: list[tuple[str, ...]] = [header]
         for name in ("ceiling-spread", "ceiling-hot"):
             line = reference[name]
             rows.append(
                 (f"reference spin {name.removeprefix('ceiling-')}-32", f"{line['rps']:.1f}",
-                 f"{line['p50_ms']:.1f}", f"{line['p99_ms']:.1f}", "1.000", "1.00",
+                 f"{line['p50_ms']:.1f}", f"{line['p99_ms']:.1f}", "1.000", "1.00", "", "",
                  str(line.get("foreign_cpu_percent", "?")), "")
             )  # fmt: skip
         for line in figures:
@@ -307,12 +332,16 @@ def summary(
                 (f"{line['route']} {line['target']} {line['label']}", f"{line['rps']:.1f}",
                  f"{line['p50_ms']:.1f}", f"{line['p99_ms']:.1f}",
                  f"{line['ratio_to_ceiling_rps']:.3f}", f"{line['ratio_to_ceiling_p99']:.2f}",
+                 str((line.get("projection_lag") or {}).get("p50_s", "-")),
+                 str((line.get("projection_lag") or {}).get("p99_s", "-")),
                  str(line["foreign_cpu_percent"]), "; ".join(line["flags"]) or "-")
             )  # fmt: skip
         parts.append(harness.table(rows))
         parts.append(
             "x ceiling: against the reference's slot spin at 32 connections (spread, or hot for"
-            " hot); the reference implements only the spin."
+            " hot); the reference implements only the spin. proj lag: the worst projection's lag"
+            " (projection_lag_seconds) sampled every 0.25 s during the run, one Celery worker"
+            " per projection partition applying the log."
         )
     if sockets:
         latency, spin_latency, load = (

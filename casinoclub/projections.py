@@ -37,7 +37,6 @@ from casinoclub.realtime.services import (
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-PER_EVENT_BATCH_SIZE = 100
 
 projection_batch_seconds = Histogram(
     "projection_batch_seconds",
@@ -60,8 +59,12 @@ class Event:
 class Projection:
     """``apply`` runs inside the batch transaction with the batch's events in log order.
 
-    ``reset`` deletes the derived state (for ``rebuild_projection``); ``differences`` recomputes
-    the state from the log (and ledger) and returns a line per disagreement (``check_projections``).
+    ``reset`` deletes the derived state (for ``rebuild_projection``: the log is then replayed
+    from zero); ``repair`` is the rebuild of a projection whose replay would pay rewards or send
+    messages again: given the events its cursors have applied, it recomputes the state and writes
+    it, paying and sending nothing, and returns how many rows it changed; ``differences``
+    recomputes the state from the log (and ledger) and returns a line per disagreement
+    (``check_projections``).
     """
 
     name: str
@@ -69,9 +72,8 @@ class Projection:
     apply: Callable[[list[Event]], None]
     reset: Callable[[], None] | None = None
     differences: Callable[[], list[str]] | None = None
-    # events per batch: per-event projections hold their players' wallet locks for the batch,
-    # so they take smaller batches than the set-based ones
-    batch_size: int = BATCH_SIZE
+    repair: Callable[[list[Event]], int] | None = None
+    batch_size: int = BATCH_SIZE  # events per batch
 
 
 def _event(row: tuple[Any, ...]) -> Event:
@@ -101,6 +103,28 @@ def projection_get(name: str) -> Projection:
 
 def partitions_count() -> int:
     return max(1, settings.PROJECTION_PARTITIONS)
+
+
+PROJECTION_QUEUE = "projections.{partition}"
+
+
+def projection_task_route(
+    name: str,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    options: dict[str, Any],
+    *_: Any,
+    **__: Any,
+) -> dict[str, str] | None:
+    """Celery router (``CELERY_TASK_ROUTES``): a partition's run goes to that partition's queue,
+    ``projections.<n>``, which one worker consumes, so N workers own N hash ranges of players.
+    The beat backstop (every partition) stays on the default queue."""
+    if name != "casinoclub.tasks.projections_run_task":
+        return None
+    partition = kwargs.get("partition") if kwargs else (args[0] if args else None)
+    if partition is None:
+        return None
+    return {"queue": PROJECTION_QUEUE.format(partition=partition)}
 
 
 # Events the reader may see: written by a transaction older than every running one (committed or
@@ -142,21 +166,96 @@ class PartitionsChanged(RuntimeError):
     """``PROJECTION_PARTITIONS`` differs from the count the cursors were made with."""
 
 
-def _cursor_lock(name: str, partition: int) -> ProjectionCursor:
+def _cursors_lock(names: Sequence[str], partition: int) -> dict[str, ProjectionCursor]:
+    """The cursor rows of ``names`` in one partition, created on first use, locked in name order
+    (the order every runner takes them, so two runners never deadlock)."""
     count = partitions_count()
     if not 0 <= partition < count:
         raise ValueError(f"partition {partition} is outside 0..{count - 1}")
     ProjectionCursor.objects.bulk_create(
-        [ProjectionCursor(name=name, partition=partition, partitions=count)],
+        [ProjectionCursor(name=name, partition=partition, partitions=count) for name in names],
         ignore_conflicts=True,
     )
-    cursor_row = ProjectionCursor.objects.select_for_update().get(name=name, partition=partition)
-    if cursor_row.partitions != count:
-        raise PartitionsChanged(
-            f"projection {name!r} was partitioned {cursor_row.partitions} ways, the setting says"
-            f" {count}: re-partitioning is an offline step (docs/decisions/0140)"
-        )
-    return cursor_row
+    rows = {
+        row.name: row
+        for row in ProjectionCursor.objects.select_for_update()
+        .filter(name__in=list(names), partition=partition)
+        .order_by("name")
+    }
+    for row in rows.values():
+        if row.partitions != count:
+            raise PartitionsChanged(
+                f"projection {row.name!r} was partitioned {row.partitions} ways, the setting says"
+                f" {count}: re-partitioning is an offline step (docs/decisions/0140)"
+            )
+    return rows
+
+
+def _cursor_lock(name: str, partition: int) -> ProjectionCursor:
+    return _cursors_lock([name], partition)[name]
+
+
+def _position(event: Event) -> tuple[int, int]:
+    return (event.transaction_id, event.id)
+
+
+def _batch_apply(
+    selected: Sequence[Projection], partition: int, limit: int | None = None
+) -> dict[str, int]:
+    """Apply the next batch of each of ``selected`` (one partition) in the caller's transaction.
+
+    Every event is read before anything is applied (so no projection reads an event this
+    transaction appends: the next batch does, after the commit). The batches end at one common
+    log position: a projection whose batch is full sets the end for all, so the projections that
+    are level apply the same rounds together and their progress leaves in one ``progress_update``
+    per player. Returns how many events each projection applied.
+    """
+    cursors = _cursors_lock(sorted(projection.name for projection in selected), partition)
+    batches: dict[str, list[Event]] = {}
+    full_ends: list[tuple[int, int]] = []
+    for projection in selected:
+        size = limit or projection.batch_size
+        events = _events_read(projection, cursors[projection.name], partition, size)
+        batches[projection.name] = events
+        if len(events) >= size:
+            full_ends.append(_position(events[-1]))
+    if full_ends:
+        end = min(full_ends)
+        batches = {
+            name: [event for event in events if _position(event) <= end]
+            for name, events in batches.items()
+        }
+    if not any(batches.values()):
+        return {}
+    timings: dict[str, float] = {}
+    coalescer = realtime_progress_coalescing_start()
+    try:
+        for projection in selected:
+            events = batches[projection.name]
+            if events:
+                started = time.perf_counter()
+                projection.apply(events)
+                timings[projection.name] = time.perf_counter() - started
+        coalescer.flush()  # one progress_update per player per batch, across the projections
+    finally:
+        realtime_progress_coalescing_stop()
+    now = timezone.now()
+    for name, events in batches.items():
+        if not events:
+            continue
+        cursor_row, last = cursors[name], events[-1]
+        cursor_row.last_transaction_id = last.transaction_id
+        cursor_row.last_event_id = last.id
+        cursor_row.last_event_created_at = last.created_at
+        cursor_row.updated_at = now
+        cursor_row.save()
+
+    def observe() -> None:
+        for name, elapsed in timings.items():
+            projection_batch_seconds.labels(projection=name).observe(elapsed)
+
+    transaction.on_commit(observe)
+    return {name: len(events) for name, events in batches.items() if events}
 
 
 @transaction.atomic(durable=True)
@@ -167,27 +266,30 @@ def projection_batch_apply(name: str, partition: int = 0, *, limit: int | None =
     safe events after it, apply them, move the cursor. Any error rolls all of it back (the same
     events are read again next time).
     """
-    projection = projection_get(name)
-    started = time.perf_counter()
-    cursor_row = _cursor_lock(name, partition)
-    events = _events_read(projection, cursor_row, partition, limit or projection.batch_size)
-    if not events:
-        return 0
-    coalescer = realtime_progress_coalescing_start()
-    try:
-        projection.apply(events)
-        coalescer.flush()  # one progress_update per player per batch
-    finally:
-        realtime_progress_coalescing_stop()
-    last = events[-1]
-    cursor_row.last_transaction_id = last.transaction_id
-    cursor_row.last_event_id = last.id
-    cursor_row.last_event_created_at = last.created_at
-    cursor_row.updated_at = timezone.now()
-    cursor_row.save()
-    elapsed = time.perf_counter() - started
-    transaction.on_commit(lambda: projection_batch_seconds.labels(projection=name).observe(elapsed))
-    return len(events)
+    return _batch_apply([projection_get(name)], partition, limit).get(name, 0)
+
+
+@transaction.atomic(durable=True)
+def projections_batch_apply(names: Sequence[str], partition: int = 0) -> dict[str, int]:
+    """Apply the next batch of several projections of one partition in ONE transaction.
+
+    The cursors are locked in name order, each projection reads its safe events after its
+    cursor, the batches end at a common log position, the projections apply in registration
+    order, their progress messages fold into one ``progress_update`` per player, and every cursor
+    moves, all in the same transaction: a round's stats, XP, achievements and missions reach the
+    player together. Any error rolls all of it back. Returns the events applied per projection.
+    """
+    return _batch_apply([projection_get(name) for name in names], partition)
+
+
+def _projection_run_alone(projection: Projection, partition: int, max_batches: int) -> int:
+    applied = 0
+    for _batch in range(max_batches):
+        count = projection_batch_apply(projection.name, partition)
+        applied += count
+        if count == 0:
+            break
+    return applied
 
 
 def projections_run(
@@ -198,26 +300,33 @@ def projections_run(
 ) -> int:
     """Apply every (named) projection of the given partitions (all by default) until caught up.
 
-    Projections run in registration order, each to the end of the safe log before the next; the
-    passes repeat while one applied anything, so a projection fed by events another projection
-    appended (a review flag found by progression) sees them in the same run. A failing projection
-    is logged and the others still run; the first error is raised at the end. Returns how many
-    events were applied in all.
+    Each batch applies every selected projection of a partition together
+    (``projections_batch_apply``); the passes repeat while one applied anything, so a projection
+    fed by events another projection appended (a review flag found by progression) sees them in
+    the same run. When a combined batch fails, the partition's projections run one by one so the
+    healthy ones still advance; a failing projection is logged and the first error is raised at
+    the end. Returns how many events were applied in all.
     """
     owned = list(range(partitions_count())) if partitions is None else list(partitions)
     selected = projections_all() if names is None else [projection_get(n) for n in names]
+    selected_names = [projection.name for projection in selected]
     applied = 0
     first_error: Exception | None = None
     for _pass in range(3):
         applied_in_pass = 0
-        for projection in selected:
-            for partition in owned:
+        for partition in owned:
+            try:
+                for _batch in range(max_batches):
+                    count = sum(projections_batch_apply(selected_names, partition).values())
+                    applied_in_pass += count
+                    if count == 0:
+                        break
+                continue
+            except Exception:
+                logger.exception("projections of partition %s failed together", partition)
+            for projection in selected:  # one by one: the healthy ones still advance
                 try:
-                    for _batch in range(max_batches):
-                        count = projection_batch_apply(projection.name, partition)
-                        applied_in_pass += count
-                        if count == 0:
-                            break
+                    applied_in_pass += _projection_run_alone(projection, partition, max_batches)
                 except Exception as error:
                     logger.exception("projection %s[%s] failed", projection.name, partition)
                     first_error = first_error or error
@@ -238,6 +347,107 @@ def projection_reset(name: str) -> None:
         ProjectionCursor.objects.select_for_update().filter(name=name).order_by("pk").exists()
         projection.reset()
         ProjectionCursor.objects.filter(name=name).delete()
+
+
+def projection_repair(name: str) -> int:
+    """Rebuild a projection that pays rewards or sends messages: apply what is pending, then, in
+    one transaction holding every partition's cursor (no batch of it runs meanwhile), recompute
+    its state from exactly the events the cursors have applied and write it. Pays nothing and
+    sends nothing; rewards are compared with the ledger by ``check_projections``. Returns how
+    many rows changed."""
+    projection = projection_get(name)
+    if projection.repair is None:
+        raise ValueError(f"projection {name!r} cannot be repaired")
+    projections_run(names=[name])
+    with transaction.atomic(durable=True):
+        cursors = {
+            cursor.partition: (cursor.last_transaction_id, cursor.last_event_id)
+            for cursor in ProjectionCursor.objects.select_for_update()
+            .filter(name=name)
+            .order_by("partition")
+        }
+        count = partitions_count()
+        applied = [
+            event
+            for event in events_of_types(projection.event_types)
+            if (event.transaction_id, event.id) <= cursors.get(event.user_id % count, (0, 0))
+        ]
+        return projection.repair(applied)
+
+
+class RepartitionRefused(RuntimeError):
+    """An event below the projections' common end is not applied yet: run them and try again."""
+
+
+def projections_repartition(partitions: int) -> dict[str, tuple[int, int]]:
+    """Move every registered projection from ``PROJECTION_PARTITIONS`` partitions to
+    ``partitions``; return each projection's common end, (transaction id, event id).
+
+    Applies what is pending with the current partitions, then in one transaction locks every
+    cursor (no batch runs meanwhile), finds each projection's common end (the furthest of its
+    cursors), refuses when any partition still has an unapplied event at or before that end, and
+    replaces the cursors with ``partitions`` new ones at the end. Nothing is applied twice or
+    skipped: every event up to the end is applied, and an event committed later (writers may keep
+    running: a later writer's event lies beyond every cursor, see the reading rule) is applied by
+    its new partition. Then set ``PROJECTION_PARTITIONS`` to ``partitions`` everywhere and restart
+    the workers; until then a runner with the old setting refuses (``PartitionsChanged``).
+    """
+    if not 1 <= partitions <= 1024:
+        raise ValueError("partitions must be between 1 and 1024")
+    projections_run()
+    count = partitions_count()
+    ends: dict[str, tuple[int, int]] = {}
+    with transaction.atomic(durable=True):
+        selected = sorted(projections_all(), key=lambda projection: projection.name)
+        cursors = {
+            (row.name, row.partition): row
+            for row in ProjectionCursor.objects.select_for_update()
+            .filter(name__in=[projection.name for projection in selected])
+            .order_by("name", "partition")
+        }
+        for projection in selected:
+            own = [row for (name, _p), row in cursors.items() if name == projection.name]
+            if any(row.partitions != count for row in own):
+                raise PartitionsChanged(f"projection {projection.name!r}: cursors of another N")
+            last = max(
+                own, key=lambda row: (row.last_transaction_id, row.last_event_id), default=None
+            )
+            end = (last.last_transaction_id, last.last_event_id) if last else (0, 0)
+            for partition in range(count):
+                row = cursors.get((projection.name, partition))
+                start = (row.last_transaction_id, row.last_event_id) if row else (0, 0)
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT id FROM casinoclub_domainevent"
+                        " WHERE (transaction_id, id) > (%s, %s)"
+                        " AND (transaction_id, id) <= (%s, %s) AND type = ANY(%s)"
+                        " AND (%s = 1 OR mod(user_id, %s) = %s) LIMIT 1",
+                        [*start, *end, sorted(projection.event_types), count, count, partition],
+                    )
+                    behind = cursor.fetchone()
+                if behind is not None:
+                    raise RepartitionRefused(
+                        f"projection {projection.name!r} partition {partition} has not applied"
+                        f" event {behind[0]} yet: run the projections and try again"
+                    )
+            ends[projection.name] = end
+            ProjectionCursor.objects.filter(name=projection.name).delete()
+            now = timezone.now()
+            ProjectionCursor.objects.bulk_create(
+                [
+                    ProjectionCursor(
+                        name=projection.name,
+                        partition=partition,
+                        partitions=partitions,
+                        last_transaction_id=end[0],
+                        last_event_id=end[1],
+                        last_event_created_at=last.last_event_created_at if last else None,
+                        updated_at=now,
+                    )
+                    for partition in range(partitions)
+                ]
+            )
+    return ends
 
 
 def projection_lag_seconds(name: str) -> float:

@@ -1,10 +1,10 @@
 """Every state change of events and missions.
 
 Invariants:
-- progress comes only from domain events (rounds, purchases, streak claims) through
-  ``progress_record``, never from the client; only joined events progress, and only inside their
-  window; missions progress for every player, one row per (player, mission, period), created by
-  the first progress of the period;
+- progress comes only from domain events (rounds, purchases, streak claims) through the
+  ``event_progress`` projection (``events.projections``), never from the client; only joined
+  events progress, and only inside their window; missions progress for every player, one row
+  per (player, mission, period), created by the first progress of the period;
 - progress is capped at the target and stops at completion; every change increments
   ``progress_version`` in the same ``UPDATE`` (``progress_version = progress_version + 1``), so it
   only grows;
@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from datetime import date, timedelta
+from typing import Literal
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -43,7 +43,6 @@ from .models import (
     Mission,
     MissionPeriod,
     MissionProgress,
-    RequirementType,
 )
 from .periods import current_period_starts, period_start
 
@@ -107,244 +106,8 @@ def contribution_of_reward(event: domain_events.RewardClaimed) -> Contribution:
 
 
 # ---------------------------------------------------------------- progress
-
-# The amounts of one contribution per requirement type, joined to missions / events by type.
-# Rows are locked in primary-key order (FOR UPDATE in the CTE) before the UPDATE changes them.
-_MISSION_ROWS_CREATE = """
-WITH amounts(requirement_type, amount) AS (VALUES
-    ('plays', %(plays)s::bigint), ('wins', %(wins)s::bigint),
-    ('gold_spent', %(gold_spent)s::bigint), ('gold_won', %(gold_won)s::bigint),
-    ('purchases', %(purchases)s::bigint), ('streak_days', %(streak_days)s::bigint))
-INSERT INTO events_missionprogress
-    (user_id, mission_id, period_start, progress, progress_version, created_at, updated_at)
-SELECT %(user_id)s, m.id,
-    CASE m.period WHEN 'weekly' THEN %(week)s::date ELSE %(day)s::date END,
-    0, 0, %(now)s, %(now)s
-FROM events_mission m JOIN amounts a ON a.requirement_type = m.requirement_type
-WHERE m.is_active AND a.amount > 0 AND (m.game = '' OR m.game = %(game)s)
-ORDER BY m.id
-ON CONFLICT (user_id, mission_id, period_start) DO NOTHING
-"""
-
-_MISSION_ROWS_ADVANCE = """
-WITH amounts(requirement_type, amount) AS (VALUES
-    ('plays', %(plays)s::bigint), ('wins', %(wins)s::bigint),
-    ('gold_spent', %(gold_spent)s::bigint), ('gold_won', %(gold_won)s::bigint),
-    ('purchases', %(purchases)s::bigint), ('streak_days', %(streak_days)s::bigint)),
-due AS (
-    SELECT p.id, m.target, m.requirement_type, m.period, a.amount
-    FROM events_missionprogress p
-    JOIN events_mission m ON m.id = p.mission_id
-    JOIN amounts a ON a.requirement_type = m.requirement_type
-    WHERE p.user_id = %(user_id)s
-        AND p.period_start = CASE m.period WHEN 'weekly' THEN %(week)s::date ELSE %(day)s::date END
-        AND m.is_active AND a.amount > 0 AND (m.game = '' OR m.game = %(game)s)
-        AND p.completed_at IS NULL AND p.progress < m.target
-        AND (m.requirement_type <> 'streak_days' OR p.progress < a.amount)
-    ORDER BY p.id
-    FOR UPDATE OF p
-)
-UPDATE events_missionprogress p SET
-    progress = LEAST(d.target, CASE WHEN d.requirement_type = 'streak_days'
-        THEN GREATEST(p.progress, d.amount) ELSE p.progress + d.amount END),
-    progress_version = p.progress_version + 1,
-    completed_at = CASE WHEN (CASE WHEN d.requirement_type = 'streak_days'
-        THEN GREATEST(p.progress, d.amount) ELSE p.progress + d.amount END) >= d.target
-        THEN %(now)s END,
-    updated_at = %(now)s
-FROM due d
-WHERE p.id = d.id
-RETURNING p.mission_id, d.period, p.period_start, p.progress, d.target, p.progress_version,
-    p.completed_at IS NOT NULL
-"""
-
-_EVENT_ROWS_ADVANCE = """
-WITH amounts(requirement_type, amount) AS (VALUES
-    ('plays', %(plays)s::bigint), ('wins', %(wins)s::bigint),
-    ('gold_spent', %(gold_spent)s::bigint), ('gold_won', %(gold_won)s::bigint),
-    ('purchases', %(purchases)s::bigint), ('streak_days', %(streak_days)s::bigint)),
-due AS (
-    SELECT p.id, e.target, e.requirement_type, a.amount
-    FROM events_eventparticipation p
-    JOIN events_event e ON e.id = p.event_id
-    JOIN amounts a ON a.requirement_type = e.requirement_type
-    WHERE p.user_id = %(user_id)s
-        AND e.is_active AND e.starts_at <= %(now)s AND e.ends_at > %(now)s
-        AND a.amount > 0 AND (e.game = '' OR e.game = %(game)s)
-        AND p.completed_at IS NULL AND p.progress < e.target
-        AND (e.requirement_type <> 'streak_days' OR p.progress < a.amount)
-    ORDER BY p.id
-    FOR UPDATE OF p
-)
-UPDATE events_eventparticipation p SET
-    progress = LEAST(d.target, CASE WHEN d.requirement_type = 'streak_days'
-        THEN GREATEST(p.progress, d.amount) ELSE p.progress + d.amount END),
-    progress_version = p.progress_version + 1,
-    completed_at = CASE WHEN (CASE WHEN d.requirement_type = 'streak_days'
-        THEN GREATEST(p.progress, d.amount) ELSE p.progress + d.amount END) >= d.target
-        THEN %(now)s END
-FROM due d
-WHERE p.id = d.id
-RETURNING p.event_id, p.progress, d.target, p.progress_version, p.completed_at IS NOT NULL
-"""
-
-
-def progress_record(
-    contribution: Contribution, at: datetime | None = None
-) -> list[EventProgressItem]:
-    """Advance the player's missions and joined, running events by ``contribution``.
-
-    Runs in the ``event_progress`` projection's batch, once per logged round, purchase or claim,
-    counted in the periods of ``at`` (the event's time; now when None). Locks only the player's own
-    progress rows. Publishes one ``event_progress`` message listing the changed rows (none when
-    nothing changed). Not idempotent: call it once per domain event. Returns the changed rows.
-    """
-    if contribution.is_empty():
-        return []
-    now = at or timezone.now()
-    starts = current_period_starts(timezone.localdate(now))
-    params: dict[str, Any] = {
-        "user_id": contribution.user_id,
-        "game": contribution.game,
-        "plays": contribution.plays,
-        "wins": contribution.wins,
-        "gold_spent": contribution.gold_spent,
-        "gold_won": contribution.gold_won,
-        "purchases": contribution.purchases,
-        "streak_days": contribution.streak_days,
-        "day": starts[MissionPeriod.DAILY],
-        "week": starts[MissionPeriod.WEEKLY],
-        "now": now,
-    }
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(_MISSION_ROWS_CREATE, params)
-        cursor.execute(_MISSION_ROWS_ADVANCE, params)
-        missions = cursor.fetchall()
-        cursor.execute(_EVENT_ROWS_ADVANCE, params)
-        events = cursor.fetchall()
-        items: list[EventProgressItem] = [
-            _item("mission", mission_id, period, start.isoformat(), *rest)
-            for mission_id, period, start, *rest in sorted(missions)
-        ] + [_item("event", event_id, None, None, *rest) for event_id, *rest in sorted(events)]
-        if items:
-            _publish(contribution.user_id, "progress", items)
-    return items
-
-
-def progress_reverse(
-    contribution: Contribution, *, counted_at: datetime, other_purchases_at: tuple[datetime, ...]
-) -> list[str]:
-    """Take ``contribution`` (a reversed purchase's) back from the rows it advanced.
-
-    The rows are the player's missions of the periods containing ``counted_at`` and the events
-    they had joined that were running then. An unclaimed row loses the amount (never below zero)
-    and its completion when it falls below the target. Progress is capped at the target, so a
-    ``purchases`` row never falls below what the player's other standing purchases
-    (``other_purchases_at``) in the same period or event window earn. A claimed row keeps its
-    reward and its progress: when it would fall below the target, ``mission_reward_claimed`` /
-    ``event_reward_claimed`` is returned so staff review it. Must run inside the reversal's
-    transaction, which holds the player's wallet; locks the rows in primary-key order; publishes
-    one ``event_progress`` message. Not idempotent: call it once per reversed purchase.
-    """
-    amounts = {
-        "plays": contribution.plays,
-        "wins": contribution.wins,
-        "gold_spent": contribution.gold_spent,
-        "gold_won": contribution.gold_won,
-        "purchases": contribution.purchases,
-    }
-    types = [name for name, amount in amounts.items() if amount > 0]
-    if not types:
-        return []
-    day = timezone.localdate(counted_at)
-    now = timezone.now()
-    reasons: list[str] = []
-    items: list[EventProgressItem] = []
-    with transaction.atomic(savepoint=False):
-        missions = (
-            MissionProgress.objects.select_for_update(of=("self",))
-            .select_related("mission")
-            .filter(user_id=contribution.user_id, mission__requirement_type__in=types)
-            .filter(
-                Q(mission__period=MissionPeriod.DAILY, period_start=day)
-                | Q(
-                    mission__period=MissionPeriod.WEEKLY,
-                    period_start=period_start(MissionPeriod.WEEKLY, day),
-                )
-            )
-            .order_by("pk")
-        )
-        for row in missions:
-            amount = amounts[row.mission.requirement_type]
-            remaining = max(0, row.progress - amount)
-            if row.mission.requirement_type == RequirementType.PURCHASES:
-                others = sum(
-                    period_start(row.mission.period, timezone.localdate(at)) == row.period_start
-                    for at in other_purchases_at
-                )
-                remaining = max(remaining, min(row.mission.target, others))
-            if row.claimed_at is not None:
-                if remaining < row.mission.target and "mission_reward_claimed" not in reasons:
-                    reasons.append("mission_reward_claimed")
-                continue
-            if remaining == row.progress:
-                continue
-            row.progress = remaining
-            row.progress_version += 1
-            if remaining < row.mission.target:
-                row.completed_at = None
-            row.updated_at = now
-            row.save(update_fields=["progress", "progress_version", "completed_at", "updated_at"])
-            items.append(
-                _item("mission", row.mission_id, row.mission.period, row.period_start.isoformat(),
-                      row.progress, row.mission.target, row.progress_version,
-                      row.completed_at is not None)
-            )  # fmt: skip
-        events = (
-            EventParticipation.objects.select_for_update(of=("self",))
-            .select_related("event")
-            .filter(
-                user_id=contribution.user_id,
-                event__requirement_type__in=types,
-                joined_at__lte=counted_at,
-                event__starts_at__lte=counted_at,
-                event__ends_at__gt=counted_at,
-            )
-            .order_by("pk")
-        )
-        for participation in events:
-            amount = amounts[participation.event.requirement_type]
-            remaining = max(0, participation.progress - amount)
-            if participation.event.requirement_type == RequirementType.PURCHASES:
-                since = max(participation.joined_at, participation.event.starts_at)
-                others = sum(since <= at < participation.event.ends_at for at in other_purchases_at)
-                remaining = max(remaining, min(participation.event.target, others))
-            if participation.claimed_at is not None:
-                if remaining < participation.event.target and "event_reward_claimed" not in reasons:
-                    reasons.append("event_reward_claimed")
-                continue
-            if remaining == participation.progress:
-                continue
-            participation.progress = remaining
-            participation.progress_version += 1
-            if remaining < participation.event.target:
-                participation.completed_at = None
-            participation.save(update_fields=["progress", "progress_version", "completed_at"])
-            items.append(
-                _item(
-                    "event",
-                    participation.event_id,
-                    None,
-                    None,
-                    participation.progress,
-                    participation.event.target,
-                    participation.progress_version,
-                    participation.completed_at is not None,
-                )
-            )
-        if items:
-            _publish(contribution.user_id, "progress", items)
-    return reasons
+# Progress from rounds, purchases, claims and reversals is the ``event_progress`` projection of
+# the event log (``events.projections``), applied set-based in batches.
 
 
 def _item(

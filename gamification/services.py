@@ -16,8 +16,9 @@ Invariants:
 - ranks are raised automatically, never lowered;
 - socket messages are stored in the transaction (``realtime_publish``) and sent after commit;
   ``reward_claimed`` is appended to the event log in the transaction of every claim and unlock;
-- round and purchase progress (counters, XP, achievements) is the ``progression`` projection of the
-  event log (``gamification.projections``), applied after the money transaction commits.
+- round and purchase progress (counters, XP, achievements, VIP points) is the ``progression``
+  projection of the event log (``gamification.projections``), applied set-based in batches after
+  the money transaction commits, with the same rules as the claims here.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from accounts.services import inventory_add, user_experience_add, wallet_credit,
 from accounts.services.progression import (
     ExperienceResult,
     user_vip_points_add,
-    user_vip_points_remove,
 )
 from casinoclub import domain_events
 from casinoclub.realtime.messages import (
@@ -48,7 +48,6 @@ from gamification.models import (
     Achievement,
     BattlePassClaim,
     PlayerProgress,
-    Season,
     StreakClaim,
     StreakState,
     Tier,
@@ -68,49 +67,6 @@ def _progress_lock(user_id: int) -> PlayerProgress:
     """The player's counters, created on first use, locked. Must run inside a transaction."""
     PlayerProgress.objects.bulk_create([PlayerProgress(user_id=user_id)], ignore_conflicts=True)
     return PlayerProgress.objects.select_for_update().get(user_id=user_id)
-
-
-_PROGRESS_COUNTERS = (
-    "rounds_played",
-    "total_bet",
-    "total_won",
-    "current_win_streak",
-    "best_win_streak",
-    "best_multiplier_x100",
-    "purchases",
-    "best_streak_days",
-)
-# A round's counters in one statement: the row is created on first use and updated under the lock
-# the upsert takes; RETURNING gives the new counters and (from the statement's snapshot, taken
-# under the caller's wallet lock) the ones before, which the achievement progress needs. Both in
-# the order of _PROGRESS_COUNTERS.
-_ROUND_PROGRESS_SQL = """
-WITH before AS (
-    SELECT rounds_played, total_bet, total_won, current_win_streak, best_win_streak,
-        best_multiplier_x100, purchases, best_streak_days
-    FROM gamification_playerprogress WHERE user_id = %(user_id)s
-)
-INSERT INTO gamification_playerprogress AS p (user_id, rounds_played, total_bet, total_won,
-    current_win_streak, best_win_streak, best_multiplier_x100, purchases, best_streak_days,
-    updated_at)
-VALUES (%(user_id)s, 1, %(bet)s, %(payout)s, %(streak)s, %(streak)s, %(multiplier)s, 0, 0,
-    %(now)s)
-ON CONFLICT (user_id) DO UPDATE SET
-    rounds_played = p.rounds_played + 1,
-    total_bet = p.total_bet + EXCLUDED.total_bet,
-    total_won = p.total_won + EXCLUDED.total_won,
-    current_win_streak = CASE WHEN %(is_win)s THEN p.current_win_streak + 1 ELSE 0 END,
-    best_win_streak = GREATEST(p.best_win_streak,
-        CASE WHEN %(is_win)s THEN p.current_win_streak + 1 ELSE 0 END),
-    best_multiplier_x100 = GREATEST(p.best_multiplier_x100, EXCLUDED.best_multiplier_x100),
-    updated_at = EXCLUDED.updated_at
-RETURNING p.rounds_played, p.total_bet, p.total_won, p.current_win_streak, p.best_win_streak,
-    p.best_multiplier_x100, p.purchases, p.best_streak_days,
-    (SELECT rounds_played FROM before), (SELECT total_bet FROM before),
-    (SELECT total_won FROM before), (SELECT current_win_streak FROM before),
-    (SELECT best_win_streak FROM before), (SELECT best_multiplier_x100 FROM before),
-    (SELECT purchases FROM before), (SELECT best_streak_days FROM before)
-"""
 
 
 def _streak_state_lock(user_id: int) -> StreakState:
@@ -251,99 +207,20 @@ def achievements_evaluate(
 def round_progress_record(
     user_id: int, *, game: str, bet: int, payout: int, multiplier_x100: int
 ) -> None:
-    """Count a settled round, grant its XP and evaluate achievements.
+    """Count one settled round now, as the ``progression`` projection counts a batch of them:
+    counters, XP (and levels), season XP, achievements. Must run inside a transaction; for
+    scripts and tests (rounds reach progression through the event log)."""
+    from casinoclub.projections import Event as LoggedEvent
+    from gamification.projections import progression_apply
 
-    Runs inside the round's transaction (the ``round_settled`` receiver), which holds the wallet.
-    """
-    _player_lock(user_id)
-    is_win = payout > bet
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _ROUND_PROGRESS_SQL,
-            {
-                "user_id": user_id,
-                "bet": bet,
-                "payout": payout,
-                "is_win": is_win,
-                "streak": 1 if is_win else 0,
-                "multiplier": multiplier_x100,
-                "now": timezone.now(),
-            },
-        )
-        row = cursor.fetchone()
-    after = dict(zip(_PROGRESS_COUNTERS, row[: len(_PROGRESS_COUNTERS)], strict=True))
-    old = row[len(_PROGRESS_COUNTERS) :]
-    before_counters = (
-        dict(zip(_PROGRESS_COUNTERS, old, strict=True))
-        if old[0] is not None
-        else dict.fromkeys(_PROGRESS_COUNTERS, 0)
-    )
-    before = _metric_values(PlayerProgress(user_id=user_id, **before_counters))
-    progress = PlayerProgress(user_id=user_id, **after)
-    experience_grant(user_id, rules.round_experience(bet), source=f"round:{game}")
-    achievements_evaluate(user_id, before, progress)
-
-
-def purchase_progress_record(user_id: int, *, receipt: str, price_cents: int) -> None:
-    """Count a successful purchase, add its VIP points (money spend) and evaluate achievements.
-
-    Runs inside the purchase's transaction (the ``purchase_succeeded`` receiver); the shop's state
-    machine sends it once per purchase.
-    """
-    _player_lock(user_id)
-    progress = _progress_lock(user_id)
-    before = _metric_values(progress)
-    progress.purchases += 1
-    progress.save()
-    points = rules.vip_points_for_purchase(price_cents)
-    if points:
-        user_vip_points_add(
-            user_id,
-            points,
-            rank_for_points=selectors.vip_rank_for_points,
-            source=f"purchase:{receipt}",
-        )
-    achievements_evaluate(user_id, before, progress)
-
-
-def purchase_progress_reverse(
-    user_id: int, *, receipt: str, price_cents: int, items_removed: tuple[tuple[str, int], ...]
-) -> list[str]:
-    """Take back what a reversed purchase fed: one purchase off the counter, its VIP points (the
-    rank follows, ``user_vip_points_remove``). Unlocked achievements stay (no value is paid twice:
-    an unlock is once per player). Returns review reasons: ``battle_pass_premium_claimed`` when a
-    removed item was a season's premium pass the player no longer owns and premium rewards of that
-    season were already claimed (staff decide). Runs inside the reversal's transaction (the
-    ``purchase_reversed`` receiver), which holds the wallet; the shop sends it once per purchase.
-    """
-    _player_lock(user_id)
-    progress = _progress_lock(user_id)
-    progress.purchases = max(0, progress.purchases - 1)
-    progress.save(update_fields=["purchases", "updated_at"])
-    points = rules.vip_points_for_purchase(price_cents)
-    if points:
-        user_vip_points_remove(
-            user_id,
-            points,
-            rank_for_points=selectors.vip_rank_for_points,
-            source=f"reversal:{receipt}",
-        )
-    reasons: list[str] = []
-    removed = {code for code, quantity in items_removed if quantity > 0}
-    prefix = Season(code="").premium_item_code
-    lost_seasons = [
-        code.removeprefix(prefix)
-        for code in removed
-        if code.startswith(prefix) and not inventory_has(user_id, code)
-    ]
-    if (
-        lost_seasons
-        and BattlePassClaim.objects.filter(
-            user_id=user_id, track=Track.PREMIUM, tier__season__code__in=lost_seasons
-        ).exists()
-    ):
-        reasons.append("battle_pass_premium_claimed")
-    return reasons
+    payload = {
+        "round_id": 0,
+        "game": game,
+        "bet": bet,
+        "payout": payout,
+        "multiplier_x100": multiplier_x100,
+    }
+    progression_apply([LoggedEvent(0, "round_settled", user_id, payload, timezone.now(), 0)])
 
 
 # ---------------------------------------------------------------- daily streak

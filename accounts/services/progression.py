@@ -12,7 +12,7 @@ a rank staff set above the points stays.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -243,3 +243,198 @@ def user_vip_points_remove(
                 },
             )
         return VipPointsResult(total, rank, user.rank)
+
+
+# ---------------------------------------------------------------- batches (projections)
+
+
+@dataclass
+class PlayerLevelState:
+    """A player's level and VIP state, read under the user row's lock and changed in Python by a
+    projection batch (``users_progression_lock`` … ``users_progression_save``): the same rules
+    as ``user_experience_add`` / ``user_vip_points_add`` / ``user_vip_points_remove``, applied
+    event by event, written once."""
+
+    user_id: int
+    level: int
+    experience: int
+    paid_through: int
+    vip_points: int
+    rank: str
+    start_vip_points: int = 0
+    start_rank: str = ""
+    experience_gained: int = 0
+    levels_gained: list[int] | None = None
+    rewarded_levels: list[int] | None = None
+    sources: list[str] | None = None
+    vip_sources: list[str] | None = None
+
+    def experience_add(self, amount: int, *, source: str) -> list[int]:
+        """Add ``amount`` (≥ 0) XP; return the levels reached (their rewards are paid on save,
+        only above ``level_rewards_paid_through``)."""
+        if amount < 0:
+            raise ValueError("experience only grows")
+        if amount == 0:
+            return []
+        self.experience += amount
+        self.experience_gained += amount
+        gained: list[int] = []
+        while self.experience >= experience_for_next_level(self.level):
+            self.experience -= experience_for_next_level(self.level)
+            self.level += 1
+            gained.append(self.level)
+        self.levels_gained = [*(self.levels_gained or []), *gained]
+        rewarded = [reached for reached in gained if reached > self.paid_through]
+        self.rewarded_levels = [*(self.rewarded_levels or []), *rewarded]
+        if gained:
+            self.paid_through = max(self.paid_through, self.level)
+        if source not in (self.sources or []):
+            self.sources = [*(self.sources or []), source]
+        return gained
+
+    def vip_points_add(
+        self, points: int, *, rank_for_points: Callable[[int], str], source: str
+    ) -> None:
+        """``user_vip_points_add``'s rule: the rank the points earn, never lowered."""
+        if points < 0:
+            raise ValueError("VIP points only grow")
+        self.vip_points += points
+        earned = rank_for_points(self.vip_points)
+        if _RANK_ORDER.index(earned) > _RANK_ORDER.index(self.rank):
+            self.rank = earned
+        self.vip_sources = [*(self.vip_sources or []), source]
+
+    def vip_points_remove(
+        self, points: int, *, rank_for_points: Callable[[int], str], source: str
+    ) -> None:
+        """``user_vip_points_remove``'s rule: a rank the points explained follows them down."""
+        if points < 0:
+            raise ValueError("points to remove must not be negative")
+        total = max(0, self.vip_points - points)
+        earned_before = _RANK_ORDER.index(rank_for_points(self.vip_points))
+        earned_after = _RANK_ORDER.index(rank_for_points(total))
+        if _RANK_ORDER.index(self.rank) <= earned_before:
+            self.rank = _RANK_ORDER[min(_RANK_ORDER.index(self.rank), earned_after)]
+        self.vip_points = total
+        self.vip_sources = [*(self.vip_sources or []), source]
+
+
+def users_progression_lock(user_ids: Iterable[int]) -> dict[int, PlayerLevelState]:
+    """Lock the players' user rows in primary-key order (one statement) and return their level
+    and VIP state. Must run inside the batch's transaction, after the players' wallets."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, level, experience, level_rewards_paid_through, vip_points, rank"
+            " FROM accounts_user WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+            [sorted(set(user_ids))],
+        )
+        rows = cursor.fetchall()
+    return {
+        row[0]: PlayerLevelState(
+            user_id=row[0],
+            level=row[1],
+            experience=row[2],
+            paid_through=row[3],
+            vip_points=row[4],
+            rank=row[5],
+            start_vip_points=row[4],
+            start_rank=row[5],
+        )
+        for row in rows
+    }
+
+
+_USERS_PROGRESSION_UPDATE = """
+UPDATE accounts_user AS u SET level = b.level, experience = b.experience,
+    level_rewards_paid_through = b.paid_through, vip_points = b.vip_points, rank = b.rank
+FROM unnest(%s::bigint[], %s::int[], %s::bigint[], %s::int[], %s::bigint[], %s::text[])
+    AS b(id, level, experience, paid_through, vip_points, rank)
+WHERE u.id = b.id
+"""
+
+
+def users_progression_save(states: Iterable[PlayerLevelState]) -> None:
+    """Write the changed players' level and VIP state in ONE statement, pay each level reached
+    above ``level_rewards_paid_through`` once (ledger key ``level-up:<level>``), and store one
+    ``profile_update`` per player with what the batch changed. Must run inside the batch's
+    transaction that locked them (``users_progression_lock``)."""
+    changed = [
+        state
+        for state in sorted(states, key=lambda state: state.user_id)
+        if state.experience_gained or state.vip_sources
+    ]
+    if not changed:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _USERS_PROGRESSION_UPDATE,
+            [
+                [state.user_id for state in changed],
+                [state.level for state in changed],
+                [state.experience for state in changed],
+                [state.paid_through for state in changed],
+                [state.vip_points for state in changed],
+                [state.rank for state in changed],
+            ],
+        )
+    for state in changed:
+        for reached in state.rewarded_levels or []:
+            reward = level_up_reward(reached)
+            if reward > 0:
+                wallet_credit(
+                    state.user_id,
+                    reward,
+                    reason=LedgerReason.LEVEL_UP,
+                    reference=f"level:{reached}",
+                    idempotency_key=f"level-up:{reached}",
+                )
+        if state.rank != state.start_rank:
+            auth_state_changed(state.user_id)  # the rank is cached with the authentication state
+        data: dict[str, object] = {}
+        if state.experience_gained:
+            sources = state.sources or []
+            data |= {
+                "level": state.level,
+                "experience": state.experience,
+                "max_experience": experience_for_next_level(state.level),
+                "experience_gained": state.experience_gained,
+                "source": sources[0] if len(sources) == 1 else "progression",
+                "levels_gained": state.levels_gained or [],
+            }
+        if state.vip_sources:
+            vip_sources = state.vip_sources
+            data |= {
+                "vip_points": state.vip_points,
+                "vip_points_gained": state.vip_points - state.start_vip_points,
+                "rank": state.rank,
+                "rank_changed": state.rank != state.start_rank,
+            }
+            if not state.experience_gained:
+                data["source"] = vip_sources[0] if len(vip_sources) == 1 else "progression"
+        realtime_publish(state.user_id, "profile_update", data)
+
+
+def users_experience_repair(totals: dict[int, int]) -> None:
+    """Set the players' level and XP to what ``totals`` (all XP ever earned, each) gives, in
+    ONE statement: the repair of the progression projection (``rebuild_projection``). Pays no
+    level reward and leaves ``level_rewards_paid_through``, so a level is never paid twice.
+    Must run inside a transaction that holds the players' wallets."""
+    if not totals:
+        return
+    users = sorted(totals)
+    levels: list[int] = []
+    experiences: list[int] = []
+    for user_id in users:
+        level, experience = 1, totals[user_id]
+        while experience >= experience_for_next_level(level):
+            experience -= experience_for_next_level(level)
+            level += 1
+        levels.append(level)
+        experiences.append(experience)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE accounts_user AS u SET level = b.level, experience = b.experience"
+            " FROM unnest(%s::bigint[], %s::int[], %s::bigint[]) AS b(id, level, experience)"
+            " WHERE u.id = b.id",
+            [users, levels, experiences],
+        )

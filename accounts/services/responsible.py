@@ -12,7 +12,6 @@ Invariants:
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -20,7 +19,6 @@ from django.utils import timezone
 
 from accounts import exceptions
 from accounts.models import BlockKind, ResponsiblePlay
-from casinoclub.realtime.services import realtime_publish
 
 COOL_OFF_DURATIONS = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
 SELF_EXCLUSION_DAYS = (30, 180, 365, 1825)
@@ -115,51 +113,6 @@ def purchase_allowed_check(user_id: int, price_cents: int, spent_today_cents: in
     if limit is not None and spent_today_cents + price_cents > limit:
         raise exceptions.PurchaseLimitReached(
             details={"daily_limit_cents": limit, "spent_today_cents": spent_today_cents}
-        )
-
-
-def play_session_touch(user_id: int, at: datetime | None = None) -> None:
-    """Track continuous play after a round settled at ``at``; send ``reality_check`` when due.
-
-    Runs in the play-session projection's batch (``accounts.projections``), once per settled
-    round in log order. One upsert per round; a round older than the last one counted (applied
-    late) never moves the session back.
-    """
-    now = at or timezone.now()
-    params: dict[str, Any] = {  # psycopg adapts timedelta to interval
-        "user": user_id,
-        "now": now,
-        "gap": timedelta(minutes=settings.PLAY_SESSION_GAP_MINUTES),
-        "every": timedelta(minutes=settings.REALITY_CHECK_MINUTES),
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO accounts_responsibleplay AS r (user_id, block_kind, session_started_at,
-                last_round_at, last_reality_check_at)
-            VALUES (%(user)s, '', %(now)s, %(now)s, %(now)s)
-            ON CONFLICT (user_id) DO UPDATE SET
-                session_started_at = CASE WHEN r.last_round_at IS NULL
-                    OR %(now)s - r.last_round_at > %(gap)s THEN %(now)s
-                    ELSE r.session_started_at END,
-                last_reality_check_at = CASE WHEN r.last_round_at IS NULL
-                    OR %(now)s - r.last_round_at > %(gap)s
-                    OR %(now)s - r.last_reality_check_at >= %(every)s THEN %(now)s
-                    ELSE r.last_reality_check_at END,
-                last_round_at = GREATEST(r.last_round_at, %(now)s)
-            RETURNING session_started_at, last_reality_check_at
-            """,
-            params,
-        )
-        row = cursor.fetchone()
-    assert row is not None
-    session_started_at, checked_at = row
-    if checked_at == now and session_started_at != now:  # a check fell due with this round
-        minutes = int((now - session_started_at).total_seconds() // 60)
-        realtime_publish(
-            user_id,
-            "game_event",
-            {"event": "reality_check", "session_minutes": minutes, "since": session_started_at},
         )
 
 

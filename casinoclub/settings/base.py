@@ -473,6 +473,8 @@ CELERY_BEAT_SCHEDULE.update(
 # Event log and projections (docs/decisions/0140-event-log-and-projections.md): players split into
 # this many partitions (user id mod N); run one projection worker per partition for scale-out.
 PROJECTION_PARTITIONS = env.int("PROJECTION_PARTITIONS", default=1)
+# a partition's after-commit run goes to its own queue, projections.<n> (README: projections)
+CELERY_TASK_ROUTES = ("casinoclub.projections.projection_task_route",)
 CELERY_BEAT_SCHEDULE.update(
     {
         "run-projections": {  # backstop for a lost after-commit send (broker down, worker killed)

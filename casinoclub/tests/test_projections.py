@@ -274,27 +274,94 @@ def test_a_batch_sends_each_player_one_progress_update_with_everything_it_change
         slot_spin(player, 10)
     before = set(RealtimeMessage.objects.filter(user=player).values_list("pk", flat=True))
 
-    # when the projections apply the three rounds (one batch each)
+    # when the projections apply the three rounds (one batch of every projection together)
     caught_up()
 
-    # then each projection batch stored one progress_update for the player and nothing else of
-    # progress: stats, XP and level, achievements, missions
+    # then the batch stored ONE progress_update for the player and nothing else of progress:
+    # stats, XP and level, achievements, missions in the same message
     new = RealtimeMessage.objects.filter(user=player).exclude(pk__in=before).order_by("seq")
     types = [message.type for message in new]
     assert "achievement_progress" not in types
     assert "achievement_unlock" not in types
     assert "event_progress" not in types
     updates = [message.data for message in new if message.type == "progress_update"]
-    stats = [u for u in updates if "stats" in u]
-    progression = [u for u in updates if "xp" in u]
-    missions = [u for u in updates if "missions" in u]
-    assert len(stats) == len(progression) == len(missions) == 1
-    assert stats[0]["stats"][0]["stats"]["plays"] == 3
+    assert len(updates) == 1
+    update = updates[0]
+    assert update["stats"][0]["stats"]["plays"] == 3
     player.refresh_from_db()
-    assert (progression[0]["xp"], progression[0]["level"]) == (player.experience, player.level)
-    assert [(a["code"], a["state"], a["value"]) for a in progression[0]["achievements"]] == [
+    assert (update["xp"], update["level"]) == (player.experience, player.level)
+    assert [(a["code"], a["state"], a["value"]) for a in update["achievements"]] == [
         ("three", "progress", 1),
         ("three", "progress", 2),
         ("three", "unlocked", 3),
     ]
-    assert [i["progress"] for i in missions[0]["missions"] if i["id"] == mission.pk] == [1, 2, 3]
+    assert [i["progress"] for i in update["missions"] if i["id"] == mission.pk] == [1, 2, 3]
+
+
+@pytest.mark.django_db
+def test_each_round_applied_on_its_own_sends_one_progress_update():
+    # given a mission and a player whose every round the projections apply as it settles
+    from casinoclub.realtime.models import RealtimeMessage
+    from events.tests.factories import MissionFactory
+    from games.services import slot_spin
+    from games.tests.factories import funded_player
+
+    MissionFactory(code="play5", requirement_type="plays", target=5)
+    player = funded_player(10_000, rank="VIP")
+
+    for _ in range(2):
+        slot_spin(player, 10)
+        before = set(RealtimeMessage.objects.filter(user=player).values_list("pk", flat=True))
+
+        # when the round's projections run
+        caught_up()
+
+        # then its stats, XP and mission progress arrive in exactly one progress_update
+        new = RealtimeMessage.objects.filter(user=player).exclude(pk__in=before)
+        updates = [message.data for message in new if message.type == "progress_update"]
+        assert len(updates) == 1
+        assert {"stats", "xp", "level", "missions"} <= set(updates[0])
+
+
+@pytest.mark.django_db
+def test_a_full_batch_of_one_projection_ends_every_projection_at_the_same_event(recorded):
+    # given a second projection of the same events with a batch of 2 and five pending events
+    player = UserFactory()
+    seen: list[list[int]] = []
+
+    def apply(events: list[Event]) -> None:
+        seen.append([event.id for event in events])
+
+    projections.projection_register(
+        Projection(
+            name="test_small", event_types=frozenset({"reward_claimed"}), apply=apply, batch_size=2
+        )
+    )
+    try:
+        ids = [_claim(player.pk) for _ in range(5)]
+
+        # when one combined batch runs
+        applied = projections.projections_batch_apply([RECORDER, "test_small"])
+
+        # then both applied the same first two events and their cursors stand at the same event
+        assert applied == {RECORDER: 2, "test_small": 2}
+        assert seen == [ids[:2]]
+        cursors = ProjectionCursor.objects.filter(name__in=[RECORDER, "test_small"])
+        assert {cursor.last_event_id for cursor in cursors} == {ids[1]}
+    finally:
+        projections._REGISTRY.pop("test_small", None)
+
+
+def test_a_partitions_run_is_routed_to_its_own_queue_and_the_backstop_to_the_default():
+    # given the Celery app configured from the settings
+    from casinoclub.celery import app
+
+    router = app.amqp.router
+    task = "casinoclub.tasks.projections_run_task"
+
+    # then a partition's after-commit run goes to projections.<n>, the backstop stays default
+    assert router.route({}, task, (), {"partition": 3})["queue"].name == "projections.3"
+    assert router.route({}, task, (), {"partition": None})["queue"].name == "celery"
+    assert router.route({}, "events.tasks.mission_periods_close_task", (), {})["queue"].name == (
+        "celery"
+    )

@@ -240,7 +240,8 @@ def test_the_round_hook_runs_a_bounded_number_of_queries(player, django_assert_n
     with transaction.atomic():
         services.round_progress_record(player.pk, game="slot", bet=10, payout=0, multiplier_x100=0)
 
-    # wallet lock, progress upsert, XP (one update, one stored message), season XP upsert,
-    # pending achievements; + this block's savepoint (2)
-    with django_assert_num_queries(8), transaction.atomic():
+    # the progression batch of one round: locks (wallet, progress row, user row), active
+    # achievements, the player's unlocks, seasons; writes (progress upsert, user update, stored
+    # profile_update, season XP upsert, stored progress_update); + this block's savepoint (2)
+    with django_assert_num_queries(13), transaction.atomic():
         services.round_progress_record(player.pk, game="slot", bet=10, payout=0, multiplier_x100=0)

@@ -1,14 +1,21 @@
-"""Rebuild one projection from zero: delete its state and cursors, then replay the event log.
+"""Rebuild one projection from the event log.
 
-Only projections that declare how to reset their state can be rebuilt (per-game stats and the
-leaderboards); projections whose application pays rewards through the ledger are not replayed.
+Projections without side effects (per-game stats, leaderboards) are deleted and replayed from
+zero. Projections whose application pays rewards or sends messages (progression, missions and
+events, play sessions, review flags) are repaired instead: their state is recomputed from the
+events their cursors applied and written, paying and sending nothing (docs/decisions).
 """
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from casinoclub.projections import projection_get, projection_reset, projections_run
+from casinoclub.projections import (
+    projection_get,
+    projection_repair,
+    projection_reset,
+    projections_run,
+)
 
 
 class Command(BaseCommand):
@@ -23,8 +30,14 @@ class Command(BaseCommand):
             projection = projection_get(name)
         except KeyError as error:
             raise CommandError(str(error)) from error
-        if projection.reset is None:
-            raise CommandError(f"projection {name!r} cannot be rebuilt from zero")
-        projection_reset(name)
-        applied = projections_run(names=[name])
-        self.stdout.write(self.style.SUCCESS(f"{name}: replayed {applied} event(s)"))
+        if projection.reset is not None:
+            projection_reset(name)
+            applied = projections_run(names=[name])
+            self.stdout.write(self.style.SUCCESS(f"{name}: replayed {applied} event(s)"))
+        elif projection.repair is not None:
+            changed = projection_repair(name)
+            self.stdout.write(
+                self.style.SUCCESS(f"{name}: recomputed from the log, {changed} row(s) repaired")
+            )
+        else:
+            raise CommandError(f"projection {name!r} cannot be rebuilt")
