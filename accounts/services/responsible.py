@@ -104,6 +104,21 @@ def play_allowed_check(user_id: int) -> None:
         raise exceptions.PlayBlocked(details={"blocked_until": blocked_until.isoformat()})
 
 
+def play_blocked_until_sql(user_id: int) -> tuple[str, list[Any]]:
+    """``play_allowed_check`` as a scalar subquery (``blocked_until`` or NULL), for a round that
+    takes its checks in one statement; pass a non-NULL result to ``play_blocked_raise``."""
+    return (
+        "(SELECT blocked_until FROM accounts_responsibleplay"
+        " WHERE user_id = %s AND blocked_until > %s)",
+        [user_id, timezone.now()],
+    )
+
+
+def play_blocked_raise(blocked_until: datetime) -> None:
+    """Raise ``PlayBlocked`` for a block found by ``play_blocked_until_sql``."""
+    raise exceptions.PlayBlocked(details={"blocked_until": blocked_until.isoformat()})
+
+
 def purchase_allowed_check(user_id: int, price_cents: int, spent_today_cents: int) -> None:
     """Raise ``PlayBlocked`` or ``PurchaseLimitReached`` for a money purchase of ``price_cents``."""
     play_allowed_check(user_id)
