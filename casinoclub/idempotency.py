@@ -173,7 +173,8 @@ def run_idempotent_in_steps(
         prepared = prepare(key)
     status_code, data = finish(prepared)
     body = JSONRenderer().render(data)
-    with transaction.atomic(durable=True), connection.cursor() as cursor:
+    # One statement on its own (autocommit): no BEGIN and COMMIT around it.
+    with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO casinoclub_idempotencyrecord"
             " (user_id, key, fingerprint, status_code, body, created_at)"

@@ -120,12 +120,16 @@ def play_blocked_raise(blocked_until: datetime) -> None:
 
 
 def purchase_allowed_check(user_id: int, price_cents: int, spent_today_cents: int) -> None:
-    """Raise ``PlayBlocked`` or ``PurchaseLimitReached`` for a money purchase of ``price_cents``."""
-    play_allowed_check(user_id)
+    """Raise ``PlayBlocked`` or ``PurchaseLimitReached`` for a money purchase of ``price_cents``.
+
+    One read of the player's row: the block and the limit (``play_allowed_check``'s rule)."""
     state = ResponsiblePlay.objects.filter(user_id=user_id).first()
     if state is None:
         return
-    _apply_due_limit(state, timezone.now())
+    now = timezone.now()
+    if state.blocked_until is not None and state.blocked_until > now:
+        play_blocked_raise(state.blocked_until)
+    _apply_due_limit(state, now)
     limit = state.daily_purchase_limit_cents
     if limit is not None and spent_today_cents + price_cents > limit:
         raise exceptions.PurchaseLimitReached(
