@@ -42,9 +42,7 @@ def _next_spin_will(player, *, win: bool) -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("win", [False, True], ids=["lose", "win"])
-def test_a_slot_spin_runs_a_pinned_number_of_statements(
-    client_for, django_assert_num_queries, win
-):
+def test_a_slot_spin_runs_a_pinned_number_of_statements(client_for, django_assert_num_queries, win):
     # given a player with gold, a running season and an achievement still out of reach
     SeasonFactory()
     AchievementFactory(code="far_away", threshold=10**9)
