@@ -13,6 +13,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -263,7 +264,7 @@ def realtime_published(
             "data": json.loads(json.dumps(data, cls=DjangoJSONEncoder)),
             "timestamp": iso_utc(created_at),
         }
-        transaction.on_commit(lambda envelope=envelope: _send_after_commit(envelope), robust=True)
+        transaction.on_commit(functools.partial(_send_after_commit, envelope), robust=True)
         seqs.append(first + offset)
     return seqs
 
