@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
-from casinoclub.eventlog import EventType, domain_event_append
+from casinoclub.eventlog import EventType, domain_event_append, domain_event_row
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,14 @@ def domain_event_record(fact: Fact) -> int:
     payload = asdict(fact)
     user_id = payload.pop("user_id")
     return domain_event_append(_TYPES[type(fact)], user_id, payload)
+
+
+def domain_event_record_row(fact: Fact) -> tuple[str, str, list[Any]]:
+    """``domain_event_record`` as a row the caller writes in its own statement
+    (``casinoclub.eventlog.domain_event_row``). Not idempotent: once per fact."""
+    payload = asdict(fact)
+    user_id = payload.pop("user_id")
+    return domain_event_row(_TYPES[type(fact)], user_id, payload)
 
 
 def _parsed(value: Any, annotation: Any) -> Any:

@@ -65,3 +65,25 @@ def domain_event_append(event_type: EventType, user_id: int, payload: dict[str, 
     assert row is not None
     task_enqueue_after_commit(projections_run_task, partition=user_partition(user_id))
     return int(row[0])
+
+
+def domain_event_row(
+    event_type: EventType, user_id: int, payload: dict[str, Any]
+) -> tuple[str, str, list[Any]]:
+    """``domain_event_append`` for a money service that writes the event inside its own statement
+    (``accounts.services.RowInsert``): the table and columns, the select list and its parameters.
+
+    Must be called inside the transaction that made the fact true, and the row must be written
+    in it; the projections are asked to run after the commit. Not idempotent.
+    """
+    from casinoclub.queueing import task_enqueue_after_commit
+    from casinoclub.tasks import projections_run_task
+
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown domain event type {event_type!r}")
+    task_enqueue_after_commit(projections_run_task, partition=user_partition(user_id))
+    return (
+        "casinoclub_domainevent (type, user_id, payload, created_at, transaction_id)",
+        "%s, %s, %s::jsonb, %s, pg_current_xact_id()::text::bigint",
+        [event_type, user_id, json.dumps(payload, cls=DjangoJSONEncoder), timezone.now()],
+    )

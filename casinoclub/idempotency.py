@@ -103,14 +103,38 @@ def _caller(request: Request) -> tuple[str, int, str]:
 def _lock_or_replay(user_id: int, key: str, fingerprint: str) -> HttpResponse | None:
     """Take the (user, key) lock for the caller's transaction and return the stored response of
     an earlier request with this key, if any. ``IdempotencyInProgress`` while a twin holds it.
-    Must run in a transaction."""
+    Must run in a transaction.
+
+    One statement (hot path of every gold-moving request). Its snapshot is taken before the lock:
+    a twin that commits in between is not seen here, and its stored record then refuses this
+    request's own (``_record_store``: 409 and a rollback), so the operation never counts twice.
+    """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_advisory_lock_id(user_id, key)])
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(%s), stored.fingerprint, stored.status_code,"
+            " stored.body FROM (SELECT 1) AS one LEFT JOIN casinoclub_idempotencyrecord AS stored"
+            " ON stored.user_id = %s AND stored.key = %s",
+            [_advisory_lock_id(user_id, key), user_id, key],
+        )
         row = cursor.fetchone()
-        if not (row and row[0]):
-            raise IdempotencyInProgress()
-        # Hot path of every gold-moving request: plain SQL, no ORM query to compile.
-        return _stored_response(cursor, user_id, key, fingerprint)
+    if not (row and row[0]):
+        raise IdempotencyInProgress()
+    if row[1] is None:
+        return None
+    return _replay(fingerprint, row[1], row[2], row[3])
+
+
+def _record_store(user_id: int, key: str, fingerprint: str, status_code: int, body: bytes) -> None:
+    """Store the response in the request's transaction; a twin's committed record refuses it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO casinoclub_idempotencyrecord"
+            " (user_id, key, fingerprint, status_code, body, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
+            [user_id, key, fingerprint, status_code, body, timezone.now()],
+        )
+        if cursor.fetchone() is None:
+            raise IdempotencyInProgress()  # rolls back the operation: the retry replays
 
 
 def run_idempotent(request: Request, operation: Callable[[str], tuple[int, Any]]) -> HttpResponse:
@@ -122,13 +146,7 @@ def run_idempotent(request: Request, operation: Callable[[str], tuple[int, Any]]
             return replay
         status_code, data = operation(key)
         body = JSONRenderer().render(data)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO casinoclub_idempotencyrecord"
-                " (user_id, key, fingerprint, status_code, body, created_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s)",
-                [user_id, key, fingerprint, status_code, body, timezone.now()],
-            )
+        _record_store(user_id, key, fingerprint, status_code, body)
     return _json_response(status_code, body)
 
 
@@ -155,7 +173,8 @@ def run_idempotent_in_steps(
         prepared = prepare(key)
     status_code, data = finish(prepared)
     body = JSONRenderer().render(data)
-    with transaction.atomic(durable=True), connection.cursor() as cursor:
+    # One statement on its own (autocommit): no BEGIN and COMMIT around it.
+    with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO casinoclub_idempotencyrecord"
             " (user_id, key, fingerprint, status_code, body, created_at)"
@@ -178,7 +197,12 @@ def _stored_response(cursor: Any, user_id: int, key: str, fingerprint: str) -> H
     stored = cursor.fetchone()
     if stored is None:
         return None
-    stored_fingerprint, stored_status, stored_body = stored
+    return _replay(fingerprint, *stored)
+
+
+def _replay(
+    fingerprint: str, stored_fingerprint: str, stored_status: int, stored_body: Any
+) -> HttpResponse:
     if stored_fingerprint != fingerprint:
         raise IdempotencyMismatch()
     idempotent_replays_total.inc()

@@ -88,6 +88,10 @@ class GameRound(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     settled_at = models.DateTimeField(null=True, blank=True)
 
+    # Not stored: the wallet's balance right after an instant round settled, when the service
+    # knows it (the response shows it without reading the wallet again).
+    balance_after: int | None = None
+
     class Meta:
         constraints = [
             models.UniqueConstraint(

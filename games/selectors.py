@@ -41,6 +41,14 @@ def engine_config(config: GameConfig) -> Any:
     return parsed
 
 
+def engine_config_by_id(config_id: int) -> Any:
+    """``engine_config`` of a stored version known by its id (read once per process)."""
+    parsed = _ENGINE_CONFIGS.get(config_id)
+    if parsed is None:
+        parsed = engine_config(GameConfig.objects.get(pk=config_id))
+    return parsed
+
+
 def game_config_current(game: str) -> GameConfig:
     """The newest configuration version of ``game``; version 1 is created from the defaults."""
     # Every round asks: a raw query (no ORM query to compile; converters still apply).

@@ -16,6 +16,7 @@ Invariants:
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
@@ -25,8 +26,19 @@ from django.db.utils import IntegrityError
 from django.utils import timezone
 
 from accounts.models import LedgerReason, User
-from accounts.services import inventory_add, wallet_credit, wallet_debit, wallets_lock
-from accounts.services.responsible import play_allowed_check
+from accounts.services import (
+    RowInsert,
+    inventory_add,
+    wallet_credit,
+    wallet_debit,
+    wallet_settle_round,
+    wallets_lock,
+)
+from accounts.services.responsible import (
+    play_allowed_check,
+    play_blocked_raise,
+    play_blocked_until_sql,
+)
 from casinoclub import domain_events
 from casinoclub.queueing import task_enqueue_after_commit
 from casinoclub.realtime.services import realtime_publish
@@ -40,7 +52,7 @@ from games.models import (
     LeaderboardPeriod,
     RoundState,
 )
-from games.selectors import engine_config, game_config_current
+from games.selectors import engine_config, engine_config_by_id, game_config_current
 
 CLIENT_SEED_MAX = 64
 
@@ -281,36 +293,204 @@ def _open_round(
 # ---------------------------------------------------------------- instant games
 
 
-def slot_spin(user: User, bet: Any) -> GameRound:
-    """Spin once. Runs in the caller's transaction (``run_idempotent``) or opens one.
+# One statement takes every check and claim of an instant round before its outcome is drawn:
+# the newest configuration (bet range and the rank's daily limit), the play block, the daily
+# count (only when the bet is in range and play is allowed), the nonce (only when counted; the
+# seed row's lock, after the counter's, as in every round) and the round's id.
+_ROUND_BEGIN_SQL = (
+    "WITH config AS (SELECT id, version, min_bet, max_bet,"
+    " COALESCE((daily_limits ->> %s)::int, 0) AS day_limit FROM games_gameconfig"
+    " WHERE game = %s ORDER BY version DESC LIMIT 1),"
+    " blocked AS (SELECT {blocked} AS until),"
+    " counted AS (INSERT INTO games_dailyplaycount AS d (user_id, game, day, count)"
+    " SELECT %s, %s, %s, 1 FROM config, blocked"
+    " WHERE %s BETWEEN config.min_bet AND config.max_bet AND blocked.until IS NULL"
+    " ON CONFLICT (user_id, game, day) DO UPDATE SET count = d.count + 1"
+    " WHERE (SELECT day_limit FROM config) = 0 OR d.count < (SELECT day_limit FROM config)"
+    " RETURNING count),"
+    " seed AS (UPDATE games_fairseed SET nonce = nonce + 1"
+    " WHERE user_id = %s AND is_active AND EXISTS (SELECT 1 FROM counted)"
+    " RETURNING id, server_seed, server_seed_hash, client_seed, nonce)"
+    " SELECT config.id, config.version, config.min_bet, config.max_bet, config.day_limit,"
+    " blocked.until, (SELECT count FROM counted), seed.id, seed.server_seed,"
+    " seed.server_seed_hash, seed.client_seed, seed.nonce,"
+    " CASE WHEN seed.id IS NOT NULL THEN nextval(pg_get_serial_sequence('games_gameround', 'id'))"
+    " END FROM blocked LEFT JOIN config ON true LEFT JOIN seed ON true"
+)
+_ROUND_ID_SQL = "SELECT nextval(pg_get_serial_sequence('games_gameround', 'id'))"
 
-    Raises ``BetOutOfRange``, ``DailyLimitReached``, ``InsufficientFunds``.
+
+def _instant_round_begin(user: User, game: str, bet: Any) -> tuple[GameConfig, FairSeed, int, int]:
+    """Validate the bet, check the play block, count the round, take the nonce and the round's
+    id: (the configuration, the seed as updated, the round's nonce, the round's id).
+
+    Must run inside the round's transaction; a refusal raises before anything else is written
+    (``BetOutOfRange``, ``PlayBlocked``, ``DailyLimitReached``) and the caller's transaction rolls
+    back whatever the statement counted.
     """
-    with transaction.atomic():
-        config = game_config_current(Game.SLOT)
-        bet = _validate_bet(config, bet)
-        round_, rng = _open_round(user, Game.SLOT, bet, {}, config)
-        outcome = engine.slot_spin(engine_config(config), rng)
-        _settle(
-            round_, outcome.multiplier_x100, outcome.payout(bet), {"reels": list(outcome.reels)}
+    if isinstance(bet, bool) or not isinstance(bet, int):
+        _validate_bet(game_config_current(game), bet)
+    blocked_sql, blocked_params = play_blocked_until_sql(user.pk)
+    today = timezone.localdate()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ROUND_BEGIN_SQL.format(blocked=blocked_sql),
+            [user.rank, game, *blocked_params, user.pk, game, today, bet, user.pk],
         )
-        return round_
+        row = cursor.fetchone()
+    assert row is not None
+    (config_id, version, min_bet, max_bet, limit, blocked_until, count) = row[:7]
+    if config_id is None:  # no version yet: version 1 from the defaults, then again
+        game_config_current(game)
+        return _instant_round_begin(user, game, bet)
+    config = GameConfig(pk=config_id, game=game, version=version, min_bet=min_bet, max_bet=max_bet)
+    _validate_bet(config, bet)
+    if blocked_until is not None:
+        play_blocked_raise(blocked_until)
+    if count is None:
+        raise exceptions.DailyLimitReached(details={"limit": limit})
+    seed_id, server_seed, server_seed_hash, client_seed, next_nonce, round_id = row[7:]
+    if seed_id is None:  # the player's first round: the seed pair is created on first use
+        seed, nonce = _nonce_take(user.pk)
+        with connection.cursor() as cursor:
+            cursor.execute(_ROUND_ID_SQL)
+            (round_id,) = cursor.fetchone()
+        return config, seed, nonce, round_id
+    seed = FairSeed(
+        pk=seed_id,
+        user_id=user.pk,
+        server_seed=bytes(server_seed),
+        server_seed_hash=server_seed_hash,
+        client_seed=client_seed,
+        nonce=next_nonce,
+        is_active=True,
+    )
+    return config, seed, next_nonce - 1, round_id
+
+
+def _instant_round_settle(
+    user: User,
+    game: str,
+    config: GameConfig,
+    seed: FairSeed,
+    nonce: int,
+    round_id: int,
+    *,
+    bet: int,
+    params: dict[str, Any],
+    multiplier_x100: int,
+    payout: int,
+    outcome: dict[str, Any],
+) -> GameRound:
+    """Write the settled round in one statement with its money (``wallet_settle_round``): the
+    stake and the payout, the round row, its event and its two socket messages
+    (``profile_update`` with the final balance, the round's ``game_event``)."""
+    now = timezone.now()
+    round_ = GameRound(
+        pk=round_id,
+        user_id=user.pk,
+        game=game,
+        config=config,
+        fair_seed=seed,
+        nonce=nonce,
+        bet=bet,
+        payout=payout,
+        multiplier_x100=multiplier_x100,
+        outcome=outcome,
+        params=params,
+        state=RoundState.SETTLED,
+        created_at=now,
+        settled_at=now,
+    )
+    round_row = RowInsert(
+        "games_gameround (id, user_id, game, config_id, fair_seed_id, nonce, bet, payout,"
+        " multiplier_x100, outcome, params, state, created_at, settled_at)",
+        "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s",
+        [
+            round_id, user.pk, game, config.pk, seed.pk, nonce, bet, payout, multiplier_x100,
+            json.dumps(outcome), json.dumps(params), RoundState.SETTLED, now, now,
+        ],
+    )  # fmt: skip
+    event_row = RowInsert(
+        *domain_events.domain_event_record_row(
+            domain_events.RoundSettled(
+                user_id=user.pk,
+                round_id=round_id,
+                game=game,
+                bet=bet,
+                payout=payout,
+                multiplier_x100=multiplier_x100,
+            )
+        )
+    )
+    settlement = wallet_settle_round(
+        user.pk,
+        stake=bet,
+        payout=payout,
+        stake_reason=LedgerReason.GAME_BET,
+        stake_reference=_reference(game, seed.pk, nonce),
+        stake_key=f"bet:{seed.pk}:{nonce}",
+        payout_reason=LedgerReason.GAME_WIN,
+        payout_reference=f"round:{round_id}",
+        payout_key=f"win:{round_id}",
+        rows=[round_row, event_row],
+        messages=[("game_event", {"event": "round_settled", "round": round_public(round_)})],
+    )
+    round_.balance_after = settlement.balance
+    transaction.on_commit(lambda: metrics.game_rounds_total.labels(game=game).inc())
+    return round_
+
+
+def slot_spin(user: User, bet: Any) -> GameRound:
+    """Spin once. Runs in the caller's transaction (``run_idempotent``) or opens one; a failure
+    leaves the caller's transaction to roll back (no savepoint: the spin is its whole work).
+
+    Four statements: the checks and claims (``_instant_round_begin``), the outcome drawn in
+    Python, then the money, the round, its event and its messages in one.
+    Raises ``BetOutOfRange``, ``PlayBlocked``, ``DailyLimitReached``, ``InsufficientFunds``.
+    """
+    with transaction.atomic(savepoint=False):
+        config, seed, nonce, round_id = _instant_round_begin(user, Game.SLOT, bet)
+        rng = engine.FairRng(seed.server_seed, seed.client_seed, nonce)
+        outcome = engine.slot_spin(engine_config_by_id(config.pk), rng)
+        return _instant_round_settle(
+            user,
+            Game.SLOT,
+            config,
+            seed,
+            nonce,
+            round_id,
+            bet=bet,
+            params={},
+            multiplier_x100=outcome.multiplier_x100,
+            payout=outcome.payout(bet),
+            outcome={"reels": list(outcome.reels)},
+        )
 
 
 def rps_play(user: User, bet: Any, choice: str) -> GameRound:
-    """Play one hand against the fair opponent. Raises like ``slot_spin``."""
-    with transaction.atomic():
-        config = game_config_current(Game.RPS)
-        bet = _validate_bet(config, bet)
-        round_, rng = _open_round(user, Game.RPS, bet, {"choice": choice}, config)
-        outcome = engine.rps_play(engine_config(config), rng, choice)
-        _settle(
-            round_,
-            outcome.multiplier_x100,
-            outcome.payout(bet),
-            {"player": outcome.player, "opponent": outcome.opponent, "result": outcome.result},
+    """Play one hand against the fair opponent. Runs and raises like ``slot_spin``."""
+    with transaction.atomic(savepoint=False):
+        config, seed, nonce, round_id = _instant_round_begin(user, Game.RPS, bet)
+        rng = engine.FairRng(seed.server_seed, seed.client_seed, nonce)
+        outcome = engine.rps_play(engine_config_by_id(config.pk), rng, choice)
+        return _instant_round_settle(
+            user,
+            Game.RPS,
+            config,
+            seed,
+            nonce,
+            round_id,
+            bet=bet,
+            params={"choice": choice},
+            multiplier_x100=outcome.multiplier_x100,
+            payout=outcome.payout(bet),
+            outcome={
+                "player": outcome.player,
+                "opponent": outcome.opponent,
+                "result": outcome.result,
+            },
         )
-        return round_
 
 
 def gacha_pull(user: User, count: int) -> GameRound:

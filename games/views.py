@@ -26,7 +26,10 @@ from games.models import Game, GameRound, LeaderboardPeriod
 
 
 def _play_result(round_: GameRound) -> tuple[int, dict[str, Any]]:
-    return 200, {"round": services.round_public(round_), "balance": wallet_balance(round_.user_id)}
+    balance = round_.balance_after  # known when the round settled in this request
+    if balance is None:
+        balance = wallet_balance(round_.user_id)
+    return 200, {"round": services.round_public(round_), "balance": balance}
 
 
 def _validated(serializer_class: type, request: Request) -> dict[str, Any]:

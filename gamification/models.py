@@ -7,6 +7,8 @@ happen once. Counters are changed only by ``gamification.services`` under the pl
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -52,6 +54,11 @@ class StreakClaim(models.Model):
     reward_gold = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
 
+    # Not stored: what the claim's service knows right after it (the response shows them without
+    # reading again): the streak status and the wallet's balance.
+    status: dict[str, Any] | None = None
+    balance_after: int | None = None
+
     class Meta:
         ordering = ["-day"]
         constraints = [
@@ -71,6 +78,11 @@ class VipClaim(models.Model):
     points = models.PositiveIntegerField()
     reward_gold = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
+
+    # Not stored: what the claim's service knows right after it (the response shows them without
+    # reading again): the streak status and the wallet's balance.
+    status: dict[str, Any] | None = None
+    balance_after: int | None = None
 
     class Meta:
         ordering = ["-day"]

@@ -45,6 +45,13 @@ def streak_status(user_id: int, today: date | None = None) -> dict[str, Any]:
     """The player's streak as of ``today`` (default: the local calendar day)."""
     today = today or timezone.localdate()
     state = StreakState.objects.filter(user_id=user_id).first()
+    return streak_status_of(state, streak_table(), today)
+
+
+def streak_status_of(
+    state: StreakState | None, table: list[tuple[int, int]], today: date
+) -> dict[str, Any]:
+    """``streak_status`` of a state and reward table the caller has read already."""
     last = state.last_claim_date if state else None
     current = state.current_streak if state else 0
     grace = streak_grace_days()
@@ -53,7 +60,6 @@ def streak_status(user_id: int, today: date | None = None) -> dict[str, Any]:
     next_day = (
         current + 1 if claimed_today else rules.streak_day_for_claim(last, current, today, grace)
     )
-    table = streak_table()
     return {
         "today": today,
         "current_streak": current if alive else 0,

@@ -24,6 +24,7 @@ Invariants:
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -69,9 +70,6 @@ def _progress_lock(user_id: int) -> PlayerProgress:
     return PlayerProgress.objects.select_for_update().get(user_id=user_id)
 
 
-def _streak_state_lock(user_id: int) -> StreakState:
-    StreakState.objects.bulk_create([StreakState(user_id=user_id)], ignore_conflicts=True)
-    return StreakState.objects.select_for_update().get(user_id=user_id)
 
 
 def _metric_values(progress: PlayerProgress) -> dict[str, int]:
@@ -226,55 +224,91 @@ def round_progress_record(
 # ---------------------------------------------------------------- daily streak
 
 
+_STREAK_STATE_LOCK_SQL = (
+    "INSERT INTO gamification_streakstate AS s"
+    " (user_id, current_streak, best_streak, last_claim_date, updated_at)"
+    " VALUES (%s, 0, 0, NULL, now()) ON CONFLICT (user_id) DO UPDATE SET user_id = s.user_id"
+    " RETURNING s.current_streak, s.best_streak, s.last_claim_date, s.updated_at"
+)
+_STREAK_CLAIM_INSERT_SQL = (
+    "INSERT INTO gamification_streakclaim (user_id, day, streak_day, reward_gold, created_at)"
+    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (user_id, day) DO NOTHING RETURNING id"
+)
+
+
+def _streak_state_lock(user_id: int) -> StreakState:
+    """The player's streak state, created on first use and locked, in one statement. Must run
+    inside a transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STREAK_STATE_LOCK_SQL, [user_id])
+        current, best, last, updated_at = cursor.fetchone()
+    return StreakState.from_db(
+        None,
+        ["user_id", "current_streak", "best_streak", "last_claim_date", "updated_at"],
+        [user_id, current, best, last, updated_at],
+    )
+
+
 def streak_claim(user_id: int) -> StreakClaim:
     """Claim today's streak reward: gold by streak day (capped), XP, counters, achievements.
 
     Runs in the caller's transaction (``run_idempotent``) or opens one. Raises ``AlreadyClaimed``
-    when today (local calendar day) is claimed already; then nothing changes. One claim per day is
-    guaranteed by ``unique(user, day)``; concurrent claims serialise on the wallet lock.
+    when today (local calendar day) is claimed already; then nothing changes (the refusal comes
+    before any write, so it needs no savepoint). One claim per day is guaranteed by
+    ``unique(user, day)``; concurrent claims serialise on the wallet lock. The claim carries the
+    streak status and the balance after it (``status``, ``balance_after``).
     """
-    today = timezone.localdate()
+    if connection.in_atomic_block:
+        return _streak_claim(user_id)
     with transaction.atomic():
-        _player_lock(user_id)
-        state = _streak_state_lock(user_id)
-        if state.last_claim_date is not None and state.last_claim_date >= today:
-            raise exceptions.AlreadyClaimed()
-        streak_day = rules.streak_day_for_claim(
-            state.last_claim_date, state.current_streak, today, selectors.streak_grace_days()
+        return _streak_claim(user_id)
+
+
+def _streak_claim(user_id: int) -> StreakClaim:
+    today = timezone.localdate()
+    _player_lock(user_id)
+    state = _streak_state_lock(user_id)
+    if state.last_claim_date is not None and state.last_claim_date >= today:
+        raise exceptions.AlreadyClaimed()
+    table = selectors.streak_table()
+    streak_day = rules.streak_day_for_claim(
+        state.last_claim_date, state.current_streak, today, selectors.streak_grace_days()
+    )
+    reward = rules.streak_reward_for(streak_day, table)
+    claim = StreakClaim(user_id=user_id, day=today, streak_day=streak_day, reward_gold=reward)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STREAK_CLAIM_INSERT_SQL, [user_id, today, streak_day, reward, claim.created_at]
         )
-        reward = rules.streak_reward_for(streak_day, selectors.streak_table())
-        try:
-            with transaction.atomic():
-                claim = StreakClaim.objects.create(
-                    user_id=user_id, day=today, streak_day=streak_day, reward_gold=reward
-                )
-        except IntegrityError as error:
-            raise exceptions.AlreadyClaimed() from error
-        state.current_streak = streak_day
-        state.best_streak = max(state.best_streak, streak_day)
-        state.last_claim_date = today
-        state.save()
-        if reward:
-            wallet_credit(
-                user_id,
-                reward,
-                reason=LedgerReason.STREAK_REWARD,
-                reference=f"streak:{today.isoformat()}",
-                idempotency_key=f"streak:{today.isoformat()}",
-            )
-        progress = _progress_lock(user_id)
-        before = _metric_values(progress)
-        progress.best_streak_days = max(progress.best_streak_days, streak_day)
-        progress.save()
-        experience_grant(user_id, rules.STREAK_CLAIM_XP, source="streak")
-        realtime_publish(user_id, "streak_update", _streak_message(user_id, today, claim))
-        achievements_evaluate(user_id, before, progress)
-        _reward_claimed(user_id, "streak", reward, streak_days=streak_day)
-        return claim
+        inserted = cursor.fetchone()
+    if inserted is None:  # a claim row without its state: refused like a second claim
+        raise exceptions.AlreadyClaimed()
+    claim.pk = inserted[0]
+    state.current_streak = streak_day
+    state.best_streak = max(state.best_streak, streak_day)
+    state.last_claim_date = today
+    state.save()
+    if reward:
+        claim.balance_after = wallet_credit(
+            user_id,
+            reward,
+            reason=LedgerReason.STREAK_REWARD,
+            reference=f"streak:{today.isoformat()}",
+            idempotency_key=f"streak:{today.isoformat()}",
+        ).balance_after
+    progress = _progress_lock(user_id)
+    before = _metric_values(progress)
+    progress.best_streak_days = max(progress.best_streak_days, streak_day)
+    progress.save()
+    experience_grant(user_id, rules.STREAK_CLAIM_XP, source="streak")
+    claim.status = selectors.streak_status_of(state, table, today)
+    realtime_publish(user_id, "streak_update", _streak_message(today, claim, claim.status))
+    achievements_evaluate(user_id, before, progress)
+    _reward_claimed(user_id, "streak", reward, streak_days=streak_day)
+    return claim
 
 
-def _streak_message(user_id: int, today: date, claim: StreakClaim) -> StreakUpdateData:
-    status = selectors.streak_status(user_id, today)
+def _streak_message(today: date, claim: StreakClaim, status: dict[str, Any]) -> StreakUpdateData:
     return {
         "current_streak": status["current_streak"],
         "best_streak": status["best_streak"],

@@ -59,8 +59,12 @@ class StreakClaimView(APIView):
                 "streak_day": result.streak_day,
                 "reward_gold": result.reward_gold,
                 "xp": rules.STREAK_CLAIM_XP,
-                "status": selectors.streak_status(user_id, result.day),
-                "balance": wallet_balance(user_id),
+                "status": result.status or selectors.streak_status(user_id, result.day),
+                "balance": (
+                    result.balance_after
+                    if result.balance_after is not None
+                    else wallet_balance(user_id)
+                ),
             }
 
         return run_idempotent(request, claim)

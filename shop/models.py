@@ -216,6 +216,10 @@ class Purchase(models.Model):
     )
     provider_refund_ref = models.CharField(max_length=64, blank=True)
 
+    # Not stored: the wallet's balance right after this request credited the purchase, when the
+    # service knows it (the response shows it without reading the wallet again).
+    balance_after: int | None = None
+
     class Meta:
         ordering = ["-id"]
         indexes = [

@@ -161,13 +161,14 @@ def _count(purchase: Purchase, result: str, reason: str = "") -> None:
 
 def _grant(purchase: Purchase) -> None:
     if purchase.gold:
-        wallet_credit(
+        entry = wallet_credit(
             purchase.user_id,
             purchase.gold,
             reason=LedgerReason.PURCHASE_CREDIT,
             reference=f"purchase:{purchase.receipt}",
             idempotency_key=f"purchase:{purchase.receipt}",
         )
+        purchase.balance_after = entry.balance_after
     for item in purchase.items:
         inventory_add(purchase.user_id, item["item_code"], int(item.get("quantity", 1)))
 
@@ -224,11 +225,20 @@ def _clawback(purchase: Purchase) -> int:
     return purchase.gold - taken
 
 
-def _purchase_lock(purchase_id: int) -> Purchase:
-    """Lock the player's wallet, then the purchase (the shop's lock order). In a transaction."""
-    user_id = Purchase.objects.filter(pk=purchase_id).values_list("user_id", flat=True).get()
+def _purchase_lock(purchase_id: int, user_id: int | None = None) -> Purchase:
+    """Lock the player's wallet, then the purchase (the shop's lock order). In a transaction.
+
+    ``user_id``: the purchase's player when the caller knows it (a purchase never changes
+    player), which saves reading it first. The product comes with the purchase (its code is in
+    the success event)."""
+    if user_id is None:
+        user_id = Purchase.objects.filter(pk=purchase_id).values_list("user_id", flat=True).get()
     wallets_lock([user_id])
-    return Purchase.objects.select_for_update().get(pk=purchase_id)
+    return (
+        Purchase.objects.select_for_update(of=("self",))
+        .select_related("product")
+        .get(pk=purchase_id, user_id=user_id)
+    )
 
 
 def _review_reason_add(purchase: Purchase, review_reason: str) -> None:
@@ -255,44 +265,58 @@ def purchase_transition(
     illegal move raises ``IllegalTransition``; failed → success raises ``OutOfStock`` when the
     stock it gave back is gone. ``review_reason`` flags the purchase for staff review.
     """
+    if connection.in_atomic_block:
+        # No savepoint: every refusal (``IllegalTransition``, ``OutOfStock``) comes before the
+        # step's first write.
+        return _transition(
+            _purchase_lock(purchase_id), to_status, reason=reason, review_reason=review_reason
+        )
     with transaction.atomic():
-        purchase = _purchase_lock(purchase_id)
-        if purchase.status == to_status:
-            return purchase
-        if to_status not in TRANSITIONS[purchase.status] or to_status == S.REFUNDED:
-            # success → refunded has effects of its own: only ``purchase_reverse`` makes it
-            raise exceptions.IllegalTransition(details={"from": purchase.status, "to": to_status})
-        if to_status == S.SUCCESS:
-            if purchase.status == S.FAILED:
-                _retake(purchase)
-            _grant(purchase)
-            domain_events.domain_event_record(
-                domain_events.PurchaseSucceeded(
-                    user_id=purchase.user_id,
-                    receipt=purchase.receipt,
-                    flow=purchase.flow,
-                    product_code=purchase.product.code if purchase.product else None,
-                    price_cents=purchase.price_cents,
-                    price_gold=purchase.price_gold,
-                    gold=purchase.gold,
-                ),
-            )
-        elif to_status == S.FAILED:
-            _release(purchase)
-        if review_reason:
-            _review_reason_add(purchase, review_reason)
-        purchase.status = to_status
-        purchase.failure_reason = reason if to_status == S.FAILED else ""
-        purchase.settled_at = timezone.now()
-        purchase.save(
-            update_fields=[
-                "status", "failure_reason", "needs_review", "review_reasons", "settled_at",
-                "updated_at",
-            ]
-        )  # fmt: skip
-        realtime_publish(purchase.user_id, "purchase_update", _message(purchase))
-        _count(purchase, to_status, reason)
+        return _transition(
+            _purchase_lock(purchase_id), to_status, reason=reason, review_reason=review_reason
+        )
+
+
+def _transition(
+    purchase: Purchase, to_status: str, *, reason: str = "", review_reason: str = ""
+) -> Purchase:
+    """``purchase_transition`` of a purchase locked by the caller (``_purchase_lock``)."""
+    if purchase.status == to_status:
         return purchase
+    if to_status not in TRANSITIONS[purchase.status] or to_status == S.REFUNDED:
+        # success → refunded has effects of its own: only ``purchase_reverse`` makes it
+        raise exceptions.IllegalTransition(details={"from": purchase.status, "to": to_status})
+    if to_status == S.SUCCESS:
+        if purchase.status == S.FAILED:
+            _retake(purchase)
+        _grant(purchase)
+        domain_events.domain_event_record(
+            domain_events.PurchaseSucceeded(
+                user_id=purchase.user_id,
+                receipt=purchase.receipt,
+                flow=purchase.flow,
+                product_code=purchase.product.code if purchase.product else None,
+                price_cents=purchase.price_cents,
+                price_gold=purchase.price_gold,
+                gold=purchase.gold,
+            ),
+        )
+    elif to_status == S.FAILED:
+        _release(purchase)
+    if review_reason:
+        _review_reason_add(purchase, review_reason)
+    purchase.status = to_status
+    purchase.failure_reason = reason if to_status == S.FAILED else ""
+    purchase.settled_at = timezone.now()
+    purchase.save(
+        update_fields=[
+            "status", "failure_reason", "needs_review", "review_reasons", "settled_at",
+            "updated_at",
+        ]
+    )  # fmt: skip
+    realtime_publish(purchase.user_id, "purchase_update", _message(purchase))
+    _count(purchase, to_status, reason)
+    return purchase
 
 
 def _amount_differs(purchase: Purchase, amount_cents: int | None, currency: str) -> bool:
@@ -302,9 +326,9 @@ def _amount_differs(purchase: Purchase, amount_cents: int | None, currency: str)
     return bool(currency) and currency.upper() != purchase.currency.upper()
 
 
-def _apply_charge(purchase_id: int, result: ChargeResult) -> Purchase:
+def _apply_charge(purchase_id: int, result: ChargeResult, user_id: int | None = None) -> Purchase:
     """Apply a provider's answer to a pending purchase. Must run in a transaction."""
-    purchase = _purchase_lock(purchase_id)
+    purchase = _purchase_lock(purchase_id, user_id)
     if purchase.status != S.PENDING:
         return purchase
     if result.gateway_ref and result.gateway_ref != purchase.gateway_ref:
@@ -312,15 +336,15 @@ def _apply_charge(purchase_id: int, result: ChargeResult) -> Purchase:
         purchase.save(update_fields=["gateway_ref", "updated_at"])
     if result.status == ChargeStatus.SUCCEEDED:
         if _amount_differs(purchase, result.amount_cents, result.currency):
-            return purchase_transition(
-                purchase.pk,
+            return _transition(
+                purchase,
                 S.FAILED,
                 reason=ReviewReason.AMOUNT_MISMATCH,
                 review_reason=ReviewReason.AMOUNT_MISMATCH,
             )
-        return purchase_transition(purchase.pk, S.SUCCESS)
+        return _transition(purchase, S.SUCCESS)
     if result.status == ChargeStatus.DECLINED:
-        return purchase_transition(purchase.pk, S.FAILED, reason=result.reason or "declined")
+        return _transition(purchase, S.FAILED, reason=result.reason or "declined")
     return purchase
 
 
@@ -341,9 +365,8 @@ def _existing(receipt: str, *, product_code: str = "", package_code: str = "") -
 
 
 def _reserved(purchase: Purchase) -> Purchase:
-    """Announce a new pending money purchase and record its gateway. In the reserve transaction."""
-    purchase.gateway = gateway_get().name
-    purchase.save(update_fields=["gateway", "updated_at"])
+    """Announce a new pending money purchase (created with its gateway). In the reserve
+    transaction."""
     realtime_publish(purchase.user_id, "purchase_update", _message(purchase))
     _count(purchase, S.PENDING)
     return purchase
@@ -359,9 +382,9 @@ def shop_buy_reserve(
     and granted at once; a gold pack becomes a pending purchase for ``purchase_charge``. The same
     ``idempotency_key`` returns the purchase of the first attempt. Raises ``ProductNotFound``,
     ``RankRequired``, ``InsufficientFunds``, ``PlayBlocked``, ``PurchaseLimitReached``,
-    ``IdempotencyMismatch``.
+    ``IdempotencyMismatch``. A refusal rolls back the caller's transaction (no savepoint).
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         wallets_lock([user.pk])
         receipt = receipt_for_request(user.pk, idempotency_key)
         existing = _existing(receipt, product_code=product_code)
@@ -391,7 +414,7 @@ def shop_buy_reserve(
                 reference=f"purchase:{purchase.receipt}",
                 idempotency_key=f"purchase-debit:{purchase.receipt}",
             )
-            return purchase_transition(purchase.pk, S.SUCCESS)
+            return _transition(purchase, S.SUCCESS)  # created here, under the wallet lock
         purchase_allowed_check(user.pk, price, money_spent_today(user.pk))
         purchase = _purchase_create(
             receipt,
@@ -403,6 +426,7 @@ def shop_buy_reserve(
             discount_cents=(product.price_cents or 0) - price,
             currency=product.currency,
             gold=product.gold_amount,
+            gateway=gateway_get().name,
         )
         return _reserved(purchase)
 
@@ -499,6 +523,7 @@ def shop_buy_limited_reserve(
             items=package.items,
             promo=promo,
             hold_expires_at=now + timedelta(seconds=settings.SHOP_HOLD_SECONDS),
+            gateway=gateway_get().name,
         )
         return _reserved(purchase)
 
@@ -545,14 +570,18 @@ def purchase_charge(purchase_id: int) -> ChargeOutcome:
         Purchase.objects.filter(pk=purchase.pk, gateway_ref="").update(
             gateway_ref=result.gateway_ref, updated_at=timezone.now()
         )
-    settled = purchase_charge_settle(purchase.pk, result)
+    settled = purchase_charge_settle(purchase.pk, result, user_id=purchase.user_id)
     return ChargeOutcome(settled, result.redirect_url if settled.status == S.PENDING else "")
 
 
-def purchase_charge_settle(purchase_id: int, result: ChargeResult) -> Purchase:
-    """Step 3: apply the provider's answer in one short transaction. Idempotent."""
+def purchase_charge_settle(
+    purchase_id: int, result: ChargeResult, *, user_id: int | None = None
+) -> Purchase:
+    """Step 3: apply the provider's answer in one short transaction. Idempotent.
+
+    ``user_id``: the purchase's player, when the caller has read the purchase already."""
     with transaction.atomic():
-        return _apply_charge(purchase_id, result)
+        return _apply_charge(purchase_id, result, user_id)
 
 
 def shop_buy(user: User, product_code: str, *, idempotency_key: str | None = None) -> Purchase:

@@ -35,7 +35,11 @@ class PurchaseThrottled(APIView):
 def _buy_result(purchase: Purchase, checkout_url: str = "") -> tuple[int, dict[str, Any]]:
     return 200, {
         "purchase": selectors.purchase_public(purchase),
-        "balance": wallet_balance(purchase.user_id),
+        "balance": (
+            purchase.balance_after
+            if purchase.balance_after is not None
+            else wallet_balance(purchase.user_id)
+        ),
         "checkout_url": checkout_url or None,
     }
 

@@ -62,12 +62,22 @@ from .staff_signin import (
     staff_sign_in,
     staff_totp_enrol,
 )
-from .wallet import wallet_credit, wallet_debit, wallet_open, wallets_lock
+from .wallet import (
+    RoundSettlement,
+    RowInsert,
+    wallet_credit,
+    wallet_debit,
+    wallet_open,
+    wallet_settle_round,
+    wallets_lock,
+)
 
 __all__ = [
     "ExperienceResult",
     "ImportRowError",
     "LoginResult",
+    "RoundSettlement",
+    "RowInsert",
     "StaffSignIn",
     "TotpEnrolment",
     "UserImportReport",
@@ -123,5 +133,6 @@ __all__ = [
     "wallet_credit",
     "wallet_debit",
     "wallet_open",
+    "wallet_settle_round",
     "wallets_lock",
 ]

@@ -102,13 +102,32 @@ def play_allowed_check(user_id: int) -> None:
         raise exceptions.PlayBlocked(details={"blocked_until": blocked_until.isoformat()})
 
 
+def play_blocked_until_sql(user_id: int) -> tuple[str, list[Any]]:
+    """``play_allowed_check`` as a scalar subquery (``blocked_until`` or NULL), for a round that
+    takes its checks in one statement; pass a non-NULL result to ``play_blocked_raise``."""
+    return (
+        "(SELECT blocked_until FROM accounts_responsibleplay"
+        " WHERE user_id = %s AND blocked_until > %s)",
+        [user_id, timezone.now()],
+    )
+
+
+def play_blocked_raise(blocked_until: datetime) -> None:
+    """Raise ``PlayBlocked`` for a block found by ``play_blocked_until_sql``."""
+    raise exceptions.PlayBlocked(details={"blocked_until": blocked_until.isoformat()})
+
+
 def purchase_allowed_check(user_id: int, price_cents: int, spent_today_cents: int) -> None:
-    """Raise ``PlayBlocked`` or ``PurchaseLimitReached`` for a money purchase of ``price_cents``."""
-    play_allowed_check(user_id)
+    """Raise ``PlayBlocked`` or ``PurchaseLimitReached`` for a money purchase of ``price_cents``.
+
+    One read of the player's row: the block and the limit (``play_allowed_check``'s rule)."""
     state = ResponsiblePlay.objects.filter(user_id=user_id).first()
     if state is None:
         return
-    _apply_due_limit(state, timezone.now())
+    now = timezone.now()
+    if state.blocked_until is not None and state.blocked_until > now:
+        play_blocked_raise(state.blocked_until)
+    _apply_due_limit(state, now)
     limit = state.daily_purchase_limit_cents
     if limit is not None and spent_today_cents + price_cents > limit:
         raise exceptions.PurchaseLimitReached(

@@ -13,12 +13,13 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -198,6 +199,74 @@ def _publish_stored(user_id: int, message_type: StoredMessageType, data: Mapping
     }
     transaction.on_commit(lambda: _send_after_commit(envelope), robust=True)
     return int(seq)
+
+
+def realtime_publish_sql(
+    user_id: int,
+    messages: Sequence[tuple[StoredMessageType, str, Sequence[Any]]],
+    *,
+    source: str,
+    created_at: datetime,
+) -> tuple[str, list[Any]]:
+    """Common-table expressions that store ``messages`` inside the caller's statement.
+
+    For a money service that writes its rows and its messages in one round trip. Each message is
+    ``(type, data_sql, data_params)``: an SQL expression of the JSON object to store (it may read
+    the other expressions of the statement) and its parameters. The messages get the user's next
+    consecutive seqs, in order, and are stored only when the expression named ``source`` yields
+    its one row. Returns the SQL
+    (two expressions, ``realtime_next`` and ``realtime_messages``, to place after ``source`` in
+    the statement's ``WITH``) and its parameters; the statement must return
+    ``(SELECT last_seq FROM realtime_next)`` and hand it to ``realtime_published`` with the data
+    as stored and the same ``created_at``. The caller runs it inside the transaction of the change.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("realtime_publish_sql must run inside the transaction of its change")
+    for message_type, _, _ in messages:
+        if message_type not in STORED_MESSAGE_TYPES:
+            raise ValueError(f"not a stored realtime message type: {message_type!r}")
+    count = len(messages)
+    # SQL text from the code's own constants (``source``, ``data_sql``); values are parameters.
+    sql = (
+        "realtime_next AS (INSERT INTO realtime_cursor (user_id, last_seq) SELECT %s, %s"  # noqa: S608
+        f" FROM {source} ON CONFLICT (user_id) DO UPDATE"
+        " SET last_seq = realtime_cursor.last_seq + EXCLUDED.last_seq RETURNING last_seq),"
+        " realtime_messages AS"
+        " (INSERT INTO realtime_message (user_id, seq, type, data, created_at) "
+    )
+    params: list[Any] = [user_id, count]
+    selects = []
+    for position, (message_type, data_sql, data_params) in enumerate(messages, start=1):
+        selects.append(
+            f"SELECT %s, realtime_next.last_seq - {count - position}, %s, {data_sql}, %s"  # noqa: S608
+            f" FROM realtime_next, {source}"
+        )
+        params.extend([user_id, message_type, *data_params, created_at])
+    return sql + " UNION ALL ".join(selects) + ")", params
+
+
+def realtime_published(
+    user_id: int,
+    messages: Sequence[tuple[StoredMessageType, Mapping[str, Any]]],
+    *,
+    last_seq: int,
+    created_at: datetime,
+) -> list[int]:
+    """Send after commit the messages a ``realtime_publish_sql`` statement stored (their data as
+    stored, in the same order, and its ``created_at``). Returns their seqs."""
+    first = last_seq - len(messages) + 1
+    seqs = []
+    for offset, (message_type, data) in enumerate(messages):
+        envelope: StoredMessage = {
+            "type": message_type,
+            "user_id": user_id,
+            "seq": first + offset,
+            "data": json.loads(json.dumps(data, cls=DjangoJSONEncoder)),
+            "timestamp": iso_utc(created_at),
+        }
+        transaction.on_commit(functools.partial(_send_after_commit, envelope), robust=True)
+        seqs.append(first + offset)
+    return seqs
 
 
 @transaction.atomic(durable=True)

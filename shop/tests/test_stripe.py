@@ -129,11 +129,11 @@ def test_a_failure_between_charge_and_settle_is_retried_without_a_second_charge(
     settle = services.purchase_charge_settle
     calls = []
 
-    def settle_failing_once(purchase_id, result):
+    def settle_failing_once(purchase_id, result, **known):
         calls.append(purchase_id)
         if len(calls) == 1:
             raise RuntimeError("the process died after the provider answered")
-        return settle(purchase_id, result)
+        return settle(purchase_id, result, **known)
 
     monkeypatch.setattr(services, "purchase_charge_settle", settle_failing_once)
 

@@ -95,17 +95,19 @@ def test_login_spin_and_buy_work_while_redis_is_down_and_sockets_catch_up_after(
     assert http.get(f"{web.base_url}/health", timeout=10).status_code == 503
 
     # Then, once Redis is back on the same port, a socket resuming from its last seq gets every
-    # message it missed, in order, once: among them one profile_update per ledger entry
+    # message it missed, in order, once: among them one profile_update per change of the wallet
+    # (a round's bet and payout are one change: docs/decisions/0141), each with the balance after
+    # the last entry it names
     private_redis.start()
     missed = list(
         RealtimeMessage.objects.filter(user_id=user.pk, seq__gt=last_seen)
         .order_by("seq")
         .values_list("seq", "type")
     )
-    balances_after = list(
-        LedgerEntry.objects.filter(wallet_id=user.pk, id__gt=last_entry_id)
-        .order_by("id")
-        .values_list("balance_after", flat=True)
+    balances_after = dict(
+        LedgerEntry.objects.filter(wallet_id=user.pk, id__gt=last_entry_id).values_list(
+            "id", "balance_after"
+        )
     )
     with _open_socket(web.port, token, since=last_seen) as socket:
         connected, initial = _receive(socket), _receive(socket)
@@ -121,11 +123,15 @@ def test_login_spin_and_buy_work_while_redis_is_down_and_sockets_catch_up_after(
     assert [(m["seq"], m["type"]) for m in replayed] == missed
     assert [m["seq"] for m in replayed] == list(range(last_seen + 1, last_seen + 1 + len(missed)))
     gold_changes = [
-        m["data"]["gold"]
+        (m["data"]["ledger_entry_id"], m["data"]["gold"])
         for m in replayed
         if m["type"] == "profile_update" and "ledger_entry_id" in m["data"]
     ]
-    assert gold_changes == balances_after
+    assert len(gold_changes) == 4  # 3 spins, the purchase credit
+    assert gold_changes == [(entry_id, balances_after[entry_id]) for entry_id, _ in gold_changes]
+    named = [entry_id for entry_id, _ in gold_changes]
+    assert named == sorted(named)
+    assert gold_changes[-1] == (max(balances_after), buy.json()["balance"])
     assert live["seq"] == missed[-1][0] + 1
     assert Wallet.objects.get(pk=user.pk).balance == spin.json()["balance"]
     assert ledger_violations() == []
