@@ -391,6 +391,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# Routine beat dispatches (and the worker's receipt and success of them) log at DEBUG
+# (casinoclub/log_filters.py, docs/decisions/0170).
+LOGGING["filters"] = {"routine_tasks": {"()": "casinoclub.log_filters.RoutineTaskFilter"}}
+LOGGING["loggers"] = {
+    name: {"filters": ["routine_tasks"]}
+    for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+}
 
 # Staff roles (docs/decisions/0120-staff-roles.md): the largest gold grant or revoke one staff
 # member makes alone; above it the grant waits for a second staff member's approval.
