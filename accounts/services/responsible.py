@@ -1,8 +1,13 @@
 """Responsible play: age gate, purchase limits, cool-off, self-exclusion, reality checks.
 
 Invariants:
-- a block (cool-off or self-exclusion) can be extended by the player but never shortened or lifted
-  early; while it lasts, every game round and every purchase is refused (403 ``play_blocked``);
+- nobody plays or buys without a birth date on file that passes the age gate: an account made
+  without one (before every way of making accounts asked for it) is refused with 403
+  ``birth_date_required`` until the player gives it once (``birth_date_give``), which is then kept
+  (a player cannot retry with another date; support corrects mistakes);
+- a block (cool-off or self-exclusion) can be extended by the player or by staff with
+  ``accounts.extend_block`` (audited) but never shortened or lifted early; while it lasts, every
+  game round and every purchase is refused (403 ``play_blocked``);
 - lowering the daily purchase limit applies at once; raising or removing it applies only after
   ``PURCHASE_LIMIT_RAISE_DELAY_HOURS`` (a cooling period against impulse);
 - the reality check is a socket message every ``REALITY_CHECK_MINUTES`` of continuous play (rounds
@@ -19,8 +24,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import exceptions
-from accounts.models import BlockKind, ResponsiblePlay
+from accounts.models import BlockKind, ResponsiblePlay, User
 from casinoclub.realtime.services import realtime_publish
+
+from .audit import audit_log_record
 
 COOL_OFF_DURATIONS = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
 SELF_EXCLUSION_DAYS = (30, 180, 365, 1825)
@@ -34,6 +41,39 @@ def age_gate_check(birth_date: date) -> None:
     """Raise ``AgeRestricted`` unless the player is at least ``PLAYER_MINIMUM_AGE`` today."""
     if age_on(birth_date, timezone.localdate()) < settings.PLAYER_MINIMUM_AGE:
         raise exceptions.AgeRestricted(details={"minimum_age": settings.PLAYER_MINIMUM_AGE})
+
+
+def latest_birth_date_of_age(day: date) -> date:
+    """The latest birth date of someone at least ``PLAYER_MINIMUM_AGE`` on ``day``."""
+    year = day.year - settings.PLAYER_MINIMUM_AGE
+    try:
+        return day.replace(year=year)
+    except ValueError:  # 29 February: that birthday is reached on 28 February of other years
+        return day.replace(year=year, day=28)
+
+
+def birth_date_give(user_id: int, birth_date: date) -> User:
+    """Record the birth date of an account made without one (asked at its next login), audited.
+
+    The date is kept even when it fails the age gate, so the player cannot retry with another
+    one; ``AgeRestricted`` is raised after it is saved. Raises ``BirthDateAlreadySet`` when the
+    account has one. Not idempotent (a second call raises ``BirthDateAlreadySet``).
+    """
+    with transaction.atomic(durable=True):
+        user = User.objects.select_for_update(no_key=True).get(pk=user_id)
+        if user.birth_date is not None:
+            raise exceptions.BirthDateAlreadySet()
+        user.birth_date = birth_date
+        user.save(update_fields=["birth_date"])
+        audit_log_record(
+            actor=user,
+            action="birth_date_given",
+            target_user=user,
+            before={"birth_date": None},
+            after={"birth_date": birth_date.isoformat()},
+        )
+    age_gate_check(birth_date)
+    return user
 
 
 def _locked(user_id: int) -> ResponsiblePlay:
@@ -70,6 +110,41 @@ def self_exclusion_start(user_id: int, days: int) -> ResponsiblePlay:
     return _block(user_id, BlockKind.SELF_EXCLUSION, timezone.now() + timedelta(days=days))
 
 
+def staff_block_extend(
+    *, actor: User, user_id: int, until: datetime, reason: str
+) -> ResponsiblePlay:
+    """Staff extend a player's running cool-off or self-exclusion to ``until``, audited.
+
+    The caller checks ``accounts.extend_block``. Never shortens and never starts a block (a block
+    is the player's own choice): raises ``BlockNotActive`` when none is running,
+    ``BlockCannotBeShortened`` when ``until`` is not later than its end, ``ReasonRequired``.
+    The kind (cool-off or self-exclusion) is kept. Not idempotent: the same ``until`` twice is
+    refused the second time (it would not extend).
+    """
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        raise exceptions.ReasonRequired()
+    with transaction.atomic():
+        state = ResponsiblePlay.objects.select_for_update().filter(user_id=user_id).first()
+        now = timezone.now()
+        if state is None or state.blocked_until is None or state.blocked_until <= now:
+            raise exceptions.BlockNotActive()
+        if until <= state.blocked_until:
+            raise exceptions.BlockCannotBeShortened(details={"blocked_until": state.blocked_until})
+        before = state.blocked_until
+        state.blocked_until = until
+        state.save(update_fields=["blocked_until"])
+        audit_log_record(
+            actor=actor,
+            action="responsible_block_extend",
+            target_user=User.objects.get(pk=user_id),
+            before={"block_kind": state.block_kind, "blocked_until": before.isoformat()},
+            after={"block_kind": state.block_kind, "blocked_until": until.isoformat()},
+            reason=reason,
+        )
+        return state
+
+
 def purchase_limit_set(user_id: int, limit_cents: int | None) -> ResponsiblePlay:
     """Set the daily money-purchase limit (None: no limit); raising waits out the delay."""
     now = timezone.now()
@@ -91,15 +166,25 @@ def purchase_limit_set(user_id: int, limit_cents: int | None) -> ResponsiblePlay
 
 
 def play_allowed_check(user_id: int) -> None:
-    """Raise ``PlayBlocked`` during a cool-off or self-exclusion. Read-only, no lock."""
+    """Raise ``BirthDateRequired`` or ``PlayerNotOfAge`` unless the account passes the age gate,
+    ``PlayBlocked`` during a cool-off or self-exclusion. Read-only, no lock, one query."""
+    now = timezone.now()
     with connection.cursor() as cursor:  # every round asks: plain SQL, no ORM query to compile
         cursor.execute(
-            "SELECT blocked_until FROM accounts_responsibleplay"
-            " WHERE user_id = %s AND blocked_until > %s",
-            [user_id, timezone.now()],
+            "SELECT u.birth_date, r.blocked_until FROM accounts_user u"
+            " LEFT JOIN accounts_responsibleplay r"
+            " ON r.user_id = u.id AND r.blocked_until > %s"
+            " WHERE u.id = %s",
+            [now, user_id],
         )
         row = cursor.fetchone()
-    blocked_until = row[0] if row else None
+    if row is None:
+        return  # no such account: the caller's own lookups refuse it
+    birth_date, blocked_until = row
+    if birth_date is None:
+        raise exceptions.BirthDateRequired()
+    if birth_date > latest_birth_date_of_age(timezone.localdate(now)):
+        raise exceptions.PlayerNotOfAge(details={"minimum_age": settings.PLAYER_MINIMUM_AGE})
     if blocked_until is not None:
         raise exceptions.PlayBlocked(details={"blocked_until": blocked_until.isoformat()})
 
