@@ -530,7 +530,7 @@ def test_the_admin_and_the_api_docs_run_under_the_content_security_policy(
     page.goto("/admin/accounts/invitecode/add/")
     expect(page.locator(".datetimeshortcuts").first).to_be_visible()  # the date widgets ran
     page.goto("/admin/shop/purchase/economy/")
-    expect(page.locator("#gold-chart")).to_have_attribute("style", re.compile("width"))  # drawn
+    expect(page.locator("#sinks-chart")).to_have_attribute("style", re.compile("width"))  # drawn
 
     docs = page.goto("/api/docs/")
     assert docs is not None
