@@ -280,7 +280,9 @@ class LimitedPackageAdmin(AuditedAdmin):
             obj.remaining_stock = obj.total_stock
             obj.save()
             return
-        fields = [name for name in form.fields if name not in STOCK_FIELDS]
+        # The form's model fields, and price_cents which the form's ``price`` sets.
+        columns = {field.name for field in obj._meta.concrete_fields} - set(STOCK_FIELDS)
+        fields = [name for name in [*form.fields, "price_cents"] if name in columns]
         obj.save(update_fields=fields)
         obj.refresh_from_db(fields=list(STOCK_FIELDS))
 
