@@ -81,7 +81,7 @@ class AuditedAdmin(admin.ModelAdmin[Any]):
 # list columns show "1,200 KRW" (docs/decisions/0172).
 
 
-class MajorUnitPriceForm(forms.ModelForm):  # type: ignore[type-arg]  # any model with a price
+class MajorUnitPriceForm(forms.ModelForm):  # any model with price_cents and currency
     """A model form whose ``price_cents`` is entered as ``price`` in the currency's major unit."""
 
     price = forms.DecimalField(
@@ -112,24 +112,21 @@ class MajorUnitPriceForm(forms.ModelForm):  # type: ignore[type-arg]  # any mode
         # The price sits next to its currency.
         order = [name for name in self.fields if name != "price"]
         order.insert(order.index("currency"), "price")
-        self.fields = {name: self.fields[name] for name in order}  # type: ignore[assignment]
+        self.fields = {name: self.fields[name] for name in order}
 
     def clean(self) -> dict[str, Any]:
+        """Convert ``price`` to minor units of ``currency`` into the instance's ``price_cents``
+        (which the form excludes, so the model validation that follows sees the new value)."""
         cleaned = super().clean() or {}
         price, currency = cleaned.get("price"), cleaned.get("currency")
         if price is None or not currency:
-            self._minor_price: int | None = None
+            self.instance.price_cents = None
             return cleaned
         try:
-            self._minor_price = major_to_minor(price, currency)
+            self.instance.price_cents = major_to_minor(price, currency)
         except ValueError as error:
             self.add_error("price", str(error))
         return cleaned
-
-    def _post_clean(self) -> None:
-        if hasattr(self, "_minor_price"):
-            self.instance.price_cents = self._minor_price
-        super()._post_clean()
 
 
 class ProductAdminForm(MajorUnitPriceForm):
