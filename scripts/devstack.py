@@ -439,6 +439,37 @@ def _wait_started(children: list[_Child], web: _Child, port: int) -> None:
     raise RuntimeError(f"start-up did not finish within {START_TIMEOUT:.0f}s")
 
 
+@contextlib.contextmanager
+def _own_terminal_job() -> Iterator[None]:
+    """Run the block as the terminal's foreground job of its own, so Ctrl-C goes to this runner
+    and its children only. ``make`` (or any parent) stays out of it and ends with this runner's
+    own exit status (0 after Ctrl-C) instead of dying of the SIGINT itself. Nothing happens
+    without a terminal on stdin; the terminal is handed back at the end."""
+    try:
+        terminal = sys.stdin.fileno()
+        if not os.isatty(terminal) or os.getpgrp() != os.tcgetpgrp(terminal):
+            yield  # no terminal, or not its foreground job: nothing to take
+            return
+    except (OSError, ValueError):
+        yield
+        return
+    parent_group = os.getpgrp()
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # tcsetpgrp from the background
+    try:
+        os.setpgid(0, 0)
+        os.tcsetpgrp(terminal, os.getpgrp())
+    except OSError:
+        signal.signal(signal.SIGTTOU, previous)
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(terminal, parent_group)
+        signal.signal(signal.SIGTTOU, previous)
+
+
 def run_product() -> int:
     """Migrate, seed and run daphne + Celery worker + Celery beat until Ctrl-C.
 
@@ -449,7 +480,7 @@ def run_product() -> int:
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     try:
-        with single_instance_lock():
+        with single_instance_lock(), _own_terminal_job():
             if _port_taken(port):
                 raise AlreadyRunning(
                     f"port {port} is taken by another program (another Casino Club?); "

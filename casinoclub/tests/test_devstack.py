@@ -7,6 +7,7 @@ data directory and checks the first instance survives the second and stops clean
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -117,22 +119,36 @@ def test_a_run_refuses_when_its_web_port_is_taken(data_dir):
     assert "is not running in this checkout" in urls.stderr
 
 
+def _in_a_terminal() -> None:
+    """(In the child) start a session whose controlling terminal is stdin, as a shell's job."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _parent_pid(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 @pytest.mark.fault
 @pytest.mark.timeout(600)
 def test_two_make_runs_in_one_checkout_the_second_refuses_and_the_first_keeps_serving(data_dir):
     web_port, pg_port, redis_port = free_port(), free_port(), free_port()
     env = _environment(data_dir, web_port, pg_port, redis_port)
     log_path = data_dir.parent / "first.log"
-    # given: a first instance, started and serving (its own session, like a terminal's job)
+    terminal, terminal_device = os.openpty()
+    runner_pid = 0
+    # given: a first `make run` in a terminal of its own, started and serving
     with open(log_path, "wb") as log:
         first = subprocess.Popen(
-            [*DEVSTACK, "run"],
+            [MAKE, "-o", ".venv/.installed", "run"],
             env=env,
             cwd=PROJECT_DIR,
+            stdin=terminal_device,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            preexec_fn=_in_a_terminal,  # setsid and one ioctl: safe in the child
         )
+    os.close(terminal_device)
     try:
         wait_until(
             lambda: first.poll() is not None or (data_dir / "banner.txt").exists(),
@@ -141,6 +157,8 @@ def test_two_make_runs_in_one_checkout_the_second_refuses_and_the_first_keeps_se
         )
         assert first.poll() is None, log_path.read_text(errors="replace")[-4000:]
         started_at = time.monotonic()
+        runner_pid = int((data_dir / "devstack.lock").read_text())
+        assert _parent_pid(runner_pid) == first.pid  # the lock names make's devstack
         assert _health_status(web_port) == 200
 
         # when: `make run` again in the same checkout
@@ -156,7 +174,7 @@ def test_two_make_runs_in_one_checkout_the_second_refuses_and_the_first_keeps_se
         # then: the second refuses and exits non-zero; the first still serves, same cluster
         assert second.returncode != 0
         assert "already running from this checkout" in second.stderr
-        assert f"devstack pid {first.pid}" in second.stderr
+        assert f"devstack pid {runner_pid}" in second.stderr
         time.sleep(2)  # what a second instance's exit used to do took effect by now
         assert first.poll() is None
         assert _health_status(web_port) == 200
@@ -177,16 +195,22 @@ def test_two_make_runs_in_one_checkout_the_second_refuses_and_the_first_keeps_se
         assert output.count("Casino Club is running.") == 1
         assert "Sending due task" not in output
 
-        # when: Ctrl-C in the first instance's terminal (SIGINT to its whole process group)
-        os.killpg(first.pid, signal.SIGINT)
+        # when: Ctrl-C in the first one's terminal
+        os.write(terminal, b"\x03")
 
-        # then: it exits 0 and stops what it started
-        assert first.wait(90) == 0
+        # then: make exits 0 (no "Error"), and everything it started is stopped
+        assert first.wait(90) == 0, log_path.read_text(errors="replace")[-4000:]
+        output = log_path.read_text(errors="replace")
+        assert "make: ***" not in output
         assert not _port_open(web_port)
         assert not _port_open(pg_port)
         assert not _port_open(redis_port)
         assert not (data_dir / "banner.txt").exists()
     finally:
-        if first.poll() is None:
-            os.killpg(first.pid, signal.SIGTERM)
+        for group in (runner_pid, first.pid):
+            if group:
+                with contextlib.suppress(OSError):
+                    os.killpg(group, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             first.wait(90)
+        os.close(terminal)
