@@ -94,6 +94,29 @@ def test_a_second_run_refuses_while_the_lock_is_held_and_starts_nothing(data_dir
     assert (data_dir / "devstack.lock").read_text() == "4242\n"
 
 
+def test_a_command_on_the_checkout_s_services_refuses_while_an_instance_runs(data_dir):
+    # given: a running instance (the lock held)
+    data_dir.mkdir()
+    env = _environment(data_dir, free_port(), free_port(), free_port())
+    with open(data_dir / "devstack.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+        # when: `devstack.py exec` (not --ephemeral) wants the same data directory
+        run = subprocess.run(
+            [*DEVSTACK, "exec", "--", "true"],
+            env=env,
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    # then: it starts (and later stops) no PostgreSQL of its own on that data
+    assert run.returncode == 2
+    assert "already running from this checkout" in run.stderr
+    assert not (data_dir / "pgdata").exists()
+
+
 def test_a_run_refuses_when_its_web_port_is_taken(data_dir):
     # given: another program listening on the web port
     with socket.socket() as listener:
