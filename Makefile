@@ -11,7 +11,7 @@ LINT_ENV := DJANGO_SETTINGS_MODULE=casinoclub.settings.test DATABASE_URL=postgre
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 PROMTOOL ?= $(shell command -v promtool || echo .tools/promtool)
 
-.PHONY: run test lint format schema install clean-data bench bench-realtime bench-spin bench-buy
+.PHONY: run urls test lint format schema install clean-data bench bench-realtime bench-spin bench-buy
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(PY) scripts/devstack.py run
+
+# The running instance's URLs and logins again (one `make run` per checkout; a second one refuses).
+urls:
+	@$(PY) scripts/devstack.py urls
 
 test: $(STAMP)
 	$(PY) scripts/devstack.py exec --ephemeral -- $(PY) -m pytest $(PYTEST_ARGS)

@@ -35,6 +35,7 @@ from .models import (
     GrantRequestStatus,
     InviteCode,
     LedgerEntry,
+    ResponsiblePlay,
     User,
     Wallet,
 )
@@ -92,7 +93,18 @@ class UserAdminChangeForm(LoginNamesFormMixin, UserChangeForm):
 
 
 class UserAdminCreationForm(LoginNamesFormMixin, UserCreationForm):
-    pass
+    # Every way an account is made asks for the birth date and applies the age gate (0171).
+    birth_date = forms.DateField(
+        required=True, help_text="YYYY-MM-DD. Players must be at least PLAYER_MINIMUM_AGE."
+    )
+
+    def clean_birth_date(self) -> Any:
+        birth_date = self.cleaned_data["birth_date"]
+        try:
+            services.age_gate_check(birth_date)
+        except ApplicationError as error:
+            raise forms.ValidationError(error.message, code=error.code) from error
+        return birth_date
 
 
 @admin.register(User)
@@ -122,7 +134,14 @@ class UserAdmin(DjangoUserAdmin):
             None,
             {
                 "classes": ("wide",),
-                "fields": ("site_id", "nickname", "phone_number", "password1", "password2"),
+                "fields": (
+                    "site_id",
+                    "nickname",
+                    "phone_number",
+                    "birth_date",
+                    "password1",
+                    "password2",
+                ),
             },
         ),
     )
@@ -232,7 +251,7 @@ class UserAdmin(DjangoUserAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Import users (CSV)",
-            "columns": "site_id,nickname,phone_number,password[,rank]",
+            "columns": "site_id,nickname,phone_number,password,birth_date[,rank]",
         }
         if request.method == "POST" and "token" in request.POST:
             token = request.POST["token"]
@@ -382,7 +401,7 @@ class UserAdmin(DjangoUserAdmin):
 
 class UserImportForm(forms.Form):
     file = forms.FileField(
-        help_text="UTF-8 CSV, header site_id,nickname,phone_number,password[,rank]."
+        help_text="UTF-8 CSV, header site_id,nickname,phone_number,password,birth_date[,rank]."
     )
 
     def clean_file(self) -> Any:
@@ -661,3 +680,91 @@ class GoldAdjustForm(forms.Form):
     )
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
     request_id = forms.CharField(widget=forms.HiddenInput)  # makes a double submit harmless
+
+
+# ---------------------------------------------------------------- cool-offs and self-exclusions
+# Staff see who is cooling off or self-excluded and until when; with ``accounts.extend_block``
+# they extend a running block (never shorten or lift it), audited (docs/decisions/0171).
+
+
+class BlockExtendFields(forms.Form):
+    blocked_until = forms.DateTimeField(
+        required=False,
+        help_text=f"New end, YYYY-MM-DD HH:MM in {settings.TIME_ZONE}; later than the current one.",
+    )
+    reason = forms.CharField(max_length=500, required=False, help_text="Required.")
+
+
+class BlockExtendActionForm(ActionForm, BlockExtendFields):
+    """The action bar with the new end and the reason."""
+
+
+class BlockStateFilter(admin.SimpleListFilter):
+    title = "block"
+    parameter_name = "block"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("running", "Running"), ("ended", "Ended")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "running":
+            return queryset.filter(blocked_until__gt=timezone.now())
+        if self.value() == "ended":
+            return queryset.filter(blocked_until__lte=timezone.now())
+        return queryset
+
+
+@admin.register(ResponsiblePlay)
+class ResponsiblePlayAdmin(ReadOnlyAdmin):
+    """Players with a cool-off or self-exclusion (running or ended), newest end first."""
+
+    list_display = ["user", "block_kind", "blocked_until", "is_running", "daily_limit"]
+    list_filter = [BlockStateFilter, "block_kind"]
+    list_select_related = ["user"]
+    search_fields = ["user__site_id", "user__nickname"]
+    ordering = ["-blocked_until"]
+    actions = ["extend_blocks"]
+    action_form = BlockExtendActionForm
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ResponsiblePlay]:
+        return super().get_queryset(request).filter(blocked_until__isnull=False)
+
+    @admin.display(boolean=True, description="running")
+    def is_running(self, state: ResponsiblePlay) -> bool:
+        return state.blocked_until is not None and state.blocked_until > timezone.now()
+
+    @admin.display(description="daily purchase limit")
+    def daily_limit(self, state: ResponsiblePlay) -> str:
+        limit = state.daily_purchase_limit_cents
+        return "—" if limit is None else f"{limit:,} (minor units)"
+
+    def has_extend_block_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.extend_block")
+
+    @admin.action(
+        description="Extend the selected blocks to the end above (reason required; never shorter)",
+        permissions=["extend_block"],
+    )
+    def extend_blocks(self, request: HttpRequest, queryset: QuerySet[ResponsiblePlay]) -> None:
+        form = BlockExtendFields(request.POST)
+        if (
+            not form.is_valid()
+            or form.cleaned_data["blocked_until"] is None
+            or not form.cleaned_data["reason"].strip()
+        ):
+            self.message_user(
+                request, "Give the new end and a reason above the list.", messages.ERROR
+            )
+            return
+        for state in queryset.select_related("user").order_by("pk"):
+            try:
+                services.staff_block_extend(
+                    actor=_staff(request),
+                    user_id=state.user_id,
+                    until=form.cleaned_data["blocked_until"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except ApplicationError as error:
+                self.message_user(request, f"{state.user}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{state.user}: block extended.", messages.SUCCESS)

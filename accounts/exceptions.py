@@ -109,13 +109,38 @@ class ReasonRequired(ApplicationError):
 class ImportFileInvalid(ApplicationError):
     code = "import_file_invalid"
     message = (
-        "The file is not a CSV with the columns site_id,nickname,phone_number,password[,rank]."
+        "The file is not a CSV with the columns "
+        "site_id,nickname,phone_number,password,birth_date[,rank]."
     )
 
 
 class AgeRestricted(ApplicationError):
     code = "age_restricted"
     message = "You must be old enough to play to sign up."
+
+
+class BirthDateRequired(ApplicationError):
+    code = "birth_date_required"
+    status_code = status.HTTP_403_FORBIDDEN
+    message = "Enter your birth date before you play or buy (POST /api/users/me/birth-date)."
+
+
+class BirthDateAlreadySet(ApplicationError):
+    code = "birth_date_already_set"
+    status_code = status.HTTP_409_CONFLICT
+    message = "Your birth date is already on file; support can correct it."
+
+
+class PlayerNotOfAge(ApplicationError):
+    code = "age_restricted"
+    status_code = status.HTTP_403_FORBIDDEN
+    message = "You must be old enough to play to play or buy."
+
+
+class BlockNotActive(ApplicationError):
+    code = "block_not_active"
+    status_code = status.HTTP_409_CONFLICT
+    message = "This player has no running cool-off or self-exclusion to extend."
 
 
 class PlayBlocked(ApplicationError):

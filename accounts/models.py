@@ -446,5 +446,12 @@ class ResponsiblePlay(models.Model):
     last_round_at = models.DateTimeField(null=True, blank=True)
     last_reality_check_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = "cool-off or self-exclusion"
+        verbose_name_plural = "cool-offs and self-exclusions"
+        permissions = [
+            ("extend_block", "Can extend a player's cool-off or self-exclusion (never shorten)"),
+        ]
+
     def __str__(self) -> str:
         return f"responsible play of user {self.user_id}"

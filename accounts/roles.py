@@ -24,6 +24,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     SUPPORT: (
         "accounts.view_user",
         "accounts.ban_user",
+        "accounts.view_responsibleplay",
+        "accounts.extend_block",
         "accounts.view_wallet",
         "accounts.view_ledgerentry",
         "games.view_gameround",

@@ -92,6 +92,12 @@ class ProfileSerializer(serializers.ModelSerializer):
     max_experience = serializers.SerializerMethodField()
     rank = serializers.ChoiceField(choices=Rank.choices)
     gold = serializers.SerializerMethodField()
+    birth_date_required = serializers.SerializerMethodField(
+        help_text=(
+            "True for an account made without a birth date: it cannot play or buy until "
+            "POST /api/users/me/birth-date (403 birth_date_required meanwhile)."
+        )
+    )
 
     class Meta:
         model = User
@@ -108,14 +114,22 @@ class ProfileSerializer(serializers.ModelSerializer):
             "max_experience",
             "is_staff",
             "date_joined",
+            "birth_date_required",
         ]
         read_only_fields = fields
+
+    def get_birth_date_required(self, user: User) -> bool:
+        return user.birth_date is None
 
     def get_max_experience(self, user: User) -> int:
         return experience_for_next_level(user.level)
 
     def get_gold(self, user: User) -> int:
         return wallet_balance(user.pk)
+
+
+class BirthDateInputSerializer(StrictSerializer):
+    birth_date = serializers.DateField(help_text="YYYY-MM-DD; players must be at least 18.")
 
 
 class ProfileUpdateInputSerializer(StrictSerializer):

@@ -11,6 +11,7 @@ urlpatterns = [
     path("auth/password", views.PasswordChangeView.as_view(), name="auth-password"),
     path("invite/validate", views.InviteValidateView.as_view(), name="invite-validate"),
     path("users/me", views.MeView.as_view(), name="users-me"),
+    path("users/me/birth-date", views.BirthDateView.as_view(), name="users-me-birth-date"),
     path("responsible-play", views.ResponsiblePlayView.as_view(), name="responsible-play"),
     path(
         "responsible-play/purchase-limit",

@@ -198,6 +198,31 @@ class MeView(APIView):
         return Response(serializers.ProfileSerializer(user).data)
 
 
+class BirthDateView(APIView):
+    """An account made without a birth date gives it once (asked at its next login)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=serializers.BirthDateInputSerializer,
+        responses={200: serializers.ProfileSerializer, **error_responses(400, 403, 409)},
+        operation_id="users_me_birth_date",
+        description=(
+            "Record the birth date of an account that has none (`birth_date_required` in the "
+            "profile); until then every round and purchase answers 403 `birth_date_required`. "
+            "Once on file it cannot be changed here (409 `birth_date_already_set`); a date under "
+            "the minimum age is kept and answers 400 `age_restricted`."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.BirthDateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = responsible.birth_date_give(
+            request_player(request).pk, data.validated_data["birth_date"]
+        )
+        return Response(serializers.ProfileSerializer(user).data)
+
+
 class UserPublicView(APIView):
     @extend_schema(
         responses={200: serializers.PublicProfileSerializer}, operation_id="users_public"

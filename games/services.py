@@ -36,8 +36,8 @@ from accounts.services import (
 )
 from accounts.services.responsible import (
     play_allowed_check,
-    play_blocked_raise,
-    play_blocked_until_sql,
+    play_gate_raise,
+    play_gate_sql,
 )
 from casinoclub import domain_events
 from casinoclub.queueing import task_enqueue_after_commit
@@ -301,10 +301,10 @@ _ROUND_BEGIN_SQL = (
     "WITH config AS (SELECT id, version, min_bet, max_bet,"
     " COALESCE((daily_limits ->> %s)::int, 0) AS day_limit FROM games_gameconfig"
     " WHERE game = %s ORDER BY version DESC LIMIT 1),"
-    " blocked AS (SELECT {blocked} AS until),"
+    " gate AS ({gate}),"
     " counted AS (INSERT INTO games_dailyplaycount AS d (user_id, game, day, count)"
-    " SELECT %s, %s, %s, 1 FROM config, blocked"
-    " WHERE %s BETWEEN config.min_bet AND config.max_bet AND blocked.until IS NULL"
+    " SELECT %s, %s, %s, 1 FROM config, gate"
+    " WHERE %s BETWEEN config.min_bet AND config.max_bet AND gate.allowed"
     " ON CONFLICT (user_id, game, day) DO UPDATE SET count = d.count + 1"
     " WHERE (SELECT day_limit FROM config) = 0 OR d.count < (SELECT day_limit FROM config)"
     " RETURNING count),"
@@ -312,10 +312,11 @@ _ROUND_BEGIN_SQL = (
     " WHERE user_id = %s AND is_active AND EXISTS (SELECT 1 FROM counted)"
     " RETURNING id, server_seed, server_seed_hash, client_seed, nonce)"
     " SELECT config.id, config.version, config.min_bet, config.max_bet, config.day_limit,"
-    " blocked.until, (SELECT count FROM counted), seed.id, seed.server_seed,"
+    " gate.allowed, gate.birth_date, gate.until, (SELECT count FROM counted), seed.id,"
+    " seed.server_seed,"
     " seed.server_seed_hash, seed.client_seed, seed.nonce,"
     " CASE WHEN seed.id IS NOT NULL THEN nextval(pg_get_serial_sequence('games_gameround', 'id'))"
-    " END FROM blocked LEFT JOIN config ON true LEFT JOIN seed ON true"
+    " END FROM gate LEFT JOIN config ON true LEFT JOIN seed ON true"
 )
 _ROUND_ID_SQL = "SELECT nextval(pg_get_serial_sequence('games_gameround', 'id'))"
 
@@ -330,26 +331,28 @@ def _instant_round_begin(user: User, game: str, bet: Any) -> tuple[GameConfig, F
     """
     if isinstance(bet, bool) or not isinstance(bet, int):
         _validate_bet(game_config_current(game), bet)
-    blocked_sql, blocked_params = play_blocked_until_sql(user.pk)
+    gate_sql, gate_params = play_gate_sql(user.pk)
     today = timezone.localdate()
     with connection.cursor() as cursor:
         cursor.execute(
-            _ROUND_BEGIN_SQL.format(blocked=blocked_sql),
-            [user.rank, game, *blocked_params, user.pk, game, today, bet, user.pk],
+            _ROUND_BEGIN_SQL.format(gate=gate_sql),
+            [user.rank, game, *gate_params, user.pk, game, today, bet, user.pk],
         )
         row = cursor.fetchone()
     assert row is not None
-    (config_id, version, min_bet, max_bet, limit, blocked_until, count) = row[:7]
+    (config_id, version, min_bet, max_bet, limit, allowed, birth_date, blocked_until, count) = row[
+        :9
+    ]
     if config_id is None:  # no version yet: version 1 from the defaults, then again
         game_config_current(game)
         return _instant_round_begin(user, game, bet)
     config = GameConfig(pk=config_id, game=game, version=version, min_bet=min_bet, max_bet=max_bet)
     _validate_bet(config, bet)
-    if blocked_until is not None:
-        play_blocked_raise(blocked_until)
+    if not allowed:
+        play_gate_raise(birth_date, blocked_until)
     if count is None:
         raise exceptions.DailyLimitReached(details={"limit": limit})
-    seed_id, server_seed, server_seed_hash, client_seed, next_nonce, round_id = row[7:]
+    seed_id, server_seed, server_seed_hash, client_seed, next_nonce, round_id = row[9:]
     if seed_id is None:  # the player's first round: the seed pair is created on first use
         seed, nonce = _nonce_take(user.pk)
         with connection.cursor() as cursor:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -16,6 +17,12 @@ from django.utils import timezone
 from accounts.models import Rank
 from accounts.services import audit_log_record
 from casinoclub.errors import ApplicationError
+from casinoclub.money import (
+    currency_choices,
+    format_money,
+    major_to_minor,
+    minor_to_major,
+)
 from shop import economy, services
 from shop.models import (
     LimitedPackage,
@@ -68,6 +75,78 @@ class AuditedAdmin(admin.ModelAdmin[Any]):
             )
 
 
+# ---------------------------------------------------------------- money in the currency's unit
+# ``price_cents`` holds minor units of ``currency`` (casinoclub/money.py). Staff type the price in
+# the currency's major unit ("1200" KRW, "12.99" USD) and pick the currency from SHOP_CURRENCIES;
+# list columns show "1,200 KRW" (docs/decisions/0172).
+
+
+class MajorUnitPriceForm(forms.ModelForm):  # any model with price_cents and currency
+    """A model form whose ``price_cents`` is entered as ``price`` in the currency's major unit."""
+
+    price = forms.DecimalField(
+        min_value=Decimal("0.001"),
+        max_digits=15,
+        decimal_places=3,
+        required=False,
+        help_text=(
+            "In the currency's own unit: 1200 for 1,200 KRW (whole won, no minor unit), "
+            "12.99 for 12.99 USD. Stored in minor units."
+        ),
+    )
+    currency = forms.ChoiceField(choices=currency_choices)
+    price_required = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["price"].required = self.price_required
+        instance = self.instance
+        if instance.pk is not None and instance.price_cents is not None:
+            self.initial["price"] = minor_to_major(instance.price_cents, instance.currency)
+        if instance.pk is not None and instance.currency not in dict(currency_choices()):
+            # A currency no longer offered stays selectable on its own rows.
+            self.fields["currency"].choices = [  # type: ignore[attr-defined]  # a ChoiceField
+                *currency_choices(),
+                (instance.currency, instance.currency),
+            ]
+        # The price sits next to its currency.
+        order = [name for name in self.fields if name != "price"]
+        order.insert(order.index("currency"), "price")
+        self.fields = {name: self.fields[name] for name in order}
+
+    def clean(self) -> dict[str, Any]:
+        """Convert ``price`` to minor units of ``currency`` into the instance's ``price_cents``
+        (which the form excludes, so the model validation that follows sees the new value)."""
+        cleaned = super().clean() or {}
+        price, currency = cleaned.get("price"), cleaned.get("currency")
+        if price is None or not currency:
+            self.instance.price_cents = None
+            return cleaned
+        try:
+            self.instance.price_cents = major_to_minor(price, currency)
+        except ValueError as error:
+            self.add_error("price", str(error))
+        return cleaned
+
+
+class ProductAdminForm(MajorUnitPriceForm):
+    """The product form (the admin supplies the model; ``price_cents`` is excluded there)."""
+
+    price_required = False  # items are priced in gold (``price_gold``)
+
+
+class LimitedPackageAdminForm(MajorUnitPriceForm):
+    """The limited package form (the admin supplies the model and excludes ``price_cents``)."""
+
+
+def _money_column(obj: Any) -> str:
+    return format_money(obj.price_cents, obj.currency)
+
+
+def _whole(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
 class DiscountForm(forms.Form):
     discount_percent = forms.IntegerField(min_value=0, max_value=90)
     discount_ends_at = forms.DateTimeField(required=False, help_text="YYYY-MM-DD HH:MM")
@@ -82,14 +161,41 @@ class ProductActionForm(ActionForm, DiscountForm):
 
 @admin.register(Product)
 class ProductAdmin(AuditedAdmin):
+    """Products are deactivated, never deleted once sold: past purchases keep pointing at them
+    (the policy); "Delete selected" is not offered and a sold product has no delete button."""
+
+    form = ProductAdminForm
+    exclude = ["price_cents"]
     list_display = [
-        "code", "name", "kind", "price_cents", "price_gold", "gold_amount",
-        "discount_percent", "discount_ends_at", "min_rank", "is_active", "display_order",
+        "code", "name", "kind", "price", "gold_price", "gold", "discount_percent",
+        "discount_ends_at", "min_rank", "is_active", "display_order",
     ]  # fmt: skip
     list_filter = ["kind", "is_active", "min_rank"]
     search_fields = ["code", "name"]
     action_form = ProductActionForm
     actions = ["set_discount", "set_rank", "activate", "deactivate"]
+
+    @admin.display(description="price", ordering="price_cents")
+    def price(self, product: Product) -> str:
+        return _money_column(product)
+
+    @admin.display(description="gold price", ordering="price_gold")
+    def gold_price(self, product: Product) -> str:
+        return _whole(product.price_gold)
+
+    @admin.display(description="gold", ordering="gold_amount")
+    def gold(self, product: Product) -> str:
+        return _whole(product.gold_amount)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # deactivate instead
+        return actions
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and Purchase.objects.filter(product=obj).exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
     @admin.action(
         description="Set the discount (percent and end date above)", permissions=["change"]
@@ -140,8 +246,10 @@ class LimitedPackageAdmin(AuditedAdmin):
     form's copy is stale. A new package starts with all its units; later changes go through the
     "Add or remove units" action (``shop.change_stock``), under the row lock."""
 
+    form = LimitedPackageAdminForm
+    exclude = ["price_cents"]
     list_display = ["code", "name", "starts_at", "ends_at", "remaining_stock", "total_stock",
-                    "per_user_limit", "price_cents", "min_rank", "is_active"]  # fmt: skip
+                    "per_user_limit", "price", "min_rank", "is_active"]  # fmt: skip
     list_filter = ["is_active", "min_rank"]
     search_fields = ["code", "name"]
     action_form = StockActionForm
@@ -150,12 +258,28 @@ class LimitedPackageAdmin(AuditedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return STOCK_FIELDS if obj is not None else ("remaining_stock",)
 
+    @admin.display(description="price", ordering="price_cents")
+    def price(self, package: LimitedPackage) -> str:
+        return _money_column(package)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # deactivate instead
+        return actions
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and Purchase.objects.filter(package=obj).exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
     def save_object(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if not change:
             obj.remaining_stock = obj.total_stock
             obj.save()
             return
-        fields = [name for name in form.fields if name not in STOCK_FIELDS]
+        # The form's model fields, and price_cents which the form's ``price`` sets.
+        columns = {field.name for field in obj._meta.concrete_fields} - set(STOCK_FIELDS)
+        fields = [name for name in [*form.fields, "price_cents"] if name in columns]
         obj.save(update_fields=fields)
         obj.refresh_from_db(fields=list(STOCK_FIELDS))
 
@@ -237,7 +361,7 @@ class ReviewReasonFilter(admin.SimpleListFilter):
 
 @admin.register(Purchase)
 class PurchaseAdmin(admin.ModelAdmin[Purchase]):
-    list_display = ["receipt", "user", "flow", "status", "price_cents", "price_gold", "gold",
+    list_display = ["receipt", "user", "flow", "status", "price", "gold_price", "gold_credited",
                     "needs_review", "review_reasons", "created_at", "settled_at", "refunded_at",
                     "reversal_kind", "provider_refund_state"]  # fmt: skip
     list_filter = ["status", "flow", "needs_review", ReviewReasonFilter, "reversal_kind",
@@ -248,6 +372,18 @@ class PurchaseAdmin(admin.ModelAdmin[Purchase]):
     actions = ["refund"]
 
     change_list_template = "admin/shop/purchase/change_list.html"
+
+    @admin.display(description="price", ordering="price_cents")
+    def price(self, purchase: Purchase) -> str:
+        return _money_column(purchase) if purchase.price_cents else ""
+
+    @admin.display(description="gold price", ordering="price_gold")
+    def gold_price(self, purchase: Purchase) -> str:
+        return _whole(purchase.price_gold) if purchase.price_gold else ""
+
+    @admin.display(description="gold", ordering="gold")
+    def gold_credited(self, purchase: Purchase) -> str:
+        return _whole(purchase.gold)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -17,6 +17,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import LedgerEntry, Wallet
+from casinoclub.money import minor_digits, minor_unit_label
 from casinoclub.realtime.presence import presence_online_count
 from shop.models import Purchase, PurchaseFlow, PurchaseStatus
 
@@ -37,7 +38,10 @@ def economy_daily(start: date, end: date) -> dict[str, Any]:
 
     ``revenue_cents`` = ``sales_cents`` (money purchases that settled that day, refunded later or
     not) − ``refunds_cents`` (money purchases refunded or charged back that day), so it may be
-    negative and a past day never changes.
+    negative and a past day never changes. Those three add minor units of every currency up and
+    mean something only while the shop sells in one currency; ``revenue_by_currency`` holds the
+    same figures per currency (``{"KRW": {"sales", "refunds", "net"}}``, minor units of that
+    currency) and ``currencies`` lists the currencies seen with their digits and unit label.
     """
     since, until = _bounds(start, end)
     zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
@@ -58,7 +62,7 @@ def economy_daily(start: date, end: date) -> dict[str, Any]:
             settled_at__lt=until,
         )
         .annotate(day=TruncDate("settled_at", tzinfo=zone))
-        .values("day")
+        .values("day", "currency")
         .annotate(cents=Sum("price_cents"))
     )
     refunds = (
@@ -69,7 +73,7 @@ def economy_daily(start: date, end: date) -> dict[str, Any]:
             refunded_at__lt=until,
         )
         .annotate(day=TruncDate("refunded_at", tzinfo=zone))
-        .values("day")
+        .values("day", "currency")
         .annotate(cents=Sum("price_cents"))
     )
     days: dict[date, dict[str, Any]] = {}
@@ -77,7 +81,7 @@ def economy_daily(start: date, end: date) -> dict[str, Any]:
     while day <= end:
         days[day] = {"day": day.isoformat(), "minted": 0, "burned": 0, "by_reason": {},
                      "revenue_cents": 0, "sales_cents": 0, "refunds_cents": 0,
-                     "active_players": 0}  # fmt: skip
+                     "revenue_by_currency": {}, "active_players": 0}  # fmt: skip
         day += timedelta(days=1)
     for row in by_reason:
         bucket = days[row["day"]]
@@ -87,17 +91,36 @@ def economy_daily(start: date, end: date) -> dict[str, Any]:
         bucket["by_reason"][row["reason"]] = {"minted": minted, "burned": burned}
     for row in players:
         days[row["day"]]["active_players"] = row["players"]
-    for row in sales:
-        days[row["day"]]["sales_cents"] = int(row["cents"] or 0)
-    for row in refunds:
-        days[row["day"]]["refunds_cents"] = int(row["cents"] or 0)
+    currencies: set[str] = set()
+    for figure, queryset in (("sales", sales), ("refunds", refunds)):
+        for row in queryset:
+            currency = row["currency"].upper()
+            currencies.add(currency)
+            bucket = days[row["day"]]
+            bucket[f"{figure}_cents"] += int(row["cents"] or 0)
+            by_currency = bucket["revenue_by_currency"].setdefault(
+                currency, {"sales": 0, "refunds": 0, "net": 0}
+            )
+            by_currency[figure] += int(row["cents"] or 0)
     for bucket in days.values():
         bucket["revenue_cents"] = bucket["sales_cents"] - bucket["refunds_cents"]
+        for by_currency in bucket["revenue_by_currency"].values():
+            by_currency["net"] = by_currency["sales"] - by_currency["refunds"]
     rows = list(days.values())
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
         "days": rows,
+        # Revenue is only ever added up within one currency (minor units of that currency).
+        "currencies": [
+            {
+                "code": code,
+                "digits": minor_digits(code),
+                "unit": minor_unit_label(code),
+                "net": sum(row["revenue_by_currency"].get(code, {}).get("net", 0) for row in rows),
+            }
+            for code in sorted(currencies)
+        ],
         "circulation": int(Wallet.objects.aggregate(total=Sum("balance"))["total"] or 0),
         "net": sum(row["minted"] - row["burned"] for row in rows),
     }

@@ -41,6 +41,7 @@ from .progression import (
     user_experience_add,
     user_progression_set,
 )
+from .responsible import age_gate_check, birth_date_give, staff_block_extend
 from .retention import refresh_tokens_purge_expired, sessions_purge_expired
 from .staff import (
     gold_grant_request_approve,
@@ -81,7 +82,9 @@ __all__ = [
     "StaffSignIn",
     "TotpEnrolment",
     "UserImportReport",
+    "age_gate_check",
     "audit_log_record",
+    "birth_date_give",
     "gold_grant_request_approve",
     "gold_grant_request_reject",
     "inventory_add",
@@ -101,6 +104,7 @@ __all__ = [
     "second_factor_enrolled",
     "second_factor_verify",
     "sessions_purge_expired",
+    "staff_block_extend",
     "staff_gold_adjust",
     "staff_grant_limit",
     "staff_invite_code_saved",

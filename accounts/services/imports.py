@@ -1,6 +1,8 @@
 """Batch import of players from CSV (``manage.py import_users`` and the admin import page).
 
 Invariants:
+- every row carries a birth date (``YYYY-MM-DD``) that passes the age gate, like signup: no
+  imported account can exist without one (docs/decisions/0171);
 - the file is read as a stream, ``chunk_size`` rows at a time: memory does not grow with the file
   (only the keys already accepted, to catch duplicates across chunks, and a capped error list);
 - every row is checked with the signup rules (``accounts.validators``, Django's password
@@ -22,6 +24,7 @@ import io
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +33,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from accounts import exceptions, validators
 from accounts.models import Rank, User
@@ -39,8 +43,9 @@ from casinoclub.queueing import task_enqueue_after_commit
 
 from .audit import audit_log_record
 from .auth import password_problems, user_create
+from .responsible import age_on
 
-REQUIRED_COLUMNS = ("site_id", "nickname", "phone_number", "password")
+REQUIRED_COLUMNS = ("site_id", "nickname", "phone_number", "password", "birth_date")
 LOGIN_NAME_COLUMNS = ("site_id", "nickname")
 OPTIONAL_COLUMNS = ("rank",)
 MAX_PASSWORD_LENGTH = 128  # as the signup route
@@ -173,6 +178,7 @@ def _check_fields(row: _Row, *, password_is_hashed: bool = False) -> None:
         except ValidationError as error:
             for message in error.messages:
                 row.fail(name, message)
+    _check_birth_date(row)
     rank = values.get("rank", "").strip().upper() or Rank.STANDARD
     if rank not in Rank.values:
         row.fail("rank", "One of " + ", ".join(Rank.values) + " (empty: STANDARD).")
@@ -191,6 +197,22 @@ def _check_fields(row: _Row, *, password_is_hashed: bool = False) -> None:
             phone_number=values["phone_number"],
         ):
             row.fail("password", message)
+
+
+def _check_birth_date(row: _Row) -> None:
+    """``birth_date``: a ``YYYY-MM-DD`` date of someone at least ``PLAYER_MINIMUM_AGE`` today."""
+    value = row.values.get("birth_date", "").strip()  # absent: staged before it was required
+    try:
+        if len(value) != len("YYYY-MM-DD"):
+            raise ValueError(value)
+        birth_date = date.fromisoformat(value)
+    except ValueError:
+        row.fail("birth_date", "A date YYYY-MM-DD is required.")
+        return
+    row.values["birth_date"] = birth_date.isoformat()
+    minimum_age = settings.PLAYER_MINIMUM_AGE
+    if age_on(birth_date, timezone.localdate()) < minimum_age:
+        row.fail("birth_date", f"Players must be at least {minimum_age}.")
 
 
 class _Duplicates:
@@ -274,6 +296,7 @@ def _create_chunk(rows: list[_Row], *, password_is_hashed: bool = False) -> int:
                     phone_number=row.values["phone_number"],
                     password_hash=hashes[row.line],
                     rank=row.values["rank"],
+                    birth_date=date.fromisoformat(row.values["birth_date"]),
                 )
             except (
                 exceptions.SiteIdTaken,
@@ -302,7 +325,8 @@ def users_import_csv(
     on_progress: Callable[[int], None] | None = None,
     on_error: Callable[[ImportRowError], None] | None = None,
 ) -> UserImportReport:
-    """Import players from CSV lines: header ``site_id,nickname,phone_number,password[,rank]``.
+    """Import players from CSV lines: header
+    ``site_id,nickname,phone_number,password,birth_date[,rank]``.
 
     ``lines`` is any iterable of text lines (an open file, a decoded upload); it is consumed once.
     ``on_progress(n)`` is called after each chunk with the rows it held, ``on_error`` for every

@@ -1,3 +1,4 @@
+from datetime import date
 from typing import Any
 
 import factory
@@ -16,6 +17,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     site_id = factory.Sequence(lambda n: f"player{n:04d}")
     nickname = factory.Sequence(lambda n: f"Nick{n:04d}")
     phone_number = factory.Sequence(lambda n: f"010{n:08d}")
+    birth_date = date(1990, 1, 1)  # passed the age gate, like every account made today
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation

@@ -326,6 +326,7 @@ def test_admin_add_form_refuses_a_look_alike_and_creates_a_free_name(staff_clien
         "password1": "Str0ng-passw0rd!",
         "password2": "Str0ng-passw0rd!",
         "usable_password": "true",
+        "birth_date": "1990-05-17",
     }
 
     refused = staff_client.post(add_url, {**form, "nickname": "FAMOUS"})

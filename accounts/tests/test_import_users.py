@@ -1,6 +1,7 @@
 """Batch user import: ``manage.py import_users`` and the admin upload → preview → confirm flow."""
 
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,13 @@ from accounts.models import AuditLogEntry, LedgerEntry, LedgerReason, User, Wall
 from accounts.tests.factories import UserFactory
 from casinoclub.realtime.models import RealtimeMessage
 
-HEADER = "site_id,nickname,phone_number,password,rank\n"
+HEADER = "site_id,nickname,phone_number,password,birth_date,rank\n"
 GOOD_PASSWORD = "Import-passw0rd!"
 IMPORT_URL = reverse("admin:accounts_user_import")
 
 
 def good_row(n: int, rank: str = "") -> str:
-    return f"imported{n:05d},Imported{n:05d},0109{n:07d},{GOOD_PASSWORD},{rank}\n"
+    return f"imported{n:05d},Imported{n:05d},0109{n:07d},{GOOD_PASSWORD},1990-01-01,{rank}\n"
 
 
 def write_csv(tmp_path: Path, *rows: str, header: str = HEADER) -> Path:
@@ -49,11 +50,11 @@ def nothing_written() -> tuple[int, int, int, int, int]:
 
 MIXED_ROWS = (
     good_row(1, "vip"),
-    "bad id!,Nick2,01099999992,Import-passw0rd!,\n",  # line 3: site_id
+    "bad id!,Nick2,01099999992,Import-passw0rd!,1990-01-01,\n",  # line 3: site_id
     good_row(3),
-    "imported00004,Imported00001,01099999994,Import-passw0rd!,\n",  # line 5: nickname of line 2
-    "imported00005,Nick5,01099999995,12345678,\n",  # line 6: numeric, common password
-    "imported00006,Nick6,01099999996,Import-passw0rd!,KING\n",  # line 7: rank
+    "imported00004,Imported00001,01099999994,Import-passw0rd!,1990-01-01,\n",  # line 5: nickname of line 2
+    "imported00005,Nick5,01099999995,12345678,1990-01-01,\n",  # line 6: numeric, common password
+    "imported00006,Nick6,01099999996,Import-passw0rd!,1990-01-01,KING\n",  # line 7: rank
 )
 MIXED_ERRORS = [
     "line 3: site_id: 4–32 characters: letters, digits and underscores.",
@@ -133,7 +134,7 @@ def test_rows_clashing_with_existing_players_are_skipped(tmp_path):
 
 @pytest.mark.django_db
 def test_duplicates_are_caught_across_chunks(tmp_path):
-    again = f"imported00001,Other,01011112222,{GOOD_PASSWORD},\n"
+    again = f"imported00001,Other,01011112222,{GOOD_PASSWORD},1990-01-01,\n"
     path = write_csv(tmp_path, good_row(1), good_row(2), again)
 
     code, output = run_import(path, "--chunk-size", "1")
@@ -150,16 +151,47 @@ def test_a_row_with_too_many_or_too_few_values_is_reported(tmp_path):
     path = write_csv(
         tmp_path,
         "shortrow,Short,0101234567\n",
-        f"longrow01,Long,01012345678,{GOOD_PASSWORD},VIP,extra\n",
+        f"longrow01,Long,01012345678,{GOOD_PASSWORD},1990-01-01,VIP,extra\n",
     )
 
     code, output = run_import(path, "--dry-run")
 
     assert code == 1
     assert output.splitlines() == [
-        "line 2: row: Missing value for password.",
-        "line 3: row: 6 values; the header has 5.",
+        "line 2: row: Missing value for password. Missing value for birth_date.",
+        "line 3: row: 7 values; the header has 6.",
         "2 rows: would import 0, skipped 2",
+    ]
+
+
+@pytest.mark.django_db
+def test_every_imported_row_needs_a_birth_date_that_passes_the_age_gate(tmp_path, settings):
+    # given: a file whose rows lack a birth date, have a malformed one, or one under the age
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    turns_18_tomorrow = today.replace(year=today.year - 18) + timedelta(days=1)
+    path = write_csv(
+        tmp_path,
+        f"nodate01,NoDate01,01077770001,{GOOD_PASSWORD},,\n",
+        f"baddate1,BadDate1,01077770002,{GOOD_PASSWORD},17/05/1990,\n",
+        f"minor001,Minor001,01077770003,{GOOD_PASSWORD},{turns_18_tomorrow.isoformat()},\n",
+        f"adult001,Adult001,01077770004,{GOOD_PASSWORD},{(turns_18_tomorrow - timedelta(days=1)).isoformat()},\n",
+    )  # fmt: skip
+
+    # when
+    code, output = run_import(path)
+
+    # then: only the adult is imported, with the birth date on file
+    assert code == 1
+    assert output.splitlines() == [
+        "line 2: birth_date: A date YYYY-MM-DD is required.",
+        "line 3: birth_date: A date YYYY-MM-DD is required.",
+        "line 4: birth_date: Players must be at least 18.",
+        "4 rows: imported 1, skipped 3",
+    ]
+    assert list(User.objects.values_list("site_id", "birth_date")) == [
+        ("adult001", turns_18_tomorrow - timedelta(days=1))
     ]
 
 
@@ -169,6 +201,7 @@ def test_a_row_with_too_many_or_too_few_values_is_reported(tmp_path):
     [
         ("site_id,nickname,password\n", "Line 1: the header must name the columns"),
         ("site_id,nickname,phone_number,password,email\n", "Line 1: the header must name"),
+        ("site_id,nickname,phone_number,password,rank\n", "Line 1: the header must name"),
         ("", "The file is empty"),
     ],
 )
@@ -377,7 +410,7 @@ def _raw_redis_values(pattern: str) -> list[bytes]:
 @pytest.mark.django_db
 def test_an_upload_is_staged_in_redis_with_hashed_passwords_only(staff_client):
     # given an upload with two valid rows and a row with an error
-    rows = good_row(1) + good_row(2) + "imported00003,Nick3,01099999993,12345678,\n"
+    rows = good_row(1) + good_row(2) + "imported00003,Nick3,01099999993,12345678,1990-01-01,\n"
 
     # when the staff member previews it
     token = staff_client.post(IMPORT_URL, {"file": upload(rows)}).context["token"]
@@ -429,6 +462,7 @@ def test_a_staged_row_whose_password_is_not_a_hash_is_refused(staff):
                         "nickname": "Imported00001",
                         "phone_number": "01090000001",
                         "password": GOOD_PASSWORD,
+                        "birth_date": "1990-01-01",
                         "rank": "STANDARD",
                     },
                 }
@@ -456,10 +490,10 @@ def test_rows_whose_names_look_like_a_registered_or_earlier_name_are_skipped(tmp
     # given a player nicknamed "Famous" and a file that reuses that name and look-alikes
     UserFactory(site_id="owner01", nickname="Famous")
     rows = (
-        f"famous,Someone,01090000001,{GOOD_PASSWORD},\n",  # line 2: site_id = a nickname
-        f"newcomer,Fam0us,01090000002,{GOOD_PASSWORD},\n",  # line 3: 0 for O
-        f"bravo01,Bravo,01090000003,{GOOD_PASSWORD},\n",  # line 4: imported
-        f"charlie01,BRAV0,01090000004,{GOOD_PASSWORD},\n",  # line 5: like line 4's nickname
+        f"famous,Someone,01090000001,{GOOD_PASSWORD},1990-01-01,\n",  # line 2: site_id = a nickname
+        f"newcomer,Fam0us,01090000002,{GOOD_PASSWORD},1990-01-01,\n",  # line 3: 0 for O
+        f"bravo01,Bravo,01090000003,{GOOD_PASSWORD},1990-01-01,\n",  # line 4: imported
+        f"charlie01,BRAV0,01090000004,{GOOD_PASSWORD},1990-01-01,\n",  # line 5: like line 4's nickname
     )
     path = write_csv(tmp_path, *rows)
 

@@ -7,6 +7,7 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("login/", views.login_page, name="login"),
     path("logout/", views.logout_page, name="logout"),
+    path("birth-date/", views.birth_date_page, name="birth-date"),
     path("play/slot/", views.slot, name="play-slot"),
     path("play/crash/", views.crash, name="play-crash"),
     path("play/gacha/", views.gacha, name="play-gacha"),

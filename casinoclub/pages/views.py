@@ -17,8 +17,9 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -28,7 +29,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import services as account_services
 from accounts.authentication import request_player
 from accounts.selectors import inventory_list
-from accounts.serializers import ProfileSerializer, SignupInputSerializer
+from accounts.serializers import (
+    BirthDateInputSerializer,
+    ProfileSerializer,
+    SignupInputSerializer,
+)
 from casinoclub.client_address import client_address
 from casinoclub.dashboard import dashboard_snapshot
 from casinoclub.errors import ApplicationError
@@ -63,6 +68,7 @@ def _error_message(code: str, fallback: str, extra: dict[str, Any] | None = None
         "phone_number_taken": _("This phone number is already registered."),
         "weak_password": _("The password is too weak."),
         "age_restricted": _("You must be old enough to play to sign up."),
+        "birth_date_already_set": _("Your birth date is already on file."),
         "validation_error": _("Please check the highlighted fields."),
         "rate_limited": _("Too many attempts from your network. Please wait a moment."),
     }
@@ -87,8 +93,13 @@ def _safe_next(request: HttpRequest, default: str = "/") -> str:
 def _player_page(
     request: HttpRequest, template: str, page: str, state: dict[str, Any] | None = None
 ) -> HttpResponse:
-    """Render a signed-in page with the shared initial state (profile, server clock) + ``state``."""
+    """Render a signed-in page with the shared initial state (profile, server clock) + ``state``.
+
+    An account made without a birth date is sent to the birth-date form first (docs/decisions/0171).
+    """
     profile = dict(ProfileSerializer(request.user).data)
+    if profile["birth_date_required"]:
+        return HttpResponseRedirect(f"{reverse('birth-date')}?{urlencode({'next': request.path})}")
     initial = {
         "page": page,
         "profile": profile,
@@ -185,6 +196,45 @@ def login_page(request: HttpRequest) -> HttpResponse:
         login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
         return HttpResponseRedirect(next_url)
     return render(request, "pages/login.html", context)
+
+
+@login_required
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def birth_date_page(request: HttpRequest) -> HttpResponse:
+    """The birth date an account made without one gives once before it can play or buy."""
+    next_url = _safe_next(request)
+    player = request_player(request)
+    context: dict[str, Any] = {
+        "values": {"birth_date": request.POST.get("birth_date", "")},
+        "next": next_url,
+        "error": None,
+        "field_errors": {},
+    }
+    if request.method == "GET":
+        if player.birth_date is not None:
+            return HttpResponseRedirect(next_url)
+        return render(request, "pages/birth_date.html", context)
+    data = BirthDateInputSerializer(data={"birth_date": request.POST.get("birth_date", "")})
+    if not data.is_valid():
+        context["field_errors"] = {
+            field: [str(message) for message in messages] for field, messages in data.errors.items()
+        }
+        context["error"] = {
+            "code": "validation_error",
+            "message": _error_message("validation_error", "The request is not valid."),
+        }
+        return render(request, "pages/birth_date.html", context, status=400)
+    try:
+        account_services.birth_date_give(player.pk, data.validated_data["birth_date"])
+    except ApplicationError as error:
+        context["error"] = {
+            "code": error.code,
+            "message": _error_message(error.code, error.message, error.extra),
+        }
+        return render(request, "pages/birth_date.html", context, status=error.status_code)
+    return HttpResponseRedirect(next_url)
 
 
 @require_POST

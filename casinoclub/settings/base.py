@@ -391,7 +391,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# Routine beat dispatches (and the worker's receipt and success of them) log at DEBUG
+# (casinoclub/log_filters.py, docs/decisions/0170).
+LOGGING["filters"] = {"routine_tasks": {"()": "casinoclub.log_filters.RoutineTaskFilter"}}
+LOGGING["loggers"] = {
+    name: {"filters": ["routine_tasks"]}
+    for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+}
 
+# The currencies staff may price products and limited packages in (ISO 4217 codes); amounts are
+# stored in each currency's minor unit (casinoclub/money.py, docs/decisions/0172).
+SHOP_CURRENCIES = env.list("SHOP_CURRENCIES", default=["KRW", "USD", "JPY", "EUR"])
 # Staff roles (docs/decisions/0120-staff-roles.md): the largest gold grant or revoke one staff
 # member makes alone; above it the grant waits for a second staff member's approval.
 STAFF_GRANT_LIMIT = env.int("STAFF_GRANT_LIMIT", default=100_000)

@@ -21,7 +21,8 @@ def read_local_services_file() -> None:
     Variables already set in the environment win, so external services always take precedence.
     Only the local settings call this.
     """
-    services_file = BASE_DIR / ".data" / "services.env"
+    data_dir = env.str("CASINO_DATA_DIR", default="") or BASE_DIR / ".data"  # as devstack.py
+    services_file = Path(data_dir) / "services.env"
     if services_file.exists():
         environ.Env.read_env(services_file, overwrite=False)
 

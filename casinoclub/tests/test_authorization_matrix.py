@@ -215,6 +215,14 @@ ROUTES: dict[str, dict[str, Rule]] = {
     },
     "invite-validate": {"POST": Rule(everyone(200), body=constant({"invite_code": "5858"}))},
     "users-me": {"GET": Rule(logged_in(200)), "PATCH": Rule(logged_in(200), body=EMPTY)},
+    # Every caller's account has a birth date on file already: it is given once.
+    "users-me-birth-date": {
+        "POST": Rule(
+            {ANONYMOUS: 401, **dict.fromkeys(CALLERS[1:], 409)},
+            body=constant({"birth_date": "1990-01-01"}),
+            notes=dict.fromkeys(CALLERS[1:], "birth_date_already_set"),
+        )
+    },
     # A public profile: any logged-in player may read it; a missing id is 404.
     "users-public": {
         "GET": Rule(logged_in(200), kwargs=player_id, missing_kwargs=missing_user),
@@ -396,6 +404,8 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "achievements": {"GET": Rule(player_page())},
     "history": {"GET": Rule(player_page())},
     "profile": {"GET": Rule(player_page())},
+    # Only an account without a birth date stays on the form; the others are sent on (302).
+    "birth-date": {"GET": Rule(player_page(302))},
     "set_language": {"POST": Rule(everyone(302), body=constant({"language": "ko"}), form=True)},
     "javascript-catalog": {"GET": Rule(everyone(200))},
 }

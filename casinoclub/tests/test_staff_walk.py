@@ -23,6 +23,7 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.roles import ECONOMY
+from accounts.services import responsible
 from accounts.tests.factories import InviteCodeFactory, staff_member, view_only_staff
 from accounts.tokens import token_pair_for_user
 from casinoclub.permissions import StaffPermission
@@ -38,6 +39,7 @@ ACTION_FIELDS = {
     "min_rank": "VIP",
     "quantity": "1",
     "amount": "1",
+    "blocked_until": "2099-01-01 00:00",
     "select_across": "0",
     "index": "0",
 }
@@ -84,6 +86,7 @@ def populate(world: World) -> None:
         reason="walk",
         idempotency_key="walk-request",
     )
+    responsible.cool_off_start(other.pk, "24h")  # a block staff could extend
 
 
 def test_every_staff_api_route_requires_a_model_permission() -> None:

@@ -32,7 +32,7 @@ def change_form_data(package: LimitedPackage, **overrides) -> dict[str, str]:
         "total_stock": str(package.total_stock),
         "remaining_stock": str(package.remaining_stock),
         "per_user_limit": str(package.per_user_limit),
-        "price_cents": str(package.price_cents),
+        "price": str(package.price_cents),  # KRW: the price in won is its minor units
         "currency": package.currency,
         "gold_amount": str(package.gold_amount),
         "items": json.dumps(package.items),

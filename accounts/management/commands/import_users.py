@@ -1,4 +1,4 @@
-"""Import players from a CSV file: site_id,nickname,phone_number,password[,rank].
+"""Import players from a CSV file: site_id,nickname,phone_number,password,birth_date[,rank].
 
     manage.py import_users players.csv --dry-run   # check every row, write nothing
     manage.py import_users players.csv             # import the valid rows, report the others

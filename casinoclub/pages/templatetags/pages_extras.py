@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from django import template
 
+from casinoclub.money import format_money
+
 register = template.Library()
-
-
-# ISO 4217 currencies with no minor unit.
-# fmt: off
-ZERO_DECIMAL_CURRENCIES = frozenset({
-    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW",
-    "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
-})
-# fmt: on
 
 
 @register.filter
@@ -38,6 +31,4 @@ def money(cents: object, currency: object) -> str:
         return ""
     if currency == "GOLD":
         return f"{amount:,}"
-    if currency in ZERO_DECIMAL_CURRENCIES:
-        return f"{amount:,} {currency}"
-    return f"{amount / 100:,.2f} {currency}"
+    return format_money(amount, str(currency))

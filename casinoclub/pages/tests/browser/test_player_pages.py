@@ -24,6 +24,7 @@ from games.models import GameRound
 from games.selectors import game_config_current
 from games.tests.factories import funded_player
 from gamification.models import StreakReward
+from shop import services as shop_services
 from shop.models import Purchase
 from shop.tests import stripe_server
 from shop.tests.factories import GoldPackFactory, LimitedPackageFactory
@@ -509,6 +510,8 @@ def test_the_admin_and_the_api_docs_run_under_the_content_security_policy(
     open_context: Callable[..., BrowserContext], page_log: PageLog
 ) -> None:
     staff = UserFactory(site_id="cspadmin", is_staff=True, is_superuser=True)
+    buyer = funded_player(0)
+    shop_services.shop_buy(buyer, GoldPackFactory(price_cents=1200, currency="KRW").code)
     page = open_context(**DESKTOP).new_page()
     login = page.goto("/admin/login/")
     assert login is not None
@@ -530,7 +533,11 @@ def test_the_admin_and_the_api_docs_run_under_the_content_security_policy(
     page.goto("/admin/accounts/invitecode/add/")
     expect(page.locator(".datetimeshortcuts").first).to_be_visible()  # the date widgets ran
     page.goto("/admin/shop/purchase/economy/")
-    expect(page.locator("#gold-chart")).to_have_attribute("style", re.compile("width"))  # drawn
+    expect(page.locator("#sinks-chart")).to_have_attribute("style", re.compile("width"))  # drawn
+    expect(page.locator("#faucets-chart")).to_have_attribute("style", re.compile("width"))
+    revenue = page.locator('canvas.revenue-chart[data-currency="KRW"]')
+    expect(revenue).to_have_attribute("style", re.compile("width"))  # KRW revenue, its own chart
+    expect(page.get_by_test_id("revenue-KRW")).to_have_text("1,200 KRW")
 
     docs = page.goto("/api/docs/")
     assert docs is not None
