@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from accounts.authentication import request_player
 from accounts.serializers import ProfileSerializer
 from events.selectors import event_list, mission_list
-from games.selectors import round_list
+from games.selectors import play_limits_list, round_list
 from games.services import round_public
 from gamification.selectors import streak_status, vip_status
 
@@ -47,6 +47,8 @@ def dashboard_snapshot(user: Any) -> dict[str, Any]:
         "events": events,
         "missions": missions,
         "recent_rounds": [round_public(round_) for round_ in rounds],
+        # plays left today per game, when they reset, and a running cool-off or exclusion
+        "limits": play_limits_list(user, now),
         "generated_at": now,
     }
 

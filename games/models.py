@@ -88,6 +88,10 @@ class GameRound(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     settled_at = models.DateTimeField(null=True, blank=True)
 
+    # Not stored: the player's rounds of this game today, this one included, set by the service
+    # that opened the round (the play response shows the plays left without another query).
+    plays_today: int | None = None
+
     class Meta:
         constraints = [
             models.UniqueConstraint(

@@ -40,7 +40,7 @@ from games.models import (
     LeaderboardPeriod,
     RoundState,
 )
-from games.selectors import engine_config, game_config_current
+from games.selectors import daily_reset_at, engine_config, game_config_current
 
 CLIENT_SEED_MAX = 64
 
@@ -165,8 +165,11 @@ def _validate_bet(config: GameConfig, bet: Any) -> int:
     return bet
 
 
-def _daily_take(user: User, config: GameConfig) -> None:
-    """Count one round for today; raise ``DailyLimitReached`` past the rank's limit (0 = none)."""
+def _daily_take(user: User, config: GameConfig) -> int:
+    """Count one round for today; raise ``DailyLimitReached`` past the rank's limit (0 = none).
+
+    Returns today's count of the game, this round included.
+    """
     limit = int(config.daily_limits.get(user.rank, 0))
     today = timezone.localdate()
     with connection.cursor() as cursor:
@@ -179,7 +182,10 @@ def _daily_take(user: User, config: GameConfig) -> None:
         )
         row = cursor.fetchone()
     if row is None:
-        raise exceptions.DailyLimitReached(details={"limit": limit})
+        raise exceptions.DailyLimitReached(
+            details={"limit": limit, "resets_at": daily_reset_at(timezone.now()).isoformat()}
+        )
+    return int(row[0])
 
 
 def _reference(game: str, seed_id: int, nonce: int) -> str:
@@ -206,6 +212,9 @@ def round_public(round_: GameRound) -> dict[str, Any]:
         "state": round_.state,
         "bet": round_.bet,
         "payout": round_.payout,
+        # what the round did to the player's gold: payout - bet (a draw 0, a lost bet -bet; a
+        # gacha round's items are not gold and count nothing here); unknown while a round is open
+        "net": None if round_.state == RoundState.OPEN else round_.payout - round_.bet,
         "multiplier": round_.multiplier_x100 / 100,
         "outcome": outcome,
         "params": round_.params,
@@ -256,7 +265,7 @@ def _open_round(
 ) -> tuple[GameRound, engine.FairRng]:
     """Count the play, take a nonce, debit the stake and create the round row."""
     play_allowed_check(user.pk)
-    _daily_take(user, config)
+    plays_today = _daily_take(user, config)
     seed, nonce = _nonce_take(user.pk)
     wallet_debit(
         user.pk,
@@ -275,6 +284,7 @@ def _open_round(
         params=params,
         state=RoundState.OPEN,
     )
+    round_.plays_today = plays_today
     return round_, engine.FairRng(seed.server_seed, seed.client_seed, nonce)
 
 

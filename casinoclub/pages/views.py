@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -24,6 +25,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from accounts import services as account_services
 from accounts.authentication import request_player
@@ -102,6 +104,50 @@ def _player_page(
 # ---------------------------------------------------------------- signup, login, logout
 
 
+def _signup_rule_message(field: str, error: ApplicationError) -> list[str]:
+    """The rule a signup field broke, in the page's language."""
+    if error.code == "weak_password" and isinstance(error.details, dict):
+        return [str(message) for message in error.details.get("password", [])] or [
+            _error_message(error.code, error.message)
+        ]
+    if error.code == "age_restricted":
+        minimum = int((error.details or {}).get("minimum_age", 18))
+        return [_("You must be at least %(age)d years old to sign up.") % {"age": minimum}]
+    return [_error_message(error.code, error.message)]
+
+
+def _signup_field_errors(
+    data: SignupInputSerializer, raw: dict[str, str]
+) -> tuple[dict[str, list[str]], dict[str, ApplicationError]]:
+    """Every field's broken rule at once: blank fields, formats, then the invite code, the age
+    and the password rules (never whether a name is taken: that needs a usable code)."""
+    field_errors: dict[str, list[str]] = {
+        name: [_("This field is required.")] for name in SIGNUP_FIELDS if not raw[name].strip()
+    }
+    parsed: dict[str, Any] = {}
+    if not data.is_valid():
+        for field, messages in data.errors.items():
+            field_errors.setdefault(field, [str(message) for message in messages])
+    for name in SIGNUP_FIELDS:
+        if name in field_errors:
+            continue
+        try:
+            parsed[name] = data.fields[name].run_validation(raw[name])
+        except DRFValidationError:  # already reported by is_valid
+            continue
+    problems = account_services.user_signup_problems(
+        invite_code=parsed.get("invite_code"),
+        birth_date=parsed.get("birth_date"),
+        password=parsed.get("password"),
+        site_id=raw["site_id"],
+        nickname=raw["nickname"],
+        phone_number=raw["phone_number"],
+    )
+    for field, error in problems.items():
+        field_errors[field] = _signup_rule_message(field, error)
+    return field_errors, problems
+
+
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])
@@ -109,7 +155,12 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
     values = {name: request.POST.get(name, "") for name in SIGNUP_FIELDS if name != "password"}
-    context: dict[str, Any] = {"values": values, "field_errors": {}, "error": None}
+    context: dict[str, Any] = {
+        "values": values,
+        "field_errors": {},
+        "error": None,
+        "password_rules": password_validators_help_texts(),
+    }
     if request.method == "POST":
         if _throttled(request, "signup"):
             context["error"] = {
@@ -117,18 +168,17 @@ def signup(request: HttpRequest) -> HttpResponse:
                 "message": _error_message("rate_limited", ""),
             }
             return render(request, "pages/signup.html", context, status=429)
-        data = SignupInputSerializer(
-            data={name: request.POST.get(name, "") for name in SIGNUP_FIELDS}
-        )
-        if not data.is_valid():
-            context["field_errors"] = {
-                field: [str(message) for message in messages]
-                for field, messages in data.errors.items()
-            }
-            context["error"] = {
-                "code": "validation_error",
-                "message": _error_message("validation_error", "The request is not valid."),
-            }
+        raw = {name: request.POST.get(name, "") for name in SIGNUP_FIELDS}
+        data = SignupInputSerializer(data=raw)
+        field_errors, problems = _signup_field_errors(data, raw)
+        if field_errors:
+            context["field_errors"] = field_errors
+            # one broken rule keeps its own code; several are listed field by field
+            only = (
+                next(iter(problems.values())) if len(field_errors) == len(problems) == 1 else None
+            )
+            code = only.code if only is not None else "validation_error"
+            context["error"] = {"code": code, "message": _error_message(code, "Not valid.")}
             return render(request, "pages/signup.html", context, status=400)
         try:
             user = account_services.user_signup(**data.validated_data)
