@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
+from django.utils.text import get_text_list
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -41,3 +45,9 @@ def money(cents: object, currency: object) -> str:
     if currency in ZERO_DECIMAL_CURRENCIES:
         return f"{amount:,} {currency}"
     return f"{amount / 100:,.2f} {currency}"
+
+
+@register.filter
+def join_names(symbols: list[dict[str, Any]]) -> str:
+    """``[{name: "bell"}, {name: "lemon"}]`` → "bell or lemon" in the page's language."""
+    return str(get_text_list([str(symbol["name"]) for symbol in symbols], gettext("or")))
