@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -54,6 +54,16 @@ def dashboard_snapshot(user: Any) -> dict[str, Any]:
 
 
 class DashboardView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="dashboard")
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="profile, streak, vip, claimable, events, missions, recent_rounds, "
+                "generated_at, and `limits`: the same object as `GET /api/games/limits` (plays "
+                "left today per game, when they reset, the bet range, a running cool-off).",
+            )
+        },
+        operation_id="dashboard",
+    )
     def get(self, request: Request) -> Response:
         return Response(dashboard_snapshot(request_player(request)))
