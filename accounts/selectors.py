@@ -106,6 +106,6 @@ def play_block_get(user_id: int) -> dict[str, Any] | None:
         .values("block_kind", "blocked_until")
         .first()
     )
-    if state is None:
+    if state is None or state["blocked_until"] is None:
         return None
     return {"kind": state["block_kind"], "until": state["blocked_until"].isoformat()}

@@ -1,12 +1,11 @@
 import pytest
 
 from accounts import services
-from accounts.models import LedgerEntry, User
+from accounts.models import LedgerEntry, LedgerReason, User
 from accounts.selectors import experience_for_next_level, ledger_violations
 from accounts.tests.factories import UserFactory
 from casinoclub.realtime.models import RealtimeMessage
 from casinoclub.tests.projection_helpers import caught_up
-from games.tests.factories import funded_player
 
 
 @pytest.mark.django_db
@@ -77,7 +76,11 @@ def test_a_round_that_levels_up_folds_the_announcement_into_the_batchs_progress_
 ):
     # given a player whose XP reaches level 2 with one more round
     settings.LEVEL_UP_GOLD_PER_LEVEL = 100
-    player = funded_player(10_000)
+    player = UserFactory()
+    services.wallet_open(player)
+    services.wallet_credit(
+        player.pk, 10_000, reason=LedgerReason.STAFF_GRANT, reference="test", idempotency_key="fund"
+    )
     User.objects.filter(pk=player.pk).update(experience=experience_for_next_level(1) - 1)
     response = client_for(player).post(
         "/api/games/slot/spin", {"bet": 10}, format="json", HTTP_IDEMPOTENCY_KEY="level-up-spin-1"
