@@ -190,3 +190,16 @@ def test_the_home_tiles_show_the_plays_left_of_each_game():
         '<span class="tile-limit" data-testid="tile-plays-left" data-game="rps" data-value="2">'
         "2 / 3 plays left today</span>" in html
     )
+
+
+@pytest.mark.django_db
+def test_the_limits_and_the_paytable_read_in_korean():
+    client = _client(funded_player(5_000))
+    client.cookies["django_language"] = "ko"
+
+    html = client.get("/play/slot/").content.decode()
+
+    assert "<span>오늘 남은 플레이:</span>" in html
+    assert '<h2 id="paytable-title">배당표</h2>' in html
+    assert "레몬 또는 종 두 개는 당첨이 아닙니다." in html
+    assert "같은 그림 세 개: 다이아몬드" in html
