@@ -20,6 +20,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from accounts import services as account_services
 from accounts.models import InviteCode, LedgerEntry, User, Wallet
+from accounts.selectors import experience_for_next_level
+from accounts.services import level_up_reward
 from accounts.tests.factories import PASSWORD, UserFactory
 from games import engine
 from games import services as game_services
@@ -685,4 +687,67 @@ def test_a_slot_spin_says_what_happened_to_the_gold_and_lights_the_winning_line(
     expect(result).to_contain_text("no win this time, net -10.")
     expect(page.locator(".reel.winning")).to_have_count(0)
     assert balance_of(player.pk) == 5_000 + payout - 10 - 10
+    assert page_log.page_errors() == []
+
+
+def test_an_rps_draw_returns_the_bet_a_level_up_announces_its_gold_and_a_pull_tells_its_net(
+    open_context: Callable[..., BrowserContext], page_log: PageLog
+) -> None:
+    # given a player one XP short of level 2 whose next rps hand (rock) is a draw
+    player = funded_player(5_000)
+    User.objects.filter(pk=player.pk).update(experience=experience_for_next_level(1) - 1)
+    seed = game_services.fair_seed_ensure(player.pk)
+    rps = engine_config(game_config_current("rps"))
+    client_seed = next(
+        f"browser-rps-{attempt}"
+        for attempt in range(500)
+        if engine.rps_play(
+            rps,
+            engine.FairRng(bytes(seed.server_seed), f"browser-rps-{attempt}", seed.nonce),
+            "rock",
+        ).result
+        == "draw"
+    )
+    FairSeed.objects.filter(pk=seed.pk).update(client_seed=client_seed)
+    page = open_context(**DESKTOP, reduced_motion="reduce").new_page()
+    sign_in(page, player.site_id, PASSWORD)
+    page.goto("/play/rps/")
+    wait_socket_open(page)
+    page.locator("[name=bet]").fill("10")
+    result = page.get_by_test_id("rps-result")
+
+    # when they play rock
+    with api_post_response(page, "/api/games/rps/play") as play_info:
+        page.get_by_test_id("rps-rock").click()
+    played = play_info.value.json()["round"]
+    expect(result).to_have_attribute("data-round-id", str(played["id"]))
+
+    # then the draw says the bet is returned, net +0, and the level-up toasts once with its gold
+    assert (played["outcome"]["result"], played["net"]) == ("draw", 0)
+    expect(result).to_contain_text("Draw: your bet is returned (net +0).")
+    level_up = page.locator("[data-testid=toast]", has_text="Level up! You reached level 2")
+    expect(level_up).to_have_count(1)
+    expect(level_up).to_contain_text(f"+{level_up_reward(2):,} gold")
+    expect(page.locator("[data-testid=toast]", has_text="+10 gold")).to_have_count(0)
+
+    # when they pull the gacha once
+    page.goto("/play/gacha/")
+    wait_socket_open(page)
+    with api_post_response(page, "/api/games/gacha/pull") as pull_info:
+        page.get_by_test_id("gacha-pull-1").click()
+    pulled = pull_info.value.json()["round"]
+    summary = page.get_by_test_id("gacha-summary")
+
+    # then the summary tells the gold back and the net, and the pull is revealed with its rarity
+    expect(page.locator("[data-gacha-result]")).to_have_attribute(
+        "data-round-id", str(pulled["id"])
+    )
+    net = pulled["payout"] - pulled["bet"]
+    sign = "+" if net >= 0 else "-"
+    expect(summary).to_have_text(
+        f"1 pull for {pulled['bet']:,} gold: {pulled['payout']:,} gold back,"
+        f" net {sign}{abs(net):,}."
+    )
+    rarity = pulled["outcome"]["pulls"][0]["rarity"]
+    expect(page.locator(f".pull.revealed.rarity-{rarity}")).to_have_count(1)
     assert page_log.page_errors() == []
