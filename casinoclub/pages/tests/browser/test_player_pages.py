@@ -751,3 +751,35 @@ def test_an_rps_draw_returns_the_bet_a_level_up_announces_its_gold_and_a_pull_te
     rarity = pulled["outcome"]["pulls"][0]["rarity"]
     expect(page.locator(f".pull.revealed.rarity-{rarity}")).to_have_count(1)
     assert page_log.page_errors() == []
+
+
+def test_a_nickname_change_names_the_rule_it_broke_next_to_the_field(
+    open_context: Callable[..., BrowserContext],
+) -> None:
+    # given a player on their profile, and another player's nickname
+    player = funded_player(50)
+    other = funded_player(50)
+    page = open_context(**DESKTOP).new_page()
+    sign_in(page, player.site_id, PASSWORD)
+    page.goto("/profile/")
+    expect(page.locator("#hint_nickname")).to_have_text(
+        "2–20 letters, digits or underscores; other players see it."
+    )
+    field_error = page.get_by_test_id("nickname-error")
+
+    # when they try a one-letter nickname, then a taken one
+    page.locator("[name=nickname]").fill("x")
+    with page.expect_response(lambda response: response.url.endswith("/api/users/me")) as bad:
+        page.get_by_role("button", name="Change the nickname").click()
+
+    # then each refusal says which rule, next to the field, and nothing changes
+    assert bad.value.status == 400
+    expect(field_error).to_have_text("2–20 letters, digits or underscores.")
+    expect(page.locator("[name=nickname]")).to_have_attribute("aria-invalid", "true")
+    page.locator("[name=nickname]").fill(other.nickname)
+    with page.expect_response(lambda response: response.url.endswith("/api/users/me")) as taken:
+        page.get_by_role("button", name="Change the nickname").click()
+    assert taken.value.status == 409
+    expect(field_error).to_have_text("This nickname is already taken.")
+    player.refresh_from_db()
+    assert player.nickname != other.nickname
