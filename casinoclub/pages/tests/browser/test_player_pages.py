@@ -29,6 +29,7 @@ from games.models import DailyPlayCount, FairSeed, GameRound
 from games.selectors import engine_config, game_config_current
 from games.tests.factories import funded_player
 from gamification.models import StreakReward
+from gamification.tests.factories import AchievementFactory
 from shop.models import Purchase
 from shop.tests import stripe_server
 from shop.tests.factories import GoldPackFactory, LimitedPackageFactory
@@ -693,7 +694,9 @@ def test_a_slot_spin_says_what_happened_to_the_gold_and_lights_the_winning_line(
 def test_an_rps_draw_returns_the_bet_a_level_up_announces_its_gold_and_a_pull_tells_its_net(
     open_context: Callable[..., BrowserContext], page_log: PageLog
 ) -> None:
-    # given a player one XP short of level 2 whose next rps hand (rock) is a draw
+    # given a player one XP short of level 2 whose next rps hand (rock) is a draw, and an
+    # achievement their first round unlocks
+    AchievementFactory(code="first_hand", name="First hand", metric="games_played", threshold=1)
     player = funded_player(5_000)
     User.objects.filter(pk=player.pk).update(experience=experience_for_next_level(1) - 1)
     seed = game_services.fair_seed_ensure(player.pk)
@@ -722,12 +725,15 @@ def test_an_rps_draw_returns_the_bet_a_level_up_announces_its_gold_and_a_pull_te
     played = play_info.value.json()["round"]
     expect(result).to_have_attribute("data-round-id", str(played["id"]))
 
-    # then the draw says the bet is returned, net +0, and the level-up toasts once with its gold
+    # then the draw says the bet is returned, net +0; the level-up with its gold and the
+    # achievement share one toast, and the returned bet is no "+10 gold" toast
     assert (played["outcome"]["result"], played["net"]) == ("draw", 0)
     expect(result).to_contain_text("Draw: your bet is returned (net +0).")
     level_up = page.locator("[data-testid=toast]", has_text="Level up! You reached level 2")
     expect(level_up).to_have_count(1)
     expect(level_up).to_contain_text(f"+{level_up_reward(2):,} gold")
+    expect(level_up).to_contain_text("Achievement unlocked: First hand")
+    expect(page.locator("[data-testid=toast]")).to_have_count(1)
     expect(page.locator("[data-testid=toast]", has_text="+10 gold")).to_have_count(0)
 
     # when they pull the gacha once
