@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models.functions import Lower
+from django.utils import timezone
 
-from .models import LoginName, User
+from .models import LoginName, ResponsiblePlay, User
 from .validators import login_skeleton
 
 
@@ -96,3 +97,15 @@ def inventory_has(user_id: int, item_code: str) -> bool:
     return InventoryItem.objects.filter(
         user_id=user_id, item_code=item_code, quantity__gt=0
     ).exists()
+
+
+def play_block_get(user_id: int) -> dict[str, Any] | None:
+    """The player's running cool-off or self-exclusion (``kind``, ``until``), or None."""
+    state = (
+        ResponsiblePlay.objects.filter(user_id=user_id, blocked_until__gt=timezone.now())
+        .values("block_kind", "blocked_until")
+        .first()
+    )
+    if state is None or state["blocked_until"] is None:
+        return None
+    return {"kind": state["block_kind"], "until": state["blocked_until"].isoformat()}

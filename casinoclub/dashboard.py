@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from accounts.authentication import request_player
 from accounts.serializers import ProfileSerializer
 from events.selectors import event_list, mission_list
-from games.selectors import round_list
+from games.selectors import play_limits_list, round_list
 from games.services import round_public
 from gamification.selectors import streak_status, vip_status
 
@@ -47,11 +47,23 @@ def dashboard_snapshot(user: Any) -> dict[str, Any]:
         "events": events,
         "missions": missions,
         "recent_rounds": [round_public(round_) for round_ in rounds],
+        # plays left today per game, when they reset, and a running cool-off or exclusion
+        "limits": play_limits_list(user, now),
         "generated_at": now,
     }
 
 
 class DashboardView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="dashboard")
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="profile, streak, vip, claimable, events, missions, recent_rounds, "
+                "generated_at, and `limits`: the same object as `GET /api/games/limits` (plays "
+                "left today per game, when they reset, the bet range, a running cool-off).",
+            )
+        },
+        operation_id="dashboard",
+    )
     def get(self, request: Request) -> Response:
         return Response(dashboard_snapshot(request_player(request)))

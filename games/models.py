@@ -92,6 +92,10 @@ class GameRound(models.Model):
     # knows it (the response shows it without reading the wallet again).
     balance_after: int | None = None
 
+    # Not stored: the player's rounds of this game today, this one included, set by the service
+    # that opened the round (the play response shows the plays left without another query).
+    plays_today: int | None = None
+
     class Meta:
         constraints = [
             models.UniqueConstraint(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
+from accounts.selectors import play_block_get
 from games import engine
 from games.defaults import DAILY_LIMITS, default_engine
 from games.models import (
+    DailyPlayCount,
     FairSeed,
     Game,
     GameConfig,
@@ -87,6 +90,81 @@ def odds_for(game: str) -> dict[str, Any]:
     }
     odds = calculators[game](engine_config(config))
     return {"game": game, "config_version": config.version, **odds.to_dict()}
+
+
+# ---------------------------------------------------------------- daily limits
+
+
+def daily_reset_at(now: datetime) -> datetime:
+    """When today's play counts start again: the next midnight in the configured time zone."""
+    tomorrow = timezone.localdate(now) + timedelta(days=1)
+    return timezone.make_aware(datetime.combine(tomorrow, time.min))
+
+
+def play_limits_of(
+    config: GameConfig, rank: str, plays_today: int, now: datetime
+) -> dict[str, Any]:
+    """One game's limits for a player of ``rank`` who played it ``plays_today`` times today.
+
+    ``daily_limit`` and ``plays_left`` are None when the rank plays without limit. ``min_bet`` /
+    ``max_bet`` are the accepted bet range; for gacha, the price of one pull and of ten.
+    """
+    limit = int(config.daily_limits.get(rank, 0)) or None
+    if config.game == Game.GACHA:
+        gacha = engine_config(config)
+        min_bet, max_bet = gacha.price, gacha.ten_pull_price
+    else:
+        min_bet, max_bet = config.min_bet, config.max_bet
+    return {
+        "game": config.game,
+        "daily_limit": limit,
+        "plays_today": plays_today,
+        "plays_left": None if limit is None else max(0, limit - plays_today),
+        "resets_at": daily_reset_at(now).isoformat(),
+        "min_bet": min_bet,
+        "max_bet": max_bet,
+    }
+
+
+def play_limits_get(user: Any, game: str, now: datetime | None = None) -> dict[str, Any]:
+    """``play_limits_of`` the live configuration of ``game`` with today's count read."""
+    now = now or timezone.now()
+    plays_today = (
+        DailyPlayCount.objects.filter(user_id=user.pk, game=game, day=timezone.localdate(now))
+        .values_list("count", flat=True)
+        .first()
+    )
+    return play_limits_of(game_config_current(game), user.rank, plays_today or 0, now)
+
+
+def play_limits_list(user: Any, now: datetime | None = None) -> dict[str, Any]:
+    """Every game's limits today, when they reset and the running cool-off or exclusion (or None).
+
+    What the pages show before a play: plays left, the bet range, and why play is stopped.
+    """
+    now = now or timezone.now()
+    counts = dict(
+        DailyPlayCount.objects.filter(user_id=user.pk, day=timezone.localdate(now)).values_list(
+            "game", "count"
+        )
+    )
+    configs = {
+        config.game: config
+        for config in GameConfig.objects.order_by("game", "-version").distinct("game")
+    }
+    return {
+        "resets_at": daily_reset_at(now).isoformat(),
+        "play_block": play_block_get(user.pk),
+        "games": {
+            game: play_limits_of(
+                configs.get(game) or game_config_current(game),
+                user.rank,
+                counts.get(game, 0),
+                now,
+            )
+            for game in Game.values
+        },
+    }
 
 
 def fair_seed_active(user_id: int) -> FairSeed | None:

@@ -39,6 +39,10 @@ class RoundSerializer(serializers.Serializer):
     state = serializers.CharField()
     bet = serializers.IntegerField()
     payout = serializers.IntegerField()
+    net = serializers.IntegerField(
+        allow_null=True,
+        help_text="What the round did to the player's gold: payout - bet (null while open).",
+    )
     multiplier = serializers.FloatField()
     outcome = serializers.JSONField()
     params = serializers.JSONField()
@@ -50,9 +54,37 @@ class RoundSerializer(serializers.Serializer):
     settled_at = serializers.DateTimeField(allow_null=True)
 
 
+class GameLimitsSerializer(serializers.Serializer):
+    game = serializers.CharField()
+    daily_limit = serializers.IntegerField(
+        allow_null=True, help_text="Rounds a day at the player's rank; null: no limit."
+    )
+    plays_today = serializers.IntegerField(help_text="Rounds played today (this one included).")
+    plays_left = serializers.IntegerField(
+        allow_null=True, help_text="Rounds left today; 0 at the limit, null without a limit."
+    )
+    resets_at = serializers.DateTimeField(help_text="When the count starts again (local midnight).")
+    min_bet = serializers.IntegerField(help_text="Smallest bet (gacha: the price of one pull).")
+    max_bet = serializers.IntegerField(help_text="Largest bet (gacha: the price of ten pulls).")
+
+
+class PlayBlockSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["cool_off", "self_exclusion"])
+    until = serializers.DateTimeField()
+
+
+class PlayLimitsSerializer(serializers.Serializer):
+    resets_at = serializers.DateTimeField()
+    play_block = PlayBlockSerializer(
+        allow_null=True, help_text="A running cool-off or self-exclusion: no play until `until`."
+    )
+    games = serializers.DictField(child=GameLimitsSerializer())
+
+
 class PlayResultSerializer(serializers.Serializer):
     round = RoundSerializer()
     balance = serializers.IntegerField()
+    limits = GameLimitsSerializer(help_text="The game's limits after this round.")
 
 
 class FairnessSerializer(serializers.Serializer):

@@ -52,7 +52,12 @@ from games.models import (
     LeaderboardPeriod,
     RoundState,
 )
-from games.selectors import engine_config, engine_config_by_id, game_config_current
+from games.selectors import (
+    daily_reset_at,
+    engine_config,
+    engine_config_by_id,
+    game_config_current,
+)
 
 CLIENT_SEED_MAX = 64
 
@@ -177,8 +182,11 @@ def _validate_bet(config: GameConfig, bet: Any) -> int:
     return bet
 
 
-def _daily_take(user: User, config: GameConfig) -> None:
-    """Count one round for today; raise ``DailyLimitReached`` past the rank's limit (0 = none)."""
+def _daily_take(user: User, config: GameConfig) -> int:
+    """Count one round for today; raise ``DailyLimitReached`` past the rank's limit (0 = none).
+
+    Returns today's count of the game, this round included.
+    """
     limit = int(config.daily_limits.get(user.rank, 0))
     today = timezone.localdate()
     with connection.cursor() as cursor:
@@ -191,7 +199,10 @@ def _daily_take(user: User, config: GameConfig) -> None:
         )
         row = cursor.fetchone()
     if row is None:
-        raise exceptions.DailyLimitReached(details={"limit": limit})
+        raise exceptions.DailyLimitReached(
+            details={"limit": limit, "resets_at": daily_reset_at(timezone.now()).isoformat()}
+        )
+    return int(row[0])
 
 
 def _reference(game: str, seed_id: int, nonce: int) -> str:
@@ -218,6 +229,9 @@ def round_public(round_: GameRound) -> dict[str, Any]:
         "state": round_.state,
         "bet": round_.bet,
         "payout": round_.payout,
+        # what the round did to the player's gold: payout - bet (a draw 0, a lost bet -bet; a
+        # gacha round's items are not gold and count nothing here); unknown while a round is open
+        "net": None if round_.state == RoundState.OPEN else round_.payout - round_.bet,
         "multiplier": round_.multiplier_x100 / 100,
         "outcome": outcome,
         "params": round_.params,
@@ -268,7 +282,7 @@ def _open_round(
 ) -> tuple[GameRound, engine.FairRng]:
     """Count the play, take a nonce, debit the stake and create the round row."""
     play_allowed_check(user.pk)
-    _daily_take(user, config)
+    plays_today = _daily_take(user, config)
     seed, nonce = _nonce_take(user.pk)
     wallet_debit(
         user.pk,
@@ -287,6 +301,7 @@ def _open_round(
         params=params,
         state=RoundState.OPEN,
     )
+    round_.plays_today = plays_today
     return round_, engine.FairRng(seed.server_seed, seed.client_seed, nonce)
 
 
@@ -321,9 +336,12 @@ _ROUND_BEGIN_SQL = (
 _ROUND_ID_SQL = "SELECT nextval(pg_get_serial_sequence('games_gameround', 'id'))"
 
 
-def _instant_round_begin(user: User, game: str, bet: Any) -> tuple[GameConfig, FairSeed, int, int]:
+def _instant_round_begin(
+    user: User, game: str, bet: Any
+) -> tuple[GameConfig, FairSeed, int, int, int]:
     """Validate the bet, check the play block, count the round, take the nonce and the round's
-    id: (the configuration, the seed as updated, the round's nonce, the round's id).
+    id: (the configuration, the seed as updated, the round's nonce, the round's id, the player's
+    rounds of the game today with this one).
 
     Must run inside the round's transaction; a refusal raises before anything else is written
     (``BetOutOfRange``, ``PlayBlocked``, ``DailyLimitReached``) and the caller's transaction rolls
@@ -346,7 +364,14 @@ def _instant_round_begin(user: User, game: str, bet: Any) -> tuple[GameConfig, F
     if config_id is None:  # no version yet: version 1 from the defaults, then again
         game_config_current(game)
         return _instant_round_begin(user, game, bet)
-    config = GameConfig(pk=config_id, game=game, version=version, min_bet=min_bet, max_bet=max_bet)
+    config = GameConfig(
+        pk=config_id,
+        game=game,
+        version=version,
+        min_bet=min_bet,
+        max_bet=max_bet,
+        daily_limits={user.rank: limit},
+    )
     _validate_bet(config, bet)
     if not allowed:
         play_gate_raise(birth_date, blocked_until)
@@ -358,7 +383,7 @@ def _instant_round_begin(user: User, game: str, bet: Any) -> tuple[GameConfig, F
         with connection.cursor() as cursor:
             cursor.execute(_ROUND_ID_SQL)
             (round_id,) = cursor.fetchone()
-        return config, seed, nonce, round_id
+        return config, seed, nonce, round_id, count
     seed = FairSeed(
         pk=seed_id,
         user_id=user.pk,
@@ -368,7 +393,7 @@ def _instant_round_begin(user: User, game: str, bet: Any) -> tuple[GameConfig, F
         nonce=next_nonce,
         is_active=True,
     )
-    return config, seed, next_nonce - 1, round_id
+    return config, seed, next_nonce - 1, round_id, count
 
 
 def _instant_round_settle(
@@ -384,6 +409,7 @@ def _instant_round_settle(
     multiplier_x100: int,
     payout: int,
     outcome: dict[str, Any],
+    plays_today: int,
 ) -> GameRound:
     """Write the settled round in one statement with its money (``wallet_settle_round``): the
     stake and the payout, the round row, its event and its two socket messages
@@ -440,6 +466,7 @@ def _instant_round_settle(
         messages=[("game_event", {"event": "round_settled", "round": round_public(round_)})],
     )
     round_.balance_after = settlement.balance
+    round_.plays_today = plays_today
     transaction.on_commit(lambda: metrics.game_rounds_total.labels(game=game).inc())
     return round_
 
@@ -453,7 +480,7 @@ def slot_spin(user: User, bet: Any) -> GameRound:
     Raises ``BetOutOfRange``, ``PlayBlocked``, ``DailyLimitReached``, ``InsufficientFunds``.
     """
     with transaction.atomic(savepoint=False):
-        config, seed, nonce, round_id = _instant_round_begin(user, Game.SLOT, bet)
+        config, seed, nonce, round_id, plays_today = _instant_round_begin(user, Game.SLOT, bet)
         rng = engine.FairRng(seed.server_seed, seed.client_seed, nonce)
         outcome = engine.slot_spin(engine_config_by_id(config.pk), rng)
         return _instant_round_settle(
@@ -468,13 +495,14 @@ def slot_spin(user: User, bet: Any) -> GameRound:
             multiplier_x100=outcome.multiplier_x100,
             payout=outcome.payout(bet),
             outcome={"reels": list(outcome.reels)},
+            plays_today=plays_today,
         )
 
 
 def rps_play(user: User, bet: Any, choice: str) -> GameRound:
     """Play one hand against the fair opponent. Runs and raises like ``slot_spin``."""
     with transaction.atomic(savepoint=False):
-        config, seed, nonce, round_id = _instant_round_begin(user, Game.RPS, bet)
+        config, seed, nonce, round_id, plays_today = _instant_round_begin(user, Game.RPS, bet)
         rng = engine.FairRng(seed.server_seed, seed.client_seed, nonce)
         outcome = engine.rps_play(engine_config_by_id(config.pk), rng, choice)
         return _instant_round_settle(
@@ -493,6 +521,7 @@ def rps_play(user: User, bet: Any, choice: str) -> GameRound:
                 "opponent": outcome.opponent,
                 "result": outcome.result,
             },
+            plays_today=plays_today,
         )
 
 

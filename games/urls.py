@@ -15,6 +15,7 @@ urlpatterns = [
     path(
         "rounds/<int:round_id>/verify", views.RoundVerifyView.as_view(), name="games-round-verify"
     ),
+    path("limits", views.PlayLimitsView.as_view(), name="games-limits"),
     path("stats/me", views.StatsMeView.as_view(), name="games-stats-me"),
     path("history", views.HistoryView.as_view(), name="games-history"),
     path("leaderboard", views.LeaderboardView.as_view(), name="games-leaderboard"),

@@ -25,11 +25,17 @@ from games import selectors, serializers, services, verification
 from games.models import Game, GameRound, LeaderboardPeriod
 
 
-def _play_result(round_: GameRound) -> tuple[int, dict[str, Any]]:
+def _play_result(round_: GameRound, player: Any) -> tuple[int, dict[str, Any]]:
+    """The round, the balance and the game's limits after it (plays left, reset, bet range)."""
+    now = timezone.now()
+    if round_.plays_today is not None:  # counted by this request: no query needed
+        limits = selectors.play_limits_of(round_.config, player.rank, round_.plays_today, now)
+    else:
+        limits = selectors.play_limits_get(player, round_.game, now)
     balance = round_.balance_after  # known when the round settled in this request
     if balance is None:
         balance = wallet_balance(round_.user_id)
-    return 200, {"round": services.round_public(round_), "balance": balance}
+    return 200, {"round": services.round_public(round_), "balance": balance, "limits": limits}
 
 
 def _validated(serializer_class: type, request: Request) -> dict[str, Any]:
@@ -49,7 +55,9 @@ class SlotSpinView(APIView):
         data = _validated(serializers.BetInputSerializer, request)
         return run_idempotent(
             request,
-            lambda key: _play_result(services.slot_spin(request_player(request), data["bet"])),
+            lambda key: _play_result(
+                services.slot_spin(request_player(request), data["bet"]), request_player(request)
+            ),
         )
 
 
@@ -65,7 +73,8 @@ class RpsPlayView(APIView):
         return run_idempotent(
             request,
             lambda key: _play_result(
-                services.rps_play(request_player(request), data["bet"], data["choice"])
+                services.rps_play(request_player(request), data["bet"], data["choice"]),
+                request_player(request),
             ),
         )
 
@@ -81,7 +90,10 @@ class GachaPullView(APIView):
         data = _validated(serializers.GachaInputSerializer, request)
         return run_idempotent(
             request,
-            lambda key: _play_result(services.gacha_pull(request_player(request), data["count"])),
+            lambda key: _play_result(
+                services.gacha_pull(request_player(request), data["count"]),
+                request_player(request),
+            ),
         )
 
 
@@ -118,7 +130,8 @@ class CrashBetView(APIView):
         return run_idempotent(
             request,
             lambda key: _play_result(
-                services.crash_bet(request_player(request), data["bet"], target_x100)
+                services.crash_bet(request_player(request), data["bet"], target_x100),
+                request_player(request),
             ),
         )
 
@@ -135,9 +148,16 @@ class CrashCashoutView(APIView):
         return run_idempotent(
             request,
             lambda key: _play_result(
-                services.crash_cashout(request_player(request), data["round_id"])
+                services.crash_cashout(request_player(request), data["round_id"]),
+                request_player(request),
             ),
         )
+
+
+class PlayLimitsView(APIView):
+    @extend_schema(responses={200: serializers.PlayLimitsSerializer}, operation_id="games_limits")
+    def get(self, request: Request) -> Response:
+        return Response(selectors.play_limits_list(request_player(request)))
 
 
 class OddsView(APIView):

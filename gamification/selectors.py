@@ -16,6 +16,7 @@ from gamification.models import (
     Achievement,
     AchievementUnlock,
     BattlePassClaim,
+    Metric,
     PlayerProgress,
     Season,
     SeasonProgress,
@@ -176,6 +177,20 @@ def achievements_list() -> list[dict[str, Any]]:
     return [_achievement_public(a) for a in Achievement.objects.filter(is_active=True)]
 
 
+def achievement_progress_display(metric: str, value: int, threshold: int) -> dict[str, Any]:
+    """Progress in the player's units: ``unit`` "multiplier" (× values, stored ×100), "gold" or
+    "count". A count or sum stops at its target ("1 / 1"); a best multiplier is a record and shows
+    as reached ("12.00× / 10×")."""
+    if metric == Metric.BIGGEST_MULTIPLIER:
+        return {
+            "unit": "multiplier",
+            "progress_value": value / 100,
+            "progress_target": threshold / 100,
+        }
+    unit = "gold" if metric in (Metric.CUMULATIVE_BET, Metric.TOTAL_WIN) else "count"
+    return {"unit": unit, "progress_value": min(value, threshold), "progress_target": threshold}
+
+
 def achievements_for_player(user_id: int) -> list[dict[str, Any]]:
     """Every active achievement with the player's value, progress (percent) and unlock time.
 
@@ -199,6 +214,7 @@ def achievements_for_player(user_id: int) -> list[dict[str, Any]]:
             {
                 **_achievement_public(achievement),
                 "value": value,
+                **achievement_progress_display(achievement.metric, value, achievement.threshold),
                 "progress_percent": 100
                 if unlocked_at
                 else min(100, value * 100 // achievement.threshold),

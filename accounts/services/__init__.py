@@ -21,6 +21,7 @@ from .auth import (
     user_session_revoke,
     user_set_active,
     user_signup,
+    user_signup_problems,
     user_tokens_revoke_all,
     user_update_profile,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "user_session_revoke",
     "user_set_active",
     "user_signup",
+    "user_signup_problems",
     "user_tokens_revoke_all",
     "user_update_profile",
     "users_import_csv",

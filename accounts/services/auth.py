@@ -40,6 +40,7 @@ from accounts.auth_state import auth_state_changed
 from accounts.models import InviteCode, LedgerReason, LoginFailure, Rank, User
 from accounts.selectors import login_name_is_taken, user_get_by_login
 from accounts.tokens import SESSION_CLAIM, TOKEN_VERSION_CLAIM, token_pair_for_user
+from casinoclub.errors import ApplicationError
 
 from .audit import audit_log_record
 from .responsible import age_gate_check
@@ -251,6 +252,40 @@ def user_signup(
         invite_code=invite,
         birth_date=birth_date,
     )
+
+
+def user_signup_problems(
+    *,
+    invite_code: str | None,
+    birth_date: date | None,
+    password: str | None,
+    site_id: str,
+    nickname: str,
+    phone_number: str,
+) -> dict[str, ApplicationError]:
+    """Every signup rule a form may report at once, by field; None skips a field's check. Read-only.
+
+    The invite code, the age gate and the password rules: none of them tells whether a site ID,
+    nickname or phone number is registered (that stays behind a usable code, in ``user_signup``).
+    """
+    problems: dict[str, ApplicationError] = {}
+    if invite_code is not None:
+        try:
+            invite_code_check(invite_code)
+        except ApplicationError as error:
+            problems["invite_code"] = error
+    if birth_date is not None:
+        try:
+            age_gate_check(birth_date)
+        except ApplicationError as error:
+            problems["birth_date"] = error
+    if password is not None:
+        errors = password_problems(
+            password, site_id=site_id, nickname=nickname, phone_number=phone_number
+        )
+        if errors:
+            problems["password"] = exceptions.WeakPassword(details={"password": errors})
+    return problems
 
 
 def password_problems(

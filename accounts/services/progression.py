@@ -74,8 +74,9 @@ def user_experience_add(user_id: int, amount: int, *, source: str) -> Experience
                 experience=experience,
                 level_rewards_paid_through=max(paid_through, level),
             )
-        for reached in rewarded:
-            reward = level_up_reward(reached)
+        level_ups = []
+        for reached in gained:
+            reward = level_up_reward(reached) if reached in rewarded else 0
             if reward > 0:
                 wallet_credit(
                     user_id,
@@ -84,6 +85,10 @@ def user_experience_add(user_id: int, amount: int, *, source: str) -> Experience
                     reference=f"level:{reached}",
                     idempotency_key=f"level-up:{reached}",
                 )
+            level_ups.append({"level": reached, "gold": reward})
+        if level_ups:
+            # announced with its reward (folded into a projection batch's one progress_update)
+            realtime_publish(user_id, "progress_update", {"level_ups": level_ups})
         if amount:
             realtime_publish(
                 user_id,

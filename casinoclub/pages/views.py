@@ -10,25 +10,29 @@ per-IP rate limits) and then open a Django session (docs/decisions/0060-session-
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from accounts import services as account_services
 from accounts.authentication import request_player
-from accounts.selectors import inventory_list
+from accounts.selectors import inventory_list, wallet_balance
 from accounts.serializers import (
     BirthDateInputSerializer,
     ProfileSerializer,
@@ -39,7 +43,7 @@ from casinoclub.dashboard import dashboard_snapshot
 from casinoclub.errors import ApplicationError
 from casinoclub.throttling import ScopedRateThrottle
 from events.selectors import event_list, mission_list
-from games.selectors import game_config_current, odds_for, round_list
+from games.selectors import game_config_current, odds_for, play_limits_list, round_list
 from games.services import round_public
 from gamification.selectors import achievements_for_player
 from shop.selectors import catalog_list, limited_packages_list
@@ -113,6 +117,50 @@ def _player_page(
 # ---------------------------------------------------------------- signup, login, logout
 
 
+def _signup_rule_message(field: str, error: ApplicationError) -> list[str]:
+    """The rule a signup field broke, in the page's language."""
+    if error.code == "weak_password" and isinstance(error.details, dict):
+        return [str(message) for message in error.details.get("password", [])] or [
+            _error_message(error.code, error.message)
+        ]
+    if error.code == "age_restricted":
+        minimum = int((error.details or {}).get("minimum_age", 18))
+        return [_("You must be at least %(age)d years old to sign up.") % {"age": minimum}]
+    return [_error_message(error.code, error.message)]
+
+
+def _signup_field_errors(
+    data: SignupInputSerializer, raw: dict[str, str]
+) -> tuple[dict[str, list[str]], dict[str, ApplicationError]]:
+    """Every field's broken rule at once: blank fields, formats, then the invite code, the age
+    and the password rules (never whether a name is taken: that needs a usable code)."""
+    field_errors: dict[str, list[str]] = {
+        name: [_("This field is required.")] for name in SIGNUP_FIELDS if not raw[name].strip()
+    }
+    parsed: dict[str, Any] = {}
+    if not data.is_valid():
+        for field, messages in data.errors.items():
+            field_errors.setdefault(field, [str(message) for message in messages])
+    for name in SIGNUP_FIELDS:
+        if name in field_errors:
+            continue
+        try:
+            parsed[name] = data.fields[name].run_validation(raw[name])
+        except DRFValidationError:  # already reported by is_valid
+            continue
+    problems = account_services.user_signup_problems(
+        invite_code=parsed.get("invite_code"),
+        birth_date=parsed.get("birth_date"),
+        password=parsed.get("password"),
+        site_id=raw["site_id"],
+        nickname=raw["nickname"],
+        phone_number=raw["phone_number"],
+    )
+    for field, error in problems.items():
+        field_errors[field] = _signup_rule_message(field, error)
+    return field_errors, problems
+
+
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])
@@ -120,7 +168,12 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
     values = {name: request.POST.get(name, "") for name in SIGNUP_FIELDS if name != "password"}
-    context: dict[str, Any] = {"values": values, "field_errors": {}, "error": None}
+    context: dict[str, Any] = {
+        "values": values,
+        "field_errors": {},
+        "error": None,
+        "password_rules": password_validators_help_texts(),
+    }
     if request.method == "POST":
         if _throttled(request, "signup"):
             context["error"] = {
@@ -128,18 +181,17 @@ def signup(request: HttpRequest) -> HttpResponse:
                 "message": _error_message("rate_limited", ""),
             }
             return render(request, "pages/signup.html", context, status=429)
-        data = SignupInputSerializer(
-            data={name: request.POST.get(name, "") for name in SIGNUP_FIELDS}
-        )
-        if not data.is_valid():
-            context["field_errors"] = {
-                field: [str(message) for message in messages]
-                for field, messages in data.errors.items()
-            }
-            context["error"] = {
-                "code": "validation_error",
-                "message": _error_message("validation_error", "The request is not valid."),
-            }
+        raw = {name: request.POST.get(name, "") for name in SIGNUP_FIELDS}
+        data = SignupInputSerializer(data=raw)
+        field_errors, problems = _signup_field_errors(data, raw)
+        if field_errors:
+            context["field_errors"] = field_errors
+            # one broken rule keeps its own code; several are listed field by field
+            only = (
+                next(iter(problems.values())) if len(field_errors) == len(problems) == 1 else None
+            )
+            code = only.code if only is not None else "validation_error"
+            context["error"] = {"code": code, "message": _error_message(code, "Not valid.")}
             return render(request, "pages/signup.html", context, status=400)
         try:
             user = account_services.user_signup(**data.validated_data)
@@ -263,14 +315,134 @@ def home(request: HttpRequest) -> HttpResponse:
         request,
         "pages/home.html",
         "home",
-        {"dashboard": snapshot, "experience_percent": experience_percent},
+        {
+            "dashboard": snapshot,
+            "experience_percent": experience_percent,
+            "resets_at": datetime.fromisoformat(snapshot["limits"]["resets_at"]),
+        },
     )
+
+
+SLOT_SYMBOL_NAMES = {
+    "CHERRY": gettext_lazy("cherry"),
+    "LEMON": gettext_lazy("lemon"),
+    "BELL": gettext_lazy("bell"),
+    "BAR": gettext_lazy("bar"),
+    "SEVEN": gettext_lazy("seven"),
+    "DIAMOND": gettext_lazy("diamond"),
+}
+SLOT_SYMBOL_ART = {"CHERRY", "LEMON", "BELL", "BAR", "SEVEN", "DIAMOND"}  # static/img/symbols/
+
+
+def _multiplier_text(multiplier_x100: int) -> str:
+    """``7500`` → "75×", ``250`` → "2.5×": the multiplier as players read it."""
+    return f"{multiplier_x100 / 100:g}×"
+
+
+def slot_paytable(odds: dict[str, Any]) -> dict[str, Any]:
+    """What pays on the live slot configuration: one row per paying combination (best first) with
+    its chance, and the symbols whose pair pays nothing, from the same odds the engine proves."""
+    extra = odds["extra"]
+    chances = {outcome["label"]: outcome["probability_percent"] for outcome in odds["outcomes"]}
+
+    def symbol(code: str) -> dict[str, Any]:
+        return {
+            "code": code,
+            "name": str(SLOT_SYMBOL_NAMES.get(code, code.lower())),
+            "art": code.lower() if code in SLOT_SYMBOL_ART else None,
+        }
+
+    rows = []
+    for kind, table in (
+        ("three", extra["paytable"]["three_of_a_kind"]),
+        ("pair", extra["paytable"]["pair"]),
+    ):
+        for code, multiplier_x100 in table.items():
+            if multiplier_x100 > 0:
+                rows.append(
+                    {
+                        **symbol(code),
+                        "kind": kind,
+                        "count": 3 if kind == "three" else 2,
+                        "multiplier_x100": multiplier_x100,
+                        "multiplier": _multiplier_text(multiplier_x100),
+                        "chance_percent": chances.get(f"{kind} {code}", ""),
+                    }
+                )
+    rows.sort(key=lambda row: (-row["multiplier_x100"], row["kind"], row["code"]))
+    pair_table = extra["paytable"]["pair"]
+    return {
+        "rows": rows,
+        "pairs_paying": [symbol(code) for code in extra["symbols"] if pair_table.get(code, 0) > 0],
+        "pairs_not_paying": [
+            symbol(code) for code in extra["symbols"] if pair_table.get(code, 0) <= 0
+        ],
+        "three_of_a_kind": dict(extra["paytable"]["three_of_a_kind"]),
+        "pair": dict(pair_table),
+        "symbols": [symbol(code) for code in extra["symbols"]],
+    }
+
+
+def _game_page(
+    request: HttpRequest, template: str, game: str, state: dict[str, Any]
+) -> HttpResponse:
+    """A game page: its state plus every game's limits today (plays left, reset, bet range, a
+    running cool-off), so the page shows them and disables play with the reason before a click."""
+    player = request_player(request)
+    limits = play_limits_list(player)
+    game_limits = limits["games"][game]
+    return _player_page(
+        request,
+        template,
+        game,
+        {
+            **state,
+            "limits": limits,
+            "game_limits": game_limits,
+            "resets_at": datetime.fromisoformat(limits["resets_at"]),
+            "play_reason": _play_stopped_reason(limits, game_limits, wallet_balance(player.pk)),
+        },
+    )
+
+
+def _play_stopped_reason(
+    limits: dict[str, Any], game_limits: dict[str, Any], gold: int
+) -> str | None:
+    """Why this game cannot be played right now (the same rules as static/js/limits.js), or None.
+
+    The order is the server's: a cool-off or self-exclusion, then the daily limit, then gold.
+    """
+    block = limits["play_block"]
+    if block is not None:
+        until = date_format(
+            timezone.localtime(datetime.fromisoformat(block["until"])), "DATETIME_FORMAT"
+        )
+        if block["kind"] == "self_exclusion":
+            return _("Play is paused: your self-exclusion runs until %(until)s.") % {"until": until}
+        return _("Play is paused: your cool-off runs until %(until)s.") % {"until": until}
+    if game_limits["plays_left"] == 0:
+        reset = date_format(
+            timezone.localtime(datetime.fromisoformat(game_limits["resets_at"])), "TIME_FORMAT"
+        )
+        return _("You have played all %(limit)s rounds of this game today. More from %(time)s.") % {
+            "limit": game_limits["daily_limit"],
+            "time": reset,
+        }
+    if gold < game_limits["min_bet"]:
+        return _("You need at least %(need)s gold to play (you have %(gold)s).") % {
+            "need": f"{game_limits['min_bet']:,}",
+            "gold": f"{gold:,}",
+        }
+    return None
 
 
 @login_required
 @never_cache
 def slot(request: HttpRequest) -> HttpResponse:
-    return _player_page(request, "pages/slot.html", "slot", {"odds": odds_for("slot")})
+    odds = odds_for("slot")
+    return _game_page(
+        request, "pages/slot.html", "slot", {"odds": odds, "paytable": slot_paytable(odds)}
+    )
 
 
 @login_required
@@ -286,7 +458,7 @@ def crash(request: HttpRequest) -> HttpResponse:
         .first()
     )
     open_round = newest if newest is not None and newest.state == "open" else None
-    return _player_page(
+    return _game_page(
         request,
         "pages/crash.html",
         "crash",
@@ -310,7 +482,7 @@ def gacha(request: HttpRequest) -> HttpResponse:
         {"rarity": name, "percent": round(rate * 100, 2)}
         for name, rate in extra["base_rates"].items()
     ]
-    return _player_page(
+    return _game_page(
         request,
         "pages/gacha.html",
         "gacha",
@@ -331,7 +503,7 @@ def gacha(request: HttpRequest) -> HttpResponse:
 @never_cache
 def rps(request: HttpRequest) -> HttpResponse:
     win_x100 = game_config_current("rps").engine["win_multiplier_x100"]
-    return _player_page(
+    return _game_page(
         request,
         "pages/rps.html",
         "rps",

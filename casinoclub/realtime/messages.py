@@ -199,7 +199,8 @@ class ProgressUpdateData(TypedDict, total=False):
 
     Every key is optional: ``stats`` (``[{game, stats}]``), ``xp`` / ``level``, ``missions`` and
     ``events`` (progress items), ``achievements`` (``achievement_progress`` / ``achievement_unlock``
-    data with ``state`` "progress" or "unlocked"). Stored once per player per projection batch.
+    data with ``state`` "progress" or "unlocked"), ``level_ups`` (``[{level, gold}]``: each level
+    reached and the gold it paid). Stored once per player per projection batch.
     """
 
     stats: list[dict[str, Any]]
@@ -208,6 +209,7 @@ class ProgressUpdateData(TypedDict, total=False):
     missions: list[dict[str, Any]]
     events: list[dict[str, Any]]
     achievements: list[dict[str, Any]]
+    level_ups: list[dict[str, int]]
 
 
 class ProgressUpdate(Envelope[Literal["progress_update"], ProgressUpdateData]):

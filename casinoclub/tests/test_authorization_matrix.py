@@ -261,6 +261,7 @@ ROUTES: dict[str, dict[str, Rule]] = {
             idempotent=True,
         )
     },
+    "games-limits": {"GET": Rule(logged_in(200))},
     "games-fairness": {"GET": Rule(logged_in(200))},
     "games-fairness-rotate": {"POST": Rule(logged_in(200), body=EMPTY)},
     "games-round-verify": {

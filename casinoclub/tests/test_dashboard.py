@@ -25,11 +25,12 @@ def test_dashboard_is_one_snapshot_in_a_bounded_number_of_queries(django_assert_
         spin(client)
     client.get("/api/dashboard")  # first call creates the lazily made rows (seeds, configs)
 
-    with django_assert_max_num_queries(10):
+    # 10 + 3 for the limits: today's play counts, a running block, the live configurations
+    with django_assert_max_num_queries(13):
         body = client.get("/api/dashboard").json()
     for _ in range(4):
         spin(client)
-    with django_assert_max_num_queries(10):  # more history, same number of queries
+    with django_assert_max_num_queries(13):  # more history, same number of queries
         again = client.get("/api/dashboard").json()
 
     assert set(body) == {
@@ -40,6 +41,7 @@ def test_dashboard_is_one_snapshot_in_a_bounded_number_of_queries(django_assert_
         "events",
         "missions",
         "recent_rounds",
+        "limits",
         "generated_at",
     }
     assert body["profile"]["id"] == player.pk

@@ -245,3 +245,32 @@ def test_the_round_hook_runs_a_bounded_number_of_queries(player, django_assert_n
     # profile_update, season XP upsert, stored progress_update); + this block's savepoint (2)
     with django_assert_num_queries(13), transaction.atomic():
         services.round_progress_record(player.pk, game="slot", bet=10, payout=0, multiplier_x100=0)
+
+
+@pytest.mark.django_db
+def test_progress_reads_in_the_players_units(player):
+    # given a player with 25 rounds and a best multiplier of 12× (stored ×100), 250 gold bet
+    AchievementFactory(code="first_round", metric="games_played", threshold=1, display_order=1)
+    AchievementFactory(
+        code="ten_times", metric="biggest_multiplier", threshold=1000, display_order=2
+    )
+    AchievementFactory(code="big_bets", metric="cumulative_bet", threshold=1000, display_order=3)
+    PlayerProgress.objects.update_or_create(
+        user=player,
+        defaults={"rounds_played": 25, "best_multiplier_x100": 1200, "total_bet": 250},
+    )
+
+    # when the player reads their achievements
+    mine = {row["code"]: row for row in client_of(player).get("/api/achievements/me").json()}
+
+    # then counts stop at their target and the multiplier reads in ×
+    shown = {
+        code: (row["unit"], row["progress_value"], row["progress_target"])
+        for code, row in mine.items()
+    }
+    assert shown == {
+        "first_round": ("count", 1, 1),
+        "ten_times": ("multiplier", 12.0, 10.0),
+        "big_bets": ("gold", 250, 1000),
+    }
+    assert (mine["first_round"]["value"], mine["ten_times"]["value"]) == (25, 1200)

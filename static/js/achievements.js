@@ -5,6 +5,19 @@ import { el, formatGold, formatTime, gettext, initialState, interpolate, showErr
 
 const list = document.querySelector("[data-testid=achievements]");
 
+// Progress in the player's units: "1 / 1", "12.00× / 10×", "250 / 1,000 gold".
+function progressText(achievement) {
+  const value = achievement.progress_value ?? achievement.value;
+  const target = achievement.progress_target ?? achievement.threshold;
+  if (achievement.unit === "multiplier") {
+    return `${Number(value).toFixed(2)}× / ${Number.isInteger(Number(target)) ? target : Number(target).toFixed(2)}×`;
+  }
+  if (achievement.unit === "gold") {
+    return interpolate(gettext("%(value)s / %(target)s gold"), { value: formatGold(value), target: formatGold(target) }, true);
+  }
+  return `${formatGold(value)} / ${formatGold(target)}`;
+}
+
 function render(achievements) {
   list.replaceChildren(
     ...achievements.map((achievement) =>
@@ -28,7 +41,7 @@ function render(achievements) {
           },
           el("span", { class: "fill", style: `width: ${achievement.progress_percent}%` }),
         ),
-        el("p", { text: `${formatGold(achievement.value)} / ${formatGold(achievement.threshold)}` }),
+        el("p", { dataset: { testid: "achievement-progress" }, text: progressText(achievement) }),
         el("p", {
           class: "muted",
           text: interpolate(gettext("Reward: %(gold)s gold, %(xp)s XP"), {

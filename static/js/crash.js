@@ -2,8 +2,10 @@
 // crash. The crash point is never known here: the round ends when the server says so (the
 // cash-out response or the socket's round_settled game_event).
 import { post } from "./api.js";
+import { BIG_WIN_MULTIPLIER, celebrate, mountSoundToggle, tone } from "./feedback.js";
+import { betFrom, PlayLimits } from "./limits.js";
 import { store } from "./store.js";
-import { formatGold, formatMultiplier, gettext, initialState, interpolate, showError } from "./ui.js";
+import { formatGold, formatMultiplier, formatNet, gettext, initialState, interpolate, showError } from "./ui.js";
 
 const state = initialState();
 const config = state.crash;
@@ -19,6 +21,11 @@ const cashoutButton = document.querySelector("[data-testid=crash-cashout]");
 
 let current = null; // {id, startedAt (server ms), autoX100}
 let frame = null;
+
+const card = document.querySelector("section.game");
+const stake = () => Number(form.elements.bet.min) || 1;
+const limits = new PlayLimits("crash", [{ node: betButton, stake }]);
+mountSoundToggle();
 
 function multiplierAt(elapsedMs) {
   const value = Math.floor(100 * Math.exp(config.growth_per_ms * Math.max(0, elapsedMs)));
@@ -46,6 +53,7 @@ function begin(round) {
     : gettext("Round running: cash out before it crashes!");
   betButton.disabled = true;
   cashoutButton.disabled = false;
+  limits.busy = true;
   window.cancelAnimationFrame(frame);
   tick();
 }
@@ -59,26 +67,33 @@ function finish(round) {
   display.dataset.state = round.payout > 0 ? "cashed" : "crashed";
   display.textContent = formatMultiplier(round.payout > 0 ? cashX100 : crashX100);
   display.dataset.value = String(round.payout > 0 ? cashX100 : crashX100);
+  const net = typeof round.net === "number" ? round.net : round.payout - round.bet;
+  statusLine.dataset.net = String(net);
   statusLine.textContent =
     round.payout > 0
-      ? interpolate(gettext("Cashed out at %(at)s: you win %(gold)s gold. It crashed at %(crash)s."), {
+      ? interpolate(gettext("Cashed out at %(at)s: you get %(gold)s gold back, net %(net)s. It crashed at %(crash)s."), {
           at: formatMultiplier(cashX100),
           gold: formatGold(round.payout),
+          net: formatNet(net),
           crash: formatMultiplier(crashX100),
         }, true)
-      : interpolate(gettext("Crashed at %(crash)s: the bet is lost."), { crash: formatMultiplier(crashX100) }, true);
+      : interpolate(gettext("Crashed at %(crash)s: the bet is lost, net %(net)s."), {
+          crash: formatMultiplier(crashX100),
+          net: formatNet(net),
+        }, true);
+  const isBig = round.payout > 0 && cashX100 >= BIG_WIN_MULTIPLIER * 100;
+  celebrate(card, isBig);
+  if (!isBig) tone(round.payout > 0 ? "win" : "lose");
+  limits.busy = false;
   betButton.disabled = false;
   cashoutButton.disabled = true;
+  limits.render();
 }
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const bet = Number.parseInt(form.elements.bet.value, 10);
-  if (!Number.isInteger(bet) || bet < 1) {
-    form.elements.bet.focus();
-    showError({ code: "validation_error" });
-    return;
-  }
+  const bet = betFrom(form.elements.bet);
+  if (bet === null || limits.blocked(stake())) return;
   const body = { bet };
   const auto = form.elements.auto_cashout.value.trim();
   if (auto) body.auto_cashout = Number(Number(auto).toFixed(2));
@@ -86,6 +101,7 @@ form.addEventListener("submit", async (event) => {
   try {
     const response = await post("/api/games/crash/bet", body, { idempotent: true });
     store.applyBalance(response.balance);
+    limits.apply(response.limits);
     if (response.round.state === "open") begin(response.round);
     else {
       current = { id: response.round.id };
@@ -94,6 +110,8 @@ form.addEventListener("submit", async (event) => {
   } catch (error) {
     betButton.disabled = false;
     showError(error);
+    if (["daily_limit_reached", "play_blocked"].includes(error.code)) limits.refresh();
+    else limits.render();
   }
 });
 

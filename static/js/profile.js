@@ -1,7 +1,7 @@
 // Profile: the fairness panel (seed commitment, client seed, rotation, verify a round).
 import { api, post } from "./api.js";
 import { store } from "./store.js";
-import { busy, el, formatTime, gettext, interpolate, showError, toast } from "./ui.js";
+import { busy, el, errorMessage, formatTime, gettext, interpolate, showError, toast } from "./ui.js";
 
 const hash = document.querySelector("[data-testid=server-seed-hash]");
 const clientSeed = document.querySelector("[data-client-seed]");
@@ -170,6 +170,7 @@ loadResponsible();
 
 // The nickname (PATCH /api/users/me; the API checks it is free and well-formed).
 const nicknameForm = document.querySelector("form[data-action=nickname]");
+const nicknameError = document.querySelector("[data-testid=nickname-error]");
 nicknameForm.addEventListener("submit", (event) => {
   event.preventDefault();
   busy(nicknameForm.querySelector("button"), async () => {
@@ -180,9 +181,16 @@ nicknameForm.addEventListener("submit", (event) => {
       });
       document.querySelector("[data-nickname]").textContent = profile.nickname;
       nicknameForm.elements.nickname.value = profile.nickname;
+      nicknameError.hidden = true;
+      nicknameForm.elements.nickname.removeAttribute("aria-invalid");
       toast("info", gettext("Saved."));
     } catch (error) {
-      showError(error);
+      // the rule it broke, next to the field: the format, or that the name is taken
+      const rules = error.details && error.details.nickname;
+      nicknameError.textContent = Array.isArray(rules) && rules.length ? rules.join(" ") : errorMessage(error);
+      nicknameError.hidden = false;
+      nicknameForm.elements.nickname.setAttribute("aria-invalid", "true");
+      nicknameForm.elements.nickname.focus();
     }
   });
 });

@@ -6,7 +6,7 @@
 // needs no reauth frame: the server closes it with 4401 when the session ends (logout, expiry,
 // "log out everywhere", a ban, a password change elsewhere) and the store then stops. A password
 // change in this tab keeps the session under a new key: renewSession() reopens the socket with it.
-import { formatGold, gettext, initialState, interpolate, toast } from "./ui.js";
+import { formatGold, formatNet, gettext, initialState, interpolate, toast } from "./ui.js";
 
 const PING_INTERVAL_MS = 30000; // presence expires after 120 s without a ping
 const BACKOFF_BASE_MS = 1000;
@@ -24,6 +24,19 @@ const PURCHASE_STATUS_TEXT = {
 export function purchaseStatusText(status) {
   const text = PURCHASE_STATUS_TEXT[status];
   return text ? text() : status;
+}
+
+const SILENT_REWARD_REASONS = new Set(["game_win", "level_up"]);
+
+const GAME_NAMES = {
+  slot: () => gettext("Slot"),
+  crash: () => gettext("Crash"),
+  gacha: () => gettext("Gacha"),
+  rps: () => gettext("Rock-paper-scissors"),
+};
+
+function gameName(game) {
+  return GAME_NAMES[game] ? GAME_NAMES[game]() : game;
 }
 
 class Store extends EventTarget {
@@ -182,10 +195,14 @@ class Store extends EventTarget {
       this.setGold(data.gold);
     } else if (type === "reward_granted") {
       this.setGold(data.balance);
-      toast(
-        "reward_granted",
-        interpolate(gettext("+%(gold)s gold"), { gold: formatGold(data.gold) }, true),
-      );
+      // A round's payout is told by its result (net, not the gross payout), a level-up's gold by
+      // the level-up itself (progress_update.level_ups): no second toast for either.
+      if (!SILENT_REWARD_REASONS.has(data.reason)) {
+        toast(
+          "reward_granted",
+          interpolate(gettext("+%(gold)s gold"), { gold: formatGold(data.gold) }, true),
+        );
+      }
     } else if (type === "purchase_update") {
       toast("purchase_update", purchaseStatusText(data.status));
     } else if (type === "progress_update") {
@@ -196,6 +213,18 @@ class Store extends EventTarget {
       if (Object.keys(changes).length) {
         this.profile = { ...(this.profile || {}), ...changes };
         this.emit("profile", this.profile);
+      }
+      for (const levelUp of (data && data.level_ups) || []) {
+        toast(
+          "level_up",
+          levelUp.gold > 0
+            ? interpolate(gettext("Level up! You reached level %(level)s: +%(gold)s gold."), {
+                level: levelUp.level,
+                gold: formatGold(levelUp.gold),
+              }, true)
+            : interpolate(gettext("Level up! You reached level %(level)s."), { level: levelUp.level }, true),
+        );
+        this.emit("level_up", levelUp);
       }
       for (const achievement of (data && data.achievements) || []) {
         if (achievement.state !== "unlocked") continue;
@@ -209,6 +238,18 @@ class Store extends EventTarget {
         "achievement_unlock",
         interpolate(gettext("Achievement unlocked: %(name)s"), { name: data.name }, true),
       );
+    } else if (type === "game_event" && data && data.event === "round_settled" && data.round) {
+      // a round this page did not play (another tab, a crash auto cash-out elsewhere): its net
+      const round = data.round;
+      if (initialState().page !== round.game && typeof round.net === "number") {
+        toast(
+          "round_settled",
+          interpolate(gettext("A %(game)s round ended: net %(net)s gold."), {
+            game: gameName(round.game),
+            net: formatNet(round.net),
+          }, true),
+        );
+      }
     } else if (data && typeof data.balance === "number") {
       this.setGold(data.balance);
     } else if (data && data.profile && typeof data.profile.gold === "number") {

@@ -15,6 +15,30 @@ export function formatMultiplier(x100) {
   return (Number(x100) / 100).toFixed(2) + "×";
 }
 
+// A change of gold as the player reads it: "+10", "+0", "-70".
+export function formatNet(value) {
+  const amount = Number(value) || 0;
+  return (amount < 0 ? "-" : "+") + formatGold(Math.abs(amount));
+}
+
+// A multiplier as a paytable writes it: 10 → "10×", 12 → "12.00×" when decimals are wanted.
+export function formatTimes(value, decimals = 2) {
+  const number = Number(value) || 0;
+  return (Number.isInteger(number) && decimals === 0 ? String(number) : number.toFixed(decimals)) + "×";
+}
+
+// The clock time of an ISO instant in the page's language (e.g. "00:00", "오전 12:00").
+export function formatClock(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleTimeString(document.documentElement.lang || "en", {
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+}
+
+export const prefersReducedMotion = () =>
+  window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
 export function formatTime(iso) {
   if (!iso) return "";
   return new Date(iso).toLocaleString(document.documentElement.lang || "en");
@@ -60,26 +84,65 @@ const ERROR_MESSAGES = {
   not_authenticated: () => gettext("Your session has ended. Please log in again."),
   authentication_failed: () => gettext("Your session has ended. Please log in again."),
   permission_denied: () => gettext("You are not allowed to do that."),
+  nickname_taken: () => gettext("This nickname is already taken."),
   validation_error: () => gettext("Please check what you entered."),
   not_found: () => gettext("Not found."),
   network_error: () => gettext("Network problem. Please try again."),
   internal_error: () => gettext("Something went wrong on our side."),
 };
 
+// An error that names the rule it broke, from the envelope's details when they carry it.
+function ruleMessage(error) {
+  const details = (error && error.details) || {};
+  if (error.code === "bet_out_of_range" && details.min_bet !== undefined) {
+    return interpolate(gettext("Bets are from %(min)s to %(max)s gold."), {
+      min: formatGold(details.min_bet),
+      max: formatGold(details.max_bet),
+    }, true);
+  }
+  if (error.code === "daily_limit_reached" && details.limit) {
+    return interpolate(gettext("You have played all %(limit)s rounds of this game today. More from %(time)s."), {
+      limit: details.limit,
+      time: formatClock(details.resets_at),
+    }, true);
+  }
+  if (error.code === "play_blocked" && details.blocked_until) {
+    return interpolate(gettext("Play is paused until %(until)s (cool-off or self-exclusion)."), {
+      until: formatTime(details.blocked_until),
+    }, true);
+  }
+  if (error.code === "validation_error" && details && typeof details === "object") {
+    const first = Object.values(details).flat().find((message) => typeof message === "string");
+    if (first) return first;
+  }
+  return null;
+}
+
 export function errorMessage(error) {
+  const rule = error && ruleMessage(error);
+  if (rule) return rule;
   const known = error && ERROR_MESSAGES[error.code];
   if (known) return known();
   return (error && error.message) || gettext("Something went wrong.");
 }
 
-export function toast(kind, message) {
-  const region = document.getElementById("toasts");
-  if (!region) return;
+// Toasts of one action merge into one: a toast within MERGE_WINDOW_MS of the previous one (not an
+// error) joins it as a new line, and the same line is never shown twice.
+const MERGE_WINDOW_MS = 1500;
+let lastToast = null; // {node, kind, lines, kinds, at, timer}
+
+function toastNode(kind, kinds, lines) {
   const item = document.createElement("div");
   item.className = `toast toast-${kind}`;
   item.dataset.testid = "toast";
   item.dataset.kind = kind;
-  item.textContent = message;
+  item.dataset.kinds = kinds.join(" ");
+  for (const line of lines) {
+    const row = document.createElement("span");
+    row.className = "toast-line";
+    row.textContent = line;
+    item.append(row);
+  }
   const close = document.createElement("button");
   close.type = "button";
   close.className = "toast-close";
@@ -87,8 +150,38 @@ export function toast(kind, message) {
   close.textContent = "×";
   close.addEventListener("click", () => item.remove());
   item.append(close);
-  region.append(item);
-  window.setTimeout(() => item.remove(), kind === "error" ? 10000 : 6000);
+  return item;
+}
+
+export function toast(kind, message) {
+  const region = document.getElementById("toasts");
+  if (!region) return;
+  const now = Date.now();
+  const previous = lastToast;
+  const mergeable =
+    previous &&
+    previous.node.isConnected &&
+    now - previous.at < MERGE_WINDOW_MS &&
+    (kind === "error") === (previous.kind === "error");
+  if (mergeable && previous.lines.includes(message)) {
+    previous.at = now;
+    return;
+  }
+  let entry;
+  if (mergeable && kind !== "error") {
+    entry = { ...previous, kind, lines: [...previous.lines, message], kinds: [...previous.kinds, kind], at: now };
+    window.clearTimeout(previous.timer);
+    const node = toastNode(kind, entry.kinds, entry.lines);
+    previous.node.replaceWith(node);
+    entry.node = node;
+  } else {
+    entry = { kind, lines: [message], kinds: [kind], at: now };
+    entry.node = toastNode(kind, entry.kinds, entry.lines);
+    region.append(entry.node);
+  }
+  const node = entry.node;
+  entry.timer = window.setTimeout(() => node.remove(), kind === "error" ? 10000 : 6000);
+  lastToast = entry;
 }
 
 export function showError(error) {

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
+from django.utils.text import get_text_list
+from django.utils.translation import gettext
 
 from casinoclub.money import format_money
 
@@ -32,3 +36,9 @@ def money(cents: object, currency: object) -> str:
     if currency == "GOLD":
         return f"{amount:,}"
     return format_money(amount, str(currency))
+
+
+@register.filter
+def join_names(symbols: list[dict[str, Any]]) -> str:
+    """``[{name: "bell"}, {name: "lemon"}]`` → "bell or lemon" in the page's language."""
+    return str(get_text_list([str(symbol["name"]) for symbol in symbols], gettext("or")))

@@ -111,6 +111,80 @@ def test_signup_with_invalid_fields_lists_the_field_errors():
 
 
 @pytest.mark.django_db
+def test_signup_shows_every_broken_rule_at_once_each_next_to_its_field():
+    # given an underage birth date, an unknown invite code, a weak password and a bad nickname
+    client, token = _csrf_client()
+
+    # when the form is sent
+    response = client.post(
+        "/signup/",
+        {
+            **SIGNUP,
+            "birth_date": _ten_years_ago(),
+            "invite_code": "NOPE0000",
+            "password": "qz7",
+            "nickname": "x",
+            "csrfmiddlewaretoken": token,
+        },
+    )
+
+    # then each field names its own rule, and nobody is created
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'data-code="validation_error"' in html
+    assert (
+        '<p class="field-error" id="err_birth_date" data-testid="field-error-birth_date">'
+        "You must be at least 18 years old to sign up.</p>" in html
+    )
+    assert (
+        '<p class="field-error" id="err_invite_code" data-testid="field-error-invite_code">'
+        "This invite code does not exist.</p>" in html
+    )
+    assert (
+        '<p class="field-error" id="err_password" data-testid="field-error-password">'
+        "This password is too short. It must contain at least 8 characters.</p>" in html
+    )
+    assert (
+        '<p class="field-error" id="err_nickname" data-testid="field-error-nickname">'
+        "2–20 letters, digits or underscores.</p>" in html
+    )
+    assert 'id="err_site_id"' not in html
+    assert 'id="err_phone_number"' not in html
+    assert User.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_blank_birth_date_is_required_not_a_wrong_format():
+    client, token = _csrf_client()
+
+    response = client.post("/signup/", {**SIGNUP, "birth_date": "", "csrfmiddlewaretoken": token})
+
+    assert response.status_code == 400
+    assert (
+        '<p class="field-error" id="err_birth_date" data-testid="field-error-birth_date">'
+        "This field is required.</p>" in response.content.decode()
+    )
+    assert User.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_signup_form_shows_the_nickname_and_password_rules_before_submitting():
+    response = Client().get("/signup/")
+
+    html = response.content.decode()
+    assert (
+        '<p class="hint" id="hint_nickname">2–20 letters, digits or underscores; '
+        "other players see it.</p>" in html
+    )
+    assert (
+        "<li>Your password can’t be too similar to your other personal information.</li>"
+        "<li>Your password must contain at least 8 characters.</li>"
+        "<li>Your password can’t be a commonly used password.</li>"
+        "<li>Your password can’t be entirely numeric.</li>" in html
+    )
+
+
+@pytest.mark.django_db
 def test_login_logs_in_by_site_id_and_follows_a_local_next():
     user = funded_player()
     client, token = _csrf_client()

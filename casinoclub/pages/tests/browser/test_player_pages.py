@@ -15,15 +15,21 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from accounts import services as account_services
 from accounts.models import InviteCode, LedgerEntry, User, Wallet
+from accounts.selectors import experience_for_next_level
+from accounts.services import level_up_reward
 from accounts.tests.factories import PASSWORD, UserFactory
-from games.models import GameRound
-from games.selectors import game_config_current
+from games import engine
+from games import services as game_services
+from games.models import DailyPlayCount, FairSeed, GameRound
+from games.selectors import engine_config, game_config_current
 from games.tests.factories import funded_player
 from gamification.models import StreakReward
+from gamification.tests.factories import AchievementFactory
 from shop import services as shop_services
 from shop.models import Purchase
 from shop.tests import stripe_server
@@ -575,3 +581,218 @@ def test_the_policy_refuses_an_injected_inline_script_and_the_suite_notices(
     ]
     assert len([v for v in page_log.csp_violations if v.startswith("[console]")]) == 2
     page_log.csp_violations.clear()  # expected here: the fixture fails on any other
+
+
+def _next_slot_spin(player: User, wanted: Callable[[Any], bool]) -> None:
+    """Choose the player's client seed so that their next spin's outcome satisfies ``wanted``."""
+    seed = game_services.fair_seed_ensure(player.pk)
+    config = engine_config(game_config_current("slot"))
+    for attempt in range(500):
+        client_seed = f"browser-slot-{attempt}"
+        outcome = engine.slot_spin(
+            config, engine.FairRng(bytes(seed.server_seed), client_seed, seed.nonce)
+        )
+        if wanted(outcome):
+            FairSeed.objects.filter(pk=seed.pk).update(client_seed=client_seed)
+            return
+    raise AssertionError("no client seed gives the wanted spin")
+
+
+def test_the_limit_counter_counts_down_and_disables_the_spin_with_the_reason_at_the_limit(
+    open_context: Callable[..., BrowserContext], page_log: PageLog
+) -> None:
+    # given a standard player one spin from today's slot limit
+    player = funded_player(5_000)
+    config = game_config_current("slot")
+    limit = config.daily_limits["STANDARD"]
+    DailyPlayCount.objects.create(
+        user=player, game="slot", day=timezone.localdate(), count=limit - 1
+    )
+    page = open_context(**DESKTOP).new_page()
+    sign_in(page, player.site_id, PASSWORD)
+    page.goto("/play/slot/")
+    wait_socket_open(page)
+    plays_left = page.get_by_test_id("plays-left")
+    reason = page.get_by_test_id("play-reason")
+    spin_button = page.get_by_test_id("slot-spin")
+    expect(plays_left).to_have_text(f"1 / {limit}")
+    expect(reason).to_be_hidden()
+    expect(spin_button).to_be_enabled()
+    bet = page.locator("[name=bet]")
+    expect(bet).to_have_attribute("min", str(config.min_bet))
+    expect(bet).to_have_attribute("max", str(config.max_bet))
+
+    # when they spin the last one
+    with api_post_response(page, "/api/games/slot/spin") as spin_info:
+        spin_button.click()
+    spun = spin_info.value.json()
+    assert spun["limits"]["plays_left"] == 0
+    expect(page.get_by_test_id("slot-result")).to_have_attribute(
+        "data-round-id", str(spun["round"]["id"])
+    )
+
+    # then the counter shows none left and the spin is disabled with the reason, before a click
+    expect(plays_left).to_have_attribute("data-value", "0")
+    expect(plays_left).to_have_text(f"0 / {limit}")
+    expect(spin_button).to_be_disabled()
+    expect(reason).to_be_visible()
+    expect(reason).to_contain_text(f"You have played all {limit} rounds of this game today.")
+    expect(spin_button).to_have_attribute("aria-describedby", "play-reason")
+
+    # and a reload renders it disabled from the server, with nothing more played
+    page.reload()
+    expect(page.get_by_test_id("slot-spin")).to_be_disabled()
+    expect(page.get_by_test_id("play-reason")).to_contain_text(f"You have played all {limit}")
+    assert GameRound.objects.filter(user_id=player.pk).count() == 1
+    assert page_log.page_errors() == []
+
+
+def test_a_slot_spin_says_what_happened_to_the_gold_and_lights_the_winning_line(
+    open_context: Callable[..., BrowserContext], page_log: PageLog
+) -> None:
+    # given a player whose next spin is a paying pair of cherries, then a spin that pays nothing
+    player = funded_player(5_000)
+    pair_x100 = game_config_current("slot").engine["pair"]["CHERRY"]
+    _next_slot_spin(
+        player,
+        lambda outcome: (
+            sorted(outcome.reels).count("CHERRY") == 2 and outcome.multiplier_x100 == pair_x100
+        ),
+    )
+    page = open_context(**DESKTOP, reduced_motion="reduce").new_page()
+    sign_in(page, player.site_id, PASSWORD)
+    page.goto("/play/slot/")
+    wait_socket_open(page)
+    page.locator("[name=bet]").fill("10")
+    result = page.get_by_test_id("slot-result")
+
+    # when they spin
+    with api_post_response(page, "/api/games/slot/spin") as spin_info:
+        page.get_by_test_id("slot-spin").click()
+    won = spin_info.value.json()["round"]
+    expect(result).to_have_attribute("data-round-id", str(won["id"]))
+
+    # then the result says the payout and the net, and the two cherries light up
+    payout = 10 * pair_x100 // 100
+    assert (won["payout"], won["net"]) == (payout, payout - 10)
+    expect(result).to_contain_text(
+        f"you get {payout:,} gold back, net +{payout - 10:,}.", use_inner_text=True
+    )
+    expect(result).to_have_attribute("data-net", str(payout - 10))
+    expect(page.locator(".reel.winning")).to_have_count(2)
+    for index in range(2):
+        expect(page.locator(".reel.winning").nth(index)).to_have_attribute("data-symbol", "CHERRY")
+    expect(page.locator(".reel img").first).to_have_attribute("src", re.compile(r"\.svg$"))
+
+    # when the next spin pays nothing
+    _next_slot_spin(player, lambda outcome: outcome.multiplier_x100 == 0)
+    with api_post_response(page, "/api/games/slot/spin") as spin_info:
+        page.get_by_test_id("slot-spin").click()
+    lost = spin_info.value.json()["round"]
+    expect(result).to_have_attribute("data-round-id", str(lost["id"]))
+
+    # then it says so with the net loss, and no reel is lit
+    expect(result).to_contain_text("no win this time, net -10.")
+    expect(page.locator(".reel.winning")).to_have_count(0)
+    assert balance_of(player.pk) == 5_000 + payout - 10 - 10
+    assert page_log.page_errors() == []
+
+
+def test_an_rps_draw_returns_the_bet_a_level_up_announces_its_gold_and_a_pull_tells_its_net(
+    open_context: Callable[..., BrowserContext], page_log: PageLog
+) -> None:
+    # given a player one XP short of level 2 whose next rps hand (rock) is a draw, and an
+    # achievement their first round unlocks
+    AchievementFactory(code="first_hand", name="First hand", metric="games_played", threshold=1)
+    player = funded_player(5_000)
+    User.objects.filter(pk=player.pk).update(experience=experience_for_next_level(1) - 1)
+    seed = game_services.fair_seed_ensure(player.pk)
+    rps = engine_config(game_config_current("rps"))
+    client_seed = next(
+        f"browser-rps-{attempt}"
+        for attempt in range(500)
+        if engine.rps_play(
+            rps,
+            engine.FairRng(bytes(seed.server_seed), f"browser-rps-{attempt}", seed.nonce),
+            "rock",
+        ).result
+        == "draw"
+    )
+    FairSeed.objects.filter(pk=seed.pk).update(client_seed=client_seed)
+    page = open_context(**DESKTOP, reduced_motion="reduce").new_page()
+    sign_in(page, player.site_id, PASSWORD)
+    page.goto("/play/rps/")
+    wait_socket_open(page)
+    page.locator("[name=bet]").fill("10")
+    result = page.get_by_test_id("rps-result")
+
+    # when they play rock
+    with api_post_response(page, "/api/games/rps/play") as play_info:
+        page.get_by_test_id("rps-rock").click()
+    played = play_info.value.json()["round"]
+    expect(result).to_have_attribute("data-round-id", str(played["id"]))
+
+    # then the draw says the bet is returned, net +0; the level-up with its gold and the
+    # achievement share one toast, and the returned bet is no "+10 gold" toast
+    assert (played["outcome"]["result"], played["net"]) == ("draw", 0)
+    expect(result).to_contain_text("Draw: your bet is returned (net +0).")
+    level_up = page.locator("[data-testid=toast]", has_text="Level up! You reached level 2")
+    expect(level_up).to_have_count(1)
+    expect(level_up).to_contain_text(f"+{level_up_reward(2):,} gold")
+    expect(level_up).to_contain_text("Achievement unlocked: First hand")
+    expect(page.locator("[data-testid=toast]")).to_have_count(1)
+    expect(page.locator("[data-testid=toast]", has_text="+10 gold")).to_have_count(0)
+
+    # when they pull the gacha once
+    page.goto("/play/gacha/")
+    wait_socket_open(page)
+    with api_post_response(page, "/api/games/gacha/pull") as pull_info:
+        page.get_by_test_id("gacha-pull-1").click()
+    pulled = pull_info.value.json()["round"]
+    summary = page.get_by_test_id("gacha-summary")
+
+    # then the summary tells the gold back and the net, and the pull is revealed with its rarity
+    expect(page.locator("[data-gacha-result]")).to_have_attribute(
+        "data-round-id", str(pulled["id"])
+    )
+    net = pulled["payout"] - pulled["bet"]
+    sign = "+" if net >= 0 else "-"
+    expect(summary).to_have_text(
+        f"1 pull for {pulled['bet']:,} gold: {pulled['payout']:,} gold back,"
+        f" net {sign}{abs(net):,}."
+    )
+    rarity = pulled["outcome"]["pulls"][0]["rarity"]
+    expect(page.locator(f".pull.revealed.rarity-{rarity}")).to_have_count(1)
+    assert page_log.page_errors() == []
+
+
+def test_a_nickname_change_names_the_rule_it_broke_next_to_the_field(
+    open_context: Callable[..., BrowserContext],
+) -> None:
+    # given a player on their profile, and another player's nickname
+    player = funded_player(50)
+    other = funded_player(50)
+    page = open_context(**DESKTOP).new_page()
+    sign_in(page, player.site_id, PASSWORD)
+    page.goto("/profile/")
+    expect(page.locator("#hint_nickname")).to_have_text(
+        "2–20 letters, digits or underscores; other players see it."
+    )
+    field_error = page.get_by_test_id("nickname-error")
+
+    # when they try a one-letter nickname, then a taken one
+    page.locator("[name=nickname]").fill("x")
+    with page.expect_response(lambda response: response.url.endswith("/api/users/me")) as bad:
+        page.get_by_role("button", name="Change the nickname").click()
+
+    # then each refusal says which rule, next to the field, and nothing changes
+    assert bad.value.status == 400
+    expect(field_error).to_have_text("2–20 letters, digits or underscores.")
+    expect(page.locator("[name=nickname]")).to_have_attribute("aria-invalid", "true")
+    page.locator("[name=nickname]").fill(other.nickname)
+    with page.expect_response(lambda response: response.url.endswith("/api/users/me")) as taken:
+        page.get_by_role("button", name="Change the nickname").click()
+    assert taken.value.status == 409
+    expect(field_error).to_have_text("This nickname is already taken.")
+    player.refresh_from_db()
+    assert player.nickname != other.nickname
