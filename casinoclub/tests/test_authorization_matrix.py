@@ -381,6 +381,20 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "admin:accounts_invitecode_generate": {"GET": Rule(admin_page())},
     "admin:accounts_auditlogentry_export": {"GET": Rule(admin_page(200, VIEW_ONLY))},
     "admin:shop_economy_dashboard": {"GET": Rule(admin_page(200, ECONOMY))},
+    # The player page: every staff role that may view users; each action its own permission
+    # (a note: support and economy; a view-only account may not write one). An empty note: the
+    # permitted get the page again with the error (400), the rest 403, nothing is written.
+    "admin:player_page": {
+        "GET": Rule(admin_page(200, VIEW_ONLY, SUPPORT, ECONOMY), kwargs=player_id)
+    },
+    "admin:player_page_action": {
+        "POST": Rule(
+            admin_page(400, SUPPORT, ECONOMY),
+            kwargs=lambda world: {"user_id": world.player.pk, "action": "note"},
+            body=constant({"text": ""}),
+            form=True,
+        )
+    },
     # ---- player pages (casinoclub/pages): session login
     "home": {"GET": Rule(everyone(200))},
     # A logged-in caller is sent on from the login and signup pages.
