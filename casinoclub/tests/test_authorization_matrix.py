@@ -390,6 +390,8 @@ ROUTES: dict[str, dict[str, Rule]] = {
     },
     # Game configuration drafts (a form per game) and the review actions: economy may draft and
     # activate; approving an out-of-band version is the administrator's (superuser here).
+    # The live-ops calendar: staff who may view events, seasons, packages or products.
+    "admin:live_ops_calendar": {"GET": Rule(admin_page(200, VIEW_ONLY, ECONOMY))},
     "admin:games_gameconfig_add": {"GET": Rule(admin_page(200, ECONOMY))},
     "admin:games_gameconfig_change": {
         "GET": Rule(
