@@ -169,13 +169,6 @@ class StaffAdminSite(admin.AdminSite):
             return False
         return not settings.STAFF_REQUIRE_2FA or user_is_second_factor_verified(request.user)
 
-    def get_urls(self) -> list[Any]:
-        # Imported here: the player page reads the product apps, whose admin modules import this.
-        from casinoclub.admin_calendar import calendar_urls
-        from casinoclub.admin_player import player_page_urls
-
-        return [*player_page_urls(self), *calendar_urls(self), *super().get_urls()]
-
     def password_change(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> TemplateResponse:

@@ -26,12 +26,12 @@ class ConfigDraftForm(forms.Form):
     max_bet = forms.IntegerField(min_value=1, max_value=10**9, label="Maximum bet (gold)")
     note = forms.CharField(max_length=200, label="Why this change", help_text="Required; audited.")
 
-    def __init__(self, *args: Any, base: GameConfig, **kwargs: Any) -> None:
+    def __init__(self, data: Any = None, *, base: GameConfig) -> None:
         initial = {"min_bet": base.min_bet, "max_bet": base.max_bet, "note": ""}
         for rank in RANKS:
             initial[f"limit_{rank}"] = (base.daily_limits or {}).get(rank, 0)
         initial.update(self.engine_initial(base.engine))
-        super().__init__(*args, initial=initial, **kwargs)
+        super().__init__(data, initial=initial)
         for rank in RANKS:
             self.fields[f"limit_{rank}"] = forms.IntegerField(
                 min_value=0, max_value=100_000, label=f"Rounds per day, {rank}",
