@@ -89,8 +89,11 @@ def game_config_draft_create(
         raise exceptions.GameConfigInvalid("No such game.")
     rtp = _validated_rtp(game, engine)
     _limits_check(daily_limits, min_bet, max_bet)
+    game_config_current(game)  # version 1 exists (created from the defaults on first use)
+    # Lock the game's versions: a concurrent draft waits here, then numbers after this one.
+    list(GameConfig.objects.select_for_update().filter(game=game).values_list("pk", flat=True))
     live = _live_pin(game, actor)
-    versions = GameConfig.objects.select_for_update().filter(game=game)
+    versions = GameConfig.objects.filter(game=game)
     version = (versions.aggregate(Max("version"))["version__max"] or 0) + 1
     draft = GameConfig.objects.create(
         game=game,

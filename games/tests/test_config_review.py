@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import AuditLogEntry, User
 from accounts.roles import ECONOMY, SUPPORT
 from accounts.tests.factories import staff_member
+from accounts.tests.test_races import run_together
 from games.config_forms import FORMS
 from games.models import GameConfig, GameConfigActivation, GameRound
 from games.selectors import game_config_current
@@ -308,3 +309,26 @@ def test_the_version_list_and_review_page_show_each_versions_state_and_rtp():
     assert page.status_code == 200
     assert '<td id="config-state">draft</td>' in page.content.decode()
     assert "Activate v2" in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_drafts_of_one_game_get_consecutive_versions_and_stay_drafts():
+    # given v1 live and four staff members saving drafts at the same instant
+    game_config_current("rps")
+    authors = [staff_member(ECONOMY) for _ in range(4)]
+
+    def draft(index: int) -> int:
+        saved = save_draft(admin_as(authors[index]), "rps", win_multiplier_x100=180 + index)
+        return saved.status_code
+
+    # when they all save
+    statuses = run_together(4, draft)
+
+    # then each draft is its own version, none of them live
+    assert statuses == [302, 302, 302, 302]
+    drafts = GameConfig.objects.filter(game="rps").exclude(version=1)
+    assert sorted(drafts.values_list("version", flat=True)) == [2, 3, 4, 5]
+    assert sorted(drafts.values_list("engine__win_multiplier_x100", flat=True)) == [180, 181, 182,
+                                                                                    183]  # fmt: skip
+    assert game_config_current("rps").version == 1
+    assert AuditLogEntry.objects.filter(action="game_config_draft").count() == 4
