@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -78,6 +79,19 @@ def _comparison(game: str, draft: dict[str, Any], live: GameConfig) -> dict[str,
     }
 
 
+def _state(config: GameConfig, live: GameConfig) -> str:
+    """live, scheduled (when), awaiting approval, draft (newer than live) or earlier; ``config``
+    carries ``scheduled_at`` (``GameConfigAdmin.get_queryset``)."""
+    if config.pk == live.pk:
+        return "live"
+    scheduled_at = getattr(config, "scheduled_at", None)
+    if scheduled_at is not None:
+        return f"scheduled {timezone.localtime(scheduled_at):%Y-%m-%d %H:%M}"
+    if config.needs_approval and config.approved_by_id is None:
+        return "awaiting approval"
+    return "draft" if config.version > live.version else "earlier"
+
+
 def configuration_band() -> str:
     low, high = settings.GAME_CONFIG_RTP_BAND
     return f"{low:g}% to {high:g}%"
@@ -88,7 +102,7 @@ class GameConfigAdmin(admin.ModelAdmin[GameConfig]):
     """Versions of every game's configuration; a version is drafted, reviewed and activated here,
     never edited."""
 
-    list_display = ["game", "version", "state", "rtp", "note", "created_by", "created_at"]
+    list_display = ["game", "version", "rtp", "note", "created_by", "created_at"]  # + state
     list_filter = ["game"]
     list_select_related = ["created_by"]
     change_list_template = "admin/games/gameconfig/change_list.html"
@@ -110,22 +124,27 @@ class GameConfigAdmin(admin.ModelAdmin[GameConfig]):
 
     # ------------------------------------------------------------------ list
 
-    @admin.display(description="state")
-    def state(self, config: GameConfig) -> str:
-        live = game_config_current(config.game)
-        if config.pk == live.pk:
-            return "live"
+    def get_queryset(self, request: HttpRequest) -> QuerySet[GameConfig]:
+        """Each version with the time of its next scheduled activation, if any."""
         scheduled = GameConfigActivation.objects.filter(
-            config=config, cancelled_at=None, activates_at__gt=timezone.now()
-        ).first()
-        if scheduled is not None:
-            local = timezone.localtime(scheduled.activates_at)
-            return f"scheduled {local:%Y-%m-%d %H:%M}"
-        if config.needs_approval and config.approved_by_id is None:
-            return "awaiting approval"
-        if config.version > live.version:
-            return "draft"
-        return "earlier"
+            config=OuterRef("pk"), cancelled_at=None, activates_at__gt=timezone.now()
+        ).order_by("activates_at")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(scheduled_at=Subquery(scheduled.values("activates_at")[:1]))
+        )
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        """The list, with each version's state read against the live versions (one query per
+        game, not per row)."""
+        live = {game: game_config_current(game) for game in Game.values}
+
+        @admin.display(description="state")
+        def state(config: GameConfig) -> str:
+            return _state(config, live[config.game])
+
+        return ["game", "version", state, "rtp", "note", "created_by", "created_at"]
 
     @admin.display(description="RTP")
     def rtp(self, config: GameConfig) -> str:
@@ -245,7 +264,9 @@ class GameConfigAdmin(admin.ModelAdmin[GameConfig]):
             "opts": self.model._meta,
             "title": f"{config.get_game_display()} configuration v{config.version}",
             "config": config,
-            "state": self.state(config),
+            "state": _state(
+                self.get_queryset(request).get(pk=config.pk), game_config_current(config.game)
+            ),
             "comparison": _comparison(config.game, config_as_dict(config), live),
             "activations": game_config_activations(config.game),
             "draft_label": f"v{config.version}",

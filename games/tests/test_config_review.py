@@ -149,6 +149,8 @@ def test_an_activation_at_a_set_time_takes_effect_then_and_not_before():
 
     assert response.status_code == 302
     assert GameConfigActivation.objects.get(config=v2).activates_at == at
+    listing = economy.get(reverse("admin:games_gameconfig_changelist")).content.decode()
+    assert f'<td class="field-state">scheduled {at:%Y-%m-%d %H:%M}</td>' in listing
     assert spin(player_client, 10)["round"]["config_version"] == 1
     with time_machine.travel(at + timedelta(seconds=1)):
         assert spin(player_client, 20)["round"]["config_version"] == 2
