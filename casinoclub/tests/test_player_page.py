@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.models import AuditLogEntry, LedgerEntry, LedgerReason, PlayerNote, User, Wallet
@@ -247,3 +248,22 @@ def test_the_user_list_and_change_page_link_to_the_player_page(client):
 
     assert f'href="{page_url(player)}"' in listing
     assert f'href="{page_url(player)}"' in change
+
+
+def test_each_section_needs_its_permission(client):
+    # given a staff member who may only view users
+    player = funded_player(300)
+    staff = staff_member(None)
+    staff.user_permissions.add(Permission.objects.get(codename="view_user"))
+    client.force_login(staff)
+
+    # when they open a player's page
+    html = client.get(page_url(player)).content.decode()
+
+    # then the profile and balance show, but not the ledger, rounds, purchases, audit or notes
+    assert '<strong id="player-balance">300 gold</strong>' in html
+    for section in ("ledger", "rounds", "purchases", "audit", "notes"):
+        assert f'<section id="{section}">' not in html, section
+    assert ledger_rows(html) == []
+    assert 'id="gold-form"' not in html
+    assert 'id="ban-form"' not in html

@@ -334,3 +334,20 @@ def test_concurrent_drafts_of_one_game_get_consecutive_versions_and_stay_drafts(
                                                                                     183]  # fmt: skip
     assert game_config_current("rps").version == 1
     assert AuditLogEntry.objects.filter(action="game_config_draft").count() == 4
+
+
+@pytest.mark.parametrize("game", ["slot", "gacha", "crash", "rps"])
+def test_each_games_form_saved_unchanged_reproduces_the_live_configuration(game):
+    economy = admin_as(staff_member(ECONOMY))
+    live = game_config_current(game)
+
+    saved = save_draft(economy, game)
+
+    draft = GameConfig.objects.get(game=game, version=2)
+    assert saved.status_code == 302
+    assert (draft.engine, draft.min_bet, draft.max_bet, draft.daily_limits) == (
+        live.engine,
+        live.min_bet,
+        live.max_bet,
+        live.daily_limits,
+    )
