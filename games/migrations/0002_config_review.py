@@ -7,63 +7,109 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('games', '0001_initial'),
+        ("games", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GameConfigActivation',
+            name="GameConfigActivation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('game', models.CharField(choices=[('slot', 'Slot'), ('crash', 'Crash'), ('gacha', 'Gacha'), ('rps', 'Rock-paper-scissors')], max_length=8)),
-                ('activates_at', models.DateTimeField()),
-                ('is_rollback', models.BooleanField(default=False)),
-                ('reason', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "game",
+                    models.CharField(
+                        choices=[
+                            ("slot", "Slot"),
+                            ("crash", "Crash"),
+                            ("gacha", "Gacha"),
+                            ("rps", "Rock-paper-scissors"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("activates_at", models.DateTimeField()),
+                ("is_rollback", models.BooleanField(default=False)),
+                ("reason", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['game', '-activates_at', '-id'],
+                "ordering": ["game", "-activates_at", "-id"],
             },
         ),
         migrations.AlterModelOptions(
-            name='gameconfig',
-            options={'ordering': ['game', '-version'], 'permissions': [('approve_gameconfig', 'Can approve a game configuration whose RTP is out of band')]},
+            name="gameconfig",
+            options={
+                "ordering": ["game", "-version"],
+                "permissions": [
+                    (
+                        "approve_gameconfig",
+                        "Can approve a game configuration whose RTP is out of band",
+                    )
+                ],
+            },
         ),
         migrations.AddField(
-            model_name='gameconfig',
-            name='approved_at',
+            model_name="gameconfig",
+            name="approved_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='gameconfig',
-            name='approved_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="gameconfig",
+            name="approved_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='gameconfig',
-            name='needs_approval',
+            model_name="gameconfig",
+            name="needs_approval",
             field=models.BooleanField(default=False),
         ),
         migrations.AddConstraint(
-            model_name='gameconfig',
-            constraint=models.CheckConstraint(condition=models.Q(('approved_by', models.F('created_by')), _negated=True), name='game_config_four_eyes'),
+            model_name="gameconfig",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("approved_by", models.F("created_by")), _negated=True),
+                name="game_config_four_eyes",
+            ),
         ),
         migrations.AddField(
-            model_name='gameconfigactivation',
-            name='config',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='activations', to='games.gameconfig'),
+            model_name="gameconfigactivation",
+            name="config",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="activations",
+                to="games.gameconfig",
+            ),
         ),
         migrations.AddField(
-            model_name='gameconfigactivation',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="gameconfigactivation",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='gameconfigactivation',
-            index=models.Index(condition=models.Q(('cancelled_at__isnull', True)), fields=['game', '-activates_at', '-id'], name='game_config_activation_idx'),
+            model_name="gameconfigactivation",
+            index=models.Index(
+                condition=models.Q(("cancelled_at__isnull", True)),
+                fields=["game", "-activates_at", "-id"],
+                name="game_config_activation_idx",
+            ),
         ),
     ]
