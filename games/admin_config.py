@@ -31,6 +31,7 @@ from games.selectors import (
     config_odds,
     game_config_activations,
     game_config_current,
+    game_config_live,
     rtp_in_band,
 )
 
@@ -138,11 +139,12 @@ class GameConfigAdmin(admin.ModelAdmin[GameConfig]):
     def get_list_display(self, request: HttpRequest) -> Any:
         """The list, with each version's state read against the live versions (one query per
         game, not per row)."""
-        live = {game: game_config_current(game) for game in Game.values}
+        # Not game_config_current: a list is a read and creates no default version.
+        live = {game: game_config_live(game) for game in Game.values}
 
         @admin.display(description="state")
         def state(config: GameConfig) -> str:
-            return _state(config, live[config.game])
+            return _state(config, live[config.game] or config)
 
         return ["game", "version", state, "rtp", "note", "created_by", "created_at"]
 

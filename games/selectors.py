@@ -61,11 +61,16 @@ SELECT * FROM games_gameconfig WHERE id = COALESCE(
 """
 
 
-def game_config_current(game: str) -> GameConfig:
-    """The live configuration version of ``game``; version 1 is created from the defaults."""
+def game_config_live(game: str) -> GameConfig | None:
+    """The live configuration version of ``game``, or None before its first round (no rows)."""
     # Every round asks: a raw query (no ORM query to compile; converters still apply).
     live = GameConfig.objects.raw(_LIVE_CONFIG_SQL, [game, timezone.now(), game, game])
-    config = next(iter(live), None)
+    return next(iter(live), None)
+
+
+def game_config_current(game: str) -> GameConfig:
+    """The live configuration version of ``game``; version 1 is created from the defaults."""
+    config = game_config_live(game)
     if config is not None:
         return config
     try:
