@@ -118,3 +118,13 @@ def test_the_limited_package_form_previews_the_shop_card(client):
     assert "25,000 gold" in preview
     assert '<p class="price">9,900 KRW</p>' in preview
     assert 'data-testid="stock" data-value="10">10</strong> / 10' in preview
+
+
+def test_the_admin_index_links_the_calendar_for_staff_who_may_see_it(client):
+    client.force_login(staff_member(ECONOMY))
+    economy = client.get(reverse("admin:index")).content.decode()
+    client.force_login(staff_member(SUPPORT))
+    support = client.get(reverse("admin:index")).content.decode()
+
+    assert f'href="{CALENDAR}"' in economy
+    assert f'href="{CALENDAR}"' not in support
