@@ -112,7 +112,10 @@ class UserAdmin(DjangoUserAdmin):
     form = UserAdminChangeForm
     add_form = UserAdminCreationForm
     ordering = ["-date_joined"]
-    list_display = ["site_id", "nickname", "rank", "level", "is_active", "is_staff", "date_joined"]
+    list_display = [
+        "site_id", "nickname", "rank", "level", "is_active", "is_staff", "date_joined",
+        "player_page",
+    ]  # fmt: skip
     list_filter = ["rank", "is_active", "is_staff", "date_joined"]
     search_fields = ["site_id", "nickname", "phone_number"]
     # Level and experience change only through the audited "Set level" action (no level-up gold).
@@ -145,6 +148,10 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+    @admin.display(description="Player page")
+    def player_page(self, user: User) -> str:
+        return format_html('<a href="{}">Open</a>', reverse("admin:player_page", args=[user.pk]))
 
     def get_urls(self) -> list[Any]:
         gold = path(
@@ -502,10 +509,16 @@ class InviteCodeAdmin(admin.ModelAdmin[InviteCode]):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "wallet", "delta", "balance_after", "reason", "reference", "created_at"]
+    # A row reads "user — delta — balance after — reason" (not the wallet's balance today).
+    list_display = ["id", "player", "delta", "balance_after", "reason", "reference", "created_at"]
     list_filter = ["reason", "created_at"]
     search_fields = ["wallet__user__site_id", "wallet__user__nickname", "reference"]
-    list_select_related = ["wallet"]
+    list_select_related = ["wallet__user"]
+
+    @admin.display(description="user", ordering="wallet__user__site_id")
+    def player(self, entry: LedgerEntry) -> str:
+        url = reverse("admin:player_page", args=[entry.wallet_id])
+        return format_html('<a href="{}">{}</a>', url, entry.wallet.user)
 
 
 @admin.register(Wallet)

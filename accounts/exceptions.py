@@ -231,3 +231,8 @@ class InvalidProgression(ApplicationError):
 class InvalidBanEnd(ApplicationError):
     code = "invalid_ban_end"
     message = "A ban ends in the future (or never)."
+
+
+class NoteInvalid(ApplicationError):
+    code = "note_invalid"
+    message = "A note of 1 to 2000 characters is required."

@@ -302,7 +302,8 @@ class Wallet(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"wallet of user {self.user_id}: {self.balance}"
+        # Not the balance: a string shown next to a ledger row must not read as that row's balance.
+        return f"wallet of user {self.user_id}"
 
 
 class LedgerEntry(models.Model):
@@ -339,7 +340,11 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.delta:+d} {self.reason} (wallet {self.wallet_id})"
+        """``user — delta — balance after — reason``, as support reads a row."""
+        return (
+            f"{self.wallet.user} — {self.delta:+,d} — {self.balance_after:,} — "
+            f"{self.get_reason_display()}"
+        )
 
 
 class AuditLogEntry(models.Model):
@@ -455,3 +460,20 @@ class ResponsiblePlay(models.Model):
 
     def __str__(self) -> str:
         return f"responsible play of user {self.user_id}"
+
+
+class PlayerNote(models.Model):
+    """A staff member's note on a player. Append-only: written by ``player_note_add`` (audited),
+    never edited or deleted."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="player_note_user_idx")]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on user {self.user_id}"

@@ -30,6 +30,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "accounts.view_ledgerentry",
         "games.view_gameround",
         "shop.view_purchase",
+        "accounts.view_playernote",
+        "accounts.add_playernote",
     ),
     # The economy: gold grants and revokes within the limit, products, discounts, limited packages,
     # promo codes, game configuration, the economy figures.
@@ -54,6 +56,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "games.view_gameconfig",
         "games.add_gameconfig",
         "games.change_gameconfig",
+        "accounts.view_playernote",
+        "accounts.add_playernote",
     ),
     ADMINISTRATOR: (ALL_PERMISSIONS,),
 }

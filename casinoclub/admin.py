@@ -18,7 +18,7 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import update_session_auth_hash
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +46,23 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def schedule_time_zone_note() -> str:
+    """What every schedule form says about its times (docs/decisions/0182-live-ops-calendar.md)."""
+    return f"Time zone: {settings.TIME_ZONE} (the schedule time zone, whatever your browser's)."
+
+
+class ScheduleTimeZoneMixin:
+    """Admin forms of scheduled content (events, seasons, packages, discounts, promo codes) state
+    the schedule's time zone next to every date and time field."""
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]  # a ModelAdmin's
+        if isinstance(db_field, models.DateTimeField) and field is not None:
+            note = schedule_time_zone_note()
+            field.help_text = f"{field.help_text} {note}" if field.help_text else note
+        return field
 
 
 class _AddressLoginThrottle(ScopedRateThrottle):

@@ -11,7 +11,7 @@ class StaffAdminConfig(admin_apps.AdminConfig):
     """Django's admin with the staff sign-in site (lockout, rate limit, audit, second factor)."""
 
     default = False  # named in INSTALLED_APPS; CasinoClubConfig stays this module's default
-    default_site = "casinoclub.admin.StaffAdminSite"
+    default_site = "casinoclub.admin_site.CasinoClubAdminSite"
 
     def ready(self) -> None:
         super().ready()  # autodiscovers every app's admin module

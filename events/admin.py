@@ -10,7 +10,7 @@ from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
 from accounts.services import audit_log_record
-from casinoclub.admin import ReadOnlyAdmin
+from casinoclub.admin import ReadOnlyAdmin, ScheduleTimeZoneMixin
 from events import services
 from events.models import Event, EventParticipation, Mission, MissionProgress
 
@@ -19,7 +19,7 @@ def _snapshot(obj: Any) -> dict[str, str]:
     return {name: str(value) for name, value in model_to_dict(obj).items()}
 
 
-class AuditedAdmin(admin.ModelAdmin[Any]):
+class AuditedAdmin(ScheduleTimeZoneMixin, admin.ModelAdmin[Any]):
     """Every save is written to the audit log with before/after; the public page is refreshed."""
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:

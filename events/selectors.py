@@ -203,3 +203,10 @@ def public_events_snapshot() -> tuple[dict[str, Any], str]:
     etag = '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
     cache.set(PUBLIC_EVENTS_CACHE_KEY, (payload, etag), settings.PUBLIC_EVENTS_CACHE_SECONDS)
     return payload, etag
+
+
+def events_overlapping(start: datetime, end: datetime) -> list[Event]:
+    """Events (active or not) running at some moment of [start, end), by start (the calendar)."""
+    return list(
+        Event.objects.filter(starts_at__lt=end, ends_at__gt=start).order_by("starts_at", "id")
+    )

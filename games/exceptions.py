@@ -51,3 +51,31 @@ class SeedInUse(ApplicationError):
     code = "round_open"
     status_code = status.HTTP_409_CONFLICT
     message = "Finish your open round before rotating your seed pair."
+
+
+class GameConfigInvalid(ApplicationError):
+    code = "game_config_invalid"
+    message = "This game configuration is not valid."
+
+
+class GameConfigNotFound(ApplicationError):
+    code = "not_found"
+    status_code = status.HTTP_404_NOT_FOUND
+    message = "No such game configuration."
+
+
+class GameConfigNeedsApproval(ApplicationError):
+    code = "game_config_needs_approval"
+    status_code = status.HTTP_409_CONFLICT
+    message = "Its RTP is outside the allowed band: a second staff member must approve it first."
+
+
+class GameConfigSecondApproverRequired(ApplicationError):
+    code = "second_approver_required"
+    status_code = status.HTTP_403_FORBIDDEN
+    message = "The author of a configuration cannot approve it: another staff member must."
+
+
+class GameConfigActivationInvalid(ApplicationError):
+    code = "game_config_activation_invalid"
+    message = "That activation is not possible."

@@ -13,7 +13,9 @@ class Game(models.TextChoices):
 
 
 class GameConfig(models.Model):
-    """One version of a game's configuration. Rows are never edited: a change is a new version."""
+    """One version of a game's configuration. Its parameters are never edited: a change is a new
+    version (a draft), live only once activated (``GameConfigActivation``). A draft whose RTP is
+    outside ``GAME_CONFIG_RTP_BAND`` needs a second staff member's approval first."""
 
     game = models.CharField(max_length=8, choices=Game.choices)
     version = models.PositiveIntegerField()
@@ -28,19 +30,65 @@ class GameConfig(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # RTP outside the configured band when the version was drafted: activation waits for approval.
+    needs_approval = models.BooleanField(default=False)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["game", "-version"]
+        permissions = [
+            ("approve_gameconfig", "Can approve a game configuration whose RTP is out of band")
+        ]
         constraints = [
             models.UniqueConstraint(fields=["game", "version"], name="game_config_version_unique"),
             models.CheckConstraint(
                 condition=models.Q(min_bet__gte=1) & models.Q(max_bet__gte=models.F("min_bet")),
                 name="game_config_bet_range",
             ),
+            models.CheckConstraint(
+                condition=~models.Q(approved_by=models.F("created_by")),
+                name="game_config_four_eyes",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.game} v{self.version}"
+
+
+class GameConfigActivation(models.Model):
+    """A version of a game's configuration goes live at ``activates_at`` (now, or a set time).
+
+    The live version of a game is the one of its latest activation whose time has come (read at
+    every round, so a scheduled activation needs no job); a rollback is an activation of an
+    earlier version. Rows are never edited, except that a scheduled one may be cancelled before
+    its time."""
+
+    game = models.CharField(max_length=8, choices=Game.choices)
+    config = models.ForeignKey(GameConfig, on_delete=models.PROTECT, related_name="activations")
+    activates_at = models.DateTimeField()
+    is_rollback = models.BooleanField(default=False)
+    reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["game", "-activates_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["game", "-activates_at", "-id"],
+                name="game_config_activation_idx",
+                condition=models.Q(cancelled_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.game} v{self.config_id} at {self.activates_at:%Y-%m-%d %H:%M}"
 
 
 class FairSeed(models.Model):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from fractions import Fraction
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -18,6 +20,7 @@ from games.models import (
     FairSeed,
     Game,
     GameConfig,
+    GameConfigActivation,
     GameRound,
     LeaderboardEntry,
     LeaderboardPeriod,
@@ -52,13 +55,37 @@ def engine_config_by_id(config_id: int) -> Any:
     return parsed
 
 
-def game_config_current(game: str) -> GameConfig:
-    """The newest configuration version of ``game``; version 1 is created from the defaults."""
+# The live version: the latest activation whose time has come (not cancelled); a game whose
+# versions were never activated (stored before activations existed) plays its newest version.
+# Drafting a version first records the live one as activated (``game_config_draft_create``), so a
+# draft is never live by being the newest.
+_LIVE_CONFIG_ID_SQL = """COALESCE(
+    (SELECT config_id FROM games_gameconfigactivation
+      WHERE game = %s AND cancelled_at IS NULL AND activates_at <= %s
+      ORDER BY activates_at DESC, id DESC LIMIT 1),
+    (SELECT id FROM games_gameconfig WHERE game = %s
+      AND NOT EXISTS (SELECT 1 FROM games_gameconfigactivation WHERE game = %s)
+      ORDER BY version DESC LIMIT 1)
+)"""
+
+
+def game_config_live_id_sql(game: str) -> tuple[str, list[Any]]:
+    """The live version's id as an SQL expression with its parameters, for a statement that
+    reads the configuration with other things (the round's first statement)."""
+    return _LIVE_CONFIG_ID_SQL, [game, timezone.now(), game, game]
+
+
+def game_config_live(game: str) -> GameConfig | None:
+    """The live configuration version of ``game``, or None before its first round (no rows)."""
     # Every round asks: a raw query (no ORM query to compile; converters still apply).
-    newest = GameConfig.objects.raw(
-        "SELECT * FROM games_gameconfig WHERE game = %s ORDER BY version DESC LIMIT 1", [game]
-    )
-    config = next(iter(newest), None)
+    id_sql, params = game_config_live_id_sql(game)
+    live = GameConfig.objects.raw(f"SELECT * FROM games_gameconfig WHERE id = {id_sql}", params)  # noqa: S608
+    return next(iter(live), None)
+
+
+def game_config_current(game: str) -> GameConfig:
+    """The live configuration version of ``game``; version 1 is created from the defaults."""
+    config = game_config_live(game)
     if config is not None:
         return config
     try:
@@ -214,3 +241,80 @@ def leaderboard_list(period: str, order: str, today: date, limit: int = 50) -> l
         }
         for index, entry in enumerate(entries)
     ]
+
+
+# ---------------------------------------------------------------- configuration review
+
+_ODDS_CALCULATORS: dict[str, Callable[[Any], engine.Odds]] = {
+    Game.SLOT: engine.slot_odds,
+    Game.CRASH: engine.crash_odds,
+    Game.GACHA: engine.gacha_odds,
+    Game.RPS: engine.rps_odds,
+}
+
+
+def config_odds(game: str, engine_data: dict[str, Any]) -> engine.Odds:
+    """Exact odds of an engine configuration (stored or draft). Raises ``ValueError``,
+    ``TypeError`` or ``KeyError`` for an invalid one."""
+    parsed = ENGINE_CONFIG_CLASSES[game].from_dict(engine_data)
+    parsed.validate()
+    return _ODDS_CALCULATORS[game](parsed)
+
+
+def rtp_in_band(rtp: Fraction) -> bool:
+    """Whether an exact RTP lies inside ``GAME_CONFIG_RTP_BAND`` (percent, inclusive)."""
+    low, high = settings.GAME_CONFIG_RTP_BAND
+    percent = rtp * 100
+    return Fraction(str(low)) <= percent <= Fraction(str(high))
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key in value:
+            flat.update(_flatten(value[key], f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    if isinstance(value, list):
+        flat = {}
+        for index, item in enumerate(value):
+            flat.update(_flatten(item, f"{prefix}[{index}]"))
+        return flat
+    return {prefix: value}
+
+
+def config_as_dict(config: GameConfig) -> dict[str, Any]:
+    """Everything a version sets, as the review compares it."""
+    return {
+        "engine": config.engine,
+        "min_bet": config.min_bet,
+        "max_bet": config.max_bet,
+        "daily_limits": config.daily_limits,
+    }
+
+
+def config_diff(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(path, before, after) for every leaf that differs; a missing side is None."""
+    old, new = _flatten(before), _flatten(after)
+    return [
+        (path, old.get(path), new.get(path))
+        for path in sorted(old.keys() | new.keys())
+        if old.get(path) != new.get(path)
+    ]
+
+
+def game_config_versions(game: str) -> list[GameConfig]:
+    """Every version of ``game``, newest first."""
+    return list(
+        GameConfig.objects.filter(game=game)
+        .select_related("created_by", "approved_by")
+        .order_by("-version")
+    )
+
+
+def game_config_activations(game: str, limit: int = 50) -> list[GameConfigActivation]:
+    """The latest activations of ``game`` (scheduled, live, past, cancelled), newest first."""
+    return list(
+        GameConfigActivation.objects.filter(game=game)
+        .select_related("config", "created_by")
+        .order_by("-activates_at", "-id")[:limit]
+    )

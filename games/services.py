@@ -57,6 +57,7 @@ from games.selectors import (
     engine_config,
     engine_config_by_id,
     game_config_current,
+    game_config_live_id_sql,
 )
 
 CLIENT_SEED_MAX = 64
@@ -315,7 +316,7 @@ def _open_round(
 _ROUND_BEGIN_SQL = (
     "WITH config AS (SELECT id, version, min_bet, max_bet,"
     " COALESCE((daily_limits ->> %s)::int, 0) AS day_limit FROM games_gameconfig"
-    " WHERE game = %s ORDER BY version DESC LIMIT 1),"
+    " WHERE id = {live_id}),"
     " gate AS ({gate}),"
     " counted AS (INSERT INTO games_dailyplaycount AS d (user_id, game, day, count)"
     " SELECT %s, %s, %s, 1 FROM config, gate"
@@ -349,12 +350,13 @@ def _instant_round_begin(
     """
     if isinstance(bet, bool) or not isinstance(bet, int):
         _validate_bet(game_config_current(game), bet)
+    live_id_sql, live_id_params = game_config_live_id_sql(game)
     gate_sql, gate_params = play_gate_sql(user.pk)
     today = timezone.localdate()
     with connection.cursor() as cursor:
         cursor.execute(
-            _ROUND_BEGIN_SQL.format(gate=gate_sql),
-            [user.rank, game, *gate_params, user.pk, game, today, bet, user.pk],
+            _ROUND_BEGIN_SQL.format(live_id=live_id_sql, gate=gate_sql),
+            [user.rank, *live_id_params, *gate_params, user.pk, game, today, bet, user.pk],
         )
         row = cursor.fetchone()
     assert row is not None

@@ -13,7 +13,7 @@ from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
 from accounts.services import audit_log_record
-from casinoclub.admin import ReadOnlyAdmin
+from casinoclub.admin import ReadOnlyAdmin, ScheduleTimeZoneMixin
 from gamification.models import (
     Achievement,
     AchievementUnlock,
@@ -33,7 +33,7 @@ def _snapshot(obj: Any) -> dict[str, str]:
     return {name: str(value) for name, value in model_to_dict(obj).items()}
 
 
-class AuditedAdmin(admin.ModelAdmin[Any]):
+class AuditedAdmin(ScheduleTimeZoneMixin, admin.ModelAdmin[Any]):
     """Configuration: every save and delete is written to the audit log."""
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:

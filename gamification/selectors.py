@@ -295,3 +295,10 @@ def battle_pass_get(user_id: int, now: datetime | None = None) -> dict[str, Any]
         "premium_unlocked": premium,
         "tiers": tiers,
     }
+
+
+def seasons_overlapping(start: datetime, end: datetime) -> list[Season]:
+    """Battle-pass seasons running at some moment of [start, end), by start (the calendar)."""
+    return list(
+        Season.objects.filter(starts_at__lt=end, ends_at__gt=start).order_by("starts_at", "id")
+    )

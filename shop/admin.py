@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import Q, QuerySet
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Rank
 from accounts.services import audit_log_record
+from casinoclub.admin import ScheduleTimeZoneMixin
 from casinoclub.errors import ApplicationError
 from casinoclub.money import (
     currency_choices,
@@ -40,7 +42,7 @@ def _snapshot(obj: Any) -> dict[str, Any]:
     return {k: str(v) for k, v in model_to_dict(obj).items()}
 
 
-class AuditedAdmin(admin.ModelAdmin[Any]):
+class AuditedAdmin(ScheduleTimeZoneMixin, admin.ModelAdmin[Any]):
     """Every save is written to the audit log with before/after."""
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -149,7 +151,9 @@ def _whole(value: int | None) -> str:
 
 class DiscountForm(forms.Form):
     discount_percent = forms.IntegerField(min_value=0, max_value=90)
-    discount_ends_at = forms.DateTimeField(required=False, help_text="YYYY-MM-DD HH:MM")
+    discount_ends_at = forms.DateTimeField(
+        required=False, help_text=f"YYYY-MM-DD HH:MM, {settings.TIME_ZONE}"
+    )
 
 
 class ProductActionForm(ActionForm, DiscountForm):

@@ -75,25 +75,38 @@ def limited_packages_list(user: User, now: datetime) -> list[dict[str, Any]]:
         .order_by("starts_at")
     )
     return [
-        {
-            "code": package.code,
-            "name": package.name,
-            "starts_at": package.starts_at,
-            "ends_at": package.ends_at,
-            "on_sale": package.starts_at <= now,
-            "price": package.price_cents,
-            "currency": package.currency,
-            "gold_amount": package.gold_amount,
-            "items": package.items,
-            "total_stock": package.total_stock,
-            "remaining_stock": package.remaining_stock,
-            "per_user_limit": package.per_user_limit,
-            "remaining_allowance": max(0, package.per_user_limit - package.bought),
-            "min_rank": package.min_rank,
-            "can_buy": rank_allows(user.rank, package.min_rank),
-        }
+        limited_package_card(
+            package,
+            now=now,
+            bought=package.bought,
+            can_buy=rank_allows(user.rank, package.min_rank),
+        )
         for package in packages
     ]
+
+
+def limited_package_card(
+    package: LimitedPackage, *, now: datetime, bought: int = 0, can_buy: bool = True
+) -> dict[str, Any]:
+    """What the shop card of a limited package shows (``templates/pages/_limited_card.html``):
+    for a player who bought it ``bought`` times; the admin preview shows a new buyer's card."""
+    return {
+        "code": package.code,
+        "name": package.name,
+        "starts_at": package.starts_at,
+        "ends_at": package.ends_at,
+        "on_sale": package.starts_at <= now,
+        "price": package.price_cents,
+        "currency": package.currency,
+        "gold_amount": package.gold_amount,
+        "items": package.items,
+        "total_stock": package.total_stock,
+        "remaining_stock": package.remaining_stock,
+        "per_user_limit": package.per_user_limit,
+        "remaining_allowance": max(0, package.per_user_limit - bought),
+        "min_rank": package.min_rank,
+        "can_buy": can_buy,
+    }
 
 
 def money_spent_today(user_id: int) -> int:
@@ -134,3 +147,22 @@ def purchase_public(purchase: Purchase) -> dict[str, Any]:
         "settled_at": purchase.settled_at,
         "signature": purchase.signature,
     }
+
+
+def limited_packages_overlapping(start: datetime, end: datetime) -> list[LimitedPackage]:
+    """Limited packages (active or not) on sale at some moment of [start, end) (the calendar)."""
+    return list(
+        LimitedPackage.objects.filter(starts_at__lt=end, ends_at__gt=start).order_by(
+            "starts_at", "id"
+        )
+    )
+
+
+def discounts_overlapping(start: datetime, end: datetime) -> list[Product]:
+    """Active products with a discount that has not ended by ``start`` (no end: until removed).
+    A discount has no start of its own: it runs from when it was set until its end."""
+    return list(
+        Product.objects.filter(is_active=True, discount_percent__gt=0)
+        .filter(Q(discount_ends_at__isnull=True) | Q(discount_ends_at__gt=start))
+        .order_by("discount_ends_at", "id")
+    )

@@ -35,6 +35,7 @@ from .imports import (
     users_import_csv,
 )
 from .inventory import inventory_add, inventory_remove
+from .notes import player_note_add
 from .password import staff_password_reset_recorded, user_password_change
 from .progression import (
     ExperienceResult,
@@ -101,6 +102,7 @@ __all__ = [
     "login_lock_check",
     "login_lock_key",
     "password_problems",
+    "player_note_add",
     "refresh_tokens_purge_expired",
     "second_factor_enrolled",
     "second_factor_verify",

@@ -493,3 +493,10 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# Game configuration as a reviewed change (docs/decisions/0181-game-config-review.md): a draft whose
+# exact RTP is outside this band (percent, inclusive) needs a second staff member's approval.
+GAME_CONFIG_RTP_BAND = (
+    env.float("GAME_CONFIG_RTP_MIN_PERCENT", default=85.0),
+    env.float("GAME_CONFIG_RTP_MAX_PERCENT", default=99.0),
+)

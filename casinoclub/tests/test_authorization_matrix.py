@@ -35,6 +35,7 @@ from accounts.tokens import token_pair_for_user
 from events import services as event_services
 from events.tests.factories import EventFactory
 from games import services as game_services
+from games.selectors import game_config_current
 from games.tests.factories import funded_player
 from shop import services as shop_services
 from shop.tests.factories import GoldPackFactory, ItemFactory, LimitedPackageFactory
@@ -390,6 +391,42 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "admin:accounts_invitecode_generate": {"GET": Rule(admin_page())},
     "admin:accounts_auditlogentry_export": {"GET": Rule(admin_page(200, VIEW_ONLY))},
     "admin:shop_economy_dashboard": {"GET": Rule(admin_page(200, ECONOMY))},
+    # The player page: every staff role that may view users; each action its own permission
+    # (a note: support and economy; a view-only account may not write one). An empty note: the
+    # permitted get the page again with the error (400), the rest 403, nothing is written.
+    "admin:player_page": {
+        "GET": Rule(admin_page(200, VIEW_ONLY, SUPPORT, ECONOMY), kwargs=player_id)
+    },
+    # Game configuration drafts (a form per game) and the review actions: economy may draft and
+    # activate; approving an out-of-band version is the administrator's (superuser here).
+    # The live-ops calendar: staff who may view events, seasons, packages or products.
+    "admin:live_ops_calendar": {"GET": Rule(admin_page(200, VIEW_ONLY, ECONOMY))},
+    "admin:games_gameconfig_add": {"GET": Rule(admin_page(200, ECONOMY))},
+    "admin:games_gameconfig_change": {
+        "GET": Rule(
+            admin_page(200, VIEW_ONLY, ECONOMY),
+            kwargs=lambda world: {"object_id": game_config_current("slot").pk},
+        )
+    },
+    "admin:games_gameconfig_draft": {
+        "GET": Rule(admin_page(200, ECONOMY), kwargs=lambda world: {"game": "slot"})
+    },
+    "admin:games_gameconfig_review": {
+        "POST": Rule(
+            admin_page(400, ECONOMY),
+            kwargs=lambda world: {"config_id": game_config_current("slot").pk},
+            body=constant({"action": "rollback"}),  # of the live version: refused
+            form=True,
+        )
+    },
+    "admin:player_page_action": {
+        "POST": Rule(
+            admin_page(400, SUPPORT, ECONOMY),
+            kwargs=lambda world: {"user_id": world.player.pk, "action": "note"},
+            body=constant({"text": ""}),
+            form=True,
+        )
+    },
     # ---- player pages (casinoclub/pages): session login
     "home": {"GET": Rule(everyone(200))},
     # A logged-in caller is sent on from the login and signup pages.

@@ -16,7 +16,7 @@ from accounts.tokens import token_pair_for_user
 from casinoclub.realtime.models import RealtimeMessage
 from casinoclub.tests.projection_helpers import caught_up
 from games import engine, services
-from games.models import FairSeed, GameConfig, GameRound, PlayerGameStats
+from games.models import FairSeed, GameRound, PlayerGameStats
 from games.tests.factories import funded_player
 
 keys = (f"key-{n:08d}" for n in itertools.count())
@@ -381,57 +381,6 @@ def test_verify_is_only_for_the_players_own_rounds(player, client):
     other = client_for(funded_player(100))
 
     assert other.get(f"/api/games/rounds/{spin['id']}/verify").status_code == 404
-
-
-@pytest.mark.django_db
-def test_staff_config_edit_is_a_new_version_and_never_changes_past_rounds(
-    player, client, admin_client
-):
-    post(client, "/api/games/slot/spin", {"bet": 10})
-    current = GameConfig.objects.get(game="slot", version=1)
-    import json
-
-    response = admin_client.post(
-        f"/admin/games/gameconfig/{current.pk}/change/",
-        {
-            "game": "slot",
-            "engine": json.dumps(current.engine),
-            "min_bet": 20,
-            "max_bet": 500,
-            "daily_limits": json.dumps({"STANDARD": 100, "PREMIUM": 100, "VIP": 100}),
-            "note": "raise the minimum bet",
-        },
-    )
-
-    assert response.status_code == 302
-    assert list(GameConfig.objects.filter(game="slot").values_list("version", "min_bet")) == [
-        (2, 20),
-        (1, 10),
-    ]
-    assert GameRound.objects.get(user=player).config.version == 1
-    refused = post(client, "/api/games/slot/spin", {"bet": 10})
-    assert refused.json()["error"]["code"] == "bet_out_of_range"
-    assert post(client, "/api/games/slot/spin", {"bet": 20}).json()["round"]["config_version"] == 2
-
-
-@pytest.mark.django_db
-def test_admin_refuses_an_invalid_engine_configuration(admin_client):
-    import json
-
-    response = admin_client.post(
-        "/admin/games/gameconfig/add/",
-        {
-            "game": "slot",
-            "engine": json.dumps({"reels": []}),
-            "min_bet": 1,
-            "max_bet": 10,
-            "daily_limits": json.dumps({"STANDARD": 1}),
-            "note": "",
-        },
-    )
-
-    assert response.status_code == 200  # the form again, with the error
-    assert not GameConfig.objects.filter(game="slot").exists()
 
 
 @pytest.mark.django_db

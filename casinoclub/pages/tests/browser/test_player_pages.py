@@ -509,6 +509,10 @@ ADMIN_PAGES = [
     "/admin/accounts/invitecode/",
     "/admin/accounts/invitecode/add/",
     "/admin/shop/purchase/economy/",
+    "/admin/calendar/",
+    "/admin/games/gameconfig/",
+    "/admin/games/gameconfig/draft/slot/",
+    "/admin/games/gameconfig/draft/gacha/",
 ]
 
 
@@ -538,6 +542,8 @@ def test_the_admin_and_the_api_docs_run_under_the_content_security_policy(
     expect(page.locator(".selector-available").first).to_be_visible()  # SelectFilter2 ran
     page.goto("/admin/accounts/invitecode/add/")
     expect(page.locator(".datetimeshortcuts").first).to_be_visible()  # the date widgets ran
+    page.goto(f"/admin/players/{staff.pk}/")
+    expect(page.locator("#ledger")).to_be_visible()  # the player page, under the same policy
     page.goto("/admin/shop/purchase/economy/")
     expect(page.locator("#sinks-chart")).to_have_attribute("style", re.compile("width"))  # drawn
     expect(page.locator("#faucets-chart")).to_have_attribute("style", re.compile("width"))
