@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0011_login_names"),
+        ("accounts", "0012_compliance_views"),
     ]
 
     operations = [
