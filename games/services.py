@@ -378,7 +378,9 @@ def _instant_round_begin(
     if not allowed:
         play_gate_raise(birth_date, blocked_until)
     if count is None:
-        raise exceptions.DailyLimitReached(details={"limit": limit})
+        raise exceptions.DailyLimitReached(
+            details={"limit": limit, "resets_at": daily_reset_at(timezone.now()).isoformat()}
+        )
     seed_id, server_seed, server_seed_hash, client_seed, next_nonce, round_id = row[9:]
     if seed_id is None:  # the player's first round: the seed pair is created on first use
         seed, nonce = _nonce_take(user.pk)

@@ -383,8 +383,10 @@ def users_progression_save(states: Iterable[PlayerLevelState]) -> None:
             ],
         )
     for state in changed:
-        for reached in state.rewarded_levels or []:
-            reward = level_up_reward(reached)
+        rewarded = set(state.rewarded_levels or [])
+        level_ups = []
+        for reached in state.levels_gained or []:
+            reward = level_up_reward(reached) if reached in rewarded else 0
             if reward > 0:
                 wallet_credit(
                     state.user_id,
@@ -393,6 +395,10 @@ def users_progression_save(states: Iterable[PlayerLevelState]) -> None:
                     reference=f"level:{reached}",
                     idempotency_key=f"level-up:{reached}",
                 )
+            level_ups.append({"level": reached, "gold": reward})
+        if level_ups:
+            # announced with its reward (folded into the batch's one progress_update)
+            realtime_publish(state.user_id, "progress_update", {"level_ups": level_ups})
         if state.rank != state.start_rank:
             auth_state_changed(state.user_id)  # the rank is cached with the authentication state
         data: dict[str, object] = {}
