@@ -149,7 +149,7 @@ class _Folder:
                 )
             )  # fmt: skip
         self.review_flags: list[domain_events.PurchaseReviewFlagged] = []
-        self.claimed: dict[tuple[int, int, date], datetime] = {}  # replay: claims of new rows
+        self.claimed: dict[tuple[int, int, date], datetime | None] = {}  # replay: claims of new rows
         self.is_replay = False  # a replay (check, repair) sends nothing
 
     @classmethod
