@@ -149,7 +149,8 @@ class _Folder:
                 )
             )  # fmt: skip
         self.review_flags: list[domain_events.PurchaseReviewFlagged] = []
-        self.claimed: dict[tuple[int, int, date], datetime | None] = {}  # replay: claims of new rows
+        # a replay's claims of the rows it creates (the live rows' claimed_at)
+        self.claimed: dict[tuple[int, int, date], datetime | None] = {}
         self.is_replay = False  # a replay (check, repair) sends nothing
 
     @classmethod
