@@ -486,8 +486,13 @@ def db_sessions() -> int:
 
 def check_ledger() -> dict[str, Any]:
     """``manage.py check_ledger`` on the bench database."""
+    return manage_check("check_ledger")
+
+
+def manage_check(command: str) -> dict[str, Any]:
+    """A ``manage.py`` check command on the bench database: exit status and output."""
     completed = subprocess.run(
-        [sys.executable, "manage.py", "check_ledger"],
+        [sys.executable, "manage.py", command],
         cwd=PROJECT_DIR,
         env=os.environ.copy(),
         capture_output=True,

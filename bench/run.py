@@ -27,7 +27,8 @@ In this order, every process it starts stopped at the end (also on Ctrl-C, SIGTE
 4. Sockets (``realtime_latency.py``): ``--sockets`` connected to daphne while the spin load runs
    on gunicorn and gold grants are committed; commit -> receive p50/p99.
 5. Idle sockets (``idle_sockets.py``): one daphne process, ``--idle-steps``; held and RSS.
-6. ``manage.py check_ledger``, and rows stored against the 200s counted per route.
+6. ``manage.py check_ledger`` and ``manage.py check_projections``, and rows stored against the
+   200s counted per route.
 7. ``manage.py simulate_rtp slot --rounds 10000000`` timed (``simulate_rtp_speed.py``).
 8. With ``--profile-spins N``: N spins in-process (``profile_spin.py``) on the same database.
 
@@ -280,8 +281,11 @@ def part_idle(
 
 def part_checks(players: rest.Players, common: dict[str, Any]) -> dict[str, Any]:
     ledger = harness.check_ledger()
+    projections = harness.manage_check("check_projections")
     stored = rest.stored_counts(players)
     found = [] if ledger["ok"] else ["check_ledger failed"]
+    if not projections["ok"]:
+        found.append("check_projections failed")
     stores = {}
     for route, rows in stored.items():
         counted = players.ok_responses.get(route, 0)
@@ -295,9 +299,11 @@ def part_checks(players: rest.Players, common: dict[str, Any]) -> dict[str, Any]
         "target": "check_ledger",
         "ok": not found,
         "flags": found,
-        "verdict": "ledger OK" if ledger["ok"] else "LEDGER BROKEN",
+        "verdict": ("ledger OK" if ledger["ok"] else "LEDGER BROKEN")
+        + (", projections OK" if projections["ok"] else ", PROJECTIONS DIFFER"),
         "stores": stores,
         "output": ledger["output"],
+        "projections_output": projections["output"][-4000:],
     }
     harness.results_append("bench", [emit(line)])
     return line

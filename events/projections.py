@@ -149,7 +149,8 @@ class _Folder:
                 )
             )  # fmt: skip
         self.review_flags: list[domain_events.PurchaseReviewFlagged] = []
-        self.claimed: dict[tuple[int, int, date], datetime] = {}  # replay: claims of new rows
+        # a replay's claims of the rows it creates (the live rows' claimed_at)
+        self.claimed: dict[tuple[int, int, date], datetime | None] = {}
         self.is_replay = False  # a replay (check, repair) sends nothing
 
     @classmethod
@@ -189,8 +190,9 @@ class _Folder:
             self.record(services.contribution_of_reward(fact), at)
 
     def record(self, contribution: services.Contribution, at: datetime) -> None:
-        """``progress_record``'s rule: missions of the periods of ``at``, joined events running
-        at ``at``; one ``event_progress`` (folded into the batch's ``progress_update``)."""
+        """Advance the player's missions of the periods of ``at`` and the events they had joined
+        that were running at ``at`` (capped at the target, stopping at completion); one
+        ``event_progress`` (folded into the batch's ``progress_update``)."""
         if contribution.is_empty():
             return
         amounts = {name: getattr(contribution, name) for name in _AMOUNT_FIELDS}
@@ -251,8 +253,9 @@ class _Folder:
             services._publish(contribution.user_id, "progress", items)
 
     def reverse(self, fact: domain_events.PurchaseReversed) -> None:
-        """``progress_reverse``'s rule (see ``events.services``): take a reversed purchase's
-        contribution back from the rows it advanced; a claimed row that would fall below its
+        """Take a reversed purchase's contribution back from the rows it advanced (the missions of
+        the periods it counted in, the events joined and running then), never below what the
+        player's other standing purchases earned; a claimed row that would fall below its
         target keeps its reward and flags the purchase for review."""
         contribution = services.contribution_of_reversed_purchase(fact)
         amounts = {

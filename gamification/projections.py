@@ -582,11 +582,11 @@ def progression_differences() -> list[str]:
             )
 
     season_xp, found_season = _season_xp_expected(recomputed), _season_xp_found()
-    for key in sorted(set(season_xp) | set(found_season)):
-        if season_xp.get(key, 0) != found_season.get(key, 0):
+    for season_key in sorted(set(season_xp) | set(found_season)):
+        if season_xp.get(season_key, 0) != found_season.get(season_key, 0):
             differences.append(
-                f"{PROGRESSION} season XP (user, season) {key}: expected"
-                f" {season_xp.get(key, 0)}, found {found_season.get(key, 0)}"
+                f"{PROGRESSION} season XP (user, season) {season_key}: expected"
+                f" {season_xp.get(season_key, 0)}, found {found_season.get(season_key, 0)}"
             )
 
     paid_achievements: dict[tuple[int, str], int] = defaultdict(int)

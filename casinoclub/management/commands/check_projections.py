@@ -1,9 +1,11 @@
-"""Recompute the projections from the event log and compare them with the stored state.
+"""Recompute every projection from the event log and the ledger and compare with the stored state.
 
 Applies what is still pending first (so a lag is not reported as a difference), then asks every
-projection that can recompute itself for its differences. Prints them; exits 1 on any. Run it
-when writers are quiet (after a load test, a deploy, a rebuild): events appended while it
-compares show up as differences.
+projection for its differences (stats, leaderboards, counters, XP and levels with their level-up
+rewards, season XP, achievements and their rewards, missions and events, play sessions, review
+flags). Prints them, each named by its projection; exits 1 on any. Sends no message and pays
+nothing. Run it when writers are quiet (after a load test, a deploy, a rebuild): events appended
+while it compares show up as differences.
 """
 
 import sys

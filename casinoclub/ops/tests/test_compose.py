@@ -70,8 +70,8 @@ def test_the_production_shape_has_every_service_and_health_checks():
     services = compose()["services"]
 
     assert set(services) == {
-        "postgres", "redis", "migrate", "web", "daphne", "worker", "beat", "proxy",
-        "alerts-render", "prometheus", "grafana",
+        "postgres", "redis", "migrate", "web", "daphne", "worker", "projections-0", "beat",
+        "proxy", "alerts-render", "prometheus", "grafana",
     }  # fmt: skip
     one_shot = {"migrate", "alerts-render"}
     for name, service in services.items():
@@ -81,6 +81,9 @@ def test_the_production_shape_has_every_service_and_health_checks():
     assert services["web"]["command"][-1] == "casinoclub.wsgi:application"
     assert services["daphne"]["command"][0] == "daphne"
     assert services["daphne"]["command"][-1] == "casinoclub.asgi:application"
+    # partition 0's projection runs are routed to their own queue, which this worker consumes
+    command = services["projections-0"]["command"]
+    assert command[command.index("-Q") + 1] == "projections.0"
 
 
 def test_every_file_and_build_context_the_compose_file_names_exists():

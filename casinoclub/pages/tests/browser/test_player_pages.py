@@ -23,6 +23,7 @@ from accounts.models import InviteCode, LedgerEntry, User, Wallet
 from accounts.selectors import experience_for_next_level
 from accounts.services import level_up_reward
 from accounts.tests.factories import PASSWORD, UserFactory
+from events.tests.factories import MissionFactory
 from games import engine
 from games import services as game_services
 from games.models import DailyPlayCount, FairSeed, GameRound
@@ -802,3 +803,43 @@ def test_a_nickname_change_names_the_rule_it_broke_next_to_the_field(
     expect(field_error).to_have_text("This nickname is already taken.")
     player.refresh_from_db()
     assert player.nickname != other.nickname
+
+
+def test_a_rounds_mission_and_achievement_progress_reach_other_open_pages_over_the_socket(
+    open_context: Callable[..., BrowserContext],
+) -> None:
+    # Given: a player, a mission of five rounds and an achievement for the first round, with the
+    # events page and the achievements page open in two tabs.
+    player = funded_player(10_000)
+    MissionFactory(code="browser-five", title="Browser five rounds", target=5)
+    AchievementFactory(code="browser_first", name="Browser first", threshold=1)
+    context = open_context(**DESKTOP)
+    events_page = context.new_page()
+    sign_in(events_page, player.site_id, PASSWORD)
+    events_page.goto("/events/")
+    wait_socket_open(events_page)
+    mission = events_page.locator("[data-testid=missions] li", has_text="Browser five rounds")
+    expect(mission).to_contain_text("0 / 5")
+    mark_no_reload(events_page)
+    achievements_page = context.new_page()
+    achievements_page.goto("/achievements/")
+    wait_socket_open(achievements_page)
+    achievement = achievements_page.locator('[data-code="browser_first"]')
+    expect(achievement).to_have_attribute("data-unlocked", "false")
+    mark_no_reload(achievements_page)
+
+    # When: a round is played in a third tab.
+    slot_page = context.new_page()
+    slot_page.goto("/play/slot/")
+    wait_socket_open(slot_page)
+    slot_page.locator("[name=bet]").fill(str(game_config_current("slot").min_bet))
+    with api_post_response(slot_page, "/api/games/slot/spin") as spin_info:
+        slot_page.get_by_test_id("slot-spin").click()
+    assert spin_info.value.status == 200
+
+    # Then: the projections' one progress_update reaches the other tabs, which show the mission's
+    # progress and the unlocked achievement without a reload.
+    expect(mission).to_contain_text("1 / 5")
+    expect(achievement).to_have_attribute("data-unlocked", "true")
+    assert_not_reloaded(events_page)
+    assert_not_reloaded(achievements_page)
