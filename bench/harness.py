@@ -31,7 +31,11 @@ from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = PROJECT_DIR / "bench" / "results"
-REFERENCE_SCRIPT = PROJECT_DIR.parent / "shared" / "bench" / "run_ceiling.sh"
+# BENCH_REFERENCE_SCRIPT: where the reference harness is when the checkout is not beside it.
+REFERENCE_SCRIPT = Path(
+    os.environ.get("BENCH_REFERENCE_SCRIPT")
+    or PROJECT_DIR.parent / "shared" / "bench" / "run_ceiling.sh"
+)
 RUN_WRK = PROJECT_DIR / "bench" / "run_wrk.sh"
 
 sys.path.insert(0, str(PROJECT_DIR))

@@ -1,8 +1,12 @@
 """Game rounds: bet, outcome, payout, record, stats — each round in one transaction.
 
 Invariants:
-- a round's bet debit, payout credit, round row, stats, daily count, leaderboard aggregates and
-  socket messages commit together or not at all (HTTP callers run inside ``run_idempotent``);
+- a round's bet debit, payout credit, round row, daily count, event-log row and socket messages
+  commit together or not at all (HTTP callers run inside ``run_idempotent``); stats, leaderboards
+  and progression are projections of the event log, applied after commit;
+- an instant round (slot, rps) is two statements: its checks and claims
+  (``_instant_round_begin``), then, once the outcome is drawn, its money, round, event and two
+  messages (``accounts.services.wallet_settle_round``; docs/decisions/0141);
 - a round's outcome comes only from the player's committed seed pair: ``FairRng(server_seed,
   client_seed, nonce)``; the nonce is taken by one ``UPDATE … nonce = nonce + 1 RETURNING`` on the
   active seed, and (seed, nonce) is unique, so no outcome is ever drawn twice;

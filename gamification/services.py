@@ -254,9 +254,10 @@ def streak_claim(user_id: int) -> StreakClaim:
 
     Runs in the caller's transaction (``run_idempotent``) or opens one. Raises ``AlreadyClaimed``
     when today (local calendar day) is claimed already; then nothing changes (the refusal comes
-    before any write, so it needs no savepoint). One claim per day is guaranteed by
-    ``unique(user, day)``; concurrent claims serialise on the wallet lock. The claim carries the
-    streak status and the balance after it (``status``, ``balance_after``).
+    before any change: only the state row's lock is taken, so it needs no savepoint). One claim
+    per day is guaranteed by ``unique(user, day)``; concurrent claims serialise on the wallet
+    lock. The claim carries the streak status and the balance after it (``status``,
+    ``balance_after``).
     """
     if connection.in_atomic_block:
         return _streak_claim(user_id)

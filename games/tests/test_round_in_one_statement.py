@@ -183,3 +183,24 @@ def test_a_twin_that_commits_its_response_after_the_lookup_gets_a_409_not_a_500(
     assert IdempotencyRecord.objects.get(user_id=player.pk, key="twin-key-0001").fingerprint == (
         "twin"
     )
+
+
+@pytest.mark.django_db
+def test_a_spin_above_the_balance_writes_no_round_event_count_or_message(client_for):
+    # given a player who spun once and has less gold than the next bet
+    from casinoclub.models import DomainEvent
+
+    player = funded_player(15)
+    client = client_for(player)
+    assert _spin(client, "first-spin-0002", bet=10).status_code == 200  # the day's count exists
+    before = _snapshot(player)
+    events_before = DomainEvent.objects.filter(user_id=player.pk).count()
+
+    # when the player bets more than is left
+    response = _spin(client, "too-much-0001", bet=Wallet.objects.get(pk=player.pk).balance + 1)
+
+    # then the spin is refused and nothing of it was written
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "insufficient_funds"
+    assert _snapshot(player) == before
+    assert DomainEvent.objects.filter(user_id=player.pk).count() == events_before
