@@ -9,7 +9,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import inventory_has
+from accounts.selectors import inventory_has, rank_label
+from casinoclub.i18n import localized
 from gamification import rules
 from gamification.achievements import metric_value
 from gamification.models import (
@@ -139,8 +140,10 @@ def vip_status(user_id: int, today: date | None = None) -> dict[str, Any]:
     claim = VipClaim.objects.filter(user_id=user_id, day=today).first()
     return {
         "rank": rank,
+        "rank_name": rank_label(rank),
         "vip_points": points,
         "next_rank": next_rank,
+        "next_rank_name": rank_label(next_rank) if next_rank else None,
         "points_to_next_rank": points_needed,
         "thresholds": thresholds,
         "daily_points": rules.VIP_DAILY_POINTS[rank],
@@ -156,8 +159,8 @@ def vip_status(user_id: int, today: date | None = None) -> dict[str, Any]:
 def _achievement_public(achievement: Achievement) -> dict[str, Any]:
     return {
         "code": achievement.code,
-        "name": achievement.name,
-        "description": achievement.description,
+        "name": localized(achievement, "name"),
+        "description": localized(achievement, "description"),
         "metric": achievement.metric,
         "threshold": achievement.threshold,
         "reward_gold": achievement.reward_gold,
@@ -264,7 +267,7 @@ def battle_pass_get(user_id: int, now: datetime | None = None) -> dict[str, Any]
     return {
         "season": {
             "code": season.code,
-            "name": season.name,
+            "name": localized(season, "name"),
             "starts_at": season.starts_at,
             "ends_at": season.ends_at,
             "premium_item_code": season.premium_item_code,

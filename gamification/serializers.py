@@ -74,8 +74,10 @@ class StreakHistorySerializer(serializers.Serializer):
 
 class VipStatusSerializer(serializers.Serializer):
     rank = serializers.CharField()
+    rank_name = serializers.CharField(help_text="The rank in the player's language.")
     vip_points = serializers.IntegerField()
     next_rank = serializers.CharField(allow_null=True)
+    next_rank_name = serializers.CharField(allow_null=True)
     points_to_next_rank = serializers.IntegerField(allow_null=True)
     thresholds = serializers.DictField(child=serializers.IntegerField())
     daily_points = serializers.IntegerField()

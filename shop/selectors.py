@@ -11,6 +11,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Rank, User
+from casinoclub.i18n import localized
 from shop.models import LimitedPackage, Product, ProductKind, Purchase, PurchaseStatus
 
 RANK_ORDER = {Rank.STANDARD: 0, Rank.PREMIUM: 1, Rank.VIP: 2}
@@ -42,7 +43,7 @@ def catalog_list(user: User, now: datetime) -> list[dict[str, Any]]:
         rows.append(
             {
                 "code": product.code,
-                "name": product.name,
+                "name": localized(product, "name"),
                 "kind": product.kind,
                 "gold_amount": product.gold_amount,
                 "item_code": product.item_code or None,
@@ -77,7 +78,7 @@ def limited_packages_list(user: User, now: datetime) -> list[dict[str, Any]]:
     return [
         {
             "code": package.code,
-            "name": package.name,
+            "name": localized(package, "name"),
             "starts_at": package.starts_at,
             "ends_at": package.ends_at,
             "on_sale": package.starts_at <= now,
