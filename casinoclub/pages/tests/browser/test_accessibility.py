@@ -166,6 +166,14 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(
 
     assert failures == []
     assert len(scanned) == (len(ANONYMOUS_PAGES) + len(PLAYER_PAGES)) * 4
+    # The scanner itself reports what it must: a button without a name is critical.
+    page.evaluate(
+        "() => document.querySelector('main').append(Object.assign("
+        "document.createElement('button'), {id: 'unnamed-button'}))"
+    )
+    assert [(v["id"], v["nodes"][0]["target"]) for v in axe_violations(page)] == [
+        ("button-name", "#unnamed-button")
+    ]
     assert page_log.page_errors() == []
 
 
