@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import inventory_has, rank_label
+from accounts.selectors import inventory_has, item_names, rank_label
 from casinoclub.i18n import localized
 from gamification import rules
 from gamification.achievements import metric_value
@@ -228,13 +228,20 @@ def season_xp(user_id: int, season_id: int) -> int:
     return int(xp or 0)
 
 
-def _track(tier: Tier, track: str, claimed: set[tuple[int, str]], is_open: bool) -> dict[str, Any]:
+def _track(
+    tier: Tier,
+    track: str,
+    claimed: set[tuple[int, str]],
+    is_open: bool,
+    names: dict[str, str],
+) -> dict[str, Any]:
     gold = tier.free_reward_gold if track == Track.FREE else tier.premium_reward_gold
     item = tier.free_reward_item if track == Track.FREE else tier.premium_reward_item
     is_claimed = (tier.pk, track) in claimed
     return {
         "reward_gold": gold,
         "reward_item": item or None,
+        "reward_item_name": names[item] if item else None,
         "claimed": is_claimed,
         "claimable": is_open and not is_claimed,
     }
@@ -252,16 +259,24 @@ def battle_pass_get(user_id: int, now: datetime | None = None) -> dict[str, Any]
             "tier_id", "track"
         )
     )
+    season_tiers = list(season.tiers.order_by("number"))
+    names = item_names(
+        [
+            code
+            for tier in season_tiers
+            for code in (tier.free_reward_item, tier.premium_reward_item)
+        ]
+    )
     tiers = []
-    for tier in season.tiers.order_by("number"):
+    for tier in season_tiers:
         unlocked = xp >= tier.xp_required
         tiers.append(
             {
                 "number": tier.number,
                 "xp_required": tier.xp_required,
                 "unlocked": unlocked,
-                "free": _track(tier, Track.FREE, claimed, unlocked),
-                "premium": _track(tier, Track.PREMIUM, claimed, unlocked and premium),
+                "free": _track(tier, Track.FREE, claimed, unlocked, names),
+                "premium": _track(tier, Track.PREMIUM, claimed, unlocked and premium, names),
             }
         )
     return {

@@ -115,6 +115,9 @@ class AchievementProgressSerializer(AchievementSerializer):
 class BattlePassTrackSerializer(serializers.Serializer):
     reward_gold = serializers.IntegerField()
     reward_item = serializers.CharField(allow_null=True)
+    reward_item_name = serializers.CharField(
+        allow_null=True, help_text="The item's name in the player's language."
+    )
     claimed = serializers.BooleanField()
     claimable = serializers.BooleanField()
 

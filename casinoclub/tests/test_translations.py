@@ -20,7 +20,7 @@ from events.services import public_events_forget
 from events.tests.factories import EventFactory, MissionFactory
 from games.tests.factories import funded_player
 from gamification.models import Achievement
-from gamification.tests.factories import AchievementFactory, SeasonFactory
+from gamification.tests.factories import AchievementFactory, SeasonFactory, TierFactory
 from gamification.tests.helpers import client_of, post
 from shop.models import Product
 from shop.tests.factories import GoldPackFactory, LimitedPackageFactory
@@ -90,7 +90,8 @@ def test_events_and_the_battle_pass_season_are_shown_in_korean():
     player = funded_player(0)
     event = EventFactory(title="Weekend rush", title_ko="주말 러시", description_ko="")
     mission = MissionFactory(title="Spin twice", title_ko="두 번 돌리기")
-    SeasonFactory(name="Season one", name_ko="시즌 1")
+    season = SeasonFactory(name="Season one", name_ko="시즌 1")
+    TierFactory(season=season, number=1, free_reward_item="frame_silver", premium_reward_item="")
     client = client_of(player)
 
     events = by_code(client.get("/api/events/", **KOREAN).json()["events"], key="id")
@@ -103,6 +104,9 @@ def test_events_and_the_battle_pass_season_are_shown_in_korean():
     assert events[event.pk]["description"] == event.description  # blank translation: English
     assert missions[mission.pk]["title"] == "두 번 돌리기"
     assert battle_pass["season"]["name"] == "시즌 1"
+    assert battle_pass["tiers"][0]["free"]["reward_item"] == "frame_silver"
+    assert battle_pass["tiers"][0]["free"]["reward_item_name"] == "실버 아바타 프레임"
+    assert battle_pass["tiers"][0]["premium"]["reward_item_name"] is None
 
 
 def test_public_events_are_cached_per_language_with_their_own_etag(api_client):
