@@ -64,6 +64,14 @@ def test_the_catalog_and_limited_packages_follow_accept_language():
     assert korean_rows[plain.code]["name"] == "Plain bag"  # no translation: English
     assert english_rows[pack.code]["name"] == "Big bag"
     assert by_code(packages)[package.code]["name"] == "출시 상자"
+    frame = korean_rows["frame-silver"]
+    assert (frame["name"], frame["item_code"], frame["item_name"]) == (
+        "실버 아바타 프레임",
+        "frame_silver",
+        "실버 아바타 프레임",
+    )
+    assert english_rows["frame-silver"]["item_name"] == "Silver avatar frame"
+    assert korean_rows[pack.code]["item_name"] is None
 
 
 def test_the_starting_catalog_missions_and_achievements_ship_with_korean_text():
