@@ -30,14 +30,15 @@ from gamification.tests.factories import SeasonFactory, TierFactory
 from gamification.tests.helpers import client_of, post
 from shop.tests.factories import GoldPackFactory, LimitedPackageFactory
 
-from .browsing import HANGUL, expect_gold, sign_in, wait_socket_open
-from .conftest import PageLog
+from .browsing import HANGUL, expect_gold, screenshot, sign_in, wait_socket_open
+from .conftest import ARTIFACTS_DIR, PageLog
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE_DIR = Path(__file__).parent / "vendor" / "axe-core"
 AXE_SOURCE = (AXE_DIR / "axe.min.js").read_text(encoding="utf-8")
 BLOCKING_IMPACTS = ("serious", "critical")
+ACCESSIBILITY_SCREENSHOTS = ARTIFACTS_DIR / "accessibility"
 
 ANONYMOUS_PAGES = {"landing": "/", "signup": "/signup/", "login": "/login/"}
 PLAYER_PAGES = {
@@ -212,6 +213,7 @@ def test_korean_on_a_phone_reaches_every_section_and_keeps_words_whole(
         assert box["x"] + box["width"] <= 390, link.get_attribute("href")
         hrefs.append(link.get_attribute("href"))
     assert sorted(hrefs) == sorted(PLAYER_PAGES.values())
+    screenshot(page, ACCESSIBILITY_SCREENSHOTS, "history-mobile-ko-menu-open")
     page.keyboard.press("Tab")
     expect(links.first).to_be_focused()
     page.keyboard.press("Escape")
@@ -231,6 +233,12 @@ def test_korean_on_a_phone_reaches_every_section_and_keeps_words_whole(
         words = len(text.split())
         lines = cell.evaluate(CELL_LINES)
         assert 1 <= lines <= words, f"{text!r} takes {lines} lines for {words} word(s)"
+    # Values (amounts, multipliers, dates like "2026. 12. 6. 오후 1:41:25") take one line each.
+    round_cells = page.locator("[data-testid=history] tbody td")
+    expect(round_cells).not_to_have_count(0)
+    for index in range(round_cells.count()):
+        cell = round_cells.nth(index)
+        assert cell.evaluate(CELL_LINES) == 1, cell.inner_text()
     for header in ("게임", "플레이"):
         cell = page.get_by_test_id("stats").get_by_role("columnheader", name=header, exact=True)
         assert cell.evaluate(CELL_LINES) == 1, header
