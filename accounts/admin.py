@@ -34,6 +34,7 @@ from .models import (
     GoldGrantRequest,
     GrantRequestStatus,
     InviteCode,
+    Item,
     LedgerEntry,
     ResponsiblePlay,
     User,
@@ -426,6 +427,30 @@ class InviteCodeBatchForm(forms.Form):
     max_uses = forms.IntegerField(min_value=1, required=False, help_text="Empty: unlimited.")
     expires_at = forms.DateTimeField(required=False, help_text="YYYY-MM-DD HH:MM; empty: never.")
     note = forms.CharField(max_length=200, required=False)
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin[Item]):
+    """What players see an item code called, in English and Korean. Every save is audited."""
+
+    list_display = ["code", "name", "name_ko"]
+    search_fields = ["code", "name", "name_ko"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Item | None = None) -> Any:
+        return ["code"] if obj is not None else []  # inventories and configs refer to the code
+
+    def save_model(self, request: HttpRequest, obj: Item, form: Any, change: bool) -> None:
+        fields = ["code", "name", "name_ko", "description", "description_ko"]
+        with transaction.atomic():
+            before = Item.objects.filter(pk=obj.pk).values(*fields).first() if change else None
+            super().save_model(request, obj, form, change)
+            services.audit_log_record(
+                actor=_staff(request),
+                action=f"item_{'change' if change else 'create'}",
+                target=f"item:{obj.code}",
+                before=before,
+                after={field: getattr(obj, field) for field in fields},
+            )
 
 
 @admin.register(InviteCode)

@@ -10,14 +10,15 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy
 
 from .validators import login_skeleton
 
 
 class Rank(models.TextChoices):
-    STANDARD = "STANDARD", "Standard"
-    PREMIUM = "PREMIUM", "Premium"
-    VIP = "VIP", "VIP"
+    STANDARD = "STANDARD", gettext_lazy("Standard")
+    PREMIUM = "PREMIUM", gettext_lazy("Premium")
+    VIP = "VIP", gettext_lazy("VIP")
 
 
 class UserManager(BaseUserManager["User"]):
@@ -477,3 +478,20 @@ class PlayerNote(models.Model):
 
     def __str__(self) -> str:
         return f"note {self.pk} on user {self.user_id}"
+
+
+class Item(models.Model):
+    """What an item code (``InventoryItem.item_code``, gacha rewards, shop items) is called, in
+    each language. Staff edit it in admin; a code without a row shows as the code itself."""
+
+    code = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+    name_ko = models.CharField("name (Korean)", max_length=100, blank=True)
+    description = models.CharField(max_length=300, blank=True)
+    description_ko = models.CharField("description (Korean)", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"

@@ -6,8 +6,11 @@ from typing import Any
 
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext
 
-from .models import LoginName, ResponsiblePlay, User
+from casinoclub.i18n import localized
+
+from .models import Item, LoginName, Rank, ResponsiblePlay, User
 from .validators import login_skeleton
 
 
@@ -83,11 +86,48 @@ def ledger_violations() -> list[dict[str, int]]:
 def inventory_list(user_id: int) -> list[dict[str, Any]]:
     from .models import InventoryItem
 
-    items = InventoryItem.objects.filter(user_id=user_id, quantity__gt=0).order_by("item_code")
+    items = list(
+        InventoryItem.objects.filter(user_id=user_id, quantity__gt=0).order_by("item_code")
+    )
+    names = item_names([item.item_code for item in items])
     return [
-        {"item_code": item.item_code, "quantity": item.quantity, "updated_at": item.updated_at}
+        {
+            "item_code": item.item_code,
+            "name": names[item.item_code],
+            "quantity": item.quantity,
+            "updated_at": item.updated_at,
+        }
         for item in items
     ]
+
+
+PREMIUM_TRACK_ITEM_PREFIX = "battle_pass_premium:"  # gamification.Season.premium_item_code
+
+
+def item_names(codes: list[str]) -> dict[str, str]:
+    """What each item code is called in the active language (``Item`` rows, edited by staff).
+
+    A code without a row shows as itself; a season's premium pass as "Premium battle pass". One
+    query.
+    """
+    rows = {item.code: item for item in Item.objects.filter(code__in=set(codes))}
+    names = {}
+    for code in codes:
+        if code in rows:
+            names[code] = localized(rows[code], "name")
+        elif code.startswith(PREMIUM_TRACK_ITEM_PREFIX):
+            names[code] = gettext("Premium battle pass")
+        else:
+            names[code] = code
+    return names
+
+
+def rank_label(rank: str) -> str:
+    """A rank's name in the active language ("STANDARD" → "Standard" / "스탠다드")."""
+    try:
+        return str(Rank(rank).label)
+    except ValueError:
+        return rank
 
 
 def inventory_has(user_id: int, item_code: str) -> bool:

@@ -9,7 +9,7 @@ from casinoclub.serializers import IdempotentInputSerializer, StrictIntegerField
 
 from . import validators
 from .models import Rank, User
-from .selectors import experience_for_next_level, wallet_balance
+from .selectors import experience_for_next_level, rank_label, wallet_balance
 
 
 def _normalized(normalize: Any, value: str) -> str:
@@ -91,6 +91,7 @@ class ProfileSerializer(serializers.ModelSerializer):
 
     max_experience = serializers.SerializerMethodField()
     rank = serializers.ChoiceField(choices=Rank.choices)
+    rank_name = serializers.SerializerMethodField(help_text="The rank in the player's language.")
     gold = serializers.SerializerMethodField()
     birth_date_required = serializers.SerializerMethodField(
         help_text=(
@@ -108,6 +109,7 @@ class ProfileSerializer(serializers.ModelSerializer):
             "phone_number",
             "gold",
             "rank",
+            "rank_name",
             "vip_points",
             "level",
             "experience",
@@ -126,6 +128,9 @@ class ProfileSerializer(serializers.ModelSerializer):
 
     def get_gold(self, user: User) -> int:
         return wallet_balance(user.pk)
+
+    def get_rank_name(self, user: User) -> str:
+        return rank_label(user.rank)
 
 
 class BirthDateInputSerializer(StrictSerializer):

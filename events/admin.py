@@ -45,7 +45,7 @@ class EventAdmin(AuditedAdmin):
         "reward_gold", "reward_xp", "is_active", "is_public",
     ]  # fmt: skip
     list_filter = ["is_active", "is_public", "requirement_type", "game"]
-    search_fields = ["title"]
+    search_fields = ["title", "title_ko"]
     date_hierarchy = "starts_at"
 
 
@@ -56,7 +56,7 @@ class MissionAdmin(AuditedAdmin):
         "reward_gold", "reward_xp", "is_active", "display_order",
     ]  # fmt: skip
     list_filter = ["period", "is_active", "requirement_type", "game"]
-    search_fields = ["code", "title"]
+    search_fields = ["code", "title", "title_ko"]
 
 
 @admin.register(EventParticipation)

@@ -64,7 +64,9 @@ class Requirement(models.Model):
     """What a player must do and what claiming pays (shared by events and missions)."""
 
     title = models.CharField(max_length=100)
+    title_ko = models.CharField("title (Korean)", max_length=100, blank=True)
     description = models.TextField(blank=True)
+    description_ko = models.TextField("description (Korean)", blank=True)
     requirement_type = models.CharField(max_length=16, choices=RequirementType.choices)
     game = models.CharField(
         max_length=8,

@@ -13,13 +13,14 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 
+from casinoclub.i18n import active_language, localized
 from casinoclub.realtime.messages import EventProgressItem
 
 from . import exceptions
 from .models import Event, EventParticipation, EventStatus, Mission, MissionProgress
 from .periods import current_period_starts, period_ends_at
 
-PUBLIC_EVENTS_CACHE_KEY = "events:public:v1"
+PUBLIC_EVENTS_CACHE_KEY = "events:public:v1"  # one entry per language: f"{key}:{language}"
 
 
 def _is_complete(completed_at: datetime | None, progress: int, target: int) -> bool:
@@ -73,8 +74,8 @@ def event_public(event: Event, now: datetime) -> dict[str, Any]:
     """An event as anyone may see it: no player data."""
     return {
         "id": event.pk,
-        "title": event.title,
-        "description": event.description,
+        "title": localized(event, "title"),
+        "description": localized(event, "description"),
         "starts_at": event.starts_at,
         "ends_at": event.ends_at,
         "status": event_status(event, now),
@@ -139,8 +140,8 @@ def mission_for_player(
     return {
         "id": mission.pk,
         "code": mission.code,
-        "title": mission.title,
-        "description": mission.description,
+        "title": localized(mission, "title"),
+        "description": localized(mission, "description"),
         "period": mission.period,
         "period_start": start,
         "resets_at": period_ends_at(mission.period, start),
@@ -189,9 +190,11 @@ def public_events_snapshot() -> tuple[dict[str, Any], str]:
     """The public events payload and its strong ETag, cached ``PUBLIC_EVENTS_CACHE_SECONDS``.
 
     The ETag is the SHA-256 of the payload's canonical JSON, so it changes exactly when the
-    payload does and every web process computes the same one.
+    payload does and every web process computes the same one. Titles are in the active language,
+    so each language has its own entry (and its own ETag).
     """
-    cached = cache.get(PUBLIC_EVENTS_CACHE_KEY)
+    cache_key = f"{PUBLIC_EVENTS_CACHE_KEY}:{active_language()}"
+    cached = cache.get(cache_key)
     if cached is not None:
         payload, etag = cached
         return payload, etag
@@ -201,7 +204,7 @@ def public_events_snapshot() -> tuple[dict[str, Any], str]:
     canonical = json.dumps({"events": events}, cls=JSONEncoder, sort_keys=True)
     payload = json.loads(canonical)
     etag = '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
-    cache.set(PUBLIC_EVENTS_CACHE_KEY, (payload, etag), settings.PUBLIC_EVENTS_CACHE_SECONDS)
+    cache.set(cache_key, (payload, etag), settings.PUBLIC_EVENTS_CACHE_SECONDS)
     return payload, etag
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -332,4 +333,6 @@ def _stale_rows(starts: dict[str, date]) -> QuerySet[MissionProgress]:
 
 def public_events_forget() -> None:
     """Drop the cached public events page (after a staff edit), so the next request rebuilds it."""
-    cache.delete(selectors.PUBLIC_EVENTS_CACHE_KEY)
+    cache.delete_many(
+        [f"{selectors.PUBLIC_EVENTS_CACHE_KEY}:{code}" for code, _name in settings.LANGUAGES]
+    )

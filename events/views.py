@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
@@ -206,4 +206,6 @@ class PublicEventListView(CountedView):
             response = not_modified
         response["ETag"] = etag
         patch_cache_control(response, public=True, max_age=settings.PUBLIC_EVENTS_CACHE_SECONDS)
+        # Titles follow the language cookie, else Accept-Language (one cached copy per language).
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
         return response

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from accounts.selectors import play_block_get
 from games import engine
@@ -36,6 +37,19 @@ ENGINE_CONFIG_CLASSES: dict[str, Any] = {
 
 
 _ENGINE_CONFIGS: dict[int, Any] = {}  # by GameConfig pk: a stored version never changes
+
+
+RARITY_LABELS = {
+    "common": pgettext_lazy("gacha rarity", "Common"),
+    "rare": pgettext_lazy("gacha rarity", "Rare"),
+    "epic": pgettext_lazy("gacha rarity", "Epic"),
+    "legendary": pgettext_lazy("gacha rarity", "Legendary"),
+}
+
+
+def rarity_label(rarity: str) -> str:
+    """A gacha rarity's name in the active language ("common" → "Common" / "일반")."""
+    return str(RARITY_LABELS.get(rarity, rarity))
 
 
 def engine_config(config: GameConfig) -> Any:

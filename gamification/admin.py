@@ -98,7 +98,7 @@ class AchievementAdmin(AuditedAdmin):
     ]
     list_filter = ["metric", "is_active"]
     list_editable = ["is_active", "display_order"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "name_ko"]
 
 
 class TierInline(admin.TabularInline[Tier, Season]):
@@ -110,7 +110,7 @@ class TierInline(admin.TabularInline[Tier, Season]):
 @admin.register(Season)
 class SeasonAdmin(AuditedAdmin):
     list_display = ["code", "name", "starts_at", "ends_at", "premium_item_code"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "name_ko"]
     readonly_fields = ["premium_item_code"]
     inlines = [TierInline]
 

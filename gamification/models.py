@@ -130,7 +130,9 @@ class Metric(models.TextChoices):
 class Achievement(models.Model):
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=100)
+    name_ko = models.CharField("name (Korean)", max_length=100, blank=True)
     description = models.CharField(max_length=300, blank=True)
+    description_ko = models.CharField("description (Korean)", max_length=300, blank=True)
     metric = models.CharField(max_length=32, choices=Metric.choices)
     threshold = models.PositiveBigIntegerField(help_text="Unlocks when the metric reaches this.")
     reward_gold = models.PositiveIntegerField(default=0)
@@ -175,6 +177,7 @@ class Season(models.Model):
 
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=100)
+    name_ko = models.CharField("name (Korean)", max_length=100, blank=True)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
 

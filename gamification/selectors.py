@@ -9,7 +9,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import inventory_has
+from accounts.selectors import inventory_has, item_names, rank_label
+from casinoclub.i18n import localized
 from gamification import rules
 from gamification.achievements import metric_value
 from gamification.models import (
@@ -146,8 +147,10 @@ def vip_status(user_id: int, today: date | None = None) -> dict[str, Any]:
     claim = VipClaim.objects.filter(user_id=user_id, day=today).first()
     return {
         "rank": rank,
+        "rank_name": rank_label(rank),
         "vip_points": points,
         "next_rank": next_rank,
+        "next_rank_name": rank_label(next_rank) if next_rank else None,
         "points_to_next_rank": points_needed,
         "thresholds": thresholds,
         "daily_points": rules.VIP_DAILY_POINTS[rank],
@@ -163,8 +166,8 @@ def vip_status(user_id: int, today: date | None = None) -> dict[str, Any]:
 def _achievement_public(achievement: Achievement) -> dict[str, Any]:
     return {
         "code": achievement.code,
-        "name": achievement.name,
-        "description": achievement.description,
+        "name": localized(achievement, "name"),
+        "description": localized(achievement, "description"),
         "metric": achievement.metric,
         "threshold": achievement.threshold,
         "reward_gold": achievement.reward_gold,
@@ -247,13 +250,20 @@ def season_xp(user_id: int, season_id: int) -> int:
     return int(xp or 0)
 
 
-def _track(tier: Tier, track: str, claimed: set[tuple[int, str]], is_open: bool) -> dict[str, Any]:
+def _track(
+    tier: Tier,
+    track: str,
+    claimed: set[tuple[int, str]],
+    is_open: bool,
+    names: dict[str, str],
+) -> dict[str, Any]:
     gold = tier.free_reward_gold if track == Track.FREE else tier.premium_reward_gold
     item = tier.free_reward_item if track == Track.FREE else tier.premium_reward_item
     is_claimed = (tier.pk, track) in claimed
     return {
         "reward_gold": gold,
         "reward_item": item or None,
+        "reward_item_name": names[item] if item else None,
         "claimed": is_claimed,
         "claimable": is_open and not is_claimed,
     }
@@ -271,22 +281,30 @@ def battle_pass_get(user_id: int, now: datetime | None = None) -> dict[str, Any]
             "tier_id", "track"
         )
     )
+    season_tiers = list(season.tiers.order_by("number"))
+    names = item_names(
+        [
+            code
+            for tier in season_tiers
+            for code in (tier.free_reward_item, tier.premium_reward_item)
+        ]
+    )
     tiers = []
-    for tier in season.tiers.order_by("number"):
+    for tier in season_tiers:
         unlocked = xp >= tier.xp_required
         tiers.append(
             {
                 "number": tier.number,
                 "xp_required": tier.xp_required,
                 "unlocked": unlocked,
-                "free": _track(tier, Track.FREE, claimed, unlocked),
-                "premium": _track(tier, Track.PREMIUM, claimed, unlocked and premium),
+                "free": _track(tier, Track.FREE, claimed, unlocked, names),
+                "premium": _track(tier, Track.PREMIUM, claimed, unlocked and premium, names),
             }
         )
     return {
         "season": {
             "code": season.code,
-            "name": season.name,
+            "name": localized(season, "name"),
             "starts_at": season.starts_at,
             "ends_at": season.ends_at,
             "premium_item_code": season.premium_item_code,

@@ -74,8 +74,10 @@ class StreakHistorySerializer(serializers.Serializer):
 
 class VipStatusSerializer(serializers.Serializer):
     rank = serializers.CharField()
+    rank_name = serializers.CharField(help_text="The rank in the player's language.")
     vip_points = serializers.IntegerField()
     next_rank = serializers.CharField(allow_null=True)
+    next_rank_name = serializers.CharField(allow_null=True)
     points_to_next_rank = serializers.IntegerField(allow_null=True)
     thresholds = serializers.DictField(child=serializers.IntegerField())
     daily_points = serializers.IntegerField()
@@ -113,6 +115,9 @@ class AchievementProgressSerializer(AchievementSerializer):
 class BattlePassTrackSerializer(serializers.Serializer):
     reward_gold = serializers.IntegerField()
     reward_item = serializers.CharField(allow_null=True)
+    reward_item_name = serializers.CharField(
+        allow_null=True, help_text="The item's name in the player's language."
+    )
     claimed = serializers.BooleanField()
     claimable = serializers.BooleanField()
 

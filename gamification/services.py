@@ -37,6 +37,7 @@ from accounts.services.progression import (
     user_vip_points_add,
 )
 from casinoclub import domain_events
+from casinoclub.i18n import translations
 from casinoclub.realtime.messages import (
     AchievementProgressData,
     AchievementUnlockData,
@@ -150,6 +151,7 @@ def _achievement_unlock(user_id: int, achievement: Achievement, value: int) -> b
     message: AchievementUnlockData = {
         "code": achievement.code,
         "name": achievement.name,
+        "names": translations(achievement, "name"),
         "metric": achievement.metric,
         "threshold": achievement.threshold,
         "value": value,

@@ -175,7 +175,7 @@ class ProductAdmin(AuditedAdmin):
         "discount_ends_at", "min_rank", "is_active", "display_order",
     ]  # fmt: skip
     list_filter = ["kind", "is_active", "min_rank"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "name_ko"]
     action_form = ProductActionForm
     actions = ["set_discount", "set_rank", "activate", "deactivate"]
 
@@ -255,7 +255,7 @@ class LimitedPackageAdmin(AuditedAdmin):
     list_display = ["code", "name", "starts_at", "ends_at", "remaining_stock", "total_stock",
                     "per_user_limit", "price", "min_rank", "is_active"]  # fmt: skip
     list_filter = ["is_active", "min_rank"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "name_ko"]
     action_form = StockActionForm
     actions = ["adjust_stock"]
 

@@ -15,6 +15,7 @@ class ProductKind(models.TextChoices):
 class Product(models.Model):
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=100)
+    name_ko = models.CharField("name (Korean)", max_length=100, blank=True)
     kind = models.CharField(max_length=10, choices=ProductKind.choices)
     gold_amount = models.PositiveBigIntegerField(default=0, help_text="Gold a pack credits.")
     item_code = models.CharField(
@@ -55,6 +56,7 @@ class Product(models.Model):
 class LimitedPackage(models.Model):
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=100)
+    name_ko = models.CharField("name (Korean)", max_length=100, blank=True)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     total_stock = models.PositiveIntegerField()

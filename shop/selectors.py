@@ -11,6 +11,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Rank, User
+from accounts.selectors import item_names
+from casinoclub.i18n import localized
 from shop.models import LimitedPackage, Product, ProductKind, Purchase, PurchaseStatus
 
 RANK_ORDER = {Rank.STANDARD: 0, Rank.PREMIUM: 1, Rank.VIP: 2}
@@ -36,16 +38,20 @@ def product_price(product: Product, now: datetime) -> int:
 
 
 def catalog_list(user: User, now: datetime) -> list[dict[str, Any]]:
+    """The active catalog as ``user`` sees it, names in the active language. Two queries."""
     rows = []
-    for product in Product.objects.filter(is_active=True):
+    products = list(Product.objects.filter(is_active=True))
+    names = item_names([product.item_code for product in products if product.item_code])
+    for product in products:
         running = discount_active(product, now)
         rows.append(
             {
                 "code": product.code,
-                "name": product.name,
+                "name": localized(product, "name"),
                 "kind": product.kind,
                 "gold_amount": product.gold_amount,
                 "item_code": product.item_code or None,
+                "item_name": names[product.item_code] if product.item_code else None,
                 "currency": product.currency if product.kind == ProductKind.GOLD_PACK else "GOLD",
                 "base_price": product.price_cents
                 if product.kind == ProductKind.GOLD_PACK
@@ -92,7 +98,7 @@ def limited_package_card(
     for a player who bought it ``bought`` times; the admin preview shows a new buyer's card."""
     return {
         "code": package.code,
-        "name": package.name,
+        "name": localized(package, "name"),
         "starts_at": package.starts_at,
         "ends_at": package.ends_at,
         "on_sale": package.starts_at <= now,

@@ -135,6 +135,7 @@ class AchievementUnlockData(TypedDict):
 
     code: str
     name: str
+    names: dict[str, str]  # the name in every language, for the page to pick its own
     metric: str
     threshold: int
     value: int

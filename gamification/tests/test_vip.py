@@ -59,6 +59,8 @@ def test_status_of_a_new_player(player):
 
     assert status == {
         "rank": "STANDARD",
+        "rank_name": "Standard",
+        "next_rank_name": "Premium",
         "vip_points": 0,
         "next_rank": "PREMIUM",
         "points_to_next_rank": 500,

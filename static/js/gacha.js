@@ -33,7 +33,7 @@ function renderInventory(items) {
   inventory.replaceChildren(
     ...(items.length
       ? items.map((item) =>
-          el("li", { dataset: { item: item.item_code } }, el("span", { text: item.item_code }), " ", el("strong", { text: `×${item.quantity}` })),
+          el("li", { dataset: { item: item.item_code } }, el("span", { text: item.name || item.item_code }), " ", el("strong", { text: `×${item.quantity}` })),
         )
       : [el("li", { class: "muted", dataset: { empty: "" }, text: gettext("No items yet.") })]),
   );

@@ -77,7 +77,7 @@ vipButton.addEventListener("click", async () => {
       const result = await post("/api/vip/claim", {}, { idempotent: true });
       claimed = true;
       document.querySelector("[data-vip-points]").textContent = result.status.vip_points;
-      document.querySelector("[data-vip-rank]").textContent = result.status.rank;
+      document.querySelector("[data-vip-rank]").textContent = result.status.rank_name || result.status.rank;
       store.applyBalance(result.balance);
       toast("vip_claim", interpolate(gettext("+%(points)s VIP points"), { points: result.points }, true));
       refreshProfile();

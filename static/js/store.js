@@ -21,6 +21,12 @@ const PURCHASE_STATUS_TEXT = {
   refunded: () => gettext("Purchase refunded."),
 };
 
+// Socket messages are built outside any request: they carry every language's name in `names`.
+function nameInPageLanguage(data) {
+  const names = data.names || {};
+  return names[document.documentElement.lang] || data.name;
+}
+
 export function purchaseStatusText(status) {
   const text = PURCHASE_STATUS_TEXT[status];
   return text ? text() : status;
@@ -230,13 +236,13 @@ class Store extends EventTarget {
         if (achievement.state !== "unlocked") continue;
         toast(
           "achievement_unlock",
-          interpolate(gettext("Achievement unlocked: %(name)s"), { name: achievement.name }, true),
+          interpolate(gettext("Achievement unlocked: %(name)s"), { name: nameInPageLanguage(achievement) }, true),
         );
       }
     } else if (type === "achievement_unlock") {
       toast(
         "achievement_unlock",
-        interpolate(gettext("Achievement unlocked: %(name)s"), { name: data.name }, true),
+        interpolate(gettext("Achievement unlocked: %(name)s"), { name: nameInPageLanguage(data) }, true),
       );
     } else if (type === "game_event" && data && data.event === "round_settled" && data.round) {
       // a round this page did not play (another tab, a crash auto cash-out elsewhere): its net

@@ -8,9 +8,29 @@ from django import template
 from django.utils.text import get_text_list
 from django.utils.translation import gettext
 
+from accounts.selectors import item_names, rank_label
 from casinoclub.money import format_money
+from games.selectors import rarity_label
 
 register = template.Library()
+
+
+@register.filter(name="rank_label")
+def rank_label_filter(rank: object) -> str:
+    """A rank code in the page's language: ``STANDARD`` → "Standard" / "스탠다드"."""
+    return rank_label(str(rank))
+
+
+@register.filter(name="rarity_label")
+def rarity_label_filter(rarity: object) -> str:
+    """A gacha rarity in the page's language: ``common`` → "Common" / "일반"."""
+    return rarity_label(str(rarity))
+
+
+@register.filter
+def item_name(code: object) -> str:
+    """An item code's name in the page's language (one query: for single items, not lists)."""
+    return item_names([str(code)])[str(code)]
 
 
 @register.filter
