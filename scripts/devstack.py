@@ -508,8 +508,11 @@ def _run_processes(urls: dict[str, str], port: int) -> int:
         _manage(env, "seed_demo")
         web_command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                        "casinoclub.asgi:application"]  # fmt: skip
+        # the default queue and every projection partition's queue (projections.<n>)
+        partitions = int(env.get("PROJECTION_PARTITIONS") or 1)
+        queues = ",".join(["celery", *(f"projections.{n}" for n in range(partitions))])
         worker_command = [sys.executable, "-m", "celery", "-A", "casinoclub", "worker",
-                          "--loglevel", "INFO", "--concurrency", "2"]  # fmt: skip
+                          "--loglevel", "INFO", "--concurrency", "2", "-Q", queues]  # fmt: skip
         beat_command = [sys.executable, "-m", "celery", "-A", "casinoclub", "beat",
                         "--loglevel", "INFO",
                         "--schedule", str(DATA_DIR / "celerybeat-schedule")]  # fmt: skip
