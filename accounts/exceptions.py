@@ -206,3 +206,14 @@ class InvalidProgression(ApplicationError):
 class InvalidBanEnd(ApplicationError):
     code = "invalid_ban_end"
     message = "A ban ends in the future (or never)."
+
+
+class ItemNotOwned(ApplicationError):
+    code = "item_not_owned"
+    status_code = status.HTTP_409_CONFLICT
+    message = "You do not own this item."
+
+
+class ItemNotEquippable(ApplicationError):
+    code = "item_not_equippable"
+    message = "This item cannot be equipped."

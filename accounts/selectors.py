@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 
+from .items import ITEM_KINDS, item_public
 from .models import LoginName, User
 from .validators import login_skeleton
 
@@ -80,13 +82,41 @@ def ledger_violations() -> list[dict[str, int]]:
 
 
 def inventory_list(user_id: int) -> list[dict[str, Any]]:
+    """The player's items with their display names, kinds and whether each is equipped."""
     from .models import InventoryItem
 
     items = InventoryItem.objects.filter(user_id=user_id, quantity__gt=0).order_by("item_code")
+    equipped = {entry["item_code"] for entry in equipped_for_users([user_id]).get(user_id, [])}
     return [
-        {"item_code": item.item_code, "quantity": item.quantity, "updated_at": item.updated_at}
+        {
+            **item_public(item.item_code),
+            "quantity": item.quantity,
+            "updated_at": item.updated_at,
+            "is_equipped": item.item_code in equipped,
+        }
         for item in items
     ]
+
+
+def equipped_for_users(user_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each player's equipped items (slot order), only those they still own; one query."""
+    from .models import EquippedItem, InventoryItem
+
+    if not user_ids:
+        return {}
+    owned = InventoryItem.objects.filter(
+        user_id=OuterRef("user_id"), item_code=OuterRef("item_code"), quantity__gt=0
+    )
+    rows = (
+        EquippedItem.objects.filter(user_id__in=user_ids)
+        .filter(Exists(owned))
+        .values_list("user_id", "kind", "item_code")
+    )
+    slot_order = {kind: index for index, kind in enumerate(ITEM_KINDS)}
+    result: dict[int, list[dict[str, Any]]] = {}
+    for user_id, kind, item_code in sorted(rows, key=lambda row: (row[0], slot_order[row[1]])):
+        result.setdefault(user_id, []).append(item_public(item_code))
+    return result
 
 
 def inventory_has(user_id: int, item_code: str) -> bool:

@@ -11,6 +11,9 @@ urlpatterns = [
     path("auth/password", views.PasswordChangeView.as_view(), name="auth-password"),
     path("invite/validate", views.InviteValidateView.as_view(), name="invite-validate"),
     path("users/me", views.MeView.as_view(), name="users-me"),
+    path("users/me/items", views.ItemsView.as_view(), name="users-me-items"),
+    path("users/me/items/equip", views.ItemEquipView.as_view(), name="users-me-items-equip"),
+    path("users/me/items/unequip", views.ItemUnequipView.as_view(), name="users-me-items-unequip"),
     path("responsible-play", views.ResponsiblePlayView.as_view(), name="responsible-play"),
     path(
         "responsible-play/purchase-limit",

@@ -33,7 +33,7 @@ from .imports import (
     user_import_status,
     users_import_csv,
 )
-from .inventory import inventory_add, inventory_remove
+from .inventory import inventory_add, inventory_remove, item_equip, item_unequip
 from .password import staff_password_reset_recorded, user_password_change
 from .progression import (
     ExperienceResult,
@@ -76,6 +76,8 @@ __all__ = [
     "gold_grant_request_reject",
     "inventory_add",
     "inventory_remove",
+    "item_equip",
+    "item_unequip",
     "invite_code_audited_state",
     "invite_code_check",
     "invite_codes_create",

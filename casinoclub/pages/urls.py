@@ -16,4 +16,7 @@ urlpatterns = [
     path("achievements/", views.achievements, name="achievements"),
     path("history/", views.history, name="history"),
     path("profile/", views.profile, name="profile"),
+    path("inventory/", views.inventory, name="inventory"),
+    path("verify/", views.verify, name="verify"),
+    path("odds/", views.odds, name="odds"),
 ]

@@ -1,10 +1,13 @@
 // Gacha: 1 and 10 pulls, what each pull granted, the inventory.
 import { api, post } from "./api.js";
 import { store } from "./store.js";
-import { busy, el, formatGold, gettext, interpolate, showError } from "./ui.js";
+import { busy, el, formatGold, gettext, initialState, interpolate, showError } from "./ui.js";
 
 const results = document.querySelector("[data-gacha-result]");
 const inventory = document.querySelector("[data-testid=inventory]");
+
+const ITEM_NAMES = (initialState().gacha || {}).item_names || {};
+const itemName = (code) => ITEM_NAMES[code] || code;
 
 const RARITY_NAMES = () => ({
   common: gettext("Common"),
@@ -17,7 +20,7 @@ function renderInventory(items) {
   inventory.replaceChildren(
     ...(items.length
       ? items.map((item) =>
-          el("li", { dataset: { item: item.item_code } }, el("span", { text: item.item_code }), " ", el("strong", { text: `×${item.quantity}` })),
+          el("li", { dataset: { item: item.item_code } }, el("span", { text: item.name || itemName(item.item_code) }), " ", el("strong", { text: `×${item.quantity}` })),
         )
       : [el("li", { class: "muted", dataset: { empty: "" }, text: gettext("No items yet.") })]),
   );
@@ -47,7 +50,7 @@ async function pull(count, button) {
               el("strong", { text: RARITY_NAMES()[item.rarity] || item.rarity }),
               " ",
               item.reward.gold ? interpolate(gettext("%(gold)s gold"), { gold: formatGold(item.reward.gold) }, true) : "",
-              item.reward.item ? ` · ${item.reward.item}` : "",
+              item.reward.item ? ` · ${itemName(item.reward.item)}` : "",
             ),
           ),
         ),
