@@ -29,7 +29,7 @@ ITEM_NAMES: dict[str, Promise] = {
     "skin_jade_tiger": _("Jade tiger skin"),
 }
 
-PREMIUM_PASS_PREFIX = "battle_pass_premium:"
+BATTLE_PASS_ITEM_PREFIX = "battle_pass_premium:"  # noqa: S105  # an item code prefix, not a secret
 
 
 def item_kind(item_code: str) -> str | None:
@@ -45,7 +45,7 @@ def item_display_name(item_code: str) -> str:
     known = ITEM_NAMES.get(item_code)
     if known is not None:
         return str(known)
-    if item_code.startswith(PREMIUM_PASS_PREFIX):
+    if item_code.startswith(BATTLE_PASS_ITEM_PREFIX):
         return str(_("Battle pass premium"))
     kind = item_kind(item_code)
     words = (item_code[len(kind) + 1 :] if kind else item_code).replace("_", " ").replace("-", " ")

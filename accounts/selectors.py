@@ -114,7 +114,7 @@ def equipped_for_users(user_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     )
     slot_order = {kind: index for index, kind in enumerate(ITEM_KINDS)}
     result: dict[int, list[dict[str, Any]]] = {}
-    for user_id, kind, item_code in sorted(rows, key=lambda row: (row[0], slot_order[row[1]])):
+    for user_id, _kind, item_code in sorted(rows, key=lambda row: (row[0], slot_order[row[1]])):
         result.setdefault(user_id, []).append(item_public(item_code))
     return result
 

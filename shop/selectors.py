@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from accounts.items import item_display_name
 from accounts.models import Rank, User
 from shop.models import LimitedPackage, Product, ProductKind, Purchase, PurchaseStatus
 
@@ -46,6 +47,7 @@ def catalog_list(user: User, now: datetime) -> list[dict[str, Any]]:
                 "kind": product.kind,
                 "gold_amount": product.gold_amount,
                 "item_code": product.item_code or None,
+                "item_name": item_display_name(product.item_code) if product.item_code else None,
                 "currency": product.currency if product.kind == ProductKind.GOLD_PACK else "GOLD",
                 "base_price": product.price_cents
                 if product.kind == ProductKind.GOLD_PACK
@@ -84,7 +86,7 @@ def limited_packages_list(user: User, now: datetime) -> list[dict[str, Any]]:
             "price": package.price_cents,
             "currency": package.currency,
             "gold_amount": package.gold_amount,
-            "items": package.items,
+            "items": items_named(package.items),
             "total_stock": package.total_stock,
             "remaining_stock": package.remaining_stock,
             "per_user_limit": package.per_user_limit,
@@ -117,18 +119,26 @@ def purchase_get_for_user(user_id: int, receipt: str) -> Purchase | None:
     return Purchase.objects.filter(user_id=user_id, receipt=receipt).first()
 
 
+def items_named(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``[{"item_code", "quantity"}]`` with each item's display name (codes stay for the API)."""
+    return [{**item, "name": item_display_name(str(item["item_code"]))} for item in items]
+
+
 def purchase_public(purchase: Purchase) -> dict[str, Any]:
+    """A purchase as its buyer sees it: ``name`` is what they bought as pages show it."""
+    bought = purchase.product or purchase.package
     return {
         "receipt": purchase.receipt,
         "flow": purchase.flow,
         "status": purchase.status,
+        "name": bought.name if bought is not None else None,
         "product": purchase.product.code if purchase.product else None,
         "package": purchase.package.code if purchase.package else None,
         "price": purchase.price_cents if purchase.flow != "item" else purchase.price_gold,
         "currency": purchase.currency if purchase.flow != "item" else "GOLD",
         "discount": purchase.discount_cents,
         "gold": purchase.gold,
-        "items": purchase.items,
+        "items": items_named(purchase.items),
         "failure_reason": purchase.failure_reason or None,
         "created_at": purchase.created_at,
         "settled_at": purchase.settled_at,

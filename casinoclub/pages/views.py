@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -38,7 +38,12 @@ from events.selectors import event_list, mission_list
 from games.selectors import game_config_current, odds_for, round_list
 from games.services import round_public
 from gamification.selectors import achievements_for_player
-from shop.selectors import catalog_list, limited_packages_list
+from shop.selectors import (
+    catalog_list,
+    limited_packages_list,
+    purchase_get_for_user,
+    purchase_public,
+)
 
 SIGNUP_FIELDS = ("site_id", "nickname", "phone_number", "password", "invite_code", "birth_date")
 
@@ -343,6 +348,32 @@ def history(request: HttpRequest) -> HttpResponse:
 @never_cache
 def profile(request: HttpRequest) -> HttpResponse:
     return _player_page(request, "pages/profile.html", "profile")
+
+
+@login_required
+@never_cache
+def receipt(request: HttpRequest, receipt: str) -> HttpResponse:
+    """One purchase's receipt (id, signature, status), for its buyer only: anyone else gets 404."""
+    purchase = purchase_get_for_user(request_player(request).pk, receipt[:40])
+    if purchase is None:
+        raise Http404("No such purchase.")
+    public = purchase_public(purchase)
+    status_names = {
+        "pending": _("Pending: waiting for the payment provider"),
+        "success": _("Paid"),
+        "failed": _("Failed: nothing was charged"),
+        "refunded": _("Refunded"),
+    }
+    return _player_page(
+        request,
+        "pages/receipt.html",
+        "shop",
+        {
+            "purchase": public,
+            "status_name": status_names.get(public["status"], public["status"]),
+            "is_real_money": public["currency"] != "GOLD",
+        },
+    )
 
 
 @login_required

@@ -136,9 +136,7 @@ def test_default_odds_publish_base_and_effective_rates():
     )
     assert odds.to_dict()["rtp_percent"] == "51.74%"
     assert "item_values" not in odds.extra
-    assert sum(
-        Fraction(row["probability_exact"]) for row in odds.extra["item_drop_rates"]
-    ) == sum(
+    assert sum(Fraction(row["probability_exact"]) for row in odds.extra["item_drop_rates"]) == sum(
         effective[r.name] * Fraction(w, sum(x for _, x in r.rewards))
         for r in CONFIG.rarities
         for reward, w in r.rewards

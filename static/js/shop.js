@@ -8,11 +8,37 @@ import { purchaseStatusText, store } from "./store.js";
 import { busy, el, formatGold, formatTime, gettext, interpolate, showError } from "./ui.js";
 
 const statusBox = document.querySelector("[data-testid=purchase-status]");
+const receiptLink = document.querySelector("[data-testid=receipt-link]");
 const purchasesList = document.querySelector("[data-purchases]");
+const confirmDialog = document.querySelector("[data-testid=purchase-confirm]");
 let lastReceipt = null;
+
+const receiptUrl = (receipt) => `/shop/receipts/${encodeURIComponent(receipt)}/`;
+
+function showReceiptLink(receipt) {
+  receiptLink.hidden = false;
+  receiptLink.querySelector("a").href = receiptUrl(receipt);
+}
+
+// Every purchase is confirmed first: what it is, its price (real money or gold), what it gives.
+function confirmPurchase(card) {
+  return new Promise((resolve) => {
+    confirmDialog.querySelector("[data-confirm-name]").textContent = card.dataset.name;
+    confirmDialog.querySelector("[data-confirm-price]").textContent = card.dataset.priceText;
+    confirmDialog.querySelector("[data-confirm-gets]").textContent = card.dataset.gets;
+    const realMoney = card.dataset.realMoney === "true";
+    confirmDialog.querySelector("[data-confirm-real-money]").hidden = !realMoney;
+    confirmDialog.querySelector("[data-confirm-gold]").hidden = realMoney;
+    confirmDialog.returnValue = "cancel";
+    confirmDialog.addEventListener("close", () => resolve(confirmDialog.returnValue === "confirm"), { once: true });
+    confirmDialog.showModal();
+    confirmDialog.querySelector("[data-testid=confirm-purchase]").focus();
+  });
+}
 
 function showStatus(purchase) {
   lastReceipt = purchase.receipt;
+  showReceiptLink(purchase.receipt);
   statusBox.hidden = false;
   statusBox.dataset.status = purchase.status;
   statusBox.dataset.receipt = purchase.receipt;
@@ -29,7 +55,7 @@ function purchaseItem(purchase) {
   const item = el(
     "li",
     { class: "item", dataset: { receipt: purchase.receipt, status: purchase.status } },
-    el("strong", { text: purchase.product || purchase.package || purchase.flow }),
+    el("a", { href: receiptUrl(purchase.receipt), dataset: { testid: "receipt-open" } }, el("strong", { text: purchase.name || gettext("Purchase") })),
     " · ",
     el("span", { class: `badge status-${purchase.status}`, text: purchaseStatusText(purchase.status) }),
     " · ",
@@ -85,6 +111,7 @@ async function loadPackages() {
 }
 
 async function buy(card, button) {
+  if (!(await confirmPurchase(card))) return;
   await busy(button, async () => {
     try {
       let response;
@@ -154,6 +181,7 @@ async function returnFromCheckout() {
   if (!receipt || !outcome) return;
   window.history.replaceState(null, "", window.location.pathname);
   lastReceipt = receipt;
+  showReceiptLink(receipt);
   statusBox.hidden = false;
   statusBox.dataset.status = "pending";
   statusBox.dataset.receipt = receipt;
