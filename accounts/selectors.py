@@ -85,14 +85,22 @@ def inventory_list(user_id: int) -> list[dict[str, Any]]:
     """The player's items with their display names, kinds and whether each is equipped."""
     from .models import InventoryItem
 
-    items = InventoryItem.objects.filter(user_id=user_id, quantity__gt=0).order_by("item_code")
-    equipped = {entry["item_code"] for entry in equipped_for_users([user_id]).get(user_id, [])}
+    from .models import EquippedItem
+
+    equipped = EquippedItem.objects.filter(
+        user_id=OuterRef("user_id"), item_code=OuterRef("item_code")
+    )
+    items = (
+        InventoryItem.objects.filter(user_id=user_id, quantity__gt=0)
+        .annotate(is_equipped=Exists(equipped))
+        .order_by("item_code")
+    )  # one query, however many items
     return [
         {
             **item_public(item.item_code),
             "quantity": item.quantity,
             "updated_at": item.updated_at,
-            "is_equipped": item.item_code in equipped,
+            "is_equipped": item.is_equipped,
         }
         for item in items
     ]
