@@ -83,9 +83,7 @@ def ledger_violations() -> list[dict[str, int]]:
 
 def inventory_list(user_id: int) -> list[dict[str, Any]]:
     """The player's items with their display names, kinds and whether each is equipped."""
-    from .models import InventoryItem
-
-    from .models import EquippedItem
+    from .models import EquippedItem, InventoryItem
 
     equipped = EquippedItem.objects.filter(
         user_id=OuterRef("user_id"), item_code=OuterRef("item_code")

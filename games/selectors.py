@@ -134,12 +134,11 @@ def period_start(period: str, today: date) -> date:
 
 def leaderboard_list(period: str, order: str, today: date, limit: int = 50) -> list[dict[str, Any]]:
     field = "-net_win" if order == "net_win" else "-best_multiplier_x100"
-    entries = (
+    entries = list(
         LeaderboardEntry.objects.filter(period=period, period_start=period_start(period, today))
         .select_related("user")
         .order_by(field, "user_id")[:limit]
     )
-    entries = list(entries)
     equipped = equipped_for_users([entry.user_id for entry in entries])
     return [
         {
