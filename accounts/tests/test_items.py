@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from accounts import services
-from accounts.items import item_display_name, item_kind
+from accounts.items import item_display_name, item_kind, item_public
 from accounts.models import EquippedItem
 from accounts.tests.factories import UserFactory
 from accounts.tests.test_races import run_together
@@ -40,6 +41,12 @@ def test_item_kinds_and_names_come_from_the_code_never_shown_raw():
     assert item_display_name("frame_silver") == "Silver frame"
     assert item_display_name("battle_pass_premium:s1") == "Battle pass premium"
     assert item_display_name("frame_ruby_star") == "Ruby star (Avatar frame)"
+
+
+def test_item_names_follow_the_players_language():
+    with translation.override("ko"):
+        assert item_display_name("frame_silver") == "실버 프레임"
+        assert item_public("skin_jade_tiger")["kind_name"] == "스킨"
 
 
 @pytest.mark.django_db
