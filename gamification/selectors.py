@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.items import item_display_name
 from accounts.models import User
 from accounts.selectors import inventory_has
 from gamification import rules
@@ -232,6 +233,7 @@ def _track(tier: Tier, track: str, claimed: set[tuple[int, str]], is_open: bool)
     return {
         "reward_gold": gold,
         "reward_item": item or None,
+        "reward_item_name": item_display_name(item) if item else None,
         "claimed": is_claimed,
         "claimable": is_open and not is_claimed,
     }

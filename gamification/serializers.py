@@ -113,6 +113,7 @@ class AchievementProgressSerializer(AchievementSerializer):
 class BattlePassTrackSerializer(serializers.Serializer):
     reward_gold = serializers.IntegerField()
     reward_item = serializers.CharField(allow_null=True)
+    reward_item_name = serializers.CharField(allow_null=True, help_text="As pages show it.")
     claimed = serializers.BooleanField()
     claimable = serializers.BooleanField()
 

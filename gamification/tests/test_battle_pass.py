@@ -75,6 +75,7 @@ def test_rounds_earn_season_xp_that_unlocks_tiers(player, season):
     assert after["tiers"][1]["free"] == {
         "reward_gold": 0,
         "reward_item": "frame_gold",
+        "reward_item_name": "Gold frame",  # what the page shows, never the code
         "claimed": False,
         "claimable": True,
     }

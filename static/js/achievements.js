@@ -70,7 +70,7 @@ const passBody = document.querySelector("[data-testid=battle-pass] tbody");
 function rewardText(track) {
   const parts = [];
   if (track.reward_gold) parts.push(interpolate(gettext("%(gold)s gold"), { gold: formatGold(track.reward_gold) }, true));
-  if (track.reward_item) parts.push(track.reward_item);
+  if (track.reward_item) parts.push(track.reward_item_name || track.reward_item);
   return parts.join(" + ") || "–";
 }
 

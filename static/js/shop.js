@@ -36,6 +36,13 @@ function confirmPurchase(card) {
   });
 }
 
+// The provider's failure codes are not for players: say what happened in words.
+function failureText(reason) {
+  if (reason === "expired") return gettext("The payment was not completed in time. Nothing was charged.");
+  if (reason === "card_declined") return gettext("The card was declined. Nothing was charged.");
+  return gettext("The payment did not go through. Nothing was charged.");
+}
+
 function showStatus(purchase) {
   lastReceipt = purchase.receipt;
   showReceiptLink(purchase.receipt);
@@ -47,7 +54,7 @@ function showStatus(purchase) {
   if (purchase.status === "success" && purchase.gold) {
     text += " " + interpolate(gettext("%(gold)s gold credited."), { gold: formatGold(purchase.gold) }, true);
   }
-  if (purchase.status === "failed" && purchase.failure_reason) text += ` (${purchase.failure_reason})`;
+  if (purchase.status === "failed") text += ` ${failureText(purchase.failure_reason)}`;
   statusBox.textContent = text;
 }
 
