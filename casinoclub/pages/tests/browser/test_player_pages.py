@@ -11,6 +11,7 @@ import shutil
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
@@ -701,6 +702,23 @@ def test_the_verify_page_recomputes_played_rounds_in_the_browser_and_catches_a_t
         }"""
     )
     assert known == ["630dcd2966c4336691125448bbb25b4ff412a49c732db2c8abc1b8581bd710dd", 3236343320]
+
+    # Before login, any round's inputs in the address are computed with the live configuration.
+    spin = rounds[0]
+    spin.fair_seed.refresh_from_db()
+    inputs = urlencode(
+        {
+            "game": "slot",
+            "server_seed": bytes(spin.fair_seed.server_seed).hex(),
+            "server_seed_hash": spin.fair_seed.server_seed_hash,
+            "client_seed": spin.fair_seed.client_seed,
+            "nonce": spin.nonce,
+        }
+    )
+    page.goto(f"/verify/?{inputs}")
+    computed = page.get_by_test_id("verify-outcome")
+    expect(computed).to_have_attribute("data-verdict", "computed")
+    expect(computed).to_contain_text(" · ".join(spin.outcome["reels"]))
 
     # From History, a round lands on the verify page already verified, for every game.
     sign_in(page, player.site_id, PASSWORD)
