@@ -403,7 +403,11 @@ def _public_page(
 @never_cache
 def verify(request: HttpRequest) -> HttpResponse:
     """Recompute a round in the browser (static/js/fair.js): public, the server is not asked."""
-    return _public_page(request, "pages/verify.html", "verify", {})
+    # Names of the items a gacha round can grant, so a recomputed pull reads as players know it.
+    item_names = {
+        row["item_code"]: row["name"] for row in odds_for("gacha")["extra"]["item_drop_rates"]
+    }
+    return _public_page(request, "pages/verify.html", "verify", {"item_names": item_names})
 
 
 def _symbol_name(symbol: str) -> str:

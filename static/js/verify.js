@@ -5,7 +5,7 @@
 // for any inputs.
 import { api } from "./api.js";
 import { canonical, recompute } from "./fair.js";
-import { busy, el, formatMultiplier, gettext, interpolate } from "./ui.js";
+import { busy, el, formatGold, formatMultiplier, gettext, interpolate } from "./ui.js";
 
 const form = document.querySelector("form[data-action=verify-round]");
 const box = document.querySelector("[data-testid=verify-outcome]");
@@ -30,14 +30,51 @@ function show(verdict, text, rows = []) {
   box.focus({ preventScroll: false });
 }
 
+const SYMBOL_NAMES = () => ({
+  CHERRY: gettext("Cherry"),
+  LEMON: gettext("Lemon"),
+  BELL: gettext("Bell"),
+  BAR: gettext("Bar"),
+  SEVEN: gettext("Seven"),
+  DIAMOND: gettext("Diamond"),
+});
+const CHOICE_NAMES = () => ({ rock: gettext("Rock"), paper: gettext("Paper"), scissors: gettext("Scissors") });
+const RESULT_NAMES = () => ({ win: gettext("Win"), draw: gettext("Draw"), loss: gettext("Loss") });
+const RARITY_NAMES = () => ({
+  common: gettext("Common"),
+  rare: gettext("Rare"),
+  epic: gettext("Epic"),
+  legendary: gettext("Legendary"),
+});
+const namesNode = document.getElementById("item-names");
+const ITEM_NAMES = namesNode ? JSON.parse(namesNode.textContent) : {};
+const named = (names, code) => names[code] || code;
+
+// An outcome in words (names, never codes); the comparison itself is on the raw outcome.
 function describe(game, outcome) {
-  if (game === "slot") return outcome.reels.join(" · ");
+  if (game === "slot") return outcome.reels.map((symbol) => named(SYMBOL_NAMES(), symbol)).join(" · ");
   if (game === "rps") {
-    return interpolate(gettext("you %(player)s, opponent %(opponent)s: %(result)s"), outcome, true);
+    return interpolate(
+      gettext("you %(player)s, opponent %(opponent)s: %(result)s"),
+      {
+        player: named(CHOICE_NAMES(), outcome.player),
+        opponent: named(CHOICE_NAMES(), outcome.opponent),
+        result: named(RESULT_NAMES(), outcome.result),
+      },
+      true,
+    );
   }
   if (game === "crash") return interpolate(gettext("crash point %(point)s"), { point: formatMultiplier(outcome.crash_x100) }, true);
   return outcome.pulls
-    .map((pull) => [pull.rarity, pull.gold ? `${pull.gold} gold` : null, pull.item].filter(Boolean).join(" "))
+    .map((pull) =>
+      [
+        named(RARITY_NAMES(), pull.rarity),
+        pull.gold ? interpolate(gettext("%(gold)s gold"), { gold: formatGold(pull.gold) }, true) : null,
+        pull.item ? named(ITEM_NAMES, pull.item) : null,
+      ]
+        .filter(Boolean)
+        .join(" "),
+    )
     .join(" | ");
 }
 

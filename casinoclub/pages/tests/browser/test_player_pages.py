@@ -718,7 +718,9 @@ def test_the_verify_page_recomputes_played_rounds_in_the_browser_and_catches_a_t
     page.goto(f"/verify/?{inputs}")
     computed = page.get_by_test_id("verify-outcome")
     expect(computed).to_have_attribute("data-verdict", "computed")
-    expect(computed).to_contain_text(" · ".join(spin.outcome["reels"]))
+    expect(computed).to_contain_text(
+        " · ".join(symbol.capitalize() for symbol in spin.outcome["reels"])
+    )
 
     # From History, a round lands on the verify page already verified, for every game.
     sign_in(page, player.site_id, PASSWORD)
@@ -727,7 +729,9 @@ def test_the_verify_page_recomputes_played_rounds_in_the_browser_and_catches_a_t
     page.wait_for_url(f"**/verify/?round={rounds[0].pk}")
     outcome = page.get_by_test_id("verify-outcome")
     expect(outcome).to_have_attribute("data-verdict", "match")
-    expect(outcome).to_contain_text(" · ".join(rounds[0].outcome["reels"]))
+    expect(outcome).to_contain_text(
+        " · ".join(symbol.capitalize() for symbol in rounds[0].outcome["reels"])
+    )
     for round_ in rounds[1:]:
         page.goto(f"/verify/?round={round_.pk}")
         expect(page.get_by_test_id("verify-outcome")).to_have_attribute("data-verdict", "match")
