@@ -586,6 +586,8 @@ def test_the_policy_refuses_an_injected_inline_script_and_the_suite_notices(
 
 # ---------------------------------------------------------------- purchases, items, verification
 
+JOURNEYS_DIR = ARTIFACTS_DIR / "journeys"  # screens of these flows, for review
+
 
 def test_a_purchase_is_confirmed_first_and_ends_on_its_receipt(
     open_context: Callable[..., BrowserContext], page_log: PageLog
@@ -608,6 +610,8 @@ def test_a_purchase_is_confirmed_first_and_ends_on_its_receipt(
     expect(dialog.locator("[data-confirm-price]")).to_have_text("1,200 KRW")
     expect(dialog.locator("[data-confirm-gets]")).to_have_text("5,000 gold")
     expect(dialog.locator("[data-confirm-real-money]")).to_be_visible()
+    expect(dialog.locator("[data-confirm-gold]")).to_be_hidden()
+    screenshot(page, JOURNEYS_DIR, "purchase-confirm-desktop")
     page.get_by_test_id("cancel-purchase").click()
     expect(dialog).to_be_hidden()
     assert Purchase.objects.filter(user_id=player.pk).count() == 0
@@ -732,6 +736,7 @@ def test_the_verify_page_recomputes_played_rounds_in_the_browser_and_catches_a_t
     expect(outcome).to_contain_text(
         " · ".join(symbol.capitalize() for symbol in rounds[0].outcome["reels"])
     )
+    screenshot(page, JOURNEYS_DIR, "verify-match-desktop")
     for round_ in rounds[1:]:
         page.goto(f"/verify/?round={round_.pk}")
         expect(page.get_by_test_id("verify-outcome")).to_have_attribute("data-verdict", "match")
@@ -752,4 +757,5 @@ def test_the_verify_page_recomputes_played_rounds_in_the_browser_and_catches_a_t
     page.get_by_test_id("verify-run").click()
     expect(outcome).to_have_attribute("data-verdict", "mismatch")
     expect(outcome).to_contain_text("a different result from the one recorded")
+    screenshot(page, JOURNEYS_DIR, "verify-mismatch-desktop")
     assert page_log.page_errors() == []
