@@ -8,8 +8,10 @@ from django.utils import translation
 from rest_framework.test import APIClient
 
 from accounts import services
+from accounts.exceptions import ItemNotOwned
 from accounts.items import item_display_name, item_kind, item_public
 from accounts.models import EquippedItem
+from accounts.selectors import equipped_for_users
 from accounts.tests.factories import UserFactory
 from accounts.tests.test_races import run_together
 from accounts.tokens import token_pair_for_user
@@ -215,3 +217,32 @@ def test_concurrent_equips_of_one_kind_leave_exactly_one_frame_equipped():
     assert len(rows) == 1
     assert rows[0][0] == "frame"
     assert rows[0][1] in frames
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_item_taken_back_while_being_equipped_never_shows():
+    # given players who each own one gold frame
+    players = [UserFactory() for _ in range(6)]
+    for player in players:
+        give(player, "frame_gold")
+
+    def take_back(user_id: int) -> int:
+        with transaction.atomic():
+            return services.inventory_remove(user_id, "frame_gold")
+
+    def equip(user_id: int) -> str:
+        try:
+            return services.item_equip(user_id, "frame_gold")["item_code"]
+        except ItemNotOwned:
+            return "not owned"
+
+    # when each frame is equipped and taken back (a refund) at the same instant
+    results = run_together(
+        12,
+        lambda index: (take_back if index % 2 else equip)(players[index // 2].pk),
+    )
+
+    # then every frame is gone and none shows, whichever came first
+    assert results[1::2] == [1] * 6
+    assert set(results[0::2]) <= {"frame_gold", "not owned"}
+    assert equipped_for_users([player.pk for player in players]) == {}
