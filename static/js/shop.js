@@ -29,6 +29,12 @@ function confirmPurchase(card) {
     const realMoney = card.dataset.realMoney === "true";
     confirmDialog.querySelector("[data-confirm-real-money]").hidden = !realMoney;
     confirmDialog.querySelector("[data-confirm-gold]").hidden = realMoney;
+    const promo = (card.querySelector("input[name=promo_code]")?.value || "").trim();
+    const promoNote = confirmDialog.querySelector("[data-confirm-promo]");
+    promoNote.hidden = !promo;
+    promoNote.textContent = promo
+      ? interpolate(gettext("Promo code %(code)s: its discount comes off this price when you pay."), { code: promo }, true)
+      : "";
     confirmDialog.returnValue = "cancel";
     confirmDialog.addEventListener("close", () => resolve(confirmDialog.returnValue === "confirm"), { once: true });
     confirmDialog.showModal();

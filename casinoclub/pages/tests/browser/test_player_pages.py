@@ -596,6 +596,7 @@ def test_a_purchase_is_confirmed_first_and_ends_on_its_receipt(
     pack = GoldPackFactory(
         name="Pocket of gold", price_cents=1200, currency="KRW", gold_amount=5000
     )
+    package = LimitedPackageFactory(name="Spring chest")
     page = open_context(**DESKTOP).new_page()
     sign_in(page, player.site_id, PASSWORD)
     page.goto("/shop/")
@@ -613,6 +614,18 @@ def test_a_purchase_is_confirmed_first_and_ends_on_its_receipt(
     expect(dialog.locator("[data-confirm-gold]")).to_be_hidden()
     screenshot(page, JOURNEYS_DIR, "purchase-confirm-desktop")
     page.get_by_test_id("cancel-purchase").click()
+    expect(dialog).to_be_hidden()
+    assert Purchase.objects.filter(user_id=player.pk).count() == 0
+
+    # A limited package: its items by name, and the promo code the player typed.
+    chest = page.locator(f'[data-testid=limited-card][data-sku="{package.code}"]')
+    chest.locator("input[name=promo_code]").fill("SPRING10")
+    chest.get_by_test_id("buy-button").click()
+    expect(dialog.locator("[data-confirm-name]")).to_have_text("Spring chest")
+    expect(dialog.locator("[data-confirm-price]")).to_have_text("9,900 KRW")
+    expect(dialog.locator("[data-confirm-gets]")).to_have_text("20,000 gold, Gold frame ×1")
+    expect(dialog.locator("[data-confirm-promo]")).to_contain_text("SPRING10")
+    page.keyboard.press("Escape")  # closing the dialog any way buys nothing
     expect(dialog).to_be_hidden()
     assert Purchase.objects.filter(user_id=player.pk).count() == 0
 
