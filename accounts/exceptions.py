@@ -236,3 +236,14 @@ class InvalidBanEnd(ApplicationError):
 class NoteInvalid(ApplicationError):
     code = "note_invalid"
     message = "A note of 1 to 2000 characters is required."
+
+
+class ItemNotOwned(ApplicationError):
+    code = "item_not_owned"
+    status_code = status.HTTP_409_CONFLICT
+    message = "You do not own this item."
+
+
+class ItemNotEquippable(ApplicationError):
+    code = "item_not_equippable"
+    message = "This item cannot be equipped."

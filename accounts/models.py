@@ -495,3 +495,23 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+
+class EquippedItem(models.Model):
+    """The item a player shows in one slot (kind): at most one per kind.
+
+    Shown only while the player still owns the item (a refunded item stops showing).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="equipped_items")
+    kind = models.CharField(max_length=16)
+    item_code = models.CharField(max_length=64)
+    equipped_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="equipped_item_one_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.item_code} (user {self.user_id})"

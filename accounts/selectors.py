@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from casinoclub.i18n import localized
 
+from .items import ITEM_KINDS, item_display_name, item_public
 from .models import Item, LoginName, Rank, ResponsiblePlay, User
 from .validators import login_skeleton
 
@@ -84,41 +85,42 @@ def ledger_violations() -> list[dict[str, int]]:
 
 
 def inventory_list(user_id: int) -> list[dict[str, Any]]:
-    from .models import InventoryItem
+    """The player's items with their display names, kinds and whether each is equipped."""
+    from .models import EquippedItem, InventoryItem
 
-    items = list(
-        InventoryItem.objects.filter(user_id=user_id, quantity__gt=0).order_by("item_code")
+    equipped = EquippedItem.objects.filter(
+        user_id=OuterRef("user_id"), item_code=OuterRef("item_code")
     )
+    items = (
+        InventoryItem.objects.filter(user_id=user_id, quantity__gt=0)
+        .annotate(is_equipped=Exists(equipped))
+        .order_by("item_code")
+    )  # one query, however many items
     names = item_names([item.item_code for item in items])
     return [
         {
-            "item_code": item.item_code,
-            "name": names[item.item_code],
+            **item_public(item.item_code, names[item.item_code]),
             "quantity": item.quantity,
             "updated_at": item.updated_at,
+            "is_equipped": item.is_equipped,
         }
         for item in items
     ]
 
 
-PREMIUM_TRACK_ITEM_PREFIX = "battle_pass_premium:"  # gamification.Season.premium_item_code
-
-
 def item_names(codes: list[str]) -> dict[str, str]:
     """What each item code is called in the active language (``Item`` rows, edited by staff).
 
-    A code without a row shows as itself; a season's premium pass as "Premium battle pass". One
-    query.
+    A code without a row shows as ``items.item_display_name`` gives it (a readable name, "Battle
+    pass premium" for a season's pass). One query.
     """
     rows = {item.code: item for item in Item.objects.filter(code__in=set(codes))}
     names = {}
     for code in codes:
         if code in rows:
             names[code] = localized(rows[code], "name")
-        elif code.startswith(PREMIUM_TRACK_ITEM_PREFIX):
-            names[code] = gettext("Premium battle pass")
         else:
-            names[code] = code
+            names[code] = item_display_name(code)
     return names
 
 
@@ -128,6 +130,28 @@ def rank_label(rank: str) -> str:
         return str(Rank(rank).label)
     except ValueError:
         return rank
+
+
+def equipped_for_users(user_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each player's equipped items (slot order), only those they still own; one query."""
+    from .models import EquippedItem, InventoryItem
+
+    if not user_ids:
+        return {}
+    owned = InventoryItem.objects.filter(
+        user_id=OuterRef("user_id"), item_code=OuterRef("item_code"), quantity__gt=0
+    )
+    rows = list(
+        EquippedItem.objects.filter(user_id__in=user_ids)
+        .filter(Exists(owned))
+        .values_list("user_id", "kind", "item_code")
+    )
+    names = item_names([row[2] for row in rows])
+    slot_order = {kind: index for index, kind in enumerate(ITEM_KINDS)}
+    result: dict[int, list[dict[str, Any]]] = {}
+    for user_id, _kind, item_code in sorted(rows, key=lambda row: (row[0], slot_order[row[1]])):
+        result.setdefault(user_id, []).append(item_public(item_code, names[item_code]))
+    return result
 
 
 def inventory_has(user_id: int, item_code: str) -> bool:

@@ -3,13 +3,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from casinoclub.serializers import IdempotentInputSerializer, StrictIntegerField, StrictSerializer
 
 from . import validators
+from .items import ITEM_KINDS
 from .models import Rank, User
-from .selectors import experience_for_next_level, rank_label, wallet_balance
+from .selectors import equipped_for_users, experience_for_next_level, rank_label, wallet_balance
 
 
 def _normalized(normalize: Any, value: str) -> str:
@@ -86,6 +88,15 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
+class EquippedItemSerializer(serializers.Serializer):
+    """An item as players see it: the code is for the API, the name is what pages show."""
+
+    item_code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField(allow_null=True)
+    kind_name = serializers.CharField(allow_null=True)
+
+
 class ProfileSerializer(serializers.ModelSerializer):
     """The player's own profile: the one place their private fields are shown."""
 
@@ -99,6 +110,7 @@ class ProfileSerializer(serializers.ModelSerializer):
             "POST /api/users/me/birth-date (403 birth_date_required meanwhile)."
         )
     )
+    equipped = serializers.SerializerMethodField()
 
     class Meta:
         model = User
@@ -117,6 +129,7 @@ class ProfileSerializer(serializers.ModelSerializer):
             "is_staff",
             "date_joined",
             "birth_date_required",
+            "equipped",
         ]
         read_only_fields = fields
 
@@ -132,6 +145,10 @@ class ProfileSerializer(serializers.ModelSerializer):
     def get_rank_name(self, user: User) -> str:
         return rank_label(user.rank)
 
+    @extend_schema_field(EquippedItemSerializer(many=True))
+    def get_equipped(self, user: User) -> list[dict[str, Any]]:
+        return equipped_for_users([user.pk]).get(user.pk, [])
+
 
 class BirthDateInputSerializer(StrictSerializer):
     birth_date = serializers.DateField(help_text="YYYY-MM-DD; players must be at least 18.")
@@ -145,10 +162,35 @@ class ProfileUpdateInputSerializer(StrictSerializer):
 class PublicProfileSerializer(serializers.ModelSerializer):
     """Another player as anyone may see them: never phone, site_id or other private fields."""
 
+    equipped = serializers.SerializerMethodField()
+
     class Meta:
         model = User
-        fields = ["id", "nickname", "level", "rank", "date_joined"]
+        fields = ["id", "nickname", "level", "rank", "date_joined", "equipped"]
         read_only_fields = fields
+
+    @extend_schema_field(EquippedItemSerializer(many=True))
+    def get_equipped(self, user: User) -> list[dict[str, Any]]:
+        return equipped_for_users([user.pk]).get(user.pk, [])
+
+
+class InventoryItemSerializer(EquippedItemSerializer):
+    quantity = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+    is_equipped = serializers.BooleanField()
+
+
+class InventorySerializer(serializers.Serializer):
+    items = InventoryItemSerializer(many=True)
+    equipped = EquippedItemSerializer(many=True)
+
+
+class ItemEquipInputSerializer(StrictSerializer):
+    item_code = serializers.CharField(max_length=64)
+
+
+class ItemUnequipInputSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=list(ITEM_KINDS))
 
 
 class AuthResultSerializer(TokenPairSerializer):

@@ -12,6 +12,9 @@ urlpatterns = [
     path("invite/validate", views.InviteValidateView.as_view(), name="invite-validate"),
     path("users/me", views.MeView.as_view(), name="users-me"),
     path("users/me/birth-date", views.BirthDateView.as_view(), name="users-me-birth-date"),
+    path("users/me/items", views.ItemsView.as_view(), name="users-me-items"),
+    path("users/me/items/equip", views.ItemEquipView.as_view(), name="users-me-items-equip"),
+    path("users/me/items/unequip", views.ItemUnequipView.as_view(), name="users-me-items-unequip"),
     path("responsible-play", views.ResponsiblePlayView.as_view(), name="responsible-play"),
     path(
         "responsible-play/purchase-limit",

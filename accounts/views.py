@@ -28,7 +28,7 @@ from . import exceptions, serializers, services
 from .authentication import request_player
 from .models import LedgerEntry
 from .permissions import StaffSecondFactorVerified
-from .selectors import user_get_public
+from .selectors import equipped_for_users, inventory_list, user_get_public
 from .services import responsible
 from .tokens import SESSION_CLAIM, token_pair_for_user
 
@@ -221,6 +221,55 @@ class BirthDateView(APIView):
             request_player(request).pk, data.validated_data["birth_date"]
         )
         return Response(serializers.ProfileSerializer(user).data)
+
+
+class ItemsView(APIView):
+    """The player's inventory (display names, kinds) and what they have equipped."""
+
+    @extend_schema(responses={200: serializers.InventorySerializer}, operation_id="users_me_items")
+    def get(self, request: Request) -> Response:
+        player_id = request_player(request).pk
+        return Response(_inventory(player_id))
+
+
+def _inventory(player_id: int) -> dict[str, Any]:
+    return {
+        "items": inventory_list(player_id),
+        "equipped": equipped_for_users([player_id]).get(player_id, []),
+    }
+
+
+class ItemEquipView(APIView):
+    """Equip an owned item in its kind's slot (one per kind). 409 ``item_not_owned`` for an item
+    the player does not own, 400 ``item_not_equippable`` for one of no kind; nothing changes."""
+
+    @extend_schema(
+        request=serializers.ItemEquipInputSerializer,
+        responses={200: serializers.InventorySerializer, **error_responses(400, 409)},
+        operation_id="users_me_items_equip",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.ItemEquipInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        player_id = request_player(request).pk
+        services.item_equip(player_id, data.validated_data["item_code"])
+        return Response(_inventory(player_id))
+
+
+class ItemUnequipView(APIView):
+    """Empty one slot (``kind``); idempotent."""
+
+    @extend_schema(
+        request=serializers.ItemUnequipInputSerializer,
+        responses={200: serializers.InventorySerializer, **error_responses(400)},
+        operation_id="users_me_items_unequip",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.ItemUnequipInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        player_id = request_player(request).pk
+        services.item_unequip(player_id, data.validated_data["kind"])
+        return Response(_inventory(player_id))
 
 
 class UserPublicView(APIView):

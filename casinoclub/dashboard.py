@@ -32,7 +32,7 @@ def dashboard_snapshot(user: Any) -> dict[str, Any]:
     vip = vip_status(user.pk, today)
     events = [event for event in event_list(user.pk, now) if event.get("status") != "upcoming"]
     missions = mission_list(user.pk, None, today)
-    rounds = round_list(user.pk).select_related("fair_seed", "config")[:RECENT_ROUNDS]
+    rounds = list(round_list(user.pk).select_related("fair_seed", "config")[:RECENT_ROUNDS])
     claimable = {
         "streak": not streak["claimed_today"],
         "vip": not vip["claimed_today"],
@@ -49,6 +49,8 @@ def dashboard_snapshot(user: Any) -> dict[str, Any]:
         "recent_rounds": [round_public(round_) for round_ in rounds],
         # plays left today per game, when they reset, and a running cool-off or exclusion
         "limits": play_limits_list(user, now),
+        # No round played yet: the home page greets a newcomer and shows where to start.
+        "first_visit": not rounds,
         "generated_at": now,
     }
 

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 
 from accounts.selectors import play_block_get
+from accounts.items import item_public
+from accounts.selectors import equipped_for_users
 from games import engine
 from games.defaults import DAILY_LIMITS, default_engine
 from games.models import (
@@ -121,6 +123,16 @@ def game_config_get(game: str) -> tuple[int, Any]:
     return config.version, engine_config(config)
 
 
+# Internal figures of a configuration that players never see: an item's gold value is a bound for
+# validation, not a price (items cannot be sold back; docs/decisions/0200-...).
+PRIVATE_ENGINE_KEYS = frozenset({"item_values"})
+
+
+def engine_public(engine_data: dict[str, Any]) -> dict[str, Any]:
+    """A stored engine configuration as players may see it (enough to recompute any round)."""
+    return {key: value for key, value in engine_data.items() if key not in PRIVATE_ENGINE_KEYS}
+
+
 def odds_for(game: str) -> dict[str, Any]:
     config = game_config_current(game)
     calculators: dict[str, Callable[[Any], engine.Odds]] = {
@@ -130,7 +142,17 @@ def odds_for(game: str) -> dict[str, Any]:
         Game.RPS: engine.rps_odds,
     }
     odds = calculators[game](engine_config(config))
-    return {"game": game, "config_version": config.version, **odds.to_dict()}
+    published = odds.to_dict()
+    if game == Game.GACHA:  # items by the names players know them by (codes stay for the API)
+        for row in published["extra"]["item_drop_rates"]:
+            row.update(item_public(row["item"]))
+    return {
+        "game": game,
+        "config_version": config.version,
+        **published,
+        # The engine configuration the figures come from: anyone can recompute a round with it.
+        "config": engine_public(config.engine),
+    }
 
 
 # ---------------------------------------------------------------- daily limits
@@ -239,11 +261,12 @@ def period_start(period: str, today: date) -> date:
 
 def leaderboard_list(period: str, order: str, today: date, limit: int = 50) -> list[dict[str, Any]]:
     field = "-net_win" if order == "net_win" else "-best_multiplier_x100"
-    entries = (
+    entries = list(
         LeaderboardEntry.objects.filter(period=period, period_start=period_start(period, today))
         .select_related("user")
         .order_by(field, "user_id")[:limit]
     )
+    equipped = equipped_for_users([entry.user_id for entry in entries])
     return [
         {
             "rank": index + 1,
@@ -252,6 +275,7 @@ def leaderboard_list(period: str, order: str, today: date, limit: int = 50) -> l
             "net_win": entry.net_win,
             "best_multiplier": entry.best_multiplier_x100 / 100,
             "rounds": entry.rounds,
+            "equipped": equipped.get(entry.user_id, []),
         }
         for index, entry in enumerate(entries)
     ]

@@ -6,7 +6,7 @@ from typing import Any
 
 from games import engine
 from games.models import FairSeed, Game, GameRound
-from games.selectors import engine_config
+from games.selectors import engine_config, engine_public
 
 
 def seed_public(seed: FairSeed) -> dict[str, Any]:
@@ -42,6 +42,18 @@ def recompute(round_: GameRound, server_seed: bytes) -> dict[str, Any]:
     return {"pulls": pulls}
 
 
+def round_params(round_: GameRound) -> dict[str, Any]:
+    """What besides the seeds a recomputation needs: the RPS choice, the gacha pulls and pity."""
+    if round_.game == Game.RPS:
+        return {"choice": round_.params["choice"]}
+    if round_.game == Game.GACHA:
+        return {
+            "pulls": int(round_.params["count"]),
+            "pity": int(round_.outcome["pulls"][0]["pity_before"]),
+        }
+    return {}
+
+
 def _comparable(round_: GameRound) -> dict[str, Any]:
     outcome = round_.outcome
     if round_.game == Game.CRASH:
@@ -66,7 +78,8 @@ def round_verify(round_: GameRound) -> dict[str, Any]:
         "client_seed": seed.client_seed,
         "server_seed_hash": seed.server_seed_hash,
         "config_version": round_.config.version,
-        "config": round_.config.engine,
+        "config": engine_public(round_.config.engine),
+        "params": round_params(round_),
     }
     if seed.revealed_at is None or round_.state != "settled":
         return {

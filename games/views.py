@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -104,7 +105,7 @@ class GachaConfigView(APIView):
         return Response(
             {
                 "config_version": config.version,
-                **config.engine,
+                **selectors.engine_public(config.engine),
                 "odds": selectors.odds_for(Game.GACHA),
             }
         )
@@ -161,6 +162,13 @@ class PlayLimitsView(APIView):
 
 
 class OddsView(APIView):
+    """Published odds: public, before login (the odds page and the verify page read them)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "public_odds"
+
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="games_odds")
     def get(self, request: Request, game: str) -> Response:
         if game not in Game.values:

@@ -105,7 +105,7 @@ def limited_package_card(
         "price": package.price_cents,
         "currency": package.currency,
         "gold_amount": package.gold_amount,
-        "items": package.items,
+        "items": items_named(package.items),
         "total_stock": package.total_stock,
         "remaining_stock": package.remaining_stock,
         "per_user_limit": package.per_user_limit,
@@ -136,18 +136,27 @@ def purchase_get_for_user(user_id: int, receipt: str) -> Purchase | None:
     return Purchase.objects.filter(user_id=user_id, receipt=receipt).first()
 
 
+def items_named(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``[{"item_code", "quantity"}]`` with each item's display name (codes stay for the API)."""
+    names = item_names([str(item["item_code"]) for item in items])
+    return [{**item, "name": names[str(item["item_code"])]} for item in items]
+
+
 def purchase_public(purchase: Purchase) -> dict[str, Any]:
+    """A purchase as its buyer sees it: ``name`` is what they bought as pages show it."""
+    bought = purchase.product or purchase.package
     return {
         "receipt": purchase.receipt,
         "flow": purchase.flow,
         "status": purchase.status,
+        "name": localized(bought, "name") if bought is not None else None,
         "product": purchase.product.code if purchase.product else None,
         "package": purchase.package.code if purchase.package else None,
         "price": purchase.price_cents if purchase.flow != "item" else purchase.price_gold,
         "currency": purchase.currency if purchase.flow != "item" else "GOLD",
         "discount": purchase.discount_cents,
         "gold": purchase.gold,
-        "items": purchase.items,
+        "items": items_named(purchase.items),
         "failure_reason": purchase.failure_reason or None,
         "created_at": purchase.created_at,
         "settled_at": purchase.settled_at,

@@ -16,6 +16,9 @@ class PurchaseSerializer(serializers.Serializer):
     receipt = serializers.CharField()
     flow = serializers.CharField()
     status = serializers.CharField()
+    name = serializers.CharField(
+        allow_null=True, help_text="The product's or package's name, as pages show it."
+    )
     product = serializers.CharField(allow_null=True)
     package = serializers.CharField(allow_null=True)
     price = serializers.IntegerField()

@@ -34,7 +34,7 @@ from .imports import (
     user_import_status,
     users_import_csv,
 )
-from .inventory import inventory_add, inventory_remove
+from .inventory import inventory_add, inventory_remove, item_equip, item_unequip
 from .notes import player_note_add
 from .password import staff_password_reset_recorded, user_password_change
 from .progression import (
@@ -95,6 +95,8 @@ __all__ = [
     "invite_code_check",
     "invite_codes_create",
     "invite_codes_set_active",
+    "item_equip",
+    "item_unequip",
     "level_up_reward",
     "login_failure_record",
     "login_failures_clear",

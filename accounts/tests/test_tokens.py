@@ -189,8 +189,8 @@ def test_an_authenticated_request_costs_no_extra_query_for_the_logout_check(
     django_assert_num_queries,
 ):
     """The logged-out sessions come with the cached authentication state: once it is cached, the
-    profile costs the user row (read once, for all its fields) and the wallet, and a logged-out
-    session's token is refused without any query."""
+    profile costs the user row (read once, for all its fields), the wallet and the equipped items,
+    and a logged-out session's token is refused without any query."""
     UserFactory(site_id="alice01")
     logged_out, current = login("alice01"), login("alice01")
     assert logout(logged_out["access"], logged_out["refresh"]).status_code == 204
@@ -198,7 +198,7 @@ def test_an_authenticated_request_costs_no_extra_query_for_the_logout_check(
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {current['access']}")
     assert client.get("/api/users/me").status_code == 200  # caches the state
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         assert client.get("/api/users/me").status_code == 200
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {logged_out['access']}")
     with django_assert_num_queries(0):

@@ -13,8 +13,12 @@ urlpatterns = [
     path("play/gacha/", views.gacha, name="play-gacha"),
     path("play/rps/", views.rps, name="play-rps"),
     path("shop/", views.shop, name="shop"),
+    path("shop/receipts/<str:receipt>/", views.receipt, name="shop-receipt"),
     path("events/", views.events, name="events"),
     path("achievements/", views.achievements, name="achievements"),
     path("history/", views.history, name="history"),
     path("profile/", views.profile, name="profile"),
+    path("inventory/", views.inventory, name="inventory"),
+    path("verify/", views.verify, name="verify"),
+    path("odds/", views.odds, name="odds"),
 ]

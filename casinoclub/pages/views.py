@@ -17,7 +17,7 @@ from typing import Any
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import password_validators_help_texts
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +32,7 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from accounts import services as account_services
 from accounts.authentication import request_player
+from accounts.items import ITEM_KINDS
 from accounts.selectors import inventory_list, wallet_balance
 from accounts.serializers import (
     BirthDateInputSerializer,
@@ -46,7 +47,12 @@ from events.selectors import event_list, mission_list
 from games.selectors import game_config_current, odds_for, play_limits_list, round_list
 from games.services import round_public
 from gamification.selectors import achievements_for_player
-from shop.selectors import catalog_list, limited_packages_list
+from shop.selectors import (
+    catalog_list,
+    limited_packages_list,
+    purchase_get_for_user,
+    purchase_public,
+)
 
 SIGNUP_FIELDS = ("site_id", "nickname", "phone_number", "password", "invite_code", "birth_date")
 
@@ -479,7 +485,7 @@ def gacha(request: HttpRequest) -> HttpResponse:
     odds = odds_for("gacha")
     extra = odds["extra"]
     rates = [
-        {"rarity": name, "percent": round(rate * 100, 2)}
+        {"rarity": name, "name": _rarity_name(name), "percent": round(rate * 100, 2)}
         for name, rate in extra["base_rates"].items()
     ]
     return _game_page(
@@ -493,6 +499,8 @@ def gacha(request: HttpRequest) -> HttpResponse:
                 "pity_threshold": extra["pity_threshold"],
                 "rates": rates,
                 "rtp_percent": odds["rtp_percent"],
+                # Names of the items a pull can grant, for the page's results (codes never shown).
+                "item_names": {row["item_code"]: row["name"] for row in extra["item_drop_rates"]},
             },
             "inventory": inventory_list(request_player(request).pk),
         },
@@ -562,3 +570,137 @@ def history(request: HttpRequest) -> HttpResponse:
 @never_cache
 def profile(request: HttpRequest) -> HttpResponse:
     return _player_page(request, "pages/profile.html", "profile")
+
+
+@login_required
+@never_cache
+def receipt(request: HttpRequest, receipt: str) -> HttpResponse:
+    """One purchase's receipt (id, signature, status), for its buyer only: anyone else gets 404."""
+    purchase = purchase_get_for_user(request_player(request).pk, receipt[:40])
+    if purchase is None:
+        raise Http404("No such purchase.")
+    public = purchase_public(purchase)
+    status_names = {
+        "pending": _("Pending: waiting for the payment provider"),
+        "success": _("Paid"),
+        "failed": _("Failed: nothing was charged"),
+        "refunded": _("Refunded"),
+    }
+    return _player_page(
+        request,
+        "pages/receipt.html",
+        "shop",
+        {
+            "purchase": public,
+            "status_name": status_names.get(public["status"], public["status"]),
+            "is_real_money": public["currency"] != "GOLD",
+        },
+    )
+
+
+@login_required
+@never_cache
+def inventory(request: HttpRequest) -> HttpResponse:
+    """The player's items, one equip slot per kind."""
+    items = inventory_list(request_player(request).pk)
+    equipped = {item["kind"]: item for item in items if item["is_equipped"]}
+    slots = [
+        {"kind": kind, "name": str(name), "item": equipped.get(kind)}
+        for kind, name in ITEM_KINDS.items()
+    ]
+    return _player_page(
+        request, "pages/inventory.html", "inventory", {"items": items, "slots": slots}
+    )
+
+
+def _public_page(
+    request: HttpRequest, template: str, page: str, state: dict[str, Any]
+) -> HttpResponse:
+    """A page anyone may open; a signed-in player also gets the shared initial state."""
+    if request.user.is_authenticated:
+        return _player_page(request, template, page, state)
+    return render(request, template, {"page": page, **state})
+
+
+@never_cache
+def verify(request: HttpRequest) -> HttpResponse:
+    """Recompute a round in the browser (static/js/fair.js): public, the server is not asked."""
+    # Names of the items a gacha round can grant, so a recomputed pull reads as players know it.
+    item_names = {
+        row["item_code"]: row["name"] for row in odds_for("gacha")["extra"]["item_drop_rates"]
+    }
+    return _public_page(request, "pages/verify.html", "verify", {"item_names": item_names})
+
+
+def _symbol_name(symbol: str) -> str:
+    names = {
+        "CHERRY": _("Cherry"),
+        "LEMON": _("Lemon"),
+        "BELL": _("Bell"),
+        "BAR": _("Bar"),
+        "SEVEN": _("Seven"),
+        "DIAMOND": _("Diamond"),
+    }
+    return names.get(symbol, symbol.capitalize())
+
+
+def _rarity_name(rarity: str) -> str:
+    names = {
+        "common": _("Common"),
+        "rare": _("Rare"),
+        "epic": _("Epic"),
+        "legendary": _("Legendary"),
+    }
+    return names.get(rarity, rarity.capitalize())
+
+
+@never_cache
+def odds(request: HttpRequest) -> HttpResponse:
+    """Every game's published odds and paytable, from the live configuration; public."""
+    slot_odds, crash_odds = odds_for("slot"), odds_for("crash")
+    rps_odds, gacha_odds = odds_for("rps"), odds_for("gacha")
+    paytable = slot_odds["extra"]["paytable"]
+    slot_rows = [
+        {
+            "symbol": _symbol_name(symbol),
+            "three": paytable["three_of_a_kind"].get(symbol, 0) / 100,
+            "pair": paytable["pair"].get(symbol, 0) / 100,
+        }
+        for symbol in slot_odds["extra"]["symbols"]
+    ]
+    gacha_extra = gacha_odds["extra"]
+    rarity_rows = [
+        {
+            "name": _rarity_name(name),
+            "base_percent": round(rate * 100, 2),
+            "effective_percent": round(gacha_extra["effective_rates"][name] * 100, 2),
+        }
+        for name, rate in gacha_extra["base_rates"].items()
+    ]
+    rps_labels = {"win": _("Win"), "draw": _("Draw (bet returned)"), "loss": _("Loss")}
+    state = {
+        "slot": {"odds": slot_odds, "rows": slot_rows},
+        "crash": {
+            "odds": crash_odds,
+            "house_edge_percent": crash_odds["extra"]["house_edge_bp"] / 100,
+            "instant_bust_percent": round(crash_odds["extra"]["instant_bust_probability"] * 100, 2),
+        },
+        "rps": {
+            "odds": rps_odds,
+            "rows": [
+                {
+                    "label": rps_labels.get(row["label"], row["label"]),
+                    "percent": row["probability_percent"],
+                    "multiplier": row["multiplier_x100"] / 100,
+                }
+                for row in rps_odds["outcomes"]
+            ],
+        },
+        "gacha": {
+            "odds": gacha_odds,
+            "rarities": rarity_rows,
+            "items": gacha_extra["item_drop_rates"],
+            "gold_per_pull": round(gacha_extra["expected_gold_per_pull"], 2),
+        },
+    }
+    return _public_page(request, "pages/odds.html", "odds", {"games": state})

@@ -187,6 +187,7 @@ REST_FRAMEWORK = {
         "telemetry": env.str("THROTTLE_TELEMETRY", default="60/min"),
         "public_metrics": env.str("THROTTLE_PUBLIC_METRICS", default="120/min"),
         "public_events": env.str("THROTTLE_PUBLIC_EVENTS", default="60/min"),
+        "public_odds": env.str("THROTTLE_PUBLIC_ODDS", default="120/min"),
         # seed rotations per player: each one stores a seed pair for good
         "fairness_rotate": env.str("THROTTLE_FAIRNESS_ROTATE", default="10/min"),
         "password": env.str("THROTTLE_PASSWORD", default="5/min"),  # per player

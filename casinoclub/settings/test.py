@@ -32,6 +32,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "telemetry": "1000/min",
     "public_metrics": "1000/min",
     "public_events": "1000/min",
+    "public_odds": "1000/min",
     "fairness_rotate": "1000/min",
     "password": "1000/min",
 }

@@ -1,6 +1,7 @@
 import itertools
 
 import pytest
+from django.test import Client
 
 from casinoclub.tests.projection_helpers import caught_up
 from games.tests.factories import funded_player
@@ -25,12 +26,13 @@ def test_dashboard_is_one_snapshot_in_a_bounded_number_of_queries(django_assert_
         spin(client)
     client.get("/api/dashboard")  # first call creates the lazily made rows (seeds, configs)
 
-    # 10 + 3 for the limits: today's play counts, a running block, the live configurations
-    with django_assert_max_num_queries(13):
+    # 10 + 3 for the limits (today's play counts, a running block, the live configurations)
+    # + 1: the profile's equipped items
+    with django_assert_max_num_queries(14):
         body = client.get("/api/dashboard").json()
     for _ in range(4):
         spin(client)
-    with django_assert_max_num_queries(13):  # more history, same number of queries
+    with django_assert_max_num_queries(14):  # more history, same number of queries
         again = client.get("/api/dashboard").json()
 
     assert set(body) == {
@@ -42,6 +44,7 @@ def test_dashboard_is_one_snapshot_in_a_bounded_number_of_queries(django_assert_
         "missions",
         "recent_rounds",
         "limits",
+        "first_visit",
         "generated_at",
     }
     assert body["profile"]["id"] == player.pk
@@ -49,6 +52,30 @@ def test_dashboard_is_one_snapshot_in_a_bounded_number_of_queries(django_assert_
     assert len(again["recent_rounds"]) == 5
     assert body["claimable"]["streak"] is True
     assert any(m["progress"] for m in body["missions"])
+    assert body["first_visit"] is False  # rounds played
+
+
+@pytest.mark.django_db
+def test_a_player_who_has_played_no_round_yet_gets_a_first_visit_welcome():
+    # given a brand-new player and one who has played a round
+    newcomer = funded_player(1000)
+    regular = funded_player(1000)
+    spin(client_for(regular))
+
+    # when each opens the dashboard and the home page
+    first = client_for(newcomer).get("/api/dashboard").json()
+    later = client_for(regular).get("/api/dashboard").json()
+    newcomer_home = Client()
+    newcomer_home.force_login(newcomer)
+    regular_home = Client()
+    regular_home.force_login(regular)
+
+    # then only the newcomer is greeted as a first visit, and never "Welcome back"
+    assert (first["first_visit"], later["first_visit"]) == (True, False)
+    page = newcomer_home.get("/").content.decode()
+    assert 'data-first-visit="true"' in page
+    assert "Welcome back" not in page
+    assert 'data-first-visit="false"' in regular_home.get("/").content.decode()
 
 
 @pytest.mark.django_db

@@ -22,6 +22,8 @@ from games.engine.gacha import (
     GachaPull,
     GachaRarity,
     GachaReward,
+    gacha_gold_per_pull,
+    gacha_item_drop_rates,
     gacha_odds,
     gacha_pull,
 )
@@ -78,6 +80,8 @@ __all__ = [
     "crash_settle",
     "elapsed_ms_for_x100",
     "exact_odds",
+    "gacha_gold_per_pull",
+    "gacha_item_drop_rates",
     "gacha_odds",
     "gacha_pull",
     "multiplier_at_x100",

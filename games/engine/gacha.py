@@ -100,7 +100,7 @@ class GachaConfig:
         }
 
     def reward_value(self, reward: GachaReward) -> int:
-        """Gold plus the item's listed gold value: what a pull returns, for RTP."""
+        """Gold plus the item's internal gold value: the validation bound, never published."""
         return reward.gold + (self.item_values[reward.item] if reward.item is not None else 0)
 
     def validate(self) -> None:
@@ -238,6 +238,23 @@ def gacha_value_per_pull(config: GachaConfig) -> Fraction:
     )
 
 
+def gacha_gold_per_pull(config: GachaConfig) -> Fraction:
+    """Long-run expected gold per pull: the return a player can spend (items are not gold)."""
+    return sum(
+        (probability * reward.gold for _, reward, probability in _reward_probabilities(config)),
+        Fraction(0),
+    )
+
+
+def gacha_item_drop_rates(config: GachaConfig) -> dict[str, Fraction]:
+    """Long-run probability that a pull grants each item (pity included), by item code."""
+    rates: dict[str, Fraction] = {}
+    for _, reward, probability in _reward_probabilities(config):
+        if reward.item is not None:
+            rates[reward.item] = rates.get(reward.item, Fraction(0)) + probability
+    return rates
+
+
 def _reward_label(rarity: str, reward: GachaReward) -> str:
     parts = [f"{reward.gold} gold"] if reward.gold else []
     if reward.item is not None:
@@ -248,24 +265,24 @@ def _reward_label(rarity: str, reward: GachaReward) -> str:
 def gacha_odds(config: GachaConfig) -> Odds:
     """Long-run odds per pull, pity included; ``extra`` also gives the base (published) rates.
 
-    RTP is expected (gold + item value) per pull over ``price``; a hit is a pull worth more than
-    ``price``. Multipliers are ``value * 100 // price``.
+    The return to player counts **gold only**: an item cannot be sold back, so it is disclosed
+    by its drop rate (``extra["item_drop_rates"]``) and never at a gold value
+    (docs/decisions/0200-gacha-return-in-gold-only.md). RTP is expected gold per pull over
+    ``price``; a hit is a pull paying more gold than ``price``; multipliers are
+    ``gold * 100 // price``.
     """
     base = _rarity_rates(list(config.rarities))
     effective = gacha_effective_rates(config)
     rows = _reward_probabilities(config)
-    value_per_pull = gacha_value_per_pull(config)
-    ten_pull_rtp = value_per_pull * 10 / config.ten_pull_price
+    gold_per_pull = gacha_gold_per_pull(config)
+    ten_pull_rtp = gold_per_pull * 10 / config.ten_pull_price
+    item_rates = gacha_item_drop_rates(config)
     return Odds(
-        rtp=value_per_pull / config.price,
-        hit_rate=sum(
-            (p for _, reward, p in rows if config.reward_value(reward) > config.price), Fraction(0)
-        ),
+        rtp=gold_per_pull / config.price,
+        hit_rate=sum((p for _, reward, p in rows if reward.gold > config.price), Fraction(0)),
         outcomes=[
             OutcomeProbability(
-                _reward_label(rarity, reward),
-                probability,
-                config.reward_value(reward) * 100 // config.price,
+                _reward_label(rarity, reward), probability, reward.gold * 100 // config.price
             )
             for rarity, reward, probability in rows
         ],
@@ -278,10 +295,18 @@ def gacha_odds(config: GachaConfig) -> Odds:
             "pity_share_of_pulls": float(gacha_pity_share(config)),
             "price": config.price,
             "ten_pull_price": config.ten_pull_price,
-            "expected_value_per_pull": float(value_per_pull),
+            "expected_gold_per_pull": float(gold_per_pull),
             "ten_pull_rtp": float(ten_pull_rtp),
             "ten_pull_rtp_percent": percent(ten_pull_rtp),
-            "item_values": dict(config.item_values),
+            "item_drop_rates": [
+                {
+                    "item": item,
+                    "probability": float(rate),
+                    "probability_exact": str(rate),
+                    "probability_percent": percent(rate, 4),
+                }
+                for item, rate in item_rates.items()
+            ],
         },
     )
 
@@ -290,8 +315,9 @@ def _gold(gold: int) -> GachaReward:
     return GachaReward(gold=gold, item=None)
 
 
-# Published rates 70 / 22 / 6.5 / 1.5 %, pity at the 50th pull; about 91% of the single price
-# and 96% of the ten-pull price come back as gold plus item value (exact figures: gacha_odds).
+# Published rates 70 / 22 / 6.5 / 1.5 %, pity at the 50th pull. Items are disclosed by drop rate;
+# the gold return is the published RTP (exact figures: gacha_odds). ``item_values`` is an internal
+# bound for validation (gold plus items must stay below the price), never shown to players.
 DEFAULT_GACHA_CONFIG = GachaConfig(
     rarities=(
         GachaRarity(

@@ -168,7 +168,8 @@ def _simulate_rounds(
 def _simulate_gacha(
     config: GachaConfig, rounds: int, seed: bytes, progress: Progress | None
 ) -> SimulationResult:
-    """Consecutive pulls carry pity from one to the next; a round's return is its value."""
+    """Consecutive pulls carry pity from one to the next; a round's return is its gold (the
+    published RTP counts gold only: items cannot be sold back)."""
     values = Counter[int]()
     multipliers = Counter[int]()
     pity = 0
@@ -176,7 +177,7 @@ def _simulate_gacha(
         for nonce in chunk:
             pull = gacha_pull(config, FairRng(seed, SIMULATION_CLIENT_SEED, nonce), pity)
             pity = pull.pity_after
-            value = config.reward_value(pull.reward)
+            value = pull.reward.gold
             values[value] += 1
             multipliers[value * 100 // config.price] += 1
         if progress is not None:

@@ -2,21 +2,26 @@
 
 import hashlib
 import itertools
+import json
 from datetime import timedelta
+from fractions import Fraction
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.utils import timezone
 from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
+from accounts import services as account_services
 from accounts.models import InventoryItem, LedgerEntry, Wallet
 from accounts.selectors import ledger_violations
+from accounts.services import inventory_add
 from accounts.tokens import token_pair_for_user
 from casinoclub.realtime.models import RealtimeMessage
 from casinoclub.tests.projection_helpers import caught_up
 from games import engine, services
-from games.models import FairSeed, GameRound, PlayerGameStats
+from games.models import FairSeed, GameRound, LeaderboardEntry, PlayerGameStats
 from games.tests.factories import funded_player
 
 keys = (f"key-{n:08d}" for n in itertools.count())
@@ -234,12 +239,58 @@ def test_gacha_config_publishes_rates(client):
 
 @pytest.mark.parametrize("game", ["slot", "crash", "gacha", "rps"])
 @pytest.mark.django_db
-def test_odds_are_published_for_every_game(client, game):
-    body = client.get(f"/api/games/{game}/odds").json()
+def test_odds_are_published_for_every_game_before_login(game):
+    # given a visitor who has not logged in
+    anonymous = APIClient()
 
-    assert 0.85 < body["rtp"] < 1.0
+    # when they read a game's odds
+    response = anonymous.get(f"/api/games/{game}/odds")
+
+    # then the figures and the configuration they come from are there
+    assert response.status_code == 200
+    body = response.json()
+    minimum_rtp = 0.5 if game == "gacha" else 0.85  # gacha: gold only, items are not priced
+    assert minimum_rtp < body["rtp"] < 1.0
     assert body["config_version"] == 1
     assert body["outcomes"]
+    assert body["config"] == {
+        key: value
+        for key, value in engine.DEFAULT_CONFIGS[game].to_dict().items()
+        if key != "item_values"
+    }
+
+
+@pytest.mark.django_db
+def test_gacha_disclosure_states_the_gold_return_and_each_item_drop_rate_never_an_item_price(
+    client,
+):
+    # given the default gacha configuration, whose items cannot be sold back
+    config = engine.DEFAULT_CONFIGS["gacha"]
+
+    # when the odds, the gacha configuration route and a verified round are read
+    odds = client.get("/api/games/gacha/odds").json()
+    gacha_config = client.get("/api/games/gacha/config").json()
+
+    # then the return to player counts gold only (it was 91.15% with items at a gold value)
+    assert Fraction(odds["rtp_exact"]) == engine.gacha_gold_per_pull(config) / config.price
+    assert odds["rtp_percent"] == "51.74%"
+    assert gacha_config["odds"]["rtp_percent"] == "51.74%"
+    # each outcome's multiplier is its gold alone
+    golds = [reward.gold for rarity in config.rarities for reward, _ in rarity.rewards]
+    assert [row["multiplier_x100"] for row in odds["outcomes"]] == [
+        gold * 100 // config.price for gold in golds
+    ]
+    # each item has its own drop rate and its display name, and no gold value anywhere
+    rates = {row["item_code"]: row for row in odds["extra"]["item_drop_rates"]}
+    assert set(rates) == set(config.item_values)
+    assert {code: Fraction(row["probability_exact"]) for code, row in rates.items()} == (
+        engine.gacha_item_drop_rates(config)
+    )
+    assert rates["frame_silver"]["name"] == "Silver frame"
+    assert rates["frame_silver"]["kind"] == "frame"
+    assert "item_values" not in json.dumps(odds)
+    assert "item_values" not in json.dumps(gacha_config)
+    assert "expected_value_per_pull" not in odds["extra"]
 
 
 @pytest.mark.django_db
@@ -413,3 +464,38 @@ def test_stats_history_and_leaderboard(player, client):
 def test_games_require_login(api_client):
     assert api_client.post("/api/games/slot/spin", {"bet": 10}, format="json").status_code == 401
     assert api_client.get("/api/games/fairness").status_code == 401
+
+
+@pytest.mark.django_db
+def test_the_leaderboard_shows_each_players_equipped_items(client, player):
+    # given two players on today's leaderboard, one showing a gold frame
+    rival = funded_player(0)
+    with transaction.atomic():
+        inventory_add(player.pk, "frame_gold")
+    account_services.item_equip(player.pk, "frame_gold")
+    today = timezone.localdate()
+    LeaderboardEntry.objects.create(
+        period="daily", period_start=today, user=player, net_win=50, rounds=1
+    )
+    LeaderboardEntry.objects.create(
+        period="daily", period_start=today, user=rival, net_win=10, rounds=1
+    )
+
+    # when the leaderboard is read
+    board = client.get("/api/games/leaderboard?period=daily").json()["entries"]
+
+    # then each row carries the player's equipped items by name
+    assert [(entry["user_id"], entry["equipped"]) for entry in board] == [
+        (
+            player.pk,
+            [
+                {
+                    "item_code": "frame_gold",
+                    "name": "Gold frame",
+                    "kind": "frame",
+                    "kind_name": "Avatar frame",
+                }
+            ],
+        ),
+        (rival.pk, []),
+    ]

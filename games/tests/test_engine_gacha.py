@@ -123,20 +123,25 @@ def test_default_odds_publish_base_and_effective_rates():
     assert effective["epic"] + effective["legendary"] > Fraction(8, 100)
     assert effective["common"] < Fraction(7, 10)
     assert sum(o.probability for o in odds.outcomes) == 1
-    assert Fraction(90, 100) <= odds.rtp <= Fraction(96, 100)
     assert odds.extra["ten_pull_rtp"] < 1
+    # the return counts gold only: items cannot be sold back, so they carry no gold value
     assert (
         odds.rtp
         == sum(
-            effective[r.name]
-            * Fraction(w, sum(x for _, x in r.rewards))
-            * CONFIG.reward_value(reward)
+            effective[r.name] * Fraction(w, sum(x for _, x in r.rewards)) * reward.gold
             for r in CONFIG.rarities
             for reward, w in r.rewards
         )
         / CONFIG.price
     )
-    assert odds.to_dict()["rtp_percent"] == "91.15%"
+    assert odds.to_dict()["rtp_percent"] == "51.74%"
+    assert "item_values" not in odds.extra
+    assert sum(Fraction(row["probability_exact"]) for row in odds.extra["item_drop_rates"]) == sum(
+        effective[r.name] * Fraction(w, sum(x for _, x in r.rewards))
+        for r in CONFIG.rarities
+        for reward, w in r.rewards
+        if reward.item is not None
+    )
 
 
 def test_pity_one_makes_every_pull_epic_or_better():

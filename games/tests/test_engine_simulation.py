@@ -48,11 +48,13 @@ def test_simulation_reports_progress_and_is_reproducible():
     assert first.total_returned == sum(m * n for m, n in first.histogram.items())
 
 
-def test_gacha_simulation_stakes_the_price_and_returns_value():
+def test_gacha_simulation_stakes_the_price_and_returns_gold_only():
     result = simulate("gacha", DEFAULT_CONFIGS["gacha"], 1_000, SEED)
 
     assert result.stake == DEFAULT_CONFIGS["gacha"].price
-    assert min(result.histogram) > 0  # every pull is worth something
+    # an item-only pull returns no gold: items are not counted at any gold value
+    assert min(result.histogram) == 0
+    assert result.total_returned == sum(m * n for m, n in result.histogram.items())
 
 
 def test_simulation_refuses_bad_input():

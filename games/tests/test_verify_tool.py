@@ -51,6 +51,20 @@ def test_the_standalone_tool_reproduces_every_game_played_through_the_api(tmp_pa
     for round_ in rounds:
         verify = client.get(f"/api/games/rounds/{round_.pk}/verify").json()
         assert verify["verified"] is True, verify
+        # what a recomputation needs besides the seeds, and never an item's gold value
+        assert (
+            verify["params"]
+            == {
+                "slot": {},
+                "crash": {},
+                "rps": {"choice": "paper"},
+                "gacha": {
+                    "pulls": round_.params.get("count"),
+                    "pity": round_.outcome.get("pulls", [{}])[0].get("pity_before"),
+                },
+            }[round_.game]
+        )
+        assert "item_values" not in verify["config"]
         outcome = run_tool(tmp_path, verify, round_)
         if round_.game == "slot":
             assert outcome["reels"] == round_.outcome["reels"]

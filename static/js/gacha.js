@@ -4,7 +4,7 @@ import { api, post } from "./api.js";
 import { celebrate, mountSoundToggle, tone, wait } from "./feedback.js";
 import { PlayLimits } from "./limits.js";
 import { store } from "./store.js";
-import { busy, el, formatGold, formatNet, gettext, interpolate, ngettext, showError } from "./ui.js";
+import { busy, el, formatGold, formatNet, gettext, initialState, interpolate, ngettext, showError } from "./ui.js";
 
 const card = document.querySelector("section.game");
 const results = document.querySelector("[data-gacha-result]");
@@ -15,6 +15,9 @@ const pullButtons = [
 ];
 const RARITY_ORDER = ["common", "rare", "epic", "legendary"];
 const REVEAL_MS = { common: 120, rare: 260, epic: 480, legendary: 900 };
+
+const ITEM_NAMES = (initialState().gacha || {}).item_names || {};
+const itemName = (code) => ITEM_NAMES[code] || code;
 
 const RARITY_NAMES = () => ({
   common: gettext("Common"),
@@ -33,7 +36,7 @@ function renderInventory(items) {
   inventory.replaceChildren(
     ...(items.length
       ? items.map((item) =>
-          el("li", { dataset: { item: item.item_code } }, el("span", { text: item.name || item.item_code }), " ", el("strong", { text: `×${item.quantity}` })),
+          el("li", { dataset: { item: item.item_code } }, el("span", { text: item.name || itemName(item.item_code) }), " ", el("strong", { text: `×${item.quantity}` })),
         )
       : [el("li", { class: "muted", dataset: { empty: "" }, text: gettext("No items yet.") })]),
   );
@@ -46,7 +49,7 @@ function pullCard(item) {
     el("strong", { text: RARITY_NAMES()[item.rarity] || item.rarity }),
     " ",
     item.reward.gold ? interpolate(gettext("%(gold)s gold"), { gold: formatGold(item.reward.gold) }, true) : "",
-    item.reward.item ? ` · ${item.reward.item}` : "",
+    item.reward.item ? ` · ${itemName(item.reward.item)}` : "",
   );
 }
 

@@ -54,7 +54,11 @@ async function loadRounds() {
             el(
               "tr",
               { dataset: { roundId: round.id } },
-              el("th", { scope: "row" }, el("a", { href: `/profile/?round=${round.id}`, text: `#${round.id}` })),
+              el("th", { scope: "row" }, el("a", {
+                  href: `/verify/?round=${round.id}`,
+                  text: `#${round.id}`,
+                  title: gettext("Verify this round in your browser"),
+                })),
               el("td", { text: GAME_NAMES()[round.game] || round.game }),
               el("td", { text: formatGold(round.bet) }),
               el("td", { text: round.state === "open" ? gettext("running") : formatGold(round.payout) }),
@@ -111,7 +115,14 @@ async function loadLeaderboard() {
               "tr",
               { class: entry.user_id === me ? "me" : null, dataset: { userId: entry.user_id } },
               el("td", { text: String(entry.rank) }),
-              el("th", { scope: "row", text: entry.nickname }),
+              el(
+                "th",
+                { scope: "row" },
+                entry.nickname,
+                ...(entry.equipped || []).map((item) =>
+                  el("span", { class: `badge item-${item.kind}`, dataset: { item: item.item_code }, text: item.name }),
+                ),
+              ),
               el("td", { text: formatGold(entry.net_win) }),
               el("td", { text: `×${entry.best_multiplier.toFixed(2)}` }),
               el("td", { text: formatGold(entry.rounds) }),

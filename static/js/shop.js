@@ -8,11 +8,50 @@ import { purchaseStatusText, store } from "./store.js";
 import { busy, el, formatGold, formatTime, gettext, interpolate, showError } from "./ui.js";
 
 const statusBox = document.querySelector("[data-testid=purchase-status]");
+const receiptLink = document.querySelector("[data-testid=receipt-link]");
 const purchasesList = document.querySelector("[data-purchases]");
+const confirmDialog = document.querySelector("[data-testid=purchase-confirm]");
 let lastReceipt = null;
+
+const receiptUrl = (receipt) => `/shop/receipts/${encodeURIComponent(receipt)}/`;
+
+function showReceiptLink(receipt) {
+  receiptLink.hidden = false;
+  receiptLink.querySelector("a").href = receiptUrl(receipt);
+}
+
+// Every purchase is confirmed first: what it is, its price (real money or gold), what it gives.
+function confirmPurchase(card) {
+  return new Promise((resolve) => {
+    confirmDialog.querySelector("[data-confirm-name]").textContent = card.dataset.name;
+    confirmDialog.querySelector("[data-confirm-price]").textContent = card.dataset.priceText;
+    confirmDialog.querySelector("[data-confirm-gets]").textContent = card.dataset.gets;
+    const realMoney = card.dataset.realMoney === "true";
+    confirmDialog.querySelector("[data-confirm-real-money]").hidden = !realMoney;
+    confirmDialog.querySelector("[data-confirm-gold]").hidden = realMoney;
+    const promo = (card.querySelector("input[name=promo_code]")?.value || "").trim();
+    const promoNote = confirmDialog.querySelector("[data-confirm-promo]");
+    promoNote.hidden = !promo;
+    promoNote.textContent = promo
+      ? interpolate(gettext("Promo code %(code)s: its discount comes off this price when you pay."), { code: promo }, true)
+      : "";
+    confirmDialog.returnValue = "cancel";
+    confirmDialog.addEventListener("close", () => resolve(confirmDialog.returnValue === "confirm"), { once: true });
+    confirmDialog.showModal();
+    confirmDialog.querySelector("[data-testid=confirm-purchase]").focus();
+  });
+}
+
+// The provider's failure codes are not for players: say what happened in words.
+function failureText(reason) {
+  if (reason === "expired") return gettext("The payment was not completed in time. Nothing was charged.");
+  if (reason === "card_declined") return gettext("The card was declined. Nothing was charged.");
+  return gettext("The payment did not go through. Nothing was charged.");
+}
 
 function showStatus(purchase) {
   lastReceipt = purchase.receipt;
+  showReceiptLink(purchase.receipt);
   statusBox.hidden = false;
   statusBox.dataset.status = purchase.status;
   statusBox.dataset.receipt = purchase.receipt;
@@ -21,7 +60,7 @@ function showStatus(purchase) {
   if (purchase.status === "success" && purchase.gold) {
     text += " " + interpolate(gettext("%(gold)s gold credited."), { gold: formatGold(purchase.gold) }, true);
   }
-  if (purchase.status === "failed" && purchase.failure_reason) text += ` (${purchase.failure_reason})`;
+  if (purchase.status === "failed") text += ` ${failureText(purchase.failure_reason)}`;
   statusBox.textContent = text;
 }
 
@@ -29,7 +68,7 @@ function purchaseItem(purchase) {
   const item = el(
     "li",
     { class: "item", dataset: { receipt: purchase.receipt, status: purchase.status } },
-    el("strong", { text: purchase.product || purchase.package || purchase.flow }),
+    el("a", { href: receiptUrl(purchase.receipt), dataset: { testid: "receipt-open" } }, el("strong", { text: purchase.name || gettext("Purchase") })),
     " · ",
     el("span", { class: `badge status-${purchase.status}`, text: purchaseStatusText(purchase.status) }),
     " · ",
@@ -85,6 +124,7 @@ async function loadPackages() {
 }
 
 async function buy(card, button) {
+  if (!(await confirmPurchase(card))) return;
   await busy(button, async () => {
     try {
       let response;
@@ -154,6 +194,7 @@ async function returnFromCheckout() {
   if (!receipt || !outcome) return;
   window.history.replaceState(null, "", window.location.pathname);
   lastReceipt = receipt;
+  showReceiptLink(receipt);
   statusBox.hidden = false;
   statusBox.dataset.status = "pending";
   statusBox.dataset.receipt = receipt;

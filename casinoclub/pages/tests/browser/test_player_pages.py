@@ -11,18 +11,21 @@ import shutil
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import transaction
 from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from accounts import services as account_services
-from accounts.models import InviteCode, LedgerEntry, User, Wallet
+from accounts.models import EquippedItem, InviteCode, LedgerEntry, User, Wallet
 from accounts.selectors import experience_for_next_level
 from accounts.services import level_up_reward
 from accounts.tests.factories import PASSWORD, UserFactory
+from casinoclub.projections import projections_run
 from events.tests.factories import MissionFactory
 from games import engine
 from games import services as game_services
@@ -69,7 +72,10 @@ PLAYER_PAGES = {
     "achievements": "/achievements/",
     "history": "/history/",
     "profile": "/profile/",
+    "inventory": "/inventory/",
 }
+# Pages anyone may open before logging in (besides the landing, signup and login pages).
+PUBLIC_PAGES = {"odds": "/odds/", "verify": "/verify/"}
 MOBILE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -195,6 +201,7 @@ def test_player_story_signup_streak_spins_pending_purchase_webhook_second_tab_an
     card = page.locator(f'[data-testid=product-card][data-sku="{pack.code}"]')
     with api_post_response(page, "/api/shop/buy") as buy_info:
         card.get_by_test_id("buy-button").click()
+        page.get_by_test_id("confirm-purchase").click()  # every purchase is confirmed first
     buy = buy_info.value
     assert buy.status == 200
     assert_idempotency_key(buy)
@@ -391,7 +398,12 @@ def test_every_page_renders_on_desktop_and_mobile_with_screenshots(
     for viewport_name, options in (("desktop", DESKTOP), ("mobile", MOBILE)):
         anonymous = open_context(**options)
         page = anonymous.new_page()
-        for name, path in (("landing", "/"), ("signup", "/signup/"), ("login", "/login/")):
+        for name, path in (
+            ("landing", "/"),
+            ("signup", "/signup/"),
+            ("login", "/login/"),
+            *PUBLIC_PAGES.items(),
+        ):
             response = page.goto(path)
             assert response is not None
             assert response.status == 200, path
@@ -417,7 +429,7 @@ def test_every_page_renders_on_desktop_and_mobile_with_screenshots(
             screenshot(page, SCREENSHOTS_DIR, f"{name}-{viewport_name}")
     assert sorted(path.name for path in SCREENSHOTS_DIR.glob("*.png")) == sorted(
         f"{name}-{viewport}.png"
-        for name in ["landing", "signup", "login", *PLAYER_PAGES]
+        for name in ["landing", "signup", "login", *PUBLIC_PAGES, *PLAYER_PAGES]
         for viewport in ("desktop", "mobile")
     )
     assert page_log.page_errors() == []
@@ -457,6 +469,7 @@ def test_a_stripe_purchase_goes_to_checkout_and_back_and_settles_by_webhook(
 
         with page.expect_navigation(url=re.compile(r"/shop/\?checkout=success")):
             card.get_by_test_id("buy-button").click()
+            page.get_by_test_id("confirm-purchase").click()
 
         purchase = Purchase.objects.get(user=player)
         [create] = fake.posts("/v1/checkout/sessions")
@@ -843,3 +856,193 @@ def test_a_rounds_mission_and_achievement_progress_reach_other_open_pages_over_t
     expect(achievement).to_have_attribute("data-unlocked", "true")
     assert_not_reloaded(events_page)
     assert_not_reloaded(achievements_page)
+
+
+# ---------------------------------------------------------------- purchases, items, verification
+
+JOURNEYS_DIR = ARTIFACTS_DIR / "journeys"  # screens of these flows, for review
+
+
+def test_a_purchase_is_confirmed_first_and_ends_on_its_receipt(
+    open_context: Callable[..., BrowserContext], page_log: PageLog
+) -> None:
+    player = funded_player(100)
+    pack = GoldPackFactory(
+        name="Pocket of gold", price_cents=1200, currency="KRW", gold_amount=5000
+    )
+    package = LimitedPackageFactory(name="Spring chest")
+    page = open_context(**DESKTOP).new_page()
+    sign_in(page, player.site_id, PASSWORD)
+    page.goto("/shop/")
+    wait_socket_open(page)
+    card = page.locator(f'[data-testid=product-card][data-sku="{pack.code}"]')
+    dialog = page.get_by_test_id("purchase-confirm")
+
+    # Buy asks first: the product, its price in its currency and what it gives. Cancel buys nothing.
+    card.get_by_test_id("buy-button").click()
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("[data-confirm-name]")).to_have_text("Pocket of gold")
+    expect(dialog.locator("[data-confirm-price]")).to_have_text("1,200 KRW")
+    expect(dialog.locator("[data-confirm-gets]")).to_have_text("5,000 gold")
+    expect(dialog.locator("[data-confirm-real-money]")).to_be_visible()
+    expect(dialog.locator("[data-confirm-gold]")).to_be_hidden()
+    screenshot(page, JOURNEYS_DIR, "purchase-confirm-desktop")
+    page.get_by_test_id("cancel-purchase").click()
+    expect(dialog).to_be_hidden()
+    assert Purchase.objects.filter(user_id=player.pk).count() == 0
+
+    # A limited package: its items by name, and the promo code the player typed.
+    chest = page.locator(f'[data-testid=limited-card][data-sku="{package.code}"]')
+    chest.locator("input[name=promo_code]").fill("SPRING10")
+    chest.get_by_test_id("buy-button").click()
+    expect(dialog.locator("[data-confirm-name]")).to_have_text("Spring chest")
+    expect(dialog.locator("[data-confirm-price]")).to_have_text("9,900 KRW")
+    expect(dialog.locator("[data-confirm-gets]")).to_have_text("20,000 gold, Gold frame ×1")
+    expect(dialog.locator("[data-confirm-promo]")).to_contain_text("SPRING10")
+    page.keyboard.press("Escape")  # closing the dialog any way buys nothing
+    expect(dialog).to_be_hidden()
+    assert Purchase.objects.filter(user_id=player.pk).count() == 0
+
+    # Confirmed, the purchase is made, its receipt is linked, and "Your purchases" names it.
+    with api_post_response(page, "/api/shop/buy") as buy_info:
+        card.get_by_test_id("buy-button").click()
+        page.get_by_test_id("confirm-purchase").click()
+    assert buy_info.value.status == 200
+    purchase = Purchase.objects.get(user_id=player.pk)
+    expect(page.get_by_test_id("receipt-link").locator("a")).to_have_attribute(
+        "href", f"/shop/receipts/{purchase.receipt}/"
+    )
+    row = page.locator(f'[data-purchases] [data-receipt="{purchase.receipt}"]')
+    expect(row).to_contain_text("Pocket of gold")
+    expect(page.get_by_test_id("purchases")).not_to_contain_text(pack.code)
+
+    # The receipt: its number, status, what it gives and its signature.
+    row.get_by_test_id("receipt-open").click()
+    page.wait_for_url(f"**/shop/receipts/{purchase.receipt}/")
+    receipt = page.get_by_test_id("receipt")
+    expect(receipt).to_have_attribute("data-status", purchase.status)
+    expect(page.get_by_test_id("receipt-id")).to_have_text(purchase.receipt)
+    expect(page.get_by_test_id("receipt-signature")).to_have_text(purchase.signature)
+    expect(page.get_by_test_id("receipt-status")).to_contain_text("Pending")
+    expect(page.get_by_test_id("receipt-price")).to_have_text("1,200 KRW")
+    expect(page.get_by_test_id("receipt-gets")).to_have_text("5,000 gold")
+    assert page_log.page_errors() == []
+
+
+def test_a_player_equips_a_frame_and_it_shows_on_the_profile_and_the_leaderboard(
+    open_context: Callable[..., BrowserContext], page_log: PageLog
+) -> None:
+    player = funded_player(1000)
+    with transaction.atomic():
+        account_services.inventory_add(player.pk, "frame_silver")
+        account_services.inventory_add(player.pk, "frame_gold")
+    game_services.slot_spin(player, 10)  # on today's leaderboard
+    projections_run()
+    page = open_context(**DESKTOP).new_page()
+    sign_in(page, player.site_id, PASSWORD)
+
+    page.goto("/inventory/")
+    silver = page.locator('[data-item="frame_silver"]')
+    expect(silver).to_contain_text("Silver frame")
+    with api_post_response(page, "/api/users/me/items/equip") as equipped:
+        silver.get_by_role("button", name="Equip").click()
+    assert equipped.value.status == 200
+    expect(silver).to_have_attribute("data-equipped", "true")
+    expect(page.locator('[data-slot="frame"]')).to_have_text("Silver frame")
+    assert list(
+        EquippedItem.objects.filter(user_id=player.pk).values_list("item_code", flat=True)
+    ) == ["frame_silver"]
+
+    # The gold frame takes the slot: one frame at a time.
+    gold = page.locator('[data-item="frame_gold"]')
+    gold.get_by_role("button", name="Equip").click()
+    expect(gold).to_have_attribute("data-equipped", "true")
+    expect(silver).to_have_attribute("data-equipped", "false")
+    expect(page.locator('[data-slot="frame"]')).to_have_text("Gold frame")
+
+    page.goto("/profile/")
+    expect(page.get_by_test_id("profile-equipped")).to_contain_text("Gold frame")
+    page.goto("/history/")
+    mine = page.locator(f'[data-testid=leaderboard] tr[data-user-id="{player.pk}"]')
+    expect(mine.locator('[data-item="frame_gold"]')).to_have_text("Gold frame")
+    assert page_log.page_errors() == []
+
+
+def test_the_verify_page_recomputes_played_rounds_in_the_browser_and_catches_a_tampered_seed(
+    open_context: Callable[..., BrowserContext], page_log: PageLog
+) -> None:
+    player = funded_player(10_000)
+    rounds = [
+        game_services.slot_spin(player, 10),
+        game_services.rps_play(player, 10, "paper"),
+        game_services.gacha_pull(player, 10),
+    ]
+    crash = game_services.crash_bet(player, 10, None)
+    rounds.append(game_services.crash_cashout(player, crash.pk))
+    game_services.fair_seed_rotate(player.pk)  # reveals the seed these rounds used
+    page = open_context(**DESKTOP).new_page()
+
+    # The page's own HMAC-SHA256 stream gives the published known answer (no login needed).
+    page.goto("/verify/")
+    known = page.evaluate(
+        """async () => {
+          const fair = await import('/static/js/fair.js');
+          const seed = Uint8Array.from({length: 32}, (_, i) => i);
+          const stream = await fair.FairStream.open(seed, 'casino-club', 0);
+          return [await fair.sha256Hex(seed), await stream.uint32()];
+        }"""
+    )
+    assert known == ["630dcd2966c4336691125448bbb25b4ff412a49c732db2c8abc1b8581bd710dd", 3236343320]
+
+    # Before login, any round's inputs in the address are computed with the live configuration.
+    spin = rounds[0]
+    spin.fair_seed.refresh_from_db()
+    inputs = urlencode(
+        {
+            "game": "slot",
+            "server_seed": bytes(spin.fair_seed.server_seed).hex(),
+            "server_seed_hash": spin.fair_seed.server_seed_hash,
+            "client_seed": spin.fair_seed.client_seed,
+            "nonce": spin.nonce,
+        }
+    )
+    page.goto(f"/verify/?{inputs}")
+    computed = page.get_by_test_id("verify-outcome")
+    expect(computed).to_have_attribute("data-verdict", "computed")
+    expect(computed).to_contain_text(
+        " · ".join(symbol.capitalize() for symbol in spin.outcome["reels"])
+    )
+
+    # From History, a round lands on the verify page already verified, for every game.
+    sign_in(page, player.site_id, PASSWORD)
+    page.goto("/history/")
+    page.locator(f'[data-testid=history] a[href="/verify/?round={rounds[0].pk}"]').click()
+    page.wait_for_url(f"**/verify/?round={rounds[0].pk}")
+    outcome = page.get_by_test_id("verify-outcome")
+    expect(outcome).to_have_attribute("data-verdict", "match")
+    expect(outcome).to_contain_text(
+        " · ".join(symbol.capitalize() for symbol in rounds[0].outcome["reels"])
+    )
+    screenshot(page, JOURNEYS_DIR, "verify-match-desktop")
+    for round_ in rounds[1:]:
+        page.goto(f"/verify/?round={round_.pk}")
+        expect(page.get_by_test_id("verify-outcome")).to_have_attribute("data-verdict", "match")
+    crash_point = page.get_by_test_id("verify-outcome")
+    expect(crash_point).to_contain_text(f"{rounds[-1].outcome['crash_x100'] / 100:.2f}×")
+
+    # The browser computes on its own: a tampered seed does not match.
+    page.goto(f"/verify/?round={rounds[0].pk}")
+    expect(outcome).to_have_attribute("data-verdict", "match")
+    seed = page.locator("[name=server_seed]")
+    original = seed.input_value()
+    seed.fill(("0" if original[0] != "0" else "1") + original[1:])
+    page.get_by_test_id("verify-run").click()
+    expect(outcome).to_have_attribute("data-verdict", "mismatch")
+    expect(outcome).to_contain_text("Does not match")
+    # Even without the hash to compare, the tampered seed gives another result than the recorded.
+    page.locator("[name=server_seed_hash]").fill("")
+    page.get_by_test_id("verify-run").click()
+    expect(outcome).to_have_attribute("data-verdict", "mismatch")
+    expect(outcome).to_contain_text("a different result from the one recorded")
+    screenshot(page, JOURNEYS_DIR, "verify-mismatch-desktop")
+    assert page_log.page_errors() == []
