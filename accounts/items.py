@@ -19,10 +19,12 @@ ITEM_KINDS: dict[str, Promise] = {
     "skin": _("Skin"),
 }
 
+# The names of the default items when their ``accounts.Item`` row (staff-edited, both languages;
+# ``accounts.selectors.item_names``) is missing: the same as the rows the migration creates.
 ITEM_NAMES: dict[str, Promise] = {
-    "frame_bronze": _("Bronze frame"),
-    "frame_silver": _("Silver frame"),
-    "frame_gold": _("Gold frame"),
+    "frame_bronze": _("Bronze avatar frame"),
+    "frame_silver": _("Silver avatar frame"),
+    "frame_gold": _("Gold avatar frame"),
     "emote_lucky_cat": _("Lucky cat emote"),
     "card_back_royal": _("Royal card back"),
     "skin_golden_dragon": _("Golden dragon skin"),

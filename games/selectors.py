@@ -13,9 +13,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 
-from accounts.selectors import play_block_get
 from accounts.items import item_public
-from accounts.selectors import equipped_for_users
+from accounts.selectors import equipped_for_users, item_names, play_block_get
 from games import engine
 from games.defaults import DAILY_LIMITS, default_engine
 from games.models import (
@@ -144,8 +143,10 @@ def odds_for(game: str) -> dict[str, Any]:
     odds = calculators[game](engine_config(config))
     published = odds.to_dict()
     if game == Game.GACHA:  # items by the names players know them by (codes stay for the API)
-        for row in published["extra"]["item_drop_rates"]:
-            row.update(item_public(row["item"]))
+        rows = published["extra"]["item_drop_rates"]
+        names = item_names([row["item"] for row in rows])
+        for row in rows:
+            row.update(item_public(row["item"], names[row["item"]]))
     return {
         "game": game,
         "config_version": config.version,

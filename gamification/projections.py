@@ -32,6 +32,7 @@ from accounts.services.progression import (
     users_progression_save,
 )
 from casinoclub import domain_events
+from casinoclub.i18n import translations
 from casinoclub.projections import Event, Projection
 from casinoclub.realtime.messages import AchievementProgressData, AchievementUnlockData
 from casinoclub.realtime.services import realtime_publish
@@ -161,6 +162,7 @@ class _Folder:
                 unlock_message: AchievementUnlockData = {
                     "code": achievement.code,
                     "name": achievement.name,
+                    "names": translations(achievement, "name"),
                     "metric": achievement.metric,
                     "threshold": threshold,
                     "value": value,

@@ -71,8 +71,6 @@ def _progress_lock(user_id: int) -> PlayerProgress:
     return PlayerProgress.objects.select_for_update().get(user_id=user_id)
 
 
-
-
 def _metric_values(progress: PlayerProgress) -> dict[str, int]:
     return {metric: metric_value(metric, progress) for metric in EVALUATORS}
 

@@ -40,14 +40,14 @@ def test_item_kinds_and_names_come_from_the_code_never_shown_raw():
     assert item_kind("card_back_royal") == "card_back"
     assert item_kind("battle_pass_premium:s1") is None
     assert item_kind("frame_") is None
-    assert item_display_name("frame_silver") == "Silver frame"
+    assert item_display_name("frame_silver") == "Silver avatar frame"
     assert item_display_name("battle_pass_premium:s1") == "Premium battle pass"
     assert item_display_name("frame_ruby_star") == "Ruby star (Avatar frame)"
 
 
 def test_item_names_follow_the_players_language():
     with translation.override("ko"):
-        assert item_display_name("frame_silver") == "실버 프레임"
+        assert item_display_name("frame_silver") == "실버 아바타 프레임"
         assert item_public("skin_jade_tiger")["kind_name"] == "스킨"
 
 
@@ -70,7 +70,7 @@ def test_a_player_equips_an_owned_frame_and_it_shows_on_the_profile_and_public_p
     assert equipped_rows(player) == [("emote", "emote_lucky_cat"), ("frame", "frame_gold")]
     gold_frame = {
         "item_code": "frame_gold",
-        "name": "Gold frame",
+        "name": "Gold avatar frame",
         "kind": "frame",
         "kind_name": "Avatar frame",
     }

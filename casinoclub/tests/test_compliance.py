@@ -316,14 +316,16 @@ def test_the_demo_seed_grants_its_gold_through_the_audited_staff_grant():
     call_command("seed_demo", "--password", "Demo-passw0rd!")  # idempotent
 
     admin = User.objects.get(site_id="admin")
-    players = User.objects.filter(site_id__startswith="user").order_by("site_id")
+    players = User.objects.filter(site_id__regex=r"^(user|rival)").order_by("site_id")
     grants = AuditLogEntry.objects.filter(action="gold_grant").order_by("target_user__site_id")
     assert [
         (entry.actor, entry.target_user.site_id, entry.after["balance"] - entry.before["balance"])
         for entry in grants
-    ] == [(admin, f"user00{n}", 100_000) for n in range(1, 5)]
+    ] == [(admin, f"rival00{n}", 100_000) for n in range(1, 4)] + [
+        (admin, f"user00{n}", 100_000) for n in range(1, 5)
+    ]
     assert all(entry.reason == "Demo starting gold (seed_demo)" for entry in grants)
-    assert [player.birth_date for player in players] == [date(1990, 1, 1)] * 4
+    assert [player.birth_date for player in players] == [date(1990, 1, 1)] * 7
     assert admin.birth_date == date(1990, 1, 1)
     for player in players:
         grant = LedgerEntry.objects.get(wallet_id=player.pk, reason="staff_grant")

@@ -64,9 +64,9 @@ def test_seed_demo_creates_a_running_event_a_season_with_premium_and_a_leaderboa
     assert sorted(entry["nickname"] for entry in board) == ["HighRoller", "JadeTiger", "LuckySeven"]
     frames = {entry["nickname"]: [item["name"] for item in entry["equipped"]] for entry in board}
     assert frames == {
-        "LuckySeven": ["Gold frame"],
-        "HighRoller": ["Silver frame"],
-        "JadeTiger": ["Bronze frame"],
+        "LuckySeven": ["Gold avatar frame"],
+        "HighRoller": ["Silver avatar frame"],
+        "JadeTiger": ["Bronze avatar frame"],
     }
     # while the demo players themselves have not played: their first visit is a first visit
     assert client.get("/api/dashboard").json()["first_visit"] is True

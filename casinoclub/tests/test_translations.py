@@ -182,7 +182,7 @@ def test_item_names_come_from_the_item_catalog_in_the_active_language():
     assert korean == {
         "hat_red": "빨간 모자",
         "frame_silver": "실버 아바타 프레임",
-        "mystery_box": "mystery_box",  # no catalog row: the code itself
+        "mystery_box": "Mystery box",  # no catalog row: a readable name made from the code
         "battle_pass_premium:s1": "프리미엄 배틀 패스",
     }
     assert english["hat_red"] == "Red hat"

@@ -286,7 +286,7 @@ def test_gacha_disclosure_states_the_gold_return_and_each_item_drop_rate_never_a
     assert {code: Fraction(row["probability_exact"]) for code, row in rates.items()} == (
         engine.gacha_item_drop_rates(config)
     )
-    assert rates["frame_silver"]["name"] == "Silver frame"
+    assert rates["frame_silver"]["name"] == "Silver avatar frame"
     assert rates["frame_silver"]["kind"] == "frame"
     assert "item_values" not in json.dumps(odds)
     assert "item_values" not in json.dumps(gacha_config)
@@ -491,7 +491,7 @@ def test_the_leaderboard_shows_each_players_equipped_items(client, player):
             [
                 {
                     "item_code": "frame_gold",
-                    "name": "Gold frame",
+                    "name": "Gold avatar frame",
                     "kind": "frame",
                     "kind_name": "Avatar frame",
                 }

@@ -40,7 +40,7 @@ def test_the_odds_page_states_the_gold_return_and_each_item_by_name_never_an_ite
     text = visible_text(html)
 
     assert "Gold return: 51.74% of a single pull" in " ".join(text.split())
-    for name in ("Silver frame", "Gold frame", "Lucky cat emote", "Jade tiger skin"):
+    for name in ("Silver avatar frame", "Gold avatar frame", "Lucky cat emote", "Jade tiger skin"):
         assert name in text
     for code in RAW_CODES:
         assert code not in text
@@ -73,25 +73,25 @@ def test_the_inventory_page_lists_items_by_name_with_equip_buttons(page_client, 
 
     # then each item shows by name, the equipped one marked, the other with an Equip button
     text = visible_text(html)
-    assert "Silver frame" in text
-    assert "Gold frame" in text
+    assert "Silver avatar frame" in text
+    assert "Gold avatar frame" in text
     assert not any(code in text for code in RAW_CODES)
     assert re.search(r'data-item="frame_silver"[^>]*data-equipped="true"', html)
     assert re.search(r'data-item="frame_gold"[^>]*data-equipped="false"', html)
     assert html.count('data-action="equip"') == 1
     assert html.count('data-action="unequip"') == 1
-    assert "Silver frame" in visible_text(profile.split('data-testid="profile-equipped"')[1])
+    assert "Silver avatar frame" in visible_text(profile.split('data-testid="profile-equipped"')[1])
 
 
 @pytest.mark.django_db
 def test_the_shop_names_items_and_confirms_before_buying(page_client):
-    ItemFactory(code="frame-silver-test", name="Silver frame deal", item_code="frame_silver")
+    ItemFactory(code="frame-silver-test", name="Silver avatar frame deal", item_code="frame_silver")
     GoldPackFactory(code="gold-small-test", name="Small gold pack", price_cents=1200)
 
     html = page_client.get("/shop/").content.decode()
     text = visible_text(html)
 
-    assert "Item: Silver frame" in " ".join(text.split())
+    assert "Item: Silver avatar frame" in " ".join(text.split())
     assert "frame_silver" not in text
     assert 'data-testid="purchase-confirm"' in html
     assert 'data-testid="confirm-purchase"' in html
@@ -130,15 +130,17 @@ def test_a_receipt_shows_its_id_signature_status_and_product_name_to_its_buyer_o
 
 @pytest.mark.django_db
 def test_the_purchases_api_names_what_was_bought(page_player):
-    item = ItemFactory(code="frame-silver-test", name="Silver frame deal", item_code="frame_silver")
+    item = ItemFactory(
+        code="frame-silver-test", name="Silver avatar frame deal", item_code="frame_silver"
+    )
     shop_services.shop_buy(page_player, item.code)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for_user(page_player)['access']}")
 
     [purchase] = api.get("/api/shop/transactions").json()["results"]
 
-    assert purchase["name"] == "Silver frame deal"
+    assert purchase["name"] == "Silver avatar frame deal"
     assert purchase["product"] == "frame-silver-test"
     assert purchase["items"] == [
-        {"item_code": "frame_silver", "quantity": 1, "name": "Silver frame"}
+        {"item_code": "frame_silver", "quantity": 1, "name": "Silver avatar frame"}
     ]

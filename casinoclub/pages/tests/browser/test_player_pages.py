@@ -897,7 +897,7 @@ def test_a_purchase_is_confirmed_first_and_ends_on_its_receipt(
     chest.get_by_test_id("buy-button").click()
     expect(dialog.locator("[data-confirm-name]")).to_have_text("Spring chest")
     expect(dialog.locator("[data-confirm-price]")).to_have_text("9,900 KRW")
-    expect(dialog.locator("[data-confirm-gets]")).to_have_text("20,000 gold, Gold frame ×1")
+    expect(dialog.locator("[data-confirm-gets]")).to_have_text("20,000 gold, Gold avatar frame ×1")
     expect(dialog.locator("[data-confirm-promo]")).to_contain_text("SPRING10")
     page.keyboard.press("Escape")  # closing the dialog any way buys nothing
     expect(dialog).to_be_hidden()
@@ -943,12 +943,12 @@ def test_a_player_equips_a_frame_and_it_shows_on_the_profile_and_the_leaderboard
 
     page.goto("/inventory/")
     silver = page.locator('[data-item="frame_silver"]')
-    expect(silver).to_contain_text("Silver frame")
+    expect(silver).to_contain_text("Silver avatar frame")
     with api_post_response(page, "/api/users/me/items/equip") as equipped:
         silver.get_by_role("button", name="Equip").click()
     assert equipped.value.status == 200
     expect(silver).to_have_attribute("data-equipped", "true")
-    expect(page.locator('[data-slot="frame"]')).to_have_text("Silver frame")
+    expect(page.locator('[data-slot="frame"]')).to_have_text("Silver avatar frame")
     assert list(
         EquippedItem.objects.filter(user_id=player.pk).values_list("item_code", flat=True)
     ) == ["frame_silver"]
@@ -958,13 +958,13 @@ def test_a_player_equips_a_frame_and_it_shows_on_the_profile_and_the_leaderboard
     gold.get_by_role("button", name="Equip").click()
     expect(gold).to_have_attribute("data-equipped", "true")
     expect(silver).to_have_attribute("data-equipped", "false")
-    expect(page.locator('[data-slot="frame"]')).to_have_text("Gold frame")
+    expect(page.locator('[data-slot="frame"]')).to_have_text("Gold avatar frame")
 
     page.goto("/profile/")
-    expect(page.get_by_test_id("profile-equipped")).to_contain_text("Gold frame")
+    expect(page.get_by_test_id("profile-equipped")).to_contain_text("Gold avatar frame")
     page.goto("/history/")
     mine = page.locator(f'[data-testid=leaderboard] tr[data-user-id="{player.pk}"]')
-    expect(mine.locator('[data-item="frame_gold"]')).to_have_text("Gold frame")
+    expect(mine.locator('[data-item="frame_gold"]')).to_have_text("Gold avatar frame")
     assert page_log.page_errors() == []
 
 
