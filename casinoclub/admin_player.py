@@ -161,7 +161,7 @@ class PlayerPage:
             "inventory": inventory_list(player.pk),
             "responsible": ResponsiblePlay.objects.filter(pk=player.pk).first(),
             "responsible_history": AuditLogEntry.objects.filter(
-                target_user=player, action__startswith="responsible_play"
+                target_user=player, action__startswith="responsible_"
             ).select_related("actor")[:RECENT_ROWS],
             "bans": AuditLogEntry.objects.filter(target_user=player, action__in=BAN_ACTIONS)
             .select_related("actor")

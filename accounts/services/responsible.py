@@ -92,11 +92,36 @@ def _block(user_id: int, kind: str, until: datetime) -> ResponsiblePlay:
         state = _locked(user_id)
         if state.blocked_until is not None and state.blocked_until > until:
             raise exceptions.BlockCannotBeShortened(details={"blocked_until": state.blocked_until})
+        before = _block_state(state)
         state.blocked_until = until
         if state.block_kind != BlockKind.SELF_EXCLUSION:
             state.block_kind = kind
         state.save()
+        _player_choice_record(user_id, "responsible_play_block", before, _block_state(state))
         return state
+
+
+def _block_state(state: ResponsiblePlay) -> dict[str, Any]:
+    until = state.blocked_until
+    return {"block_kind": state.block_kind, "blocked_until": until.isoformat() if until else None}
+
+
+def _limit_state(state: ResponsiblePlay) -> dict[str, Any]:
+    pending_at = state.pending_limit_effective_at
+    return {
+        "daily_purchase_limit_cents": state.daily_purchase_limit_cents,
+        "pending_purchase_limit_cents": state.pending_purchase_limit_cents,
+        "pending_limit_effective_at": pending_at.isoformat() if pending_at else None,
+    }
+
+
+def _player_choice_record(
+    user_id: int, action: str, before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    """The player's own responsible-play choice, in the audit log (their history on the support
+    page, next to staff extensions)."""
+    player = User.objects.get(pk=user_id)
+    audit_log_record(actor=player, action=action, target_user=player, before=before, after=after)
 
 
 def cool_off_start(user_id: int, duration: str) -> ResponsiblePlay:
@@ -150,6 +175,7 @@ def purchase_limit_set(user_id: int, limit_cents: int | None) -> ResponsiblePlay
     with transaction.atomic():
         state = _locked(user_id)
         _apply_due_limit(state, now)
+        before = _limit_state(state)
         current = state.daily_purchase_limit_cents
         is_lower = limit_cents is not None and (current is None or limit_cents <= current)
         if is_lower:
@@ -161,6 +187,7 @@ def purchase_limit_set(user_id: int, limit_cents: int | None) -> ResponsiblePlay
             state.pending_purchase_limit_cents = limit_cents
             state.pending_limit_effective_at = now + delay
         state.save()
+        _player_choice_record(user_id, "responsible_play_limit", before, _limit_state(state))
         return state
 
 

@@ -1,6 +1,7 @@
 """The player page: one admin page per player, each section and action behind its permission."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -8,7 +9,7 @@ from django.urls import reverse
 
 from accounts.models import AuditLogEntry, LedgerEntry, LedgerReason, PlayerNote, User, Wallet
 from accounts.roles import ECONOMY, SUPPORT
-from accounts.services import wallet_credit, wallet_debit
+from accounts.services import responsible, wallet_credit, wallet_debit
 from accounts.tests.factories import staff_member
 from casinoclub.admin_player import LEDGER_PAGE_SIZE
 from games.tests.factories import funded_player
@@ -267,3 +268,39 @@ def test_each_section_needs_its_permission(client):
     assert ledger_rows(html) == []
     assert 'id="gold-form"' not in html
     assert 'id="ban-form"' not in html
+
+
+def test_the_responsible_play_history_lists_the_players_choices_and_staff_extensions(client):
+    # given a player who set a purchase limit and cooled off, and a staff extension of it
+    player = funded_player(0)
+    responsible.purchase_limit_set(player.pk, 5_000)
+    block = responsible.cool_off_start(player.pk, "24h")
+    staff = staff_member(SUPPORT)
+    responsible.staff_block_extend(
+        actor=staff,
+        user_id=player.pk,
+        until=block.blocked_until + timedelta(days=1),
+        reason="asked",
+    )
+    client.force_login(staff)
+
+    # when support opens the player's page
+    html = client.get(page_url(player)).content.decode()
+
+    # then the three changes are in the history, each audited with who made it
+    section = html[html.index('id="responsible-play"') : html.index('id="bans"')]
+    actions = re.findall(r"<td>(responsible_[a-z_]+)</td>", section)
+    assert sorted(actions) == [
+        "responsible_block_extend",
+        "responsible_play_block",
+        "responsible_play_limit",
+    ]
+    assert list(
+        AuditLogEntry.objects.filter(target_user=player, action__startswith="responsible_")
+        .order_by("pk")
+        .values_list("action", "actor_id")
+    ) == [
+        ("responsible_play_limit", player.pk),
+        ("responsible_play_block", player.pk),
+        ("responsible_block_extend", staff.pk),
+    ]
