@@ -89,7 +89,7 @@ class LimitedPackage(models.Model):
 
 
 class PromoKind(models.TextChoices):
-    FLAT = "flat", "Flat amount off (cents)"
+    FLAT = "flat", "Flat amount off (in the price currency's minor unit: 1 KRW, 0.01 USD)"
     PERCENT = "percent", "Percent off"
 
 
