@@ -10,7 +10,7 @@ from django.db import connection
 
 from accounts.models import LedgerEntry, LedgerReason, Wallet
 from accounts.selectors import ledger_violations
-from accounts.services import wallet_credit
+from accounts.services import wallet_credit, wallet_debit
 from accounts.tests.test_races import run_together
 from accounts.tokens import token_pair_for_user
 from casinoclub.models import IdempotencyRecord
@@ -190,14 +190,17 @@ def test_a_spin_above_the_balance_writes_no_round_event_count_or_message(client_
     # given a player who spun once and has less gold than the next bet
     from casinoclub.models import DomainEvent
 
-    player = funded_player(15)
+    player = funded_player(1_000)
     client = client_for(player)
     assert _spin(client, "first-spin-0002", bet=10).status_code == 200  # the day's count exists
+    left = Wallet.objects.get(pk=player.pk).balance
+    wallet_debit(player.pk, left - 15, reason=LedgerReason.STAFF_REVOKE, reference="test",
+                 idempotency_key="leave-15")  # fmt: skip
     before = _snapshot(player)
     events_before = DomainEvent.objects.filter(user_id=player.pk).count()
 
-    # when the player bets more than is left
-    response = _spin(client, "too-much-0001", bet=Wallet.objects.get(pk=player.pk).balance + 1)
+    # when the player bets more than is left (a bet inside the game's range)
+    response = _spin(client, "too-much-0001", bet=16)
 
     # then the spin is refused and nothing of it was written
     assert response.status_code == 409
