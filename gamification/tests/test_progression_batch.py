@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import LedgerEntry, User
 from accounts.selectors import experience_for_next_level
-from accounts.services.progression import level_up_reward, users_progression_lock
+from accounts.services.progression import level_up_reward
 from casinoclub import domain_events
 from casinoclub.projections import events_of_types
 from casinoclub.tests.projection_helpers import caught_up
@@ -95,42 +95,3 @@ def test_a_batch_that_crosses_levels_and_an_achievement_pays_each_once(no_achiev
     assert AchievementUnlock.objects.get(user=player).value == 30
     # and the battle pass follows every XP source of the batch
     assert SeasonProgress.objects.get(user=player, season=season).xp == 60 * 50 + 7
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_batch_holding_its_players_rows_does_not_block_a_join_that_references_them():
-    # given a progression batch that has locked a player's user row and holds it
-    import threading
-
-    from events import services as event_services
-    from events.tests.factories import EventFactory
-
-    player = funded_player(0)
-    event = EventFactory()
-    locked, release = threading.Event(), threading.Event()
-
-    def batch() -> None:
-        try:
-            with transaction.atomic():
-                users_progression_lock([player.pk])
-                locked.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=batch)
-    holder.start()
-    try:
-        assert locked.wait(10)
-
-        # when the player joins an event meanwhile (its rows reference the user row)
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = '2s'")
-            participation = event_services.event_join(player, event.pk)
-
-        # then the join did not wait for the batch (the batch's lock leaves the key alone)
-        assert participation.user_id == player.pk
-    finally:
-        release.set()
-        holder.join()
