@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import Token as JsonWebToken
 
 from casinoclub.client_address import client_address
-from casinoclub.idempotency import run_idempotent
+from casinoclub.idempotency import KEY_PATTERN, run_idempotent
 from casinoclub.openapi import error_responses
 from casinoclub.permissions import staff_permission
 from casinoclub.throttling import ScopedRateThrottle
@@ -34,9 +34,13 @@ from .tokens import SESSION_CLAIM, token_pair_for_user
 
 IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": KEY_PATTERN.pattern, "minLength": 8, "maxLength": 100},
     OpenApiParameter.HEADER,
-    description="8-100 characters; or send idempotency_key in the body.",
+    required=True,
+    description=(
+        "Required on every gold-moving request: 8-100 letters, digits or `_-:.`, new for each "
+        "intended operation. A retry with the same key and body gets the first answer again."
+    ),
 )
 
 

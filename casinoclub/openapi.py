@@ -24,6 +24,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import permissions, serializers
 
+from casinoclub.serializers import StrictSerializer
+
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 ErrorEnvelopeSerializer = inline_serializer(
@@ -61,6 +63,18 @@ def error_responses(*status_codes: int) -> dict[int, OpenApiResponse]:
 
 
 class ErrorEnvelopeAutoSchema(AutoSchema):
+    def _map_serializer(
+        self, serializer: Any, direction: Any, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        """An input serializer's schema states what ``StrictSerializer`` enforces: no unknown
+        field (``additionalProperties: false``), plus any rule a serializer declares in
+        ``schema_extra`` (e.g. login's ``oneOf``)."""
+        schema: dict[str, Any] = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(serializer, StrictSerializer):
+            schema["additionalProperties"] = False
+            schema.update(getattr(serializer, "schema_extra", {}))
+        return schema
+
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         for status_code in self.error_status_codes():

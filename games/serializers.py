@@ -1,10 +1,10 @@
 from rest_framework import serializers
 
-from casinoclub.serializers import IdempotentInputSerializer, StrictIntegerField, StrictSerializer
+from casinoclub.serializers import StrictIntegerField, StrictSerializer
 from games.engine import CHOICES
 
 
-class BetInputSerializer(IdempotentInputSerializer):
+class BetInputSerializer(StrictSerializer):
     bet = StrictIntegerField(min_value=1)
 
 
@@ -12,7 +12,7 @@ class RpsInputSerializer(BetInputSerializer):
     choice = serializers.ChoiceField(choices=list(CHOICES))
 
 
-class GachaInputSerializer(IdempotentInputSerializer):
+class GachaInputSerializer(StrictSerializer):
     count = serializers.ChoiceField(choices=[1, 10], default=1)
 
 
@@ -23,7 +23,7 @@ class CrashBetInputSerializer(BetInputSerializer):
     )  # fmt: skip
 
 
-class CrashCashoutInputSerializer(IdempotentInputSerializer):
+class CrashCashoutInputSerializer(StrictSerializer):
     round_id = StrictIntegerField(min_value=1)
 
 

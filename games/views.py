@@ -10,7 +10,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +19,7 @@ from accounts.selectors import inventory_list, wallet_balance
 from accounts.views import IDEMPOTENCY_KEY_HEADER
 from casinoclub.idempotency import run_idempotent
 from casinoclub.openapi import ErrorEnvelopeSerializer, error_responses
+from casinoclub.pagination import PAGE_PARAMETERS, StrictPageNumberPagination
 from casinoclub.throttling import ScopedRateThrottle
 from games import selectors, serializers, services, verification
 from games.models import Game, GameRound, LeaderboardPeriod
@@ -215,20 +215,13 @@ class StatsMeView(APIView):
         return Response(rows)
 
 
-class HistoryPagination(PageNumberPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-
 class HistoryView(APIView):
-    pagination_class = HistoryPagination  # also tells the schema the response is a page
+    pagination_class = StrictPageNumberPagination  # also tells the schema the response is a page
 
     @extend_schema(
         parameters=[
             OpenApiParameter("game", OpenApiTypes.STR, enum=Game.values, required=False),
-            OpenApiParameter("page", OpenApiTypes.INT, required=False),
-            OpenApiParameter("page_size", OpenApiTypes.INT, required=False),
+            *PAGE_PARAMETERS,
         ],
         # 404 "Invalid page." for a page before the first or after the last (DRF pagination)
         responses={200: serializers.RoundSerializer(many=True), **error_responses(404)},

@@ -1,13 +1,13 @@
 from rest_framework import serializers
 
-from casinoclub.serializers import IdempotentInputSerializer
+from casinoclub.serializers import StrictSerializer
 
 
-class BuyInputSerializer(IdempotentInputSerializer):
+class BuyInputSerializer(StrictSerializer):
     product_code = serializers.SlugField(max_length=64)
 
 
-class BuyLimitedInputSerializer(IdempotentInputSerializer):
+class BuyLimitedInputSerializer(StrictSerializer):
     package_code = serializers.SlugField(max_length=64)
     promo_code = serializers.CharField(max_length=32, required=False, allow_blank=False)
 

@@ -9,7 +9,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +20,7 @@ from accounts.selectors import wallet_balance
 from accounts.views import IDEMPOTENCY_KEY_HEADER
 from casinoclub.idempotency import run_idempotent_in_steps
 from casinoclub.openapi import error_responses
+from casinoclub.pagination import PAGE_PARAMETERS, StrictPageNumberPagination
 from casinoclub.permissions import staff_permission
 from casinoclub.throttling import ScopedRateThrottle
 from shop import economy, gateway, selectors, serializers, services
@@ -99,17 +99,11 @@ class BuyLimitedView(PurchaseThrottled):
         )
 
 
-class TransactionsPagination(PageNumberPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-
 class TransactionsView(APIView):
-    pagination_class = TransactionsPagination  # also tells the schema the response is a page
+    pagination_class = StrictPageNumberPagination  # also tells the schema the response is a page
 
     @extend_schema(
-        parameters=[OpenApiParameter("page", OpenApiTypes.INT, required=False)],
+        parameters=PAGE_PARAMETERS,
         # 404 "Invalid page." for a page before the first or after the last (DRF pagination)
         responses={200: serializers.PurchaseSerializer(many=True), **error_responses(404)},
         operation_id="shop_transactions",
