@@ -43,6 +43,7 @@ class _NormalizedField(serializers.RegexField):
         value = str(super().to_internal_value(data))
         if not re.fullmatch(self.pattern, value):
             self.fail("invalid")
+        self.run_validators(value)  # maxLength applies to the value as sent
         return _normalized(self.normalize, value)
 
 
@@ -210,3 +211,15 @@ class CoolOffInputSerializer(StrictSerializer):
 
 class SelfExclusionInputSerializer(StrictSerializer):
     days = serializers.ChoiceField(choices=[30, 180, 365, 1825])
+
+
+class ResponsiblePlayStatusSerializer(serializers.Serializer):
+    daily_purchase_limit_cents = serializers.IntegerField(allow_null=True)
+    pending_purchase_limit_cents = serializers.IntegerField(
+        allow_null=True, help_text="A raised limit waiting for its cooling-off period."
+    )
+    pending_limit_effective_at = serializers.DateTimeField(allow_null=True)
+    blocked = serializers.BooleanField()
+    block_kind = serializers.ChoiceField(choices=["cool_off", "self_exclusion"], allow_null=True)
+    blocked_until = serializers.DateTimeField(allow_null=True)
+    reality_check_minutes = serializers.IntegerField()

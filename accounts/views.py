@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib.auth import update_session_auth_hash
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
@@ -262,7 +261,10 @@ def _responsible_play_change(
 
 
 class ResponsiblePlayView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="responsible_play_status")
+    @extend_schema(
+        responses={200: serializers.ResponsiblePlayStatusSerializer},
+        operation_id="responsible_play_status",
+    )
     def get(self, request: Request) -> Response:
         return Response(responsible.responsible_play_status(request_player(request).pk))
 
@@ -270,7 +272,7 @@ class ResponsiblePlayView(APIView):
 class PurchaseLimitView(APIView):
     @extend_schema(
         request=serializers.PurchaseLimitInputSerializer,
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: serializers.ResponsiblePlayStatusSerializer},
         operation_id="responsible_play_purchase_limit",
     )
     def post(self, request: Request) -> Response:
@@ -285,7 +287,7 @@ class PurchaseLimitView(APIView):
 class CoolOffView(APIView):
     @extend_schema(
         request=serializers.CoolOffInputSerializer,
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: serializers.ResponsiblePlayStatusSerializer},
         operation_id="responsible_play_cool_off",
     )
     def post(self, request: Request) -> Response:
@@ -297,7 +299,7 @@ class CoolOffView(APIView):
 class SelfExclusionView(APIView):
     @extend_schema(
         request=serializers.SelfExclusionInputSerializer,
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: serializers.ResponsiblePlayStatusSerializer},
         operation_id="responsible_play_self_exclusion",
     )
     def post(self, request: Request) -> Response:

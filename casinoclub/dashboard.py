@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,11 +18,32 @@ from rest_framework.views import APIView
 from accounts.authentication import request_player
 from accounts.serializers import ProfileSerializer
 from events.selectors import event_list, mission_list
+from events.serializers import EventSerializer, MissionSerializer
 from games.selectors import round_list
+from games.serializers import RoundSerializer
 from games.services import round_public
 from gamification.selectors import streak_status, vip_status
+from gamification.serializers import StreakStatusSerializer, VipStatusSerializer
 
 RECENT_ROUNDS = 5
+
+
+class ClaimableSerializer(serializers.Serializer):
+    streak = serializers.BooleanField()
+    vip = serializers.BooleanField()
+    events = serializers.ListField(child=serializers.IntegerField(), help_text="Event ids.")
+    missions = serializers.ListField(child=serializers.IntegerField(), help_text="Mission ids.")
+
+
+class DashboardSerializer(serializers.Serializer):
+    profile = ProfileSerializer()
+    streak = StreakStatusSerializer()
+    vip = VipStatusSerializer()
+    claimable = ClaimableSerializer()
+    events = EventSerializer(many=True)
+    missions = MissionSerializer(many=True)
+    recent_rounds = RoundSerializer(many=True)
+    generated_at = serializers.DateTimeField()
 
 
 def dashboard_snapshot(user: Any) -> dict[str, Any]:
@@ -52,6 +73,6 @@ def dashboard_snapshot(user: Any) -> dict[str, Any]:
 
 
 class DashboardView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="dashboard")
+    @extend_schema(responses={200: DashboardSerializer}, operation_id="dashboard")
     def get(self, request: Request) -> Response:
         return Response(dashboard_snapshot(request_player(request)))

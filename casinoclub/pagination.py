@@ -20,16 +20,20 @@ from casinoclub.serializers import StrictSerializer, query_validated
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 1_000_000_000
 
 
 class PageQuerySerializer(StrictSerializer):
-    page = serializers.IntegerField(min_value=1, required=False)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, required=False)
     page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, required=False)
 
 
 PAGE_PARAMETERS = [
     OpenApiParameter(
-        "page", {"type": "integer", "minimum": 1}, required=False, description="From 1."
+        "page",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+        required=False,
+        description="From 1; a page past the last one is 404.",
     ),
     OpenApiParameter(
         "page_size",

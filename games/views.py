@@ -38,7 +38,7 @@ def _validated(serializer_class: type, request: Request) -> dict[str, Any]:
 class SlotSpinView(APIView):
     @extend_schema(
         request=serializers.BetInputSerializer,
-        responses={200: serializers.PlayResultSerializer},
+        responses={200: serializers.PlayResultSerializer, **error_responses(429)},
         parameters=[IDEMPOTENCY_KEY_HEADER],
         operation_id="games_slot_spin",
     )
@@ -53,7 +53,7 @@ class SlotSpinView(APIView):
 class RpsPlayView(APIView):
     @extend_schema(
         request=serializers.RpsInputSerializer,
-        responses={200: serializers.PlayResultSerializer},
+        responses={200: serializers.PlayResultSerializer, **error_responses(429)},
         parameters=[IDEMPOTENCY_KEY_HEADER],
         operation_id="games_rps_play",
     )
@@ -70,7 +70,7 @@ class RpsPlayView(APIView):
 class GachaPullView(APIView):
     @extend_schema(
         request=serializers.GachaInputSerializer,
-        responses={200: serializers.PlayResultSerializer},
+        responses={200: serializers.PlayResultSerializer, **error_responses(429)},
         parameters=[IDEMPOTENCY_KEY_HEADER],
         operation_id="games_gacha_pull",
     )
@@ -83,7 +83,9 @@ class GachaPullView(APIView):
 
 
 class GachaConfigView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="games_gacha_config")
+    @extend_schema(
+        responses={200: serializers.GachaConfigSerializer}, operation_id="games_gacha_config"
+    )
     def get(self, request: Request) -> Response:
         config = selectors.game_config_current(Game.GACHA)
         return Response(
@@ -96,7 +98,9 @@ class GachaConfigView(APIView):
 
 
 class GachaInventoryView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="games_gacha_inventory")
+    @extend_schema(
+        responses={200: serializers.InventorySerializer}, operation_id="games_gacha_inventory"
+    )
     def get(self, request: Request) -> Response:
         return Response({"items": inventory_list(request_player(request).pk)})
 
@@ -104,7 +108,7 @@ class GachaInventoryView(APIView):
 class CrashBetView(APIView):
     @extend_schema(
         request=serializers.CrashBetInputSerializer,
-        responses={200: serializers.PlayResultSerializer},
+        responses={200: serializers.PlayResultSerializer, **error_responses(429)},
         parameters=[IDEMPOTENCY_KEY_HEADER],
         operation_id="games_crash_bet",
     )
@@ -138,7 +142,7 @@ class CrashCashoutView(APIView):
 
 
 class OddsView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="games_odds")
+    @extend_schema(responses={200: serializers.OddsSerializer}, operation_id="games_odds")
     def get(self, request: Request, game: str) -> Response:
         if game not in Game.values:
             raise NotFound("No such game.")
@@ -182,7 +186,10 @@ class FairnessRotateView(APIView):
 
 
 class RoundVerifyView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="games_round_verify")
+    @extend_schema(
+        responses={200: serializers.RoundVerificationSerializer},
+        operation_id="games_round_verify",
+    )
     def get(self, request: Request, round_id: int) -> Response:
         round_ = selectors.round_get_for_user(request_player(request).pk, round_id)
         if round_ is None:
@@ -249,7 +256,7 @@ class LeaderboardView(APIView):
                 "by", OpenApiTypes.STR, enum=["net_win", "multiplier"], required=False
             ),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: serializers.LeaderboardSerializer},
         operation_id="games_leaderboard",
     )
     def get(self, request: Request) -> Response:

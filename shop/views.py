@@ -46,7 +46,7 @@ def _charged(purchase_id: int) -> tuple[int, dict[str, Any]]:
 
 
 class CatalogView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="shop_catalog")
+    @extend_schema(responses={200: serializers.CatalogSerializer}, operation_id="shop_catalog")
     def get(self, request: Request) -> Response:
         player = request_player(request)
         return Response({"products": selectors.catalog_list(player, timezone.now())})
@@ -72,7 +72,10 @@ class BuyView(PurchaseThrottled):
 
 
 class LimitedPackagesView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="shop_limited_packages")
+    @extend_schema(
+        responses={200: serializers.LimitedPackagesSerializer},
+        operation_id="shop_limited_packages",
+    )
     def get(self, request: Request) -> Response:
         player = request_player(request)
         return Response({"packages": selectors.limited_packages_list(player, timezone.now())})
@@ -133,7 +136,7 @@ class AdminStatsView(APIView):
 
     permission_classes = [staff_permission("accounts.see_economy"), StaffSecondFactorVerified]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="admin_stats")
+    @extend_schema(responses={200: serializers.AdminStatsSerializer}, operation_id="admin_stats")
     def get(self, request: Request) -> Response:
         return Response(economy.admin_stats())
 
@@ -163,7 +166,7 @@ class WebhookView(PaymentWebhookView):
     provider = "simulated"
 
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
+        request=serializers.SimulatedPaymentEventSerializer,
         responses={200: serializers.WebhookResultSerializer, **error_responses(401, 404, 409)},
         parameters=[
             OpenApiParameter("X-Webhook-Timestamp", OpenApiTypes.STR, OpenApiParameter.HEADER),
@@ -182,7 +185,7 @@ class StripeWebhookView(PaymentWebhookView):
     provider = "stripe"
 
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
+        request=serializers.StripeEventSerializer,
         responses={200: serializers.WebhookResultSerializer, **error_responses(400, 401)},
         parameters=[
             OpenApiParameter("Stripe-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER)
