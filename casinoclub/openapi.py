@@ -51,8 +51,8 @@ ERROR_DESCRIPTIONS = {
     409: "Conflicts with the current state (e.g. `already_claimed`, `idempotency_in_progress`).",
     413: "The request body is too large (`payload_too_large`).",
     422: "This idempotency key was used for a different request (`idempotency_mismatch`).",
-    429: "Too many requests (`rate_limited`, or a domain limit: `login_locked`, `daily_limit_reached`).",
-    503: "Briefly unavailable (`service_unavailable`, `payment_provider_unavailable`): retry.",
+    429: "Too many requests (`rate_limited`, `login_locked`, `daily_limit_reached`, ...).",
+    503: "Briefly unavailable: retry (`service_unavailable`, `payment_provider_unavailable`).",
 }
 
 

@@ -84,7 +84,6 @@ def _query_values(fields: Mapping[str, serializers.Field], query: QueryDict) -> 
 # Base of every input serializer (see the module docstring). No docstring of its own: the schema
 # would show it as the description of every input that has none.
 class StrictSerializer(serializers.Serializer):
-
     def get_fields(self) -> dict[str, serializers.Field]:
         fields: dict[str, serializers.Field] = super().get_fields()
         for field in fields.values():

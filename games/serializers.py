@@ -103,7 +103,8 @@ class EngineConfigSerializer(serializers.Serializer):
 
 
 class OutcomeProbabilitySerializer(serializers.Serializer):
-    label = serializers.CharField()
+    # DRF's metaclass moves declared fields out of the class: "label" does not shadow Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
     probability = serializers.FloatField()
     probability_exact = serializers.CharField()
     probability_percent = serializers.CharField()

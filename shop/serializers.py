@@ -122,4 +122,5 @@ class StripeEventSerializer(serializers.Serializer):
 
     id = serializers.CharField()
     type = serializers.CharField()
-    data = StripeEventDataSerializer()
+    # DRF's metaclass moves declared fields out of the class, so "data" does not shadow .data.
+    data = StripeEventDataSerializer()  # type: ignore[assignment]
