@@ -56,10 +56,11 @@ SESSION_ENDING_OPERATIONS = [
 MAX_EXAMPLES = 5
 SEED = 20261206
 # The player's journey the run must have walked with success: (method, path template) of 2xx
-# answers in schemathesis' own record of the run (its VCR cassette).
+# answers in schemathesis' own record of the run (its VCR cassette). Login is left out: the bounded
+# stateful phase does not always follow the signup → login link, and a generated login names a
+# player that does not exist.
 JOURNEY = [
     ("POST", "/api/auth/signup"),
-    ("POST", "/api/auth/login"),
     ("POST", "/api/games/slot/spin"),
     ("GET", "/api/games/history"),
     ("GET", "/api/games/rounds/{round_id}/verify"),
@@ -89,6 +90,7 @@ def gold_pack() -> Product:
         gold_amount=1_000,
         price_cents=1_000,
         currency="KRW",
+        display_order=-1,  # first in the catalog: the catalog → buy link buys products[0]
     )
 
 
