@@ -187,3 +187,23 @@ def test_login_takes_exactly_one_well_formed_name(api_client, body):
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.django_db
+def test_telemetry_props_that_postgresql_cannot_store_are_kept_with_a_replacement_character(
+    player_client, django_capture_on_commit_callbacks
+):
+    # A NUL and an unpaired surrogate are valid JSON escapes; storing them was a 500.
+    props = r'{"a\u0000b": "x\ud800y"}'
+    body = f'{{"events": [{{"name": "page.view", "ts": "{TS}", "props": {props}}}]}}'
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = player_client.post(
+            "/api/telemetry/events", body, content_type="application/json"
+        )
+
+    assert response.status_code == 202
+    assert response.json() == {"received": 1, "stored": 1}
+    assert list(TelemetryEvent.objects.values_list("props", flat=True)) == [
+        {"a\ufffdb": "x\ufffdy"}
+    ]
