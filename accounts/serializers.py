@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from casinoclub.serializers import IdempotentInputSerializer, StrictIntegerField, StrictSerializer
+from casinoclub.serializers import StrictIntegerField, StrictSerializer
 
 from . import validators
 from .items import ITEM_KINDS
@@ -21,28 +22,55 @@ def _normalized(normalize: Any, value: str) -> str:
         raise serializers.ValidationError(error.messages) from error
 
 
-class SiteIdField(serializers.CharField):
+# The patterns of what each field accepts as sent; the normalizers then lower-case the site_id
+# and drop the phone number's separators (validators.py holds the stored forms' rules).
+SITE_ID_INPUT_PATTERN = r"^[A-Za-z0-9_]{4,32}$"
+NICKNAME_INPUT_PATTERN = r"^\w{2,20}$"
+PHONE_INPUT_PATTERN = r"^[\s\-().]*\+?(?:[\s\-().]*[0-9]){9,15}[\s\-().]*$"
+
+
+class _NormalizedField(serializers.RegexField):
+    """A string matching ``pattern`` as sent (documented in the schema), then normalized."""
+
+    pattern = ""
+    max_length_ = 0
+
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=32, **kwargs)
+        super().__init__(self.pattern, max_length=self.max_length_, **kwargs)
+
+    def normalize(self, value: str) -> str:
+        raise NotImplementedError
 
     def to_internal_value(self, data: Any) -> str:
-        return _normalized(validators.normalize_site_id, super().to_internal_value(data))
+        value = str(super().to_internal_value(data))
+        if not re.fullmatch(self.pattern, value):
+            self.fail("invalid")
+        self.run_validators(value)  # maxLength applies to the value as sent
+        return _normalized(self.normalize, value)
 
 
-class NicknameField(serializers.CharField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=20, **kwargs)
+class SiteIdField(_NormalizedField):
+    pattern = SITE_ID_INPUT_PATTERN
+    max_length_ = 32
 
-    def to_internal_value(self, data: Any) -> str:
-        return _normalized(validators.normalize_nickname, super().to_internal_value(data))
+    def normalize(self, value: str) -> str:
+        return validators.normalize_site_id(value)
 
 
-class PhoneNumberField(serializers.CharField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=24, **kwargs)
+class NicknameField(_NormalizedField):
+    pattern = NICKNAME_INPUT_PATTERN
+    max_length_ = 20
 
-    def to_internal_value(self, data: Any) -> str:
-        return _normalized(validators.normalize_phone_number, super().to_internal_value(data))
+    def normalize(self, value: str) -> str:
+        return validators.normalize_nickname(value)
+
+
+class PhoneNumberField(_NormalizedField):
+    pattern = PHONE_INPUT_PATTERN
+    max_length_ = 24
+
+    def normalize(self, value: str) -> str:
+        return validators.normalize_phone_number(value)
 
 
 class SignupInputSerializer(StrictSerializer):
@@ -55,12 +83,16 @@ class SignupInputSerializer(StrictSerializer):
 
 
 class LoginInputSerializer(StrictSerializer):
-    site_id = serializers.CharField(max_length=32, required=False)
-    nickname = serializers.CharField(max_length=20, required=False)
+    """Exactly one of ``site_id`` and ``nickname`` (the schema's ``oneOf``), and the password."""
+
+    schema_extra = {"oneOf": [{"required": ["site_id"]}, {"required": ["nickname"]}]}
+
+    site_id = serializers.RegexField(SITE_ID_INPUT_PATTERN, max_length=32, required=False)
+    nickname = serializers.RegexField(NICKNAME_INPUT_PATTERN, max_length=20, required=False)
     password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if bool(attrs.get("site_id")) == bool(attrs.get("nickname")):
+        if ("site_id" in attrs) == ("nickname" in attrs):
             raise serializers.ValidationError("Give either site_id or nickname.")
         return attrs
 
@@ -197,9 +229,9 @@ class AuthResultSerializer(TokenPairSerializer):
     user = ProfileSerializer()
 
 
-class GoldAdjustInputSerializer(IdempotentInputSerializer):
+class GoldAdjustInputSerializer(StrictSerializer):
     amount = StrictIntegerField(min_value=-(10**12), max_value=10**12)
-    reason = serializers.CharField(max_length=500)
+    reason = serializers.RegexField(r"\S", max_length=500, help_text="Not only blanks.")
 
     def validate_amount(self, value: int) -> int:
         if value == 0:
@@ -240,3 +272,15 @@ class CoolOffInputSerializer(StrictSerializer):
 
 class SelfExclusionInputSerializer(StrictSerializer):
     days = serializers.ChoiceField(choices=[30, 180, 365, 1825])
+
+
+class ResponsiblePlayStatusSerializer(serializers.Serializer):
+    daily_purchase_limit_cents = serializers.IntegerField(allow_null=True)
+    pending_purchase_limit_cents = serializers.IntegerField(
+        allow_null=True, help_text="A raised limit waiting for its cooling-off period."
+    )
+    pending_limit_effective_at = serializers.DateTimeField(allow_null=True)
+    blocked = serializers.BooleanField()
+    block_kind = serializers.ChoiceField(choices=["cool_off", "self_exclusion"], allow_null=True)
+    blocked_until = serializers.DateTimeField(allow_null=True)
+    reality_check_minutes = serializers.IntegerField()

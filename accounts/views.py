@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib.auth import update_session_auth_hash
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
@@ -19,7 +18,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import Token as JsonWebToken
 
 from casinoclub.client_address import client_address
-from casinoclub.idempotency import run_idempotent
+from casinoclub.idempotency import KEY_PATTERN, run_idempotent
 from casinoclub.openapi import error_responses
 from casinoclub.permissions import staff_permission
 from casinoclub.throttling import ScopedRateThrottle
@@ -34,9 +33,13 @@ from .tokens import SESSION_CLAIM, token_pair_for_user
 
 IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": KEY_PATTERN.pattern, "minLength": 8, "maxLength": 100},
     OpenApiParameter.HEADER,
-    description="8-100 characters; or send idempotency_key in the body.",
+    required=True,
+    description=(
+        "Required on every gold-moving request: 8-100 letters, digits or `_-:.`, new for each "
+        "intended operation. A retry with the same key and body gets the first answer again."
+    ),
 )
 
 
@@ -332,7 +335,10 @@ def _responsible_play_change(
 
 
 class ResponsiblePlayView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="responsible_play_status")
+    @extend_schema(
+        responses={200: serializers.ResponsiblePlayStatusSerializer},
+        operation_id="responsible_play_status",
+    )
     def get(self, request: Request) -> Response:
         return Response(responsible.responsible_play_status(request_player(request).pk))
 
@@ -340,7 +346,7 @@ class ResponsiblePlayView(APIView):
 class PurchaseLimitView(APIView):
     @extend_schema(
         request=serializers.PurchaseLimitInputSerializer,
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: serializers.ResponsiblePlayStatusSerializer},
         operation_id="responsible_play_purchase_limit",
     )
     def post(self, request: Request) -> Response:
@@ -355,7 +361,7 @@ class PurchaseLimitView(APIView):
 class CoolOffView(APIView):
     @extend_schema(
         request=serializers.CoolOffInputSerializer,
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: serializers.ResponsiblePlayStatusSerializer},
         operation_id="responsible_play_cool_off",
     )
     def post(self, request: Request) -> Response:
@@ -367,7 +373,7 @@ class CoolOffView(APIView):
 class SelfExclusionView(APIView):
     @extend_schema(
         request=serializers.SelfExclusionInputSerializer,
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: serializers.ResponsiblePlayStatusSerializer},
         operation_id="responsible_play_self_exclusion",
     )
     def post(self, request: Request) -> Response:

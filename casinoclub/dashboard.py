@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,11 +18,37 @@ from rest_framework.views import APIView
 from accounts.authentication import request_player
 from accounts.serializers import ProfileSerializer
 from events.selectors import event_list, mission_list
+from events.serializers import EventSerializer, MissionSerializer
 from games.selectors import play_limits_list, round_list
+from games.serializers import PlayLimitsSerializer, RoundSerializer
 from games.services import round_public
 from gamification.selectors import streak_status, vip_status
+from gamification.serializers import StreakStatusSerializer, VipStatusSerializer
 
 RECENT_ROUNDS = 5
+
+
+class ClaimableSerializer(serializers.Serializer):
+    streak = serializers.BooleanField()
+    vip = serializers.BooleanField()
+    events = serializers.ListField(child=serializers.IntegerField(), help_text="Event ids.")
+    missions = serializers.ListField(child=serializers.IntegerField(), help_text="Mission ids.")
+
+
+class DashboardSerializer(serializers.Serializer):
+    profile = ProfileSerializer()
+    streak = StreakStatusSerializer()
+    vip = VipStatusSerializer()
+    claimable = ClaimableSerializer()
+    events = EventSerializer(many=True)
+    missions = MissionSerializer(many=True)
+    recent_rounds = RoundSerializer(many=True)
+    generated_at = serializers.DateTimeField()
+    limits = PlayLimitsSerializer(
+        help_text="The same object as GET /api/games/limits: plays left today per game, when "
+        "they reset, the bet range, a running cool-off or exclusion."
+    )
+    first_visit = serializers.BooleanField(help_text="No round played yet.")
 
 
 def dashboard_snapshot(user: Any) -> dict[str, Any]:
@@ -56,16 +82,6 @@ def dashboard_snapshot(user: Any) -> dict[str, Any]:
 
 
 class DashboardView(APIView):
-    @extend_schema(
-        responses={
-            200: OpenApiResponse(
-                OpenApiTypes.OBJECT,
-                description="profile, streak, vip, claimable, events, missions, recent_rounds, "
-                "generated_at, and `limits`: the same object as `GET /api/games/limits` (plays "
-                "left today per game, when they reset, the bet range, a running cool-off).",
-            )
-        },
-        operation_id="dashboard",
-    )
+    @extend_schema(responses={200: DashboardSerializer}, operation_id="dashboard")
     def get(self, request: Request) -> Response:
         return Response(dashboard_snapshot(request_player(request)))

@@ -1,7 +1,8 @@
 """Idempotent HTTP requests, implemented once and used by every gold-moving route.
 
-The client sends ``Idempotency-Key`` (header) or ``idempotency_key`` (JSON body); keys are scoped
-per user. ``run_idempotent`` opens the request's one durable transaction and in it:
+The client sends an ``Idempotency-Key`` header (8-100 characters of ``[A-Za-z0-9_-:.]``, the
+schema's pattern); keys are scoped per user. The body carries only the operation's own fields
+(docs/decisions/0162). ``run_idempotent`` opens the request's one durable transaction and in it:
 
 1. takes a transaction-scoped advisory lock on (user, key) without waiting; a request still
    running with the same key holds it → 409 ``idempotency_in_progress``;
@@ -39,7 +40,6 @@ from .errors import ApplicationError
 from .models import IdempotencyRecord
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-:.]{8,100}$")
-BODY_FIELD = "idempotency_key"
 
 PreparedT = TypeVar("PreparedT")
 
@@ -67,18 +67,15 @@ class IdempotencyInProgress(ApplicationError):
 
 def request_idempotency_key(request: Request) -> str:
     key = request.headers.get("Idempotency-Key")
-    if key is None and isinstance(request.data, dict):
-        key = request.data.get(BODY_FIELD)
     if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
         raise IdempotencyKeyRequired()
     return key
 
 
 def _fingerprint(request: Request) -> str:
-    data = request.data
-    if isinstance(data, dict):
-        data = {name: value for name, value in data.items() if name != BODY_FIELD}
-    canonical = json.dumps([request.method, request.path, data], sort_keys=True, default=str)
+    canonical = json.dumps(
+        [request.method, request.path, request.data], sort_keys=True, default=str
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

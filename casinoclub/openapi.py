@@ -13,7 +13,8 @@ declaration is never replaced. Rules (``docs/decisions/0070-error-responses-in-t
   body;
 - 409 domain conflicts and ``idempotency_in_progress``: a logged-in write;
 - 422 ``idempotency_mismatch``: it takes an ``Idempotency-Key``;
-- 429 ``rate_limited``: the view is throttled.
+- 429 ``rate_limited``: the view is throttled;
+- 503 ``service_unavailable``: every operation (a lost database connection).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import permissions, serializers
+
+from casinoclub.serializers import StrictSerializer
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -48,7 +51,8 @@ ERROR_DESCRIPTIONS = {
     409: "Conflicts with the current state (e.g. `already_claimed`, `idempotency_in_progress`).",
     413: "The request body is too large (`payload_too_large`).",
     422: "This idempotency key was used for a different request (`idempotency_mismatch`).",
-    429: "Too many requests (`rate_limited`, or a domain limit such as `login_locked`).",
+    429: "Too many requests (`rate_limited`, `login_locked`, `daily_limit_reached`, ...).",
+    503: "Briefly unavailable: retry (`service_unavailable`, `payment_provider_unavailable`).",
 }
 
 
@@ -61,6 +65,18 @@ def error_responses(*status_codes: int) -> dict[int, OpenApiResponse]:
 
 
 class ErrorEnvelopeAutoSchema(AutoSchema):
+    def _map_serializer(
+        self, serializer: Any, direction: Any, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        """An input serializer's schema states what ``StrictSerializer`` enforces: no unknown
+        field (``additionalProperties: false``), plus any rule a serializer declares in
+        ``schema_extra`` (e.g. login's ``oneOf``)."""
+        schema: dict[str, Any] = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(serializer, StrictSerializer):
+            schema["additionalProperties"] = False
+            schema.update(getattr(serializer, "schema_extra", {}))
+        return schema
+
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         for status_code in self.error_status_codes():
@@ -101,4 +117,72 @@ class ErrorEnvelopeAutoSchema(AutoSchema):
             codes.append(422)
         if self.view.get_throttles():
             codes.append(429)
+        # A lost database connection answers 503 on any route (docs/decisions/0082).
+        codes.append(503)
         return codes
+
+
+# OpenAPI links: how a client (and schemathesis' stateful phase) chains the player's journey,
+# signup → login → spin → history → verify and catalog → buy → transactions / settle.
+# Keyed by (operationId, status) → {link name: link}.
+_NO_MERGE = {"x-schemathesis": {"merge_body": False}}
+OPERATION_LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("auth_signup", "201"): {
+        "LogIn": {
+            "operationId": "auth_login",
+            "requestBody": {
+                "site_id": "$request.body#/site_id",
+                "password": "$request.body#/password",
+            },
+            "description": "Log in with the site_id and password just signed up with.",
+            **_NO_MERGE,
+        }
+    },
+    ("auth_login", "200"): {
+        "Spin": {"operationId": "games_slot_spin", "description": "Play once logged in."},
+    },
+    ("games_slot_spin", "200"): {
+        "History": {"operationId": "games_history", "description": "The round is listed."},
+        "Verify": {
+            "operationId": "games_round_verify",
+            "parameters": {"path.round_id": "$response.body#/round/id"},
+            "description": "Verify this round (after rotating the seed pair).",
+        },
+    },
+    ("games_history", "200"): {
+        "Verify": {
+            "operationId": "games_round_verify",
+            "parameters": {"path.round_id": "$response.body#/results/0/id"},
+            "description": "Verify the newest round of the page.",
+        }
+    },
+    ("shop_catalog", "200"): {
+        "Buy": {
+            "operationId": "shop_buy",
+            "requestBody": {"product_code": "$response.body#/products/0/code"},
+            "description": "Buy the first product of the catalog.",
+            **_NO_MERGE,
+        }
+    },
+    ("shop_buy", "200"): {
+        "Transactions": {
+            "operationId": "shop_transactions",
+            "description": "The purchase is listed.",
+        },
+        "Settle": {
+            "operationId": "shop_settle",
+            "parameters": {"path.receipt": "$response.body#/purchase/receipt"},
+            "description": "Ask for the purchase's final state.",
+        },
+    },
+}
+
+
+def add_operation_links(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: add ``OPERATION_LINKS`` to their responses."""
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            for (operation_id, status), links in OPERATION_LINKS.items():
+                if operation.get("operationId") == operation_id:
+                    operation["responses"][status]["links"] = links
+    return result

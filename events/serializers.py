@@ -1,15 +1,15 @@
 from rest_framework import serializers
 
-from casinoclub.serializers import IdempotentInputSerializer, StrictIntegerField
+from casinoclub.serializers import StrictIntegerField, StrictSerializer
 from events.models import EventStatus, MissionPeriod, RequirementType
 
 
-class JoinInputSerializer(IdempotentInputSerializer):
+class JoinInputSerializer(StrictSerializer):
     event_id = StrictIntegerField(min_value=1)
 
 
-class EventsClaimInputSerializer(IdempotentInputSerializer):
-    """A claim has no body; only the idempotency key may travel in it."""
+class EventsClaimInputSerializer(StrictSerializer):
+    """A claim has no parameters: send `{}` or no body, and the Idempotency-Key header."""
 
 
 class RequirementSerializer(serializers.Serializer):

@@ -1,10 +1,10 @@
 from rest_framework import serializers
 
-from casinoclub.serializers import IdempotentInputSerializer, StrictIntegerField, StrictSerializer
+from casinoclub.serializers import StrictIntegerField, StrictSerializer
 from games.engine import CHOICES
 
 
-class BetInputSerializer(IdempotentInputSerializer):
+class BetInputSerializer(StrictSerializer):
     bet = StrictIntegerField(min_value=1)
 
 
@@ -12,7 +12,7 @@ class RpsInputSerializer(BetInputSerializer):
     choice = serializers.ChoiceField(choices=list(CHOICES))
 
 
-class GachaInputSerializer(IdempotentInputSerializer):
+class GachaInputSerializer(StrictSerializer):
     count = serializers.ChoiceField(choices=[1, 10], default=1)
 
 
@@ -23,7 +23,7 @@ class CrashBetInputSerializer(BetInputSerializer):
     )  # fmt: skip
 
 
-class CrashCashoutInputSerializer(IdempotentInputSerializer):
+class CrashCashoutInputSerializer(StrictSerializer):
     round_id = StrictIntegerField(min_value=1)
 
 
@@ -31,6 +31,203 @@ class RotateInputSerializer(StrictSerializer):
     client_seed = serializers.CharField(
         max_length=64, required=False, help_text="Your new client seed (optional)."
     )
+
+
+# ---------------------------------------------------------------- documented shapes (schema)
+# Game-specific objects list the fields of every game, each present only for its game.
+
+
+class GachaRewardSerializer(serializers.Serializer):
+    gold = serializers.IntegerField()
+    item = serializers.CharField(allow_null=True)
+
+
+class GachaPullSerializer(serializers.Serializer):
+    rarity = serializers.CharField()
+    reward = GachaRewardSerializer()
+    pity_before = serializers.IntegerField()
+    pity_after = serializers.IntegerField()
+    was_pity = serializers.BooleanField()
+
+
+class RoundOutcomeSerializer(serializers.Serializer):
+    """The drawn outcome, by game; empty while a crash round is open (its point is secret)."""
+
+    reels = serializers.ListField(child=serializers.CharField(), required=False, help_text="slot")
+    player = serializers.CharField(required=False, help_text="rps")
+    opponent = serializers.CharField(required=False, help_text="rps")
+    result = serializers.ChoiceField(choices=["win", "loss", "draw"], required=False)
+    crash_x100 = serializers.IntegerField(required=False, help_text="crash")
+    cashout_x100 = serializers.IntegerField(required=False, allow_null=True, help_text="crash")
+    pulls = GachaPullSerializer(many=True, required=False, help_text="gacha")
+    pity = serializers.IntegerField(required=False, help_text="gacha")
+
+
+class RoundParamsSerializer(serializers.Serializer):
+    """What the player chose, by game (slot: nothing)."""
+
+    choice = serializers.CharField(required=False, help_text="rps")
+    count = serializers.IntegerField(required=False, help_text="gacha")
+    auto_cashout_x100 = serializers.IntegerField(required=False, allow_null=True, help_text="crash")
+
+
+class GachaRewardWeightSerializer(GachaRewardSerializer):
+    weight = serializers.IntegerField()
+
+
+class GachaRaritySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    weight = serializers.IntegerField()
+    rewards = GachaRewardWeightSerializer(many=True)
+
+
+class EngineConfigSerializer(serializers.Serializer):
+    """A game's engine configuration, by game."""
+
+    reels = serializers.ListField(
+        child=serializers.ListField(child=serializers.ListField(child=serializers.JSONField())),
+        required=False,
+        help_text="slot: per reel, [symbol, weight] pairs",
+    )
+    three_of_a_kind = serializers.DictField(child=serializers.IntegerField(), required=False)
+    pair = serializers.DictField(child=serializers.IntegerField(), required=False)
+    house_edge_bp = serializers.IntegerField(required=False, help_text="crash")
+    max_multiplier_x100 = serializers.IntegerField(required=False, help_text="crash")
+    growth_per_ms = serializers.FloatField(required=False, help_text="crash")
+    rarities = GachaRaritySerializer(many=True, required=False, help_text="gacha")
+    pity_threshold = serializers.IntegerField(required=False, help_text="gacha")
+    price = serializers.IntegerField(required=False, help_text="gacha")
+    ten_pull_price = serializers.IntegerField(required=False, help_text="gacha")
+    item_values = serializers.DictField(child=serializers.IntegerField(), required=False)
+    win_multiplier_x100 = serializers.IntegerField(required=False, help_text="rps")
+
+
+class OutcomeProbabilitySerializer(serializers.Serializer):
+    # DRF's metaclass moves declared fields out of the class: "label" does not shadow Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
+    probability = serializers.FloatField()
+    probability_exact = serializers.CharField()
+    probability_percent = serializers.CharField()
+    multiplier_x100 = serializers.IntegerField()
+
+
+class SlotPaytableSerializer(serializers.Serializer):
+    three_of_a_kind = serializers.DictField(child=serializers.IntegerField())
+    pair = serializers.DictField(child=serializers.IntegerField())
+
+
+class OddsExtraSerializer(serializers.Serializer):
+    """Game-specific figures of the odds disclosure."""
+
+    symbols = serializers.ListField(child=serializers.CharField(), required=False)
+    max_multiplier_x100 = serializers.IntegerField(required=False)
+    paytable = SlotPaytableSerializer(required=False)
+    house_edge = serializers.FloatField(required=False)
+    house_edge_bp = serializers.IntegerField(required=False)
+    target_x100 = serializers.IntegerField(required=False)
+    growth_per_ms = serializers.FloatField(required=False)
+    instant_bust_probability = serializers.FloatField(required=False)
+    probability_crash_at_least = serializers.DictField(
+        child=serializers.FloatField(), required=False
+    )
+    rtp_any_target = serializers.FloatField(required=False)
+    base_rates = serializers.DictField(child=serializers.FloatField(), required=False)
+    effective_rates = serializers.DictField(child=serializers.FloatField(), required=False)
+    base_rates_exact = serializers.DictField(child=serializers.CharField(), required=False)
+    effective_rates_exact = serializers.DictField(child=serializers.CharField(), required=False)
+    pity_threshold = serializers.IntegerField(required=False)
+    pity_share_of_pulls = serializers.FloatField(required=False)
+    price = serializers.IntegerField(required=False)
+    ten_pull_price = serializers.IntegerField(required=False)
+    expected_value_per_pull = serializers.FloatField(required=False)
+    ten_pull_rtp = serializers.FloatField(required=False)
+    ten_pull_rtp_percent = serializers.CharField(required=False)
+    item_values = serializers.DictField(child=serializers.IntegerField(), required=False)
+    choices = serializers.ListField(child=serializers.CharField(), required=False)
+    opponent = serializers.CharField(required=False)
+
+
+class OddsSerializer(serializers.Serializer):
+    game = serializers.CharField()
+    config_version = serializers.IntegerField()
+    rtp = serializers.FloatField()
+    rtp_percent = serializers.CharField()
+    rtp_exact = serializers.CharField()
+    hit_rate = serializers.FloatField()
+    hit_rate_percent = serializers.CharField()
+    hit_rate_exact = serializers.CharField()
+    outcomes = OutcomeProbabilitySerializer(many=True)
+    extra = OddsExtraSerializer()
+
+
+class GachaConfigSerializer(serializers.Serializer):
+    config_version = serializers.IntegerField()
+    rarities = GachaRaritySerializer(many=True)
+    pity_threshold = serializers.IntegerField()
+    price = serializers.IntegerField()
+    ten_pull_price = serializers.IntegerField()
+    item_values = serializers.DictField(child=serializers.IntegerField())
+    odds = OddsSerializer()
+
+
+class InventoryItemSerializer(serializers.Serializer):
+    item_code = serializers.CharField()
+    quantity = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+
+
+class InventorySerializer(serializers.Serializer):
+    items = InventoryItemSerializer(many=True)
+
+
+class LeaderboardEntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    user_id = serializers.IntegerField()
+    nickname = serializers.CharField()
+    net_win = serializers.IntegerField()
+    best_multiplier = serializers.FloatField()
+    rounds = serializers.IntegerField()
+
+
+class LeaderboardSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    by = serializers.CharField()
+    period_start = serializers.DateField(allow_null=True)
+    entries = LeaderboardEntrySerializer(many=True)
+
+
+class VerifiedPullSerializer(GachaRewardSerializer):
+    rarity = serializers.CharField()
+
+
+class VerifiedOutcomeSerializer(serializers.Serializer):
+    """An outcome in the comparable shape of the verification, by game."""
+
+    reels = serializers.ListField(child=serializers.CharField(), required=False)
+    player = serializers.CharField(required=False)
+    opponent = serializers.CharField(required=False)
+    result = serializers.CharField(required=False)
+    crash_x100 = serializers.IntegerField(required=False)
+    pulls = VerifiedPullSerializer(many=True, required=False)
+
+
+class RoundVerificationSerializer(serializers.Serializer):
+    """Until the seed is revealed: ``revealed`` false, ``verified`` null and a ``message``."""
+
+    round_id = serializers.IntegerField()
+    game = serializers.CharField()
+    nonce = serializers.IntegerField()
+    client_seed = serializers.CharField()
+    server_seed_hash = serializers.CharField()
+    config_version = serializers.IntegerField()
+    config = EngineConfigSerializer()
+    revealed = serializers.BooleanField()
+    verified = serializers.BooleanField(allow_null=True)
+    message = serializers.CharField(required=False)
+    server_seed = serializers.CharField(required=False)
+    hash_matches = serializers.BooleanField(required=False)
+    recomputed = VerifiedOutcomeSerializer(required=False)
+    stored = VerifiedOutcomeSerializer(required=False)
 
 
 class RoundSerializer(serializers.Serializer):
@@ -44,8 +241,8 @@ class RoundSerializer(serializers.Serializer):
         help_text="What the round did to the player's gold: payout - bet (null while open).",
     )
     multiplier = serializers.FloatField()
-    outcome = serializers.JSONField()
-    params = serializers.JSONField()
+    outcome = RoundOutcomeSerializer()
+    params = RoundParamsSerializer()
     nonce = serializers.IntegerField()
     server_seed_hash = serializers.CharField()
     client_seed = serializers.CharField()
@@ -93,8 +290,15 @@ class FairnessSerializer(serializers.Serializer):
     nonce = serializers.IntegerField()
 
 
+class RevealedSeedSerializer(FairnessSerializer):
+    """A seed pair; once rotated out, its server seed is revealed."""
+
+    server_seed = serializers.CharField(required=False)
+    revealed_at = serializers.DateTimeField(required=False)
+
+
 class RotateResultSerializer(serializers.Serializer):
-    previous = serializers.DictField()
+    previous = RevealedSeedSerializer()
     current = FairnessSerializer()
 
 

@@ -10,7 +10,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +20,7 @@ from accounts.selectors import inventory_list, wallet_balance
 from accounts.views import IDEMPOTENCY_KEY_HEADER
 from casinoclub.idempotency import run_idempotent
 from casinoclub.openapi import ErrorEnvelopeSerializer, error_responses
+from casinoclub.pagination import PAGE_PARAMETERS, StrictPageNumberPagination
 from casinoclub.throttling import ScopedRateThrottle
 from games import selectors, serializers, services, verification
 from games.models import Game, GameRound, LeaderboardPeriod
@@ -48,7 +48,7 @@ def _validated(serializer_class: type, request: Request) -> dict[str, Any]:
 class SlotSpinView(APIView):
     @extend_schema(
         request=serializers.BetInputSerializer,
-        responses={200: serializers.PlayResultSerializer},
+        responses={200: serializers.PlayResultSerializer, **error_responses(429)},
         parameters=[IDEMPOTENCY_KEY_HEADER],
         operation_id="games_slot_spin",
     )
@@ -65,7 +65,7 @@ class SlotSpinView(APIView):
 class RpsPlayView(APIView):
     @extend_schema(
         request=serializers.RpsInputSerializer,
-        responses={200: serializers.PlayResultSerializer},
+        responses={200: serializers.PlayResultSerializer, **error_responses(429)},
         parameters=[IDEMPOTENCY_KEY_HEADER],
         operation_id="games_rps_play",
     )
@@ -83,7 +83,7 @@ class RpsPlayView(APIView):
 class GachaPullView(APIView):
     @extend_schema(
         request=serializers.GachaInputSerializer,
-        responses={200: serializers.PlayResultSerializer},
+        responses={200: serializers.PlayResultSerializer, **error_responses(429)},
         parameters=[IDEMPOTENCY_KEY_HEADER],
         operation_id="games_gacha_pull",
     )
@@ -99,7 +99,9 @@ class GachaPullView(APIView):
 
 
 class GachaConfigView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="games_gacha_config")
+    @extend_schema(
+        responses={200: serializers.GachaConfigSerializer}, operation_id="games_gacha_config"
+    )
     def get(self, request: Request) -> Response:
         config = selectors.game_config_current(Game.GACHA)
         return Response(
@@ -112,7 +114,9 @@ class GachaConfigView(APIView):
 
 
 class GachaInventoryView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="games_gacha_inventory")
+    @extend_schema(
+        responses={200: serializers.InventorySerializer}, operation_id="games_gacha_inventory"
+    )
     def get(self, request: Request) -> Response:
         return Response({"items": inventory_list(request_player(request).pk)})
 
@@ -120,7 +124,7 @@ class GachaInventoryView(APIView):
 class CrashBetView(APIView):
     @extend_schema(
         request=serializers.CrashBetInputSerializer,
-        responses={200: serializers.PlayResultSerializer},
+        responses={200: serializers.PlayResultSerializer, **error_responses(429)},
         parameters=[IDEMPOTENCY_KEY_HEADER],
         operation_id="games_crash_bet",
     )
@@ -169,7 +173,7 @@ class OddsView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "public_odds"
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="games_odds")
+    @extend_schema(responses={200: serializers.OddsSerializer}, operation_id="games_odds")
     def get(self, request: Request, game: str) -> Response:
         if game not in Game.values:
             raise NotFound("No such game.")
@@ -213,7 +217,10 @@ class FairnessRotateView(APIView):
 
 
 class RoundVerifyView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="games_round_verify")
+    @extend_schema(
+        responses={200: serializers.RoundVerificationSerializer},
+        operation_id="games_round_verify",
+    )
     def get(self, request: Request, round_id: int) -> Response:
         round_ = selectors.round_get_for_user(request_player(request).pk, round_id)
         if round_ is None:
@@ -246,20 +253,13 @@ class StatsMeView(APIView):
         return Response(rows)
 
 
-class HistoryPagination(PageNumberPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-
 class HistoryView(APIView):
-    pagination_class = HistoryPagination  # also tells the schema the response is a page
+    pagination_class = StrictPageNumberPagination  # also tells the schema the response is a page
 
     @extend_schema(
         parameters=[
             OpenApiParameter("game", OpenApiTypes.STR, enum=Game.values, required=False),
-            OpenApiParameter("page", OpenApiTypes.INT, required=False),
-            OpenApiParameter("page_size", OpenApiTypes.INT, required=False),
+            *PAGE_PARAMETERS,
         ],
         # 404 "Invalid page." for a page before the first or after the last (DRF pagination)
         responses={200: serializers.RoundSerializer(many=True), **error_responses(404)},
@@ -287,7 +287,7 @@ class LeaderboardView(APIView):
                 "by", OpenApiTypes.STR, enum=["net_win", "multiplier"], required=False
             ),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: serializers.LeaderboardSerializer},
         operation_id="games_leaderboard",
     )
     def get(self, request: Request) -> Response:

@@ -2,20 +2,22 @@
 
 from rest_framework import serializers
 
-from casinoclub.serializers import IdempotentInputSerializer, StrictIntegerField, StrictSerializer
+from casinoclub.serializers import StrictIntegerField, StrictSerializer
 from gamification.models import Track
 
 
-class ClaimInputSerializer(IdempotentInputSerializer):
-    """A daily claim has no parameters besides the optional body idempotency key."""
+class ClaimInputSerializer(StrictSerializer):
+    """A daily claim has no parameters: send `{}` or no body, and the Idempotency-Key header."""
 
 
 class HistoryQuerySerializer(StrictSerializer):
+    """Query of the streak history: the current month by default."""
+
     year = serializers.IntegerField(min_value=2000, max_value=2100, required=False)
     month = serializers.IntegerField(min_value=1, max_value=12, required=False)
 
 
-class BattlePassClaimInputSerializer(IdempotentInputSerializer):
+class BattlePassClaimInputSerializer(StrictSerializer):
     tier = StrictIntegerField(min_value=1)
     track = serializers.ChoiceField(choices=Track.choices)
 

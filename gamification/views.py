@@ -6,8 +6,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -72,10 +71,7 @@ class StreakClaimView(APIView):
 
 class StreakHistoryView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("year", OpenApiTypes.INT, required=False, description="2000-2100"),
-            OpenApiParameter("month", OpenApiTypes.INT, required=False, description="1-12"),
-        ],
+        parameters=[serializers.HistoryQuerySerializer],
         responses={200: serializers.StreakHistorySerializer},
         operation_id="streak_history",
     )

@@ -9,7 +9,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +20,7 @@ from accounts.selectors import wallet_balance
 from accounts.views import IDEMPOTENCY_KEY_HEADER
 from casinoclub.idempotency import run_idempotent_in_steps
 from casinoclub.openapi import error_responses
+from casinoclub.pagination import PAGE_PARAMETERS, StrictPageNumberPagination
 from casinoclub.permissions import staff_permission
 from casinoclub.throttling import ScopedRateThrottle
 from shop import economy, gateway, selectors, serializers, services
@@ -50,7 +50,7 @@ def _charged(purchase_id: int) -> tuple[int, dict[str, Any]]:
 
 
 class CatalogView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="shop_catalog")
+    @extend_schema(responses={200: serializers.CatalogSerializer}, operation_id="shop_catalog")
     def get(self, request: Request) -> Response:
         player = request_player(request)
         return Response({"products": selectors.catalog_list(player, timezone.now())})
@@ -76,7 +76,10 @@ class BuyView(PurchaseThrottled):
 
 
 class LimitedPackagesView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="shop_limited_packages")
+    @extend_schema(
+        responses={200: serializers.LimitedPackagesSerializer},
+        operation_id="shop_limited_packages",
+    )
     def get(self, request: Request) -> Response:
         player = request_player(request)
         return Response({"packages": selectors.limited_packages_list(player, timezone.now())})
@@ -103,17 +106,11 @@ class BuyLimitedView(PurchaseThrottled):
         )
 
 
-class TransactionsPagination(PageNumberPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-
 class TransactionsView(APIView):
-    pagination_class = TransactionsPagination  # also tells the schema the response is a page
+    pagination_class = StrictPageNumberPagination  # also tells the schema the response is a page
 
     @extend_schema(
-        parameters=[OpenApiParameter("page", OpenApiTypes.INT, required=False)],
+        parameters=PAGE_PARAMETERS,
         # 404 "Invalid page." for a page before the first or after the last (DRF pagination)
         responses={200: serializers.PurchaseSerializer(many=True), **error_responses(404)},
         operation_id="shop_transactions",
@@ -143,7 +140,7 @@ class AdminStatsView(APIView):
 
     permission_classes = [staff_permission("accounts.see_economy"), StaffSecondFactorVerified]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="admin_stats")
+    @extend_schema(responses={200: serializers.AdminStatsSerializer}, operation_id="admin_stats")
     def get(self, request: Request) -> Response:
         return Response(economy.admin_stats())
 
@@ -173,7 +170,7 @@ class WebhookView(PaymentWebhookView):
     provider = "simulated"
 
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
+        request=serializers.SimulatedPaymentEventSerializer,
         responses={200: serializers.WebhookResultSerializer, **error_responses(401, 404, 409)},
         parameters=[
             OpenApiParameter("X-Webhook-Timestamp", OpenApiTypes.STR, OpenApiParameter.HEADER),
@@ -192,7 +189,7 @@ class StripeWebhookView(PaymentWebhookView):
     provider = "stripe"
 
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
+        request=serializers.StripeEventSerializer,
         responses={200: serializers.WebhookResultSerializer, **error_responses(400, 401)},
         parameters=[
             OpenApiParameter("Stripe-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER)

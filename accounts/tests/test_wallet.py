@@ -208,8 +208,9 @@ def test_staff_grant_and_revoke_write_ledger_and_audit():
     )
     revoke = client.post(
         f"/api/admin/users/{user.pk}/gold",
-        {"amount": -20, "reason": "duplicate prize", "idempotency_key": "revoke-0001"},
+        {"amount": -20, "reason": "duplicate prize"},
         format="json",
+        HTTP_IDEMPOTENCY_KEY="revoke-0001",
     )
 
     assert grant.status_code == 200

@@ -221,6 +221,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"EventStatusEnum": "events.models.EventStatus"},
+    # OpenAPI links between operations (casinoclub.openapi.OPERATION_LINKS), after the default.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "casinoclub.openapi.add_operation_links",
+    ],
 }
 
 CELERY_BROKER_URL = REDIS_URL

@@ -127,7 +127,7 @@ def test_same_key_replays_the_spin_without_a_second_round(player, client):
         ("/api/games/gacha/pull", {"count": 5}, 400, "validation_error"),
         (
             "/api/games/crash/bet",
-            {"bet": 10, "auto_cashout": "1.00"},
+            {"bet": 10, "auto_cashout": 1.00},
             400,
             "invalid_cashout_target",
         ),
@@ -366,7 +366,7 @@ def test_crash_auto_cashout_settles_by_itself(player, client):
     start = timezone.now()
     with time_machine.travel(start, tick=False) as clock:
         for _ in range(10):
-            response = post(client, "/api/games/crash/bet", {"bet": 100, "auto_cashout": "1.10"})
+            response = post(client, "/api/games/crash/bet", {"bet": 100, "auto_cashout": 1.10})
             round_ = GameRound.objects.get(pk=response.json()["round"]["id"])
             crash_config = engine.CrashConfig.from_dict(round_.config.engine)
             due = engine.elapsed_ms_for_x100(crash_config, min(110, round_.outcome["crash_x100"]))
@@ -384,7 +384,7 @@ def test_crash_auto_cashout_settles_by_itself(player, client):
 
 @pytest.mark.django_db
 def test_one_open_crash_round_at_a_time_and_no_cashout_of_anothers_round(player, client):
-    response = post(client, "/api/games/crash/bet", {"bet": 100, "auto_cashout": "1000.00"})
+    response = post(client, "/api/games/crash/bet", {"bet": 100, "auto_cashout": 1000.00})
     round_id = response.json()["round"]["id"]
     round_ = GameRound.objects.get(pk=round_id)
     if round_.outcome["crash_x100"] < 110:  # busts within a few ms: nothing to test

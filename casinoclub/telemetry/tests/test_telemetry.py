@@ -138,7 +138,7 @@ def test_a_body_over_the_global_upload_limit_is_413_too(player_client):
         ),
         (
             {"events": [{"name": "page.view", "ts": TS, "props": [1, 2]}]},
-            {"events": {"0": {"props": ['Expected a dictionary of items but got type "list".']}}},
+            {"events": {"0": {"props": ["Must be an object."]}}},
         ),
         (
             {"events": [event(big="z" * 3000)]},
