@@ -19,6 +19,9 @@ ITEM_KINDS: dict[str, Promise] = {
     "skin": _("Skin"),
 }
 
+# The slots as a choice set (the API's ``kind``; ``ItemKindEnum`` in the schema).
+ITEM_KIND_CHOICES = list(ITEM_KINDS)
+
 # The names of the default items when their ``accounts.Item`` row (staff-edited, both languages;
 # ``accounts.selectors.item_names``) is missing: the same as the rows the migration creates.
 ITEM_NAMES: dict[str, Promise] = {

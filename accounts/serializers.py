@@ -10,8 +10,8 @@ from rest_framework import serializers
 from casinoclub.serializers import StrictIntegerField, StrictSerializer
 
 from . import validators
-from .items import ITEM_KINDS
-from .models import Rank, User
+from .items import ITEM_KIND_CHOICES
+from .models import BlockKind, Rank, User
 from .selectors import equipped_for_users, experience_for_next_level, rank_label, wallet_balance
 
 
@@ -206,14 +206,14 @@ class PublicProfileSerializer(serializers.ModelSerializer):
         return equipped_for_users([user.pk]).get(user.pk, [])
 
 
-class InventoryItemSerializer(EquippedItemSerializer):
+class PlayerItemSerializer(EquippedItemSerializer):
     quantity = serializers.IntegerField()
     updated_at = serializers.DateTimeField()
     is_equipped = serializers.BooleanField()
 
 
-class InventorySerializer(serializers.Serializer):
-    items = InventoryItemSerializer(many=True)
+class PlayerItemsSerializer(serializers.Serializer):
+    items = PlayerItemSerializer(many=True)
     equipped = EquippedItemSerializer(many=True)
 
 
@@ -222,7 +222,7 @@ class ItemEquipInputSerializer(StrictSerializer):
 
 
 class ItemUnequipInputSerializer(StrictSerializer):
-    kind = serializers.ChoiceField(choices=list(ITEM_KINDS))
+    kind = serializers.ChoiceField(choices=ITEM_KIND_CHOICES)
 
 
 class AuthResultSerializer(TokenPairSerializer):
@@ -281,6 +281,6 @@ class ResponsiblePlayStatusSerializer(serializers.Serializer):
     )
     pending_limit_effective_at = serializers.DateTimeField(allow_null=True)
     blocked = serializers.BooleanField()
-    block_kind = serializers.ChoiceField(choices=["cool_off", "self_exclusion"], allow_null=True)
+    block_kind = serializers.ChoiceField(choices=BlockKind.choices, allow_null=True)
     blocked_until = serializers.DateTimeField(allow_null=True)
     reality_check_minutes = serializers.IntegerField()

@@ -229,7 +229,9 @@ class BirthDateView(APIView):
 class ItemsView(APIView):
     """The player's inventory (display names, kinds) and what they have equipped."""
 
-    @extend_schema(responses={200: serializers.InventorySerializer}, operation_id="users_me_items")
+    @extend_schema(
+        responses={200: serializers.PlayerItemsSerializer}, operation_id="users_me_items"
+    )
     def get(self, request: Request) -> Response:
         player_id = request_player(request).pk
         return Response(_inventory(player_id))
@@ -248,7 +250,7 @@ class ItemEquipView(APIView):
 
     @extend_schema(
         request=serializers.ItemEquipInputSerializer,
-        responses={200: serializers.InventorySerializer, **error_responses(400, 409)},
+        responses={200: serializers.PlayerItemsSerializer, **error_responses(400, 409)},
         operation_id="users_me_items_equip",
     )
     def post(self, request: Request) -> Response:
@@ -264,7 +266,7 @@ class ItemUnequipView(APIView):
 
     @extend_schema(
         request=serializers.ItemUnequipInputSerializer,
-        responses={200: serializers.InventorySerializer, **error_responses(400)},
+        responses={200: serializers.PlayerItemsSerializer, **error_responses(400)},
         operation_id="users_me_items_unequip",
     )
     def post(self, request: Request) -> Response:

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from accounts.models import BlockKind
 from casinoclub.serializers import StrictIntegerField, StrictSerializer
 from games.engine import CHOICES
 
@@ -266,7 +267,7 @@ class GameLimitsSerializer(serializers.Serializer):
 
 
 class PlayBlockSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["cool_off", "self_exclusion"])
+    kind = serializers.ChoiceField(choices=BlockKind.choices)
     until = serializers.DateTimeField()
 
 

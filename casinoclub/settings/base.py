@@ -220,7 +220,12 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI assets are served from static files, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"EventStatusEnum": "events.models.EventStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "EventStatusEnum": "events.models.EventStatus",
+        "BlockKindEnum": "accounts.models.BlockKind",
+        "ItemKindEnum": "accounts.items.ITEM_KIND_CHOICES",
+        "ProductKindEnum": "shop.models.ProductKind",
+    },
     # OpenAPI links between operations (casinoclub.openapi.OPERATION_LINKS), after the default.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
