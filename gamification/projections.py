@@ -47,6 +47,7 @@ from gamification.models import (
     SeasonProgress,
     Track,
 )
+from gamification.services import achievement_progress_publish
 
 PROGRESSION = "progression"
 
@@ -171,16 +172,9 @@ class _Folder:
                 }
                 realtime_publish(user_id, "achievement_unlock", unlock_message)
                 continue
-            previous = before.get(achievement.metric, 0)
-            if rules.progress_step(value, threshold) > rules.progress_step(previous, threshold):
-                progress_message: AchievementProgressData = {
-                    "code": achievement.code,
-                    "metric": achievement.metric,
-                    "value": value,
-                    "threshold": threshold,
-                    "progress_percent": value * 100 // threshold,
-                }
-                realtime_publish(user_id, "achievement_progress", progress_message)
+            achievement_progress_publish(
+                user_id, achievement, value, before.get(achievement.metric, 0)
+            )
 
     def apply(self, event: Event) -> None:
         fact = domain_events.fact_of(event.type, event.user_id, event.payload)

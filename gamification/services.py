@@ -186,17 +186,25 @@ def achievements_evaluate(
             if _achievement_unlock(user_id, achievement, value):
                 unlocked.append(achievement.code)
             continue
-        previous = before.get(achievement.metric, 0)
-        if rules.progress_step(value, threshold) > rules.progress_step(previous, threshold):
-            progress_message: AchievementProgressData = {
-                "code": achievement.code,
-                "metric": achievement.metric,
-                "value": value,
-                "threshold": threshold,
-                "progress_percent": value * 100 // threshold,
-            }
-            realtime_publish(user_id, "achievement_progress", progress_message)
+        achievement_progress_publish(user_id, achievement, value, before.get(achievement.metric, 0))
     return unlocked
+
+
+def achievement_progress_publish(
+    user_id: int, achievement: Achievement, value: int, previous: int
+) -> None:
+    """Tell the player of progress towards a locked achievement when ``value`` crossed a step
+    (``rules.progress_step``) since ``previous``."""
+    threshold = achievement.threshold
+    if rules.progress_step(value, threshold) > rules.progress_step(previous, threshold):
+        progress_message: AchievementProgressData = {
+            "code": achievement.code,
+            "metric": achievement.metric,
+            "value": value,
+            "threshold": threshold,
+            "progress_percent": value * 100 // threshold,
+        }
+        realtime_publish(user_id, "achievement_progress", progress_message)
 
 
 # ---------------------------------------------------------------- hooks of rounds and purchases
