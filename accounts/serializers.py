@@ -34,8 +34,10 @@ class _NormalizedField(serializers.RegexField):
 
     pattern = ""
     max_length_ = 0
+    rule = ""  # what a value that does not match is told (the rule, as validators.py words it)
 
     def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("error_messages", {"invalid": self.rule})
         super().__init__(self.pattern, max_length=self.max_length_, **kwargs)
 
     def normalize(self, value: str) -> str:
@@ -52,6 +54,7 @@ class _NormalizedField(serializers.RegexField):
 class SiteIdField(_NormalizedField):
     pattern = SITE_ID_INPUT_PATTERN
     max_length_ = 32
+    rule = "4–32 characters: letters, digits and underscores."
 
     def normalize(self, value: str) -> str:
         return validators.normalize_site_id(value)
@@ -60,6 +63,7 @@ class SiteIdField(_NormalizedField):
 class NicknameField(_NormalizedField):
     pattern = NICKNAME_INPUT_PATTERN
     max_length_ = 20
+    rule = "2–20 letters, digits or underscores."
 
     def normalize(self, value: str) -> str:
         return validators.normalize_nickname(value)
@@ -68,6 +72,7 @@ class NicknameField(_NormalizedField):
 class PhoneNumberField(_NormalizedField):
     pattern = PHONE_INPUT_PATTERN
     max_length_ = 24
+    rule = "9–15 digits, optionally starting with +."
 
     def normalize(self, value: str) -> str:
         return validators.normalize_phone_number(value)
@@ -218,7 +223,12 @@ class PlayerItemsSerializer(serializers.Serializer):
 
 
 class ItemEquipInputSerializer(StrictSerializer):
-    item_code = serializers.CharField(max_length=64)
+    # only a code of an equippable kind (its prefix names the slot): the schema says which
+    item_code = serializers.RegexField(
+        rf"^(?:{'|'.join(ITEM_KIND_CHOICES)})_[A-Za-z0-9_\-]+$",
+        max_length=64,
+        error_messages={"invalid": "An item of a kind that can be equipped: frame_…, emote_…."},
+    )
 
 
 class ItemUnequipInputSerializer(StrictSerializer):

@@ -99,7 +99,6 @@ class EngineConfigSerializer(serializers.Serializer):
     pity_threshold = serializers.IntegerField(required=False, help_text="gacha")
     price = serializers.IntegerField(required=False, help_text="gacha")
     ten_pull_price = serializers.IntegerField(required=False, help_text="gacha")
-    item_values = serializers.DictField(child=serializers.IntegerField(), required=False)
     win_multiplier_x100 = serializers.IntegerField(required=False, help_text="rps")
 
 
@@ -115,6 +114,17 @@ class OutcomeProbabilitySerializer(serializers.Serializer):
 class SlotPaytableSerializer(serializers.Serializer):
     three_of_a_kind = serializers.DictField(child=serializers.IntegerField())
     pair = serializers.DictField(child=serializers.IntegerField())
+
+
+class ItemDropRateSerializer(serializers.Serializer):
+    item = serializers.CharField()
+    item_code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField(allow_null=True)
+    kind_name = serializers.CharField(allow_null=True)
+    probability = serializers.FloatField()
+    probability_exact = serializers.CharField()
+    probability_percent = serializers.CharField()
 
 
 class OddsExtraSerializer(serializers.Serializer):
@@ -140,10 +150,12 @@ class OddsExtraSerializer(serializers.Serializer):
     pity_share_of_pulls = serializers.FloatField(required=False)
     price = serializers.IntegerField(required=False)
     ten_pull_price = serializers.IntegerField(required=False)
-    expected_value_per_pull = serializers.FloatField(required=False)
+    expected_gold_per_pull = serializers.FloatField(required=False)
     ten_pull_rtp = serializers.FloatField(required=False)
     ten_pull_rtp_percent = serializers.CharField(required=False)
-    item_values = serializers.DictField(child=serializers.IntegerField(), required=False)
+    item_drop_rates = ItemDropRateSerializer(
+        many=True, required=False, help_text="gacha: each item's chance per pull, by name"
+    )
     choices = serializers.ListField(child=serializers.CharField(), required=False)
     opponent = serializers.CharField(required=False)
 
@@ -159,6 +171,7 @@ class OddsSerializer(serializers.Serializer):
     hit_rate_exact = serializers.CharField()
     outcomes = OutcomeProbabilitySerializer(many=True)
     extra = OddsExtraSerializer()
+    config = EngineConfigSerializer(help_text="The configuration the figures come from.")
 
 
 class GachaConfigSerializer(serializers.Serializer):
@@ -167,7 +180,6 @@ class GachaConfigSerializer(serializers.Serializer):
     pity_threshold = serializers.IntegerField()
     price = serializers.IntegerField()
     ten_pull_price = serializers.IntegerField()
-    item_values = serializers.DictField(child=serializers.IntegerField())
     odds = OddsSerializer()
 
 

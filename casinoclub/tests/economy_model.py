@@ -381,7 +381,7 @@ class ModelClient:
     def op_crash(self) -> None:
         body: dict[str, Any] = {"bet": self.random.choice(SMALL_BETS)}
         if self.random.random() < 0.5:
-            body["auto_cashout"] = self.random.choice(["1.50", "2.00", "10.00"])
+            body["auto_cashout"] = self.random.choice([1.5, 2.0, 10.0])
         refusals = frozenset({"insufficient_funds", "round_open", "daily_limit_reached"})
         data = self.call(Call("crash-bet", "/api/games/crash/bet", body, self.player,
                               self.play_effect(self.player), accepted=refusals))  # fmt: skip

@@ -175,8 +175,8 @@ def test_a_brand_new_player_is_welcomed_not_welcomed_back():
     again = _client(regular).get("/").content.decode()
 
     # then only the regular is welcomed back
-    assert '<h1 data-testid="welcome">Welcome, Newcomer</h1>' in first
-    assert '<h1 data-testid="welcome">Welcome back, Regular</h1>' in again
+    assert '<h1 data-testid="welcome" data-first-visit="true">Welcome, Newcomer</h1>' in first
+    assert '<h1 data-testid="welcome" data-first-visit="false">Welcome back, Regular</h1>' in again
 
 
 @pytest.mark.django_db

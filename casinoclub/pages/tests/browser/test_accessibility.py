@@ -45,6 +45,8 @@ ANONYMOUS_PAGES = {
     "landing": ("/", 200),
     "signup": ("/signup/", 200),
     "login": ("/login/", 200),
+    "odds": ("/odds/", 200),
+    "verify": ("/verify/", 200),
     "not-found": ("/no-such-page/", 404),
 }
 PLAYER_PAGES = {
@@ -58,6 +60,7 @@ PLAYER_PAGES = {
     "achievements": "/achievements/",
     "history": "/history/",
     "profile": "/profile/",
+    "inventory": "/inventory/",
 }
 PHONE = {
     "viewport": {"width": 390, "height": 844},
