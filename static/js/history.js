@@ -1,7 +1,7 @@
 // History and stats: per-game stats and the paginated rounds (newest first).
 import { api } from "./api.js";
 import { store } from "./store.js";
-import { el, formatGold, formatTime, gettext, showError } from "./ui.js";
+import { el, formatGold, formatNet, formatTime, gettext, showError } from "./ui.js";
 
 const GAME_NAMES = () => ({
   slot: gettext("Slot"),
@@ -62,11 +62,14 @@ async function loadRounds() {
               el("td", { text: GAME_NAMES()[round.game] || round.game }),
               el("td", { text: formatGold(round.bet) }),
               el("td", { text: round.state === "open" ? gettext("running") : formatGold(round.payout) }),
+              typeof round.net === "number"
+                ? el("td", { class: round.net >= 0 ? "positive" : "negative", dataset: { net: String(round.net) }, text: formatNet(round.net) })
+                : el("td", { text: "—" }),
               el("td", { text: `${round.multiplier.toFixed(2)}×` }),
               el("td", { text: formatTime(round.created_at) }),
             ),
           )
-        : [el("tr", {}, el("td", { colspan: "6", class: "muted", text: gettext("No rounds played yet.") }))]),
+        : [el("tr", {}, el("td", { colspan: "7", class: "muted", text: gettext("No rounds played yet.") }))]),
     );
     prev.disabled = !data.previous;
     next.disabled = !data.next;

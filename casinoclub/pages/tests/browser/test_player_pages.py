@@ -1016,6 +1016,12 @@ def test_the_verify_page_recomputes_played_rounds_in_the_browser_and_catches_a_t
     # From History, a round lands on the verify page already verified, for every game.
     sign_in(page, player.site_id, PASSWORD)
     page.goto("/history/")
+    # each row tells what the round did to the player's gold (net), next to the gross payout
+    for round_ in rounds:
+        row = page.locator(f'[data-testid=history] tr[data-round-id="{round_.pk}"]')
+        expect(row.locator("td[data-net]")).to_have_attribute(
+            "data-net", str(round_.payout - round_.bet)
+        )
     page.locator(f'[data-testid=history] a[href="/verify/?round={rounds[0].pk}"]').click()
     page.wait_for_url(f"**/verify/?round={rounds[0].pk}")
     outcome = page.get_by_test_id("verify-outcome")
