@@ -29,6 +29,28 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from .live_server import LiveServer, live_server_environment
 
 ARTIFACTS_DIR = Path(settings.BASE_DIR) / "test-artifacts"
+
+# Every player page (name → path), and the two screens the browser tests use.
+PLAYER_PAGES = {
+    "home": "/",
+    "slot": "/play/slot/",
+    "crash": "/play/crash/",
+    "gacha": "/play/gacha/",
+    "rps": "/play/rps/",
+    "shop": "/shop/",
+    "events": "/events/",
+    "achievements": "/achievements/",
+    "history": "/history/",
+    "profile": "/profile/",
+    "inventory": "/inventory/",
+}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 SCREENSHOTS_DIR = ARTIFACTS_DIR / "screenshots"
 FAILURES_DIR = ARTIFACTS_DIR / "failures"
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

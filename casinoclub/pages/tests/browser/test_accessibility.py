@@ -31,7 +31,7 @@ from gamification.tests.helpers import client_of, post
 from shop.tests.factories import GoldPackFactory, LimitedPackageFactory
 
 from .browsing import HANGUL, expect_gold, screenshot, sign_in, wait_socket_open
-from .conftest import ARTIFACTS_DIR, PageLog
+from .conftest import ARTIFACTS_DIR, DESKTOP, PHONE, PLAYER_PAGES, PageLog
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -49,26 +49,6 @@ ANONYMOUS_PAGES = {
     "verify": ("/verify/", 200),
     "not-found": ("/no-such-page/", 404),
 }
-PLAYER_PAGES = {
-    "home": "/",
-    "slot": "/play/slot/",
-    "crash": "/play/crash/",
-    "gacha": "/play/gacha/",
-    "rps": "/play/rps/",
-    "shop": "/shop/",
-    "events": "/events/",
-    "achievements": "/achievements/",
-    "history": "/history/",
-    "profile": "/profile/",
-    "inventory": "/inventory/",
-}
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-}
-DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 VIEWPORTS = {"desktop": DESKTOP, "mobile": PHONE}
 LANGUAGES = ("en", "ko")
 

@@ -55,34 +55,14 @@ from .browsing import (
     wait_socket_down,
     wait_socket_open,
 )
-from .conftest import ARTIFACTS_DIR, SCREENSHOTS_DIR, PageLog
+from .conftest import ARTIFACTS_DIR, DESKTOP, PHONE, PLAYER_PAGES, SCREENSHOTS_DIR, PageLog
 from .live_server import LiveServer, live_server_environment
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 RECONNECT_TIMEOUT_MS = 45_000  # exponential backoff after a few failed attempts, plus jitter
-PLAYER_PAGES = {
-    "home": "/",
-    "slot": "/play/slot/",
-    "crash": "/play/crash/",
-    "gacha": "/play/gacha/",
-    "rps": "/play/rps/",
-    "shop": "/shop/",
-    "events": "/events/",
-    "achievements": "/achievements/",
-    "history": "/history/",
-    "profile": "/profile/",
-    "inventory": "/inventory/",
-}
 # Pages anyone may open before logging in (besides the landing, signup and login pages).
 PUBLIC_PAGES = {"odds": "/odds/", "verify": "/verify/"}
-MOBILE = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-}
-DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 HANGUL_TEXT = re.compile(HANGUL)
 
 # Records the kind of every toast the page shows, however short its time on screen.
@@ -395,7 +375,7 @@ def test_every_page_renders_on_desktop_and_mobile_with_screenshots(
     balance = balance_of(player.pk)
     pack = GoldPackFactory(name="Bag of gold", gold_amount=12000, price_cents=9900)
     limited = LimitedPackageFactory(name="Launch week chest", total_stock=50, remaining_stock=37)
-    for viewport_name, options in (("desktop", DESKTOP), ("mobile", MOBILE)):
+    for viewport_name, options in (("desktop", DESKTOP), ("mobile", PHONE)):
         anonymous = open_context(**options)
         page = anonymous.new_page()
         for name, path in (
