@@ -235,14 +235,19 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
         }
         await self.send_json(answer)
 
-    async def realtime_message(self, event: dict[str, Any]) -> None:
-        """A live message from ``services.realtime_publish`` (group ``user.<id>``)."""
-        envelope: StoredMessage = event["envelope"]
-        if envelope["seq"] <= self.last_sent_seq or not await self._still_authorized():
+    async def realtime_messages(self, event: dict[str, Any]) -> None:
+        """Live messages of one commit from ``services`` (group ``user.<id>``), in seq order."""
+        envelopes: list[StoredMessage] = event["envelopes"]
+        if envelopes[-1]["seq"] <= self.last_sent_seq or not await self._still_authorized():
             return
-        if envelope["seq"] > self.last_sent_seq + 1:
-            await self._catch_up()
-        await self._send_message(envelope)
+        for envelope in envelopes:
+            if envelope["seq"] > self.last_sent_seq + 1:
+                await self._catch_up()
+            await self._send_message(envelope)
+
+    async def realtime_message(self, event: dict[str, Any]) -> None:
+        """One live message (the single-envelope form of ``realtime_messages``)."""
+        await self.realtime_messages({"envelopes": [event["envelope"]]})
 
     async def _send_message(self, envelope: StoredMessage) -> None:
         if envelope["seq"] > self.last_sent_seq:

@@ -84,28 +84,45 @@ class _SenderLoop:
 _sender = _SenderLoop()
 
 
-def _send_after_commit(envelope: StoredMessage) -> None:
+def _send_after_commit(envelopes: Sequence[StoredMessage]) -> None:
+    """Send committed messages to their users' sockets: one group send per user with that user's
+    messages in seq order (a round and its ``profile_update`` cost one send, not two), all users'
+    sends at once through the process's sender loop (a projection batch reaches many players)."""
     started = time.perf_counter()
+    by_user: dict[int, list[StoredMessage]] = {}
+    for envelope in envelopes:
+        by_user.setdefault(envelope["user_id"], []).append(envelope)
     try:
         layer = get_channel_layer()
         assert layer is not None, "CHANNEL_LAYERS is not configured"
-        _sender.run(
-            layer.group_send(
-                user_group_name(envelope["user_id"]),
-                {"type": "realtime.message", "envelope": envelope},
-            ),
-            timeout=SEND_TIMEOUT_SECONDS,
-        )
-    except Exception as error:  # Redis down or slow: the message is stored, clients catch up
+        _sender.run(_group_sends(layer, by_user), timeout=SEND_TIMEOUT_SECONDS)
+    except Exception as error:  # Redis down or slow: the messages are stored, clients catch up
+        first = envelopes[0]
         logger.warning(
-            "realtime: live send of %s seq %s to user %s failed: %r",
-            envelope["type"],
-            envelope["seq"],
-            envelope["user_id"],
+            "realtime: live send of %s seq %s to user %s (of %s message(s)) failed: %r",
+            first["type"],
+            first["seq"],
+            first["user_id"],
+            len(envelopes),
             error,
         )
         return
     realtime_message_lag_ms.observe((time.perf_counter() - started) * 1000)
+
+
+async def _group_sends(layer: Any, by_user: Mapping[int, list[StoredMessage]]) -> None:
+    results = await asyncio.gather(
+        *(
+            layer.group_send(
+                user_group_name(user_id), {"type": "realtime.messages", "envelopes": envelopes}
+            )
+            for user_id, envelopes in by_user.items()
+        ),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 # Progress a projection batch sends is folded into one ``progress_update`` per player per batch
@@ -115,14 +132,45 @@ _COALESCED_TYPES = frozenset(
 )
 _coalescing = threading.local()
 
+# One round trip for a batch's messages to many players: each player's cursor moves by its count
+# (rows locked in user id order), and its messages take the consecutive seqs below the new value
+# in the order given.
+_PUBLISH_MANY_SQL = """
+WITH input AS (
+    SELECT m.user_id, m.type, m.data::jsonb AS data, m.position
+    FROM unnest(%s::bigint[], %s::text[], %s::text[])
+        WITH ORDINALITY AS m(user_id, type, data, position)
+), counts AS (
+    SELECT user_id, count(*)::int AS n FROM input GROUP BY user_id
+), next AS (
+    INSERT INTO realtime_cursor (user_id, last_seq) SELECT user_id, n FROM counts ORDER BY user_id
+    ON CONFLICT (user_id) DO UPDATE SET last_seq = realtime_cursor.last_seq + EXCLUDED.last_seq
+    RETURNING user_id, last_seq
+), stored AS (  -- runs to completion although unread (a data-modifying WITH)
+    INSERT INTO realtime_message (user_id, seq, type, data, created_at)
+    SELECT input.user_id,
+           next.last_seq - counts.n
+               + row_number() OVER (PARTITION BY input.user_id ORDER BY input.position),
+           input.type, input.data, %s
+    FROM input JOIN next USING (user_id) JOIN counts USING (user_id)
+)
+SELECT next.user_id, next.last_seq, counts.n FROM next JOIN counts USING (user_id)
+"""
+
 
 class ProgressCoalescer:
-    """Collects a batch's progress messages per player; ``flush`` stores one each."""
+    """Collects a projection batch's messages: progress folded into one ``progress_update`` per
+    player, every other type kept in order; ``flush`` stores them all in one statement (each
+    player's other messages first, then its ``progress_update``) and sends them after commit."""
 
     def __init__(self) -> None:
         self.players: dict[int, dict[str, Any]] = {}
+        self.others: list[tuple[int, StoredMessageType, Mapping[str, Any]]] = []
 
     def add(self, user_id: int, message_type: str, data: Mapping[str, Any]) -> None:
+        if message_type not in _COALESCED_TYPES:
+            self.others.append((user_id, message_type, data))  # type: ignore[arg-type]
+            return
         folded = self.players.setdefault(user_id, {})
         if message_type == "progress_update":
             for key, value in data.items():
@@ -139,9 +187,46 @@ class ProgressCoalescer:
             folded.setdefault("achievements", []).append({**data, "state": state})
 
     def flush(self) -> None:
-        for user_id, folded in sorted(self.players.items()):
-            _publish_stored(user_id, "progress_update", folded)
-        self.players = {}
+        messages = self.others + [
+            (user_id, "progress_update", folded) for user_id, folded in sorted(self.players.items())
+        ]
+        self.players, self.others = {}, []
+        if messages:
+            _publish_stored_many(messages)
+
+
+def _publish_stored_many(
+    messages: Sequence[tuple[int, StoredMessageType, Mapping[str, Any]]],
+) -> None:
+    """Store ``messages`` (any users, in order) in one statement; send them after commit."""
+    serialized = [json.dumps(data, cls=DjangoJSONEncoder) for _, _, data in messages]
+    created_at = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PUBLISH_MANY_SQL,
+            [
+                [user_id for user_id, _, _ in messages],
+                [message_type for _, message_type, _ in messages],
+                serialized,
+                created_at,
+            ],
+        )
+        next_seq = {user_id: last_seq - count + 1 for user_id, last_seq, count in cursor}
+    timestamp = iso_utc(created_at)
+    envelopes: list[StoredMessage] = []
+    for (user_id, message_type, _), text in zip(messages, serialized, strict=True):
+        seq = next_seq[user_id]
+        next_seq[user_id] = seq + 1
+        envelopes.append(
+            {
+                "type": message_type,
+                "user_id": user_id,
+                "seq": seq,
+                "data": json.loads(text),
+                "timestamp": timestamp,
+            }
+        )
+    transaction.on_commit(functools.partial(_send_after_commit, envelopes), robust=True)
 
 
 def realtime_progress_coalesce() -> ProgressCoalescer | None:
@@ -168,17 +253,18 @@ def realtime_publish(user_id: int, message_type: StoredMessageType, data: Mappin
     raises ``RuntimeError`` otherwise, and ``ValueError`` for a type that is not stored. ``data``
     must be JSON-serialisable (Django's encoder: dates, decimals, UUIDs become strings). An
     unknown ``user_id`` fails the commit (deferred foreign key). Not idempotent: every call is a
-    new message. Returns the message's ``seq`` (0 inside a projection batch for the progress
-    types it folds into one ``progress_update`` per player, stored when the batch ends).
+    new message. Returns the message's ``seq`` (0 inside a projection batch, whose messages are
+    stored together when it ends, the progress types folded into one ``progress_update`` per
+    player).
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("realtime_publish must run inside the transaction of its change")
     if message_type not in STORED_MESSAGE_TYPES:
         raise ValueError(f"not a stored realtime message type: {message_type!r}")
     coalescer = realtime_progress_coalesce()
-    if coalescer is not None and message_type in _COALESCED_TYPES:
+    if coalescer is not None:
         coalescer.add(user_id, message_type, data)
-        return 0  # stored with the batch's progress_update when the batch ends
+        return 0  # stored with the batch's messages when the batch ends
     return _publish_stored(user_id, message_type, data)
 
 
@@ -197,7 +283,7 @@ def _publish_stored(user_id: int, message_type: StoredMessageType, data: Mapping
         "data": payload,
         "timestamp": iso_utc(created_at),
     }
-    transaction.on_commit(lambda: _send_after_commit(envelope), robust=True)
+    transaction.on_commit(lambda: _send_after_commit([envelope]), robust=True)
     return int(seq)
 
 
@@ -255,18 +341,20 @@ def realtime_published(
     """Send after commit the messages a ``realtime_publish_sql`` statement stored (their data as
     stored, in the same order, and its ``created_at``). Returns their seqs."""
     first = last_seq - len(messages) + 1
-    seqs = []
-    for offset, (message_type, data) in enumerate(messages):
-        envelope: StoredMessage = {
+    timestamp = iso_utc(created_at)
+    envelopes: list[StoredMessage] = [
+        {
             "type": message_type,
             "user_id": user_id,
             "seq": first + offset,
             "data": json.loads(json.dumps(data, cls=DjangoJSONEncoder)),
-            "timestamp": iso_utc(created_at),
+            "timestamp": timestamp,
         }
-        transaction.on_commit(functools.partial(_send_after_commit, envelope), robust=True)
-        seqs.append(first + offset)
-    return seqs
+        for offset, (message_type, data) in enumerate(messages)
+    ]
+    if envelopes:
+        transaction.on_commit(functools.partial(_send_after_commit, envelopes), robust=True)
+    return [envelope["seq"] for envelope in envelopes]
 
 
 @transaction.atomic(durable=True)

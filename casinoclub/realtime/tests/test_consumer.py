@@ -383,3 +383,26 @@ async def test_a_deeply_nested_frame_is_ignored_and_the_socket_keeps_working():
     pong = await communicator.receive_json_from(timeout=TIMEOUT)
     assert pong["type"] == "pong"
     await communicator.disconnect()
+
+
+@async_test
+async def test_a_commits_messages_arrive_in_one_send_and_a_gap_before_them_is_filled(monkeypatch):
+    user = await db(UserFactory)()
+    communicator, _ = await open_synced_socket(await db(access_token)(user))
+    # seq 1's live copy is lost; seqs 2 and 3 are stored by one commit and sent together
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "_send_after_commit", lambda envelopes: None)
+        await db(publish_committed)(user.pk, {"n": 1}, {"n": 2}, {"n": 3})
+    stored = await db(consumers.realtime_messages_since)(user.pk, 1, 10)
+    await get_channel_layer().group_send(
+        f"user.{user.pk}", {"type": "realtime.messages", "envelopes": stored}
+    )
+
+    received = [await communicator.receive_json_from(timeout=TIMEOUT) for _ in range(3)]
+    assert [(m["seq"], m["data"]) for m in received] == [
+        (1, {"n": 1}),
+        (2, {"n": 2}),
+        (3, {"n": 3}),
+    ]
+    assert await communicator.receive_nothing(0.3)
+    await communicator.disconnect()

@@ -164,3 +164,30 @@ def test_prune_task_is_scheduled_by_beat():
     assert "casinoclub.realtime.tasks.realtime_messages_prune_task" in entries
     assert "casinoclub.realtime.tasks.realtime_messages_prune_task" in celery_app.tasks
     assert "casinoclub.realtime.tasks.realtime_notify_task" in celery_app.tasks
+
+
+@pytest.mark.django_db  # the test's own transaction never commits: callbacks are captured
+def test_messages_stored_by_one_statement_go_live_in_one_send_in_seq_order(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from casinoclub.realtime import services
+
+    user = UserFactory()
+    sends: list[list[tuple[str, int]]] = []
+    monkeypatch.setattr(
+        services,
+        "_send_after_commit",
+        lambda envelopes: sends.append([(e["type"], e["seq"]) for e in envelopes]),
+    )
+    created_at = timezone.now()
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        seqs = services.realtime_published(
+            user.pk,
+            [("game_event", {"n": 1}), ("profile_update", {"balance": 5})],
+            last_seq=8,
+            created_at=created_at,
+        )
+
+    assert seqs == [7, 8]
+    assert sends == [[("game_event", 7), ("profile_update", 8)]]
