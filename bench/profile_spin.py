@@ -1,6 +1,6 @@
 """Slot spins in-process through Django's test client: queries and milliseconds per spin.
 
-    .venv/bin/python bench/profile_spin.py --spins 200 [--cprofile] [--players 50]
+    .venv/bin/python bench/profile_spin.py --spins 200 [--cprofile [--sort tottime] [--top 40]]
     make bench BENCH_ARGS="--profile-spins 200 --cprofile"    # on make bench's database
 
 Runs ``POST /api/games/slot/spin`` through the whole middleware stack in this process (no
@@ -36,7 +36,14 @@ from bench import harness, rest
 
 
 def profile(
-    players: rest.Players, spins: int, bet: int, *, with_cprofile: bool, top: int = 20
+    players: rest.Players,
+    spins: int,
+    bet: int,
+    *,
+    with_cprofile: bool,
+    top: int = 20,
+    sort: str = "cumulative",
+    dump: str | None = None,
 ) -> dict[str, Any]:
     """``spins`` spins spread over the players; the figures, and the profile text if asked."""
     from django.db import connection
@@ -92,7 +99,10 @@ def profile(
     }
     if profiler:
         text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(top)
+        stats = pstats.Stats(profiler, stream=text)
+        stats.sort_stats(sort).print_stats(top)
+        if dump:
+            stats.dump_stats(dump)
         line["cprofile_top"] = text.getvalue()
     return line
 
@@ -102,7 +112,12 @@ def main() -> int:
     parser.add_argument("--spins", type=int, default=200)
     parser.add_argument("--players", type=int, default=50)
     parser.add_argument("--bet", type=int, default=10)
-    parser.add_argument("--cprofile", action="store_true", help="print the top 20 functions")
+    parser.add_argument("--cprofile", action="store_true", help="print the top functions")
+    parser.add_argument("--top", type=int, default=20, help="with --cprofile: how many")
+    parser.add_argument(
+        "--sort", default="cumulative", choices=("cumulative", "tottime"), help="with --cprofile"
+    )
+    parser.add_argument("--dump", help="with --cprofile: write the pstats file here")
     parser.add_argument(
         "--pg-fsync-off", action="store_true", help="make test's PostgreSQL (no fsync/sync commit)"
     )
@@ -115,7 +130,15 @@ def main() -> int:
         ):
             os.environ.update(urls)
             players = rest.prepare(args.players, Path(work))
-            line = profile(players, args.spins, args.bet, with_cprofile=args.cprofile)
+            line = profile(
+                players,
+                args.spins,
+                args.bet,
+                with_cprofile=args.cprofile,
+                top=args.top,
+                sort=args.sort,
+                dump=args.dump,
+            )
     except harness.Stop as stop:
         harness.log(f"stopped by {stop}")
         return 130

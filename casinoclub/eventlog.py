@@ -14,12 +14,14 @@ pointing one way (games and shop know nothing of progression).
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Literal, get_args
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 EventType = Literal[
@@ -37,16 +39,50 @@ def user_partition(user_id: int) -> int:
     return user_id % max(1, settings.PROJECTION_PARTITIONS)
 
 
+def _kick_key(partition: int) -> str:
+    return f"projections:kick:{partition}"
+
+
+def projections_kick(partition: int) -> bool:
+    """Ask the partition's projections to run, unless a run already asked for has not started.
+
+    Sending a Celery task per committed event made the worker run one batch per event and cost
+    every spin a broker publish. Instead the first commit after a run started sets a short-lived
+    flag (``SET NX`` with ``PROJECTION_KICK_SECONDS``) and sends the task to run after
+    ``PROJECTION_KICK_DELAY_SECONDS`` (so a batch gathers the commits of that interval); later
+    commits see the flag and send nothing, because that run clears the flag *before* it reads the
+    log (``projections_kick_clear``) and so reads their events too. A flag left behind by a lost
+    task expires; beat's backstop runs every partition meanwhile. Returns whether a task was sent.
+    """
+    from casinoclub.queueing import task_enqueue
+    from casinoclub.tasks import projections_run_task
+
+    if not cache.add(_kick_key(partition), 1, timeout=settings.PROJECTION_KICK_SECONDS):
+        return False
+    if task_enqueue(
+        projections_run_task, partition=partition, countdown=settings.PROJECTION_KICK_DELAY_SECONDS
+    ):
+        return True
+    projections_kick_clear(partition)  # not sent: the next commit tries again
+    return False
+
+
+def projections_kick_clear(partition: int) -> None:
+    """Called by a partition's run before it reads the log: the next commit sends a new task."""
+    cache.delete(_kick_key(partition))
+
+
+def _kick_after_commit(user_id: int) -> None:
+    transaction.on_commit(functools.partial(projections_kick, user_partition(user_id)))
+
+
 def domain_event_append(event_type: EventType, user_id: int, payload: dict[str, Any]) -> int:
     """Append one event in the caller's transaction and return its id (one statement).
 
     Must run inside the transaction that made the fact true. After that transaction commits the
-    projections of the player's partition are asked to run (a Celery task; the beat backstop
-    catches up when the broker is unreachable). Not idempotent: call it once per fact.
+    projections of the player's partition are asked to run (``projections_kick``; the beat
+    backstop catches up when the broker is unreachable). Not idempotent: call it once per fact.
     """
-    from casinoclub.queueing import task_enqueue_after_commit
-    from casinoclub.tasks import projections_run_task
-
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown domain event type {event_type!r}")
     with connection.cursor() as cursor:
@@ -63,7 +99,7 @@ def domain_event_append(event_type: EventType, user_id: int, payload: dict[str, 
         )
         row = cursor.fetchone()
     assert row is not None
-    task_enqueue_after_commit(projections_run_task, partition=user_partition(user_id))
+    _kick_after_commit(user_id)
     return int(row[0])
 
 
@@ -76,12 +112,9 @@ def domain_event_row(
     Must be called inside the transaction that made the fact true, and the row must be written
     in it; the projections are asked to run after the commit. Not idempotent.
     """
-    from casinoclub.queueing import task_enqueue_after_commit
-    from casinoclub.tasks import projections_run_task
-
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown domain event type {event_type!r}")
-    task_enqueue_after_commit(projections_run_task, partition=user_partition(user_id))
+    _kick_after_commit(user_id)
     return (
         "casinoclub_domainevent (type, user_id, payload, created_at, transaction_id)",
         "%s, %s, %s::jsonb, %s, pg_current_xact_id()::text::bigint",

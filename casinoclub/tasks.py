@@ -16,15 +16,19 @@ def idempotency_records_purge_task() -> int:
 
 @shared_task
 def projections_run_task(partition: int | None = None) -> int:
-    """Apply the projections of one partition (all when None) until caught up.
+    """Apply the projections of one partition (all when None, until caught up).
 
-    Sent after each money commit for the player's partition; beat runs it for every partition
-    every few seconds as the backstop when a send was lost (broker down, worker killed).
+    Sent after a money commit for the player's partition (at most one waiting per partition:
+    ``eventlog.projections_kick``); beat runs it for every partition every few seconds as the
+    backstop when a send was lost (broker down, worker killed).
     """
+    from .eventlog import projections_kick_clear
     from .projections import projection_lags_record, projections_run
 
+    if partition is not None:  # before reading: a commit from now on asks for a new run
+        projections_kick_clear(partition)
+        return projections_run([partition], until_caught_up=False)
     try:
-        return projections_run(None if partition is None else [partition])
-    finally:
-        if partition is None:  # the beat backstop: measure the lag once per run
-            projection_lags_record()
+        return projections_run()
+    finally:  # the beat backstop: measure the lag once per run
+        projection_lags_record()

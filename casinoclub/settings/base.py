@@ -494,6 +494,12 @@ CELERY_BEAT_SCHEDULE.update(
 # Event log and projections (docs/decisions/0140-event-log-and-projections.md): players split into
 # this many partitions (user id mod N); run one projection worker per partition for scale-out.
 PROJECTION_PARTITIONS = env.int("PROJECTION_PARTITIONS", default=1)
+# a commit asks its partition to run only when no asked-for run is waiting; the flag saying one is
+# waiting lives this long (a lost task delays the next ask at most this long; beat's backstop runs).
+PROJECTION_KICK_SECONDS = env.int("PROJECTION_KICK_SECONDS", default=2)
+# an asked-for run starts this much later, so one batch gathers the commits of the interval: a
+# batch of many rounds costs far less per round than many batches of one (bench: projection lag).
+PROJECTION_KICK_DELAY_SECONDS = env.float("PROJECTION_KICK_DELAY_SECONDS", default=0.2)
 # a partition's after-commit run goes to its own queue, projections.<n> (README: projections)
 CELERY_TASK_ROUTES = ("casinoclub.projections.projection_task_route",)
 CELERY_BEAT_SCHEDULE.update(

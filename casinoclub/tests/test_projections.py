@@ -365,3 +365,109 @@ def test_a_partitions_run_is_routed_to_its_own_queue_and_the_backstop_to_the_def
     assert router.route({}, "events.tasks.mission_periods_close_task", (), {})["queue"].name == (
         "celery"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commits_while_a_run_waits_send_no_more_tasks_and_the_run_reads_them_all(monkeypatch):
+    # given a worker that has not picked up anything yet (sends are recorded, not run)
+    from casinoclub.tasks import projections_run_task
+    from games.models import PlayerGameStats
+    from games.tests.factories import funded_player
+    from gamification.tests.helpers import client_of
+
+    sent: list[dict[str, object]] = []
+    monkeypatch.setattr(
+        projections_run_task, "apply_async", lambda args, kwargs, **options: sent.append(kwargs)
+    )
+    player = funded_player(1000)
+    client = client_of(player)
+
+    def spin(index: int) -> int:
+        return client.post(
+            "/api/games/slot/spin",
+            {"bet": 10},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=f"kick-spin-{index:04d}",
+        ).status_code
+
+    # when the player spins three times
+    assert [spin(i) for i in range(3)] == [200, 200, 200]
+
+    # then only the first commit asked the partition to run
+    assert sent == [{"partition": 0}]
+
+    # when that run starts (it clears the flag before it reads) and a fourth spin commits
+    monkeypatch.undo()
+    again: list[dict[str, object]] = []
+    monkeypatch.setattr(
+        projections_run_task, "apply_async", lambda args, kwargs, **options: again.append(kwargs)
+    )
+    projections_run_task.run(partition=0)
+    assert PlayerGameStats.objects.get(user=player, game="slot").plays == 3
+    assert spin(3) == 200
+
+    # then the fourth commit asks for a new run, which applies it
+    assert again == [{"partition": 0}]
+    projections_run_task.run(partition=0)
+    assert PlayerGameStats.objects.get(user=player, game="slot").plays == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_send_leaves_no_flag_so_the_next_commit_asks_again(monkeypatch):
+    # given a broker that refuses the first send only
+    from kombu.exceptions import OperationalError
+
+    from casinoclub.eventlog import projections_kick
+    from casinoclub.tasks import projections_run_task
+
+    attempts: list[int] = []
+
+    def flaky(args, kwargs, **options):  # type: ignore[no-untyped-def]
+        attempts.append(kwargs["partition"])
+        if len(attempts) == 1:
+            raise OperationalError("Error 111 connecting to redis: Connection refused.")
+
+    monkeypatch.setattr(projections_run_task, "apply_async", flaky)
+
+    # when two commits ask the partition to run
+    first, second = projections_kick(0), projections_kick(0)
+
+    # then the refused first ask did not silence the second
+    assert (first, second) == (False, True)
+    assert attempts == [0, 0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_while_a_run_reads_asks_for_another_run(monkeypatch):
+    # given a waiting run asked for by a first spin (sends are recorded, not run)
+    from casinoclub.tasks import projections_run_task
+    from games.tests.factories import funded_player
+    from gamification.tests.helpers import client_of
+
+    sent: list[dict[str, object]] = []
+    monkeypatch.setattr(
+        projections_run_task, "apply_async", lambda args, kwargs, **options: sent.append(kwargs)
+    )
+    client = client_of(funded_player(1000))
+
+    def spin(key: str) -> None:
+        response = client.post(
+            "/api/games/slot/spin", {"bet": 10}, format="json", HTTP_IDEMPOTENCY_KEY=key
+        )
+        assert response.status_code == 200
+
+    spin("kick-during-0001")
+    assert sent == [{"partition": 0}]
+
+    # when that run starts and another spin commits before it reads the log
+    real_run = projections.projections_run
+
+    def run_after_a_commit(*args, **kwargs):  # type: ignore[no-untyped-def]
+        spin("kick-during-0002")
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(projections, "projections_run", run_after_a_commit)
+    projections_run_task.run(partition=0)
+
+    # then that commit asked for a new run (the flag was cleared before the read, not after)
+    assert sent == [{"partition": 0}, {"partition": 0}]

@@ -155,11 +155,13 @@ class WebServer(Process):
 class CeleryWorker(Process):
     """``celery worker --pool solo``: the task runs in the process that ``kill`` kills."""
 
-    def __init__(self, redis_url: str, log_path: Path, **extra: str) -> None:
+    def __init__(
+        self, redis_url: str, log_path: Path, *, queues: str = "celery", **extra: str
+    ) -> None:
         command = [
             sys.executable, "-m", "celery", "-A", "casinoclub", "worker", "--pool", "solo",
             "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle",
-            "--hostname", f"fault-test-{uuid.uuid4().hex[:8]}@%h",
+            "--hostname", f"fault-test-{uuid.uuid4().hex[:8]}@%h", "--queues", queues,
         ]  # fmt: skip
         super().__init__(command, _child_environment(redis_url, **extra), log_path)
 
@@ -204,8 +206,10 @@ def web_server(
 def celery_worker(
     processes: list[Process], private_redis: PrivateRedis, tmp_path: Path
 ) -> Callable[..., CeleryWorker]:
-    def start(**extra: str) -> CeleryWorker:
-        worker = CeleryWorker(private_redis.url, tmp_path / f"worker-{len(processes)}.log", **extra)
+    def start(*, queues: str = "celery", **extra: str) -> CeleryWorker:
+        worker = CeleryWorker(
+            private_redis.url, tmp_path / f"worker-{len(processes)}.log", queues=queues, **extra
+        )
         processes.append(worker)
         worker.start()
         return worker
