@@ -9,7 +9,9 @@ schema's pattern); keys are scoped per user. The body carries only the operation
 2. looks for a stored response: same fingerprint (method, path, body) → the stored bytes replayed
    exactly; different fingerprint → 422 ``idempotency_mismatch``;
 3. otherwise runs the operation and stores its response *in the same transaction*, so the effect
-   and the stored response commit together or not at all.
+   and the stored response commit together or not at all. A money service may write the stored
+   response inside its own statement instead (``idempotent_response_row``: the spin stores it
+   with the wallet, the ledger and the round, one round trip fewer).
 
 Only successful responses are stored: a request that failed changed nothing and may be retried.
 ``run_idempotent_in_steps`` is the variant for an operation that calls an outside service (a
@@ -20,14 +22,16 @@ Records are kept ``IDEMPOTENCY_RETENTION_HOURS`` (at least 24) and purged by a b
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from prometheus_client import Counter
@@ -42,6 +46,27 @@ from .models import IdempotencyRecord
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-:.]{8,100}$")
 
 PreparedT = TypeVar("PreparedT")
+
+# A balance no wallet can have (``CHECK balance >= 0``): a response stored by a money statement
+# carries it until that statement writes the wallet's new balance in its place.
+BALANCE_PENDING = -4611686018427387904
+_BALANCE_PENDING_JSON = f'"balance":{BALANCE_PENDING}'
+_RECORD_UNIQUE = "idempotency_user_key_unique"
+
+
+@dataclass
+class _Running:
+    """The idempotent request running in this context, and its response if a statement stored it."""
+
+    user_id: int
+    key: str
+    fingerprint: str
+    stored_template: str | None = None
+
+
+_running: contextvars.ContextVar[_Running | None] = contextvars.ContextVar(
+    "idempotent_request", default=None
+)
 
 idempotent_replays_total = Counter(
     "idempotent_replays_total", "Requests answered from a stored idempotent response."
@@ -137,14 +162,69 @@ def _record_store(user_id: int, key: str, fingerprint: str, status_code: int, bo
 def run_idempotent(request: Request, operation: Callable[[str], tuple[int, Any]]) -> HttpResponse:
     """Run ``operation(key) -> (status, data)`` at most once per (user, key); see module doc."""
     key, user_id, fingerprint = _caller(request)
-    with transaction.atomic(durable=True):
-        replay = _lock_or_replay(user_id, key, fingerprint)
-        if replay is not None:
-            return replay
-        status_code, data = operation(key)
-        body = JSONRenderer().render(data)
-        _record_store(user_id, key, fingerprint, status_code, body)
+    running = _Running(user_id, key, fingerprint)
+    token = _running.set(running)
+    try:
+        with transaction.atomic(durable=True):
+            replay = _lock_or_replay(user_id, key, fingerprint)
+            if replay is not None:
+                return replay
+            status_code, data = operation(key)
+            if running.stored_template is None:
+                body = JSONRenderer().render(data)
+                _record_store(user_id, key, fingerprint, status_code, body)
+            else:  # the operation's statement stored it: answer exactly those bytes
+                body = _balance_filled(running.stored_template, data["balance"]).encode()
+    except IntegrityError as error:
+        if running.stored_template is not None and _is_record_conflict(error):
+            raise IdempotencyInProgress() from error  # a twin's committed record: it replays
+        raise
+    finally:
+        _running.reset(token)
     return _json_response(status_code, body)
+
+
+def idempotent_response_row(status_code: int, data: Any) -> tuple[str, str, list[Any]]:
+    """The running request's response, to be stored by the money statement that moves the wallet
+    (``accounts.services.RowInsert``, written ``FROM moved``): the table and columns, the select
+    list and its parameters.
+
+    ``data`` is the response the operation will return, with ``balance`` (top level) set to
+    ``BALANCE_PENDING``: the statement writes the wallet's new balance (``moved.balance``) in its
+    place, and ``run_idempotent`` answers with the same bytes, the balance the operation returns
+    filled in. A twin's record committed meanwhile fails the statement (unique key), which
+    ``run_idempotent`` answers with 409 ``idempotency_in_progress``. Only inside
+    ``run_idempotent``; once per request.
+    """
+    running = _running.get()
+    if running is None or running.stored_template is not None:
+        raise RuntimeError("idempotent_response_row needs a running idempotent request")
+    template = JSONRenderer().render(data).decode()
+    if template.count(_BALANCE_PENDING_JSON) != 1:
+        raise ValueError("the response must carry balance=BALANCE_PENDING once, at its top level")
+    running.stored_template = template
+    return (
+        "casinoclub_idempotencyrecord (user_id, key, fingerprint, status_code, body, created_at)",
+        "%s, %s, %s, %s, convert_to(replace(%s, %s, '\"balance\":' || moved.balance), 'UTF8'), %s",
+        [
+            running.user_id,
+            running.key,
+            running.fingerprint,
+            status_code,
+            template,
+            _BALANCE_PENDING_JSON,
+            timezone.now(),
+        ],
+    )
+
+
+def _balance_filled(template: str, balance: int) -> str:
+    return template.replace(_BALANCE_PENDING_JSON, f'"balance":{int(balance)}')
+
+
+def _is_record_conflict(error: IntegrityError) -> bool:
+    diag = getattr(error.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) == _RECORD_UNIQUE
 
 
 def run_idempotent_in_steps(

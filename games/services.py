@@ -21,6 +21,7 @@ Invariants:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
@@ -63,6 +64,10 @@ from games.selectors import (
     game_config_current,
     game_config_live_id_sql,
 )
+
+# Builds the request's stored response as a row of the round's money statement, from the round
+# before it settles (``casinoclub.idempotency.idempotent_response_row``).
+ResponseRow = Callable[[GameRound], RowInsert]
 
 CLIENT_SEED_MAX = 64
 
@@ -418,10 +423,12 @@ def _instant_round_settle(
     payout: int,
     outcome: dict[str, Any],
     plays_today: int,
+    response_row: ResponseRow | None,
 ) -> GameRound:
     """Write the settled round in one statement with its money (``wallet_settle_round``): the
-    stake and the payout, the round row, its event and its two socket messages
-    (``profile_update`` with the final balance, the round's ``game_event``)."""
+    stake and the payout, the round row, its event, its two socket messages (``profile_update``
+    with the final balance, the round's ``game_event``) and, when the caller gives
+    ``response_row``, the request's stored response."""
     now = timezone.now()
     round_ = GameRound(
         pk=round_id,
@@ -439,6 +446,7 @@ def _instant_round_settle(
         created_at=now,
         settled_at=now,
     )
+    round_.plays_today = plays_today
     round_row = RowInsert(
         "games_gameround (id, user_id, game, config_id, fair_seed_id, nonce, bet, payout,"
         " multiplier_x100, outcome, params, state, created_at, settled_at)",
@@ -470,21 +478,22 @@ def _instant_round_settle(
         payout_reason=LedgerReason.GAME_WIN,
         payout_reference=f"round:{round_id}",
         payout_key=f"win:{round_id}",
-        rows=[round_row, event_row],
+        rows=[round_row, event_row, *([response_row(round_)] if response_row else [])],
         messages=[("game_event", {"event": "round_settled", "round": round_public(round_)})],
     )
     round_.balance_after = settlement.balance
-    round_.plays_today = plays_today
     transaction.on_commit(lambda: metrics.game_rounds_total.labels(game=game).inc())
     return round_
 
 
-def slot_spin(user: User, bet: Any) -> GameRound:
+def slot_spin(user: User, bet: Any, *, response_row: ResponseRow | None = None) -> GameRound:
     """Spin once. Runs in the caller's transaction (``run_idempotent``) or opens one; a failure
     leaves the caller's transaction to roll back (no savepoint: the spin is its whole work).
 
-    Four statements: the checks and claims (``_instant_round_begin``), the outcome drawn in
-    Python, then the money, the round, its event and its messages in one.
+    Two statements: the checks and claims (``_instant_round_begin``), the outcome drawn in
+    Python, then the money, the round, its event, its messages and — given ``response_row``,
+    which builds the row from the round before it settles — the request's stored response in
+    one.
     Raises ``BetOutOfRange``, ``PlayBlocked``, ``DailyLimitReached``, ``InsufficientFunds``.
     """
     with transaction.atomic(savepoint=False):
@@ -504,10 +513,13 @@ def slot_spin(user: User, bet: Any) -> GameRound:
             payout=outcome.payout(bet),
             outcome={"reels": list(outcome.reels)},
             plays_today=plays_today,
+            response_row=response_row,
         )
 
 
-def rps_play(user: User, bet: Any, choice: str) -> GameRound:
+def rps_play(
+    user: User, bet: Any, choice: str, *, response_row: ResponseRow | None = None
+) -> GameRound:
     """Play one hand against the fair opponent. Runs and raises like ``slot_spin``."""
     with transaction.atomic(savepoint=False):
         config, seed, nonce, round_id, plays_today = _instant_round_begin(user, Game.RPS, bet)
@@ -530,6 +542,7 @@ def rps_play(user: User, bet: Any, choice: str) -> GameRound:
                 "result": outcome.result,
             },
             plays_today=plays_today,
+            response_row=response_row,
         )
 
 

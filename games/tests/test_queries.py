@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import LedgerEntry
+from casinoclub.models import IdempotencyRecord
 from casinoclub.realtime.models import RealtimeMessage
 from games import engine
 from games.models import FairSeed, Game
@@ -13,18 +14,18 @@ from games.selectors import engine_config, game_config_current
 from games.tests.factories import funded_player
 from gamification.tests.factories import AchievementFactory, SeasonFactory
 
-# A spin, win or lose, is four statements (docs/decisions/0141):
+# A spin, win or lose, is three statements (docs/decisions/0141):
 # 1. the idempotency lock and the stored-response lookup;
 # 2. the configuration (bet range, the rank's daily limit), the play block, the daily count, the
 #    nonce and the round's id;
 # 3. (the outcome is drawn in Python) the wallet's lock, the stake's and the payout's ledger
-#    entries, the balance, the round row, its event-log row and its two socket messages;
-# 4. the stored response.
+#    entries, the balance, the round row, its event-log row, its two socket messages and the
+#    stored response with the new balance (``idempotent_response_row``).
 # The two more captured here are the savepoint and its release that stand for the request's
 # BEGIN … COMMIT inside the test's transaction. No user row: authentication reads the player's
 # cached state (docs/decisions/0150). Stats, leaderboards, XP, achievements, missions, events and
 # the play session are projections of the event log, applied after commit.
-PINNED_STATEMENTS = 4 + 2
+PINNED_STATEMENTS = 3 + 2
 
 
 def _next_spin_will(player, *, win: bool) -> None:
@@ -74,6 +75,9 @@ def test_a_slot_spin_runs_a_pinned_number_of_statements(client_for, django_asser
     assert response.status_code == 200
     body = response.json()
     payout = body["round"]["payout"]
+    # and the response it stored is the one it answered, byte for byte, with the new balance
+    stored = IdempotencyRecord.objects.get(user=player, key="spin-query-count-0002")
+    assert (stored.status_code, bytes(stored.body)) == (200, response.content)
     assert (payout > 0) == win
     assert body["balance"] == balance_before - 10 + payout
     entries = list(

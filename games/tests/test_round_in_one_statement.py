@@ -142,49 +142,6 @@ def test_concurrent_spins_and_credits_of_one_wallet_keep_every_balance_after_in_
     assert ledger_violations() == []
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_twin_that_commits_its_response_after_the_lookup_gets_a_409_not_a_500(monkeypatch):
-    # given a spin whose twin (same key) stores its response after this request looked for one
-    player = funded_player(10_000)
-    token = token_pair_for_user(player)["access"]
-    spin = services.slot_spin
-
-    def spin_then_twin_commits(user, bet):  # type: ignore[no-untyped-def]
-        round_ = spin(user, bet)
-
-        def twin() -> None:
-            try:
-                IdempotencyRecord.objects.create(
-                    user_id=player.pk, key="twin-key-0001", fingerprint="twin", status_code=200,
-                    body=b'{"twin": true}',
-                )  # fmt: skip
-            finally:
-                connection.close()
-
-        thread = threading.Thread(target=twin)
-        thread.start()
-        thread.join()
-        return round_
-
-    monkeypatch.setattr(services, "slot_spin", spin_then_twin_commits)
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    before = _snapshot(player)
-
-    # when the request finishes
-    response = _spin(client, "twin-key-0001")
-
-    # then it is refused like a twin still running, and its spin was rolled back
-    assert response.status_code == 409
-    assert response.json()["error"]["code"] == "idempotency_in_progress"
-    assert _snapshot(player) == before
-    assert IdempotencyRecord.objects.get(user_id=player.pk, key="twin-key-0001").fingerprint == (
-        "twin"
-    )
-
-
 @pytest.mark.django_db
 def test_a_spin_above_the_balance_writes_no_round_event_count_or_message(client_for):
     # given a player who spun once and has less gold than the next bet
@@ -207,3 +164,65 @@ def test_a_spin_above_the_balance_writes_no_round_event_count_or_message(client_
     assert response.json()["error"]["code"] == "insufficient_funds"
     assert _snapshot(player) == before
     assert DomainEvent.objects.filter(user_id=player.pk).count() == events_before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_twin_record_committed_before_the_money_statement_refuses_the_spin(
+    client_for, monkeypatch
+):
+    # given a player, and a twin request with the same key that commits its stored response
+    # after this request looked for one and before this request's money statement (which stores
+    # this request's response: a twin committing later would wait for it on the unique key)
+    player = funded_player(10_000)
+    client = client_for(player)
+    assert _spin(client, "warm-spin-0001").status_code == 200
+    before = _snapshot(player)
+    real_begin = services._instant_round_begin
+
+    def twin_commits(fingerprint_of: str):  # type: ignore[no-untyped-def]
+        def write() -> None:
+            IdempotencyRecord.objects.create(
+                user=player, key="twin-spin-0001", fingerprint=fingerprint_of,
+                status_code=200, body=b'{"twin": true}',
+            )  # fmt: skip
+            connection.close()
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        thread.join()
+
+    def begin_then_twin(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real_begin(*args, **kwargs)
+        twin_commits("same-request")
+        return result
+
+    monkeypatch.setattr(services, "_instant_round_begin", begin_then_twin)
+
+    # when this request's money statement runs
+    response = _spin(client, "twin-spin-0001")
+
+    # then it is refused as in progress, and nothing of it was written (the twin's record stays)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_in_progress"
+    assert _snapshot(player) == before
+    assert [bytes(record.body) for record in IdempotencyRecord.objects.filter(
+        key="twin-spin-0001"
+    )] == [b'{"twin": true}']  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_replayed_spin_answers_the_bytes_the_spin_answered(client_for):
+    # given a spin
+    player = funded_player(10_000)
+    client = client_for(player)
+    first = _spin(client, "replay-bytes-0001")
+    assert first.status_code == 200
+
+    # when the client retries it
+    again = _spin(client, "replay-bytes-0001")
+
+    # then the stored response is replayed exactly, with the balance after the spin
+    assert again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.content == first.content
+    assert again.json()["balance"] == Wallet.objects.get(pk=player.pk).balance
