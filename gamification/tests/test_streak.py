@@ -265,8 +265,12 @@ def test_claim_announces_reward_claimed_with_the_streak_day(player):
     received = logged("reward_claimed")
 
     assert received == [
-        domain_events.RewardClaimed(user_id=player.pk, source="streak", gold=100, streak_days=1),
-        domain_events.RewardClaimed(user_id=player.pk, source="streak", gold=150, streak_days=2),
+        domain_events.RewardClaimed(
+            user_id=player.pk, source="streak", gold=100, streak_days=1, xp=20
+        ),
+        domain_events.RewardClaimed(
+            user_id=player.pk, source="streak", gold=150, streak_days=2, xp=20
+        ),
     ]
 
 
