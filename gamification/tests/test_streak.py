@@ -14,7 +14,6 @@ from casinoclub import domain_events
 from casinoclub.projections import projections_run
 from casinoclub.realtime.models import RealtimeMessage
 from casinoclub.tests.projection_helpers import caught_up, logged
-from casinoclub.tests.test_projections import _broker_down
 from games.tests.factories import funded_player
 from gamification.models import (
     AchievementUnlock,
@@ -311,6 +310,18 @@ def test_concurrent_claims_on_one_day_pay_once(streak_rewards, no_achievements):
     assert User.objects.get(pk=player.pk).experience == 20
 
 
+def broker_down(monkeypatch) -> None:
+    """Every after-commit kick of the projection runner is refused: nothing runs until called."""
+    from kombu.exceptions import OperationalError
+
+    from casinoclub.tasks import projections_run_task
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to redis: Connection refused.")
+
+    monkeypatch.setattr(projections_run_task, "apply_async", refuse)
+
+
 def progression_of(player) -> tuple:
     user = User.objects.get(pk=player.pk)
     progress = PlayerProgress.objects.filter(user=player).first()
@@ -393,7 +404,7 @@ def test_a_streak_achievement_unlocks_and_pays_once_when_projection_runners_race
     AchievementFactory(
         code="two_days", metric="streak_days", threshold=2, reward_gold=500, reward_xp=30
     )
-    _broker_down(monkeypatch)
+    broker_down(monkeypatch)
     player = funded_player(0)
     for day in (1, 2):
         with time_machine.travel(kst(day), tick=False):
