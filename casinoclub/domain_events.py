@@ -68,7 +68,9 @@ class RewardClaimed:
     source: str  # "streak", "vip", "event", "mission", "battle_pass", "achievement", "level_up"
     gold: int
     streak_days: int = 0
-    xp: int = 0  # XP the claim added to the player's level (the battle pass follows it)
+    # XP the claim earned: mission and event claims add it to the level themselves (progression
+    # adds the battle pass), streak and VIP claims leave level and battle pass to progression
+    xp: int = 0
 
 
 @dataclass(frozen=True)

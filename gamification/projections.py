@@ -1,5 +1,7 @@
 """Progression as a projection of the event log: counters, XP and levels, battle-pass XP,
-achievements, purchase counters and VIP points.
+achievements, purchase counters and VIP points — of rounds, purchases, reversals and claims
+(streak and VIP claims: their XP and the best streak; mission and event claims: their battle-pass
+XP).
 
 Set-based: a batch locks its players' rows once (wallets, then progress rows, then user rows, each
 in primary-key order), folds the events in Python in log order — counters, XP and the levels it
@@ -230,6 +232,17 @@ class _Folder:
             # the claim added the level XP itself; its battle-pass XP is added here
             self.batch.changed.add(user_id)
             self.season_experience(user_id, fact.xp, at=at)
+        elif isinstance(fact, domain_events.RewardClaimed) and fact.source in ("streak", "vip"):
+            # the claim logged its XP (level and battle pass) and, for a streak, its streak day;
+            # a claim logged without ``xp`` granted its XP in its own transaction
+            before = counters.metrics()
+            if fact.streak_days > counters.best_streak_days:
+                counters.best_streak_days = fact.streak_days
+                self.batch.changed_counters.add(user_id)
+            self.batch.changed.add(user_id)
+            self.experience(user_id, fact.xp, source=fact.source, at=at)
+            if fact.source == "streak":
+                self.achievements_evaluate(user_id, before, at)
 
 
 def _reversal_review_reasons(user_id: int, items_removed: tuple[tuple[str, int], ...]) -> list[str]:
@@ -409,11 +422,13 @@ def _recomputed(events: list[Event]) -> _Recomputed:
         elif isinstance(fact, domain_events.PurchaseReversed):
             row.purchases = max(0, row.purchases - 1)
         elif isinstance(fact, domain_events.RewardClaimed):
+            # a streak or VIP claim logs the XP the projection grants; one logged without it
+            # granted the rule's XP in its own transaction (docs/decisions/0152)
             if fact.source == "streak":
                 row.best_streak_days = max(row.best_streak_days, fact.streak_days)
-                gained = rules.STREAK_CLAIM_XP
+                gained = fact.xp or rules.STREAK_CLAIM_XP
             elif fact.source == "vip":
-                gained = rules.VIP_CLAIM_XP
+                gained = fact.xp or rules.VIP_CLAIM_XP
             elif fact.source in ("mission", "event"):
                 gained = fact.xp
         if gained > 0:

@@ -1,29 +1,29 @@
-"""Progression state changes: streak and VIP claims, XP, counters, achievements, battle pass.
+"""Progression state changes: streak and VIP claims, the battle pass; achievement progress
+messages for the progression projection.
 
 Invariants:
 - every reward is granted once: a row with a unique constraint — ``StreakClaim(user, day)``,
-  ``VipClaim(user, day)``, ``AchievementUnlock(user, achievement)``,
-  ``BattlePassClaim(user, tier, track)`` — is inserted in the transaction of its ledger credit,
-  whose idempotency key names the same fact (``streak:<day>``, ``vip:<day>``,
-  ``achievement:<code>``, ``battle-pass:<season>:<tier>:<track>``);
+  ``VipClaim(user, day)``, ``BattlePassClaim(user, tier, track)`` — is inserted in the
+  transaction of its ledger credit, whose idempotency key names the same fact (``streak:<day>``,
+  ``vip:<day>``, ``battle-pass:<season>:<tier>:<track>``);
 - a "day" is the calendar day in ``settings.TIME_ZONE`` (``timezone.localdate()``);
-- one lock order on every path, so progression never deadlocks with rounds or purchases: the
-  player's wallet, then the player's progression rows (streak state, progress), then the user row
-  (XP, VIP points, rank — changed only through ``accounts.services``). Rounds and purchases hold
-  the wallet when their signals arrive; claims take it first (``_player_lock``);
-- counters change only under the ``PlayerProgress`` row lock and only grow (the current win
-  streak excepted), so an unlocked achievement stays deserved;
+- one lock order on every path, so progression never deadlocks with rounds, purchases or
+  projection batches: the player's wallet (``_player_lock``), then the player's own rows (streak
+  state), then the user row (VIP points, rank — changed only through ``accounts.services``);
+- a claim's transaction keeps only money: its lock(s), its own state (streak state, VIP points
+  and rank), the claim row, the ledger credit, its own socket message and one ``reward_claimed``
+  event row carrying what progression needs (``xp``, ``streak_days``);
 - ranks are raised automatically, never lowered;
 - socket messages are stored in the transaction (``realtime_publish``) and sent after commit;
-  ``reward_claimed`` is appended to the event log in the transaction of every claim and unlock;
-- round and purchase progress (counters, XP, achievements, VIP points) is the ``progression``
-  projection of the event log (``gamification.projections``), applied set-based in batches after
-  the money transaction commits, with the same rules as the claims here.
+- counters, XP and levels (level-up rewards through the ledger), battle-pass XP and achievements
+  (``AchievementUnlock(user, achievement)``, ``achievement:<code>``) of rounds, purchases and
+  claims are the ``progression`` projection of the event log (``gamification.projections``),
+  applied set-based in batches after the money transaction commits.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -31,25 +31,15 @@ from django.utils import timezone
 
 from accounts.models import LedgerReason
 from accounts.selectors import inventory_has
-from accounts.services import inventory_add, user_experience_add, wallet_credit, wallets_lock
-from accounts.services.progression import (
-    ExperienceResult,
-    user_vip_points_add,
-)
+from accounts.services import inventory_add, wallet_credit, wallets_lock
+from accounts.services.progression import user_vip_points_add
 from casinoclub import domain_events
-from casinoclub.i18n import translations
-from casinoclub.realtime.messages import (
-    AchievementProgressData,
-    AchievementUnlockData,
-    StreakUpdateData,
-)
+from casinoclub.realtime.messages import AchievementProgressData, StreakUpdateData
 from casinoclub.realtime.services import realtime_publish
 from gamification import exceptions, rules, selectors
-from gamification.achievements import EVALUATORS, metric_value
 from gamification.models import (
     Achievement,
     BattlePassClaim,
-    PlayerProgress,
     StreakClaim,
     StreakState,
     Tier,
@@ -65,129 +55,17 @@ def _player_lock(user_id: int) -> None:
     wallets_lock([user_id])
 
 
-def _progress_lock(user_id: int) -> PlayerProgress:
-    """The player's counters, created on first use, locked. Must run inside a transaction."""
-    PlayerProgress.objects.bulk_create([PlayerProgress(user_id=user_id)], ignore_conflicts=True)
-    return PlayerProgress.objects.select_for_update().get(user_id=user_id)
-
-
-def _metric_values(progress: PlayerProgress) -> dict[str, int]:
-    return {metric: metric_value(metric, progress) for metric in EVALUATORS}
-
-
-def _reward_claimed(user_id: int, source: str, gold: int, streak_days: int = 0) -> None:
+def _reward_claimed(
+    user_id: int, source: str, gold: int, *, streak_days: int = 0, xp: int = 0
+) -> None:
     domain_events.domain_event_record(
         domain_events.RewardClaimed(
-            user_id=user_id, source=source, gold=gold, streak_days=streak_days
+            user_id=user_id, source=source, gold=gold, streak_days=streak_days, xp=xp
         )
     )
-
-
-# ---------------------------------------------------------------- XP
-
-
-def experience_grant(user_id: int, amount: int, *, source: str) -> ExperienceResult | None:
-    """Add ``amount`` XP to the player's level and to the running season's battle pass.
-
-    Must run inside a transaction holding the player's wallet lock (level-ups credit gold).
-    Not idempotent: callers grant XP once per fact they record. Returns None for 0 XP.
-    """
-    if amount <= 0:
-        return None
-    result = user_experience_add(user_id, amount, source=source)
-    season_experience_add(user_id, amount)
-    return result
-
-
-def season_experience_add(user_id: int, amount: int, at: datetime | None = None) -> None:
-    """Add ``amount`` XP to the battle pass of the season running at ``at`` (now), if any.
-
-    Every XP source feeds the pass: rounds and achievements through ``experience_grant``, mission
-    and event claims (which add level XP in their own transaction) through the progression
-    projection's ``reward_claimed``. Must run inside a transaction. Not idempotent.
-    """
-    if amount <= 0:
-        return
-    now = at or timezone.now()
-    with connection.cursor() as cursor:  # the running season (as season_current picks it), if any
-        cursor.execute(
-            "INSERT INTO gamification_seasonprogress AS p (user_id, season_id, xp)"
-            " SELECT %s, s.id, %s FROM gamification_season s"
-            " WHERE s.starts_at <= %s AND s.ends_at > %s ORDER BY s.starts_at DESC LIMIT 1"
-            " ON CONFLICT (user_id, season_id) DO UPDATE SET xp = p.xp + EXCLUDED.xp",
-            [user_id, amount, now, now],
-        )
 
 
 # ---------------------------------------------------------------- achievements
-
-
-def _achievement_unlock(user_id: int, achievement: Achievement, value: int) -> bool:
-    """Insert the unlock row once (ON CONFLICT DO NOTHING); pay, publish and announce it.
-
-    Returns False when it was already unlocked. Must run under the player's progress lock.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO gamification_achievementunlock (user_id, achievement_id, value,"
-            " unlocked_at) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT (user_id, achievement_id) DO NOTHING RETURNING id",
-            [user_id, achievement.pk, value, timezone.now()],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    if achievement.reward_gold:
-        wallet_credit(
-            user_id,
-            achievement.reward_gold,
-            reason=LedgerReason.ACHIEVEMENT_REWARD,
-            reference=f"achievement:{achievement.code}",
-            idempotency_key=f"achievement:{achievement.code}",
-        )
-    experience_grant(user_id, achievement.reward_xp, source=f"achievement:{achievement.code}")
-    message: AchievementUnlockData = {
-        "code": achievement.code,
-        "name": achievement.name,
-        "names": translations(achievement, "name"),
-        "metric": achievement.metric,
-        "threshold": achievement.threshold,
-        "value": value,
-        "reward_gold": achievement.reward_gold,
-        "reward_xp": achievement.reward_xp,
-    }
-    realtime_publish(user_id, "achievement_unlock", message)
-    _reward_claimed(user_id, "achievement", achievement.reward_gold)
-    return True
-
-
-def achievements_evaluate(
-    user_id: int, before: dict[str, int], progress: PlayerProgress
-) -> list[str]:
-    """Unlock every active achievement the player has reached and not yet unlocked.
-
-    ``before`` holds the metric values before the change that led here: an
-    ``achievement_progress`` message goes out only when a value crosses a tenth of a threshold.
-    Must run under the player's progress lock. Returns the codes unlocked now.
-    """
-    unlocked: list[str] = []
-    # Every round asks: a raw query (no ORM query to compile), in the model's ordering.
-    pending = Achievement.objects.raw(
-        "SELECT a.* FROM gamification_achievement a WHERE a.is_active AND NOT EXISTS ("
-        " SELECT 1 FROM gamification_achievementunlock u"
-        " WHERE u.achievement_id = a.id AND u.user_id = %s)"
-        " ORDER BY a.display_order, a.id",
-        [user_id],
-    )
-    for achievement in pending:
-        value = metric_value(achievement.metric, progress)
-        threshold = achievement.threshold
-        if value >= threshold:
-            if _achievement_unlock(user_id, achievement, value):
-                unlocked.append(achievement.code)
-            continue
-        achievement_progress_publish(user_id, achievement, value, before.get(achievement.metric, 0))
-    return unlocked
 
 
 def achievement_progress_publish(
@@ -258,7 +136,8 @@ def _streak_state_lock(user_id: int) -> StreakState:
 
 
 def streak_claim(user_id: int) -> StreakClaim:
-    """Claim today's streak reward: gold by streak day (capped), XP, counters, achievements.
+    """Claim today's streak reward: gold by streak day (capped); the XP, the best-streak counter
+    and the achievements it reaches follow from its ``reward_claimed`` event (progression).
 
     Runs in the caller's transaction (``run_idempotent``) or opens one. Raises ``AlreadyClaimed``
     when today (local calendar day) is claimed already; then nothing changes (the refusal comes
@@ -305,15 +184,11 @@ def _streak_claim(user_id: int) -> StreakClaim:
             reference=f"streak:{today.isoformat()}",
             idempotency_key=f"streak:{today.isoformat()}",
         ).balance_after
-    progress = _progress_lock(user_id)
-    before = _metric_values(progress)
-    progress.best_streak_days = max(progress.best_streak_days, streak_day)
-    progress.save()
-    experience_grant(user_id, rules.STREAK_CLAIM_XP, source="streak")
     claim.status = selectors.streak_status_of(state, table, today)
     realtime_publish(user_id, "streak_update", _streak_message(today, claim, claim.status))
-    achievements_evaluate(user_id, before, progress)
-    _reward_claimed(user_id, "streak", reward, streak_days=streak_day)
+    # the best streak counter, the XP (level and battle pass) and the achievements it reaches
+    # are the progression projection's, applied from this event after the commit
+    _reward_claimed(user_id, "streak", reward, streak_days=streak_day, xp=rules.STREAK_CLAIM_XP)
     return claim
 
 
@@ -336,7 +211,8 @@ def vip_claim(user_id: int) -> VipClaim:
     """Claim today's VIP points (and gold by rank): once per local calendar day.
 
     Runs in the caller's transaction (``run_idempotent``) or opens one. The points may raise the
-    rank (``accounts.services.progression.user_vip_points_add``: never lowered). Raises
+    rank (``accounts.services.progression.user_vip_points_add``: never lowered); the XP follows
+    from its ``reward_claimed`` event (progression, docs/decisions/0152). Raises
     ``AlreadyClaimed`` when today is claimed already; then nothing changes.
     """
     today = timezone.localdate()
@@ -362,8 +238,8 @@ def vip_claim(user_id: int) -> VipClaim:
         user_vip_points_add(
             user_id, points, rank_for_points=selectors.vip_rank_for_points, source="vip_claim"
         )
-        experience_grant(user_id, rules.VIP_CLAIM_XP, source="vip")
-        _reward_claimed(user_id, "vip", gold)
+        # the XP (level and battle pass) is the progression projection's, from this event
+        _reward_claimed(user_id, "vip", gold, xp=rules.VIP_CLAIM_XP)
         return claim
 
 

@@ -60,8 +60,10 @@ def boards_state() -> list[tuple]:
 @pytest.fixture
 def workload(db):  # type: ignore[no-untyped-def]
     """Two players: slot spins, rps hands and gacha pulls; a pack bought and one refunded; a
-    running season and an event the first player joined."""
+    running season and an event the first player joined; each claims the daily streak (which
+    reaches a streak achievement) and the VIP reward."""
     SeasonFactory()
+    AchievementFactory(code="first_streak", metric="streak_days", threshold=1, reward_gold=50)
     first, second = funded_player(50_000), funded_player(50_000)
     event = EventFactory(requirement_type="plays", target=100)
     EventParticipation.objects.create(user=first, event=event, joined_at=event.starts_at)
@@ -72,6 +74,8 @@ def workload(db):  # type: ignore[no-untyped-def]
             assert post(client, "/api/games/slot/spin", {"bet": bet}).status_code == 200
         assert post(client, "/api/games/rps/play", {"bet": 10, "choice": "rock"}).status_code == 200
         assert post(client, "/api/games/gacha/pull", {"count": 1}).status_code == 200
+        assert post(client, "/api/streak/claim").status_code == 200
+        assert post(client, "/api/vip/claim").status_code == 200
     bought = shop_services.shop_buy(first, "pack")
     shop_services.shop_buy(second, "pack")
     staff = funded_player(0, is_staff=True, is_superuser=True)
@@ -80,6 +84,7 @@ def workload(db):  # type: ignore[no-untyped-def]
 
 
 def test_check_projections_is_clean_after_a_mixed_workload(workload):
+    first, second = workload
     code, output = check()
 
     assert code == 0, output
@@ -88,6 +93,18 @@ def test_check_projections_is_clean_after_a_mixed_workload(workload):
     assert "progression: OK" in output
     assert "play_sessions: OK" in output
     assert PlayerGameStats.objects.filter(game="slot").count() == 2
+    # the claims' progression came from their events: best streak, the streak achievement paid
+    for player in (first, second):
+        assert PlayerProgress.objects.get(user=player).best_streak_days == 1
+        assert AchievementUnlock.objects.filter(
+            user=player, achievement__code="first_streak"
+        ).exists()
+        assert (
+            LedgerEntry.objects.filter(
+                wallet_id=player.pk, idempotency_key="achievement:first_streak"
+            ).count()
+            == 1
+        )
 
 
 def _corrupt_progression_counters(first):

@@ -5,14 +5,25 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import transaction
 
 from accounts.models import User
+from accounts.services import user_experience_add
 from accounts.tests.test_races import run_together
 from casinoclub import domain_events
+from casinoclub.projections import projections_run
 from casinoclub.realtime.models import RealtimeMessage
-from casinoclub.tests.projection_helpers import logged
+from casinoclub.tests.projection_helpers import caught_up, logged
 from games.tests.factories import funded_player
-from gamification.models import StreakClaim, StreakState
+from gamification.models import (
+    AchievementUnlock,
+    PlayerProgress,
+    SeasonProgress,
+    StreakClaim,
+    StreakState,
+)
+from gamification.projections import progression_differences
+from gamification.tests.factories import AchievementFactory, SeasonFactory
 from gamification.tests.helpers import balance, client_of, ledger, post
 
 KST = ZoneInfo("Asia/Seoul")
@@ -265,8 +276,12 @@ def test_claim_announces_reward_claimed_with_the_streak_day(player):
     received = logged("reward_claimed")
 
     assert received == [
-        domain_events.RewardClaimed(user_id=player.pk, source="streak", gold=100, streak_days=1),
-        domain_events.RewardClaimed(user_id=player.pk, source="streak", gold=150, streak_days=2),
+        domain_events.RewardClaimed(
+            user_id=player.pk, source="streak", gold=100, streak_days=1, xp=20
+        ),
+        domain_events.RewardClaimed(
+            user_id=player.pk, source="streak", gold=150, streak_days=2, xp=20
+        ),
     ]
 
 
@@ -293,3 +308,123 @@ def test_concurrent_claims_on_one_day_pay_once(streak_rewards, no_achievements):
     assert ledger(player) == [(100, "streak_reward")]
     assert StreakClaim.objects.filter(user=player).count() == 1
     assert User.objects.get(pk=player.pk).experience == 20
+
+
+def broker_down(monkeypatch) -> None:
+    """Every after-commit kick of the projection runner is refused: nothing runs until called."""
+    from kombu.exceptions import OperationalError
+
+    from casinoclub.tasks import projections_run_task
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to redis: Connection refused.")
+
+    monkeypatch.setattr(projections_run_task, "apply_async", refuse)
+
+
+def progression_of(player) -> tuple:
+    user = User.objects.get(pk=player.pk)
+    progress = PlayerProgress.objects.filter(user=player).first()
+    return (
+        progress.best_streak_days if progress else None,
+        user.level,
+        user.experience,
+        list(SeasonProgress.objects.filter(user=player).values_list("xp", flat=True)),
+        list(AchievementUnlock.objects.filter(user=player).values_list("achievement__code")),
+    )
+
+
+@pytest.mark.django_db
+def test_a_claim_leaves_xp_counters_and_achievements_to_the_progression_projection(player):
+    # given a running season and an achievement for a one-day streak
+    with time_machine.travel(kst(1), tick=False):
+        SeasonFactory()
+    AchievementFactory(
+        code="first_day", metric="streak_days", threshold=1, reward_gold=70, reward_xp=5
+    )
+
+    # when the player claims, inside one request transaction
+    with time_machine.travel(kst(1), tick=False):
+        response = client_of(player).post(
+            "/api/streak/claim", {}, format="json", HTTP_IDEMPOTENCY_KEY="streak-projected-01"
+        )
+
+    # then the claim paid its gold and logged its streak day and XP, and nothing else changed yet
+    assert response.status_code == 200
+    assert ledger(player) == [(100, "streak_reward")]
+    assert logged("reward_claimed", player.pk) == [
+        domain_events.RewardClaimed(
+            user_id=player.pk, source="streak", gold=100, streak_days=1, xp=20
+        )
+    ]
+    assert progression_of(player) == (None, 1, 0, [], [])
+    before = set(RealtimeMessage.objects.filter(user=player).values_list("pk", flat=True))
+
+    # when the projections apply the event
+    caught_up()
+
+    # then the best streak, the level and battle-pass XP (the claim's and the achievement's) and
+    # the achievement follow, paid once, announced in the batch's one progress_update
+    assert progression_of(player) == (1, 1, 25, [25], [("first_day",)])
+    assert ledger(player, "achievement_reward") == [(70, "achievement_reward")]
+    new = RealtimeMessage.objects.filter(user=player).exclude(pk__in=before)
+    updates = [message.data for message in new if message.type == "progress_update"]
+    assert [message.type for message in new].count("achievement_unlock") == 0
+    assert len(updates) == 1
+    assert (updates[0]["xp"], updates[0]["level"]) == (25, 1)
+    assert [(a["code"], a["state"]) for a in updates[0]["achievements"]] == [
+        ("first_day", "unlocked")
+    ]
+    assert progression_differences() == []
+
+
+@pytest.mark.django_db
+def test_a_claim_logged_before_the_projection_owned_its_xp_is_not_granted_twice(player):
+    # given a streak claim logged without its XP, whose XP was granted in its own transaction
+    with transaction.atomic():
+        user_experience_add(player.pk, 20, source="streak")
+        domain_events.domain_event_record(
+            domain_events.RewardClaimed(user_id=player.pk, source="streak", gold=100, streak_days=3)
+        )
+
+    # when the projections apply it
+    caught_up()
+
+    # then the best streak follows and the XP stays the claim's 20; the check agrees
+    assert progression_of(player) == (3, 1, 20, [], [])
+    assert progression_differences() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_streak_achievement_unlocks_and_pays_once_when_projection_runners_race(
+    streak_rewards, no_achievements, monkeypatch
+):
+    # given an achievement for a two-day streak and two claimed days, not yet projected (the
+    # broker is down, so no run follows the commits)
+    AchievementFactory(
+        code="two_days", metric="streak_days", threshold=2, reward_gold=500, reward_xp=30
+    )
+    broker_down(monkeypatch)
+    player = funded_player(0)
+    for day in (1, 2):
+        with time_machine.travel(kst(day), tick=False):
+            response = client_of(player).post(
+                "/api/streak/claim",
+                {},
+                format="json",
+                HTTP_IDEMPOTENCY_KEY=f"streak-race-{day:03d}",
+            )
+        assert response.status_code == 200
+    assert progression_of(player) == (None, 1, 0, [], [])
+
+    # when four projection runners start at the same instant
+    run_together(4, lambda _index: projections_run())
+
+    # then each claim counted once and the achievement unlocked and paid once
+    assert progression_of(player) == (2, 1, 2 * 20 + 30, [], [("two_days",)])
+    assert ledger(player) == [
+        (100, "streak_reward"),
+        (150, "streak_reward"),
+        (500, "achievement_reward"),
+    ]
+    assert progression_differences() == []

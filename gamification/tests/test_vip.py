@@ -102,7 +102,7 @@ def test_higher_ranks_claim_more_points_and_gold(no_achievements):
 
     assert (body["points"], body["reward_gold"], body["balance"]) == (30, 300, 300)
     assert ledger(vip) == [(300, "vip_reward")]
-    assert announced == [domain_events.RewardClaimed(user_id=vip.pk, source="vip", gold=300)]
+    assert announced == [domain_events.RewardClaimed(user_id=vip.pk, source="vip", gold=300, xp=10)]
 
 
 @pytest.mark.django_db
