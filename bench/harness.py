@@ -106,11 +106,25 @@ class ForeignCpu:
     taken while someone else's tests run is low: each figure carries ``foreign_cpu_percent`` (of
     all cores, over its window). A process that starts and ends between two samples is missed, so
     this undercounts: a warning light, not an accounting.
+
+    Our own processes' CPU is kept too, by part (``PARTS``: the REST server, PostgreSQL, the
+    Celery workers, Redis, daphne, wrk, the rest): where a figure's cores went
+    (``split_since``), which the summary prints as CPU milliseconds per request.
     """
+
+    PARTS = (
+        ("web", ("gunicorn", "granian")),
+        ("postgres", ("postgres",)),
+        ("workers", ("celery",)),
+        ("redis", ("redis-server",)),
+        ("daphne", ("daphne",)),
+        ("wrk", ("wrk ",)),
+    )
 
     def __init__(self) -> None:
         self.markers: list[str] = []
         self.foreign_ticks = 0
+        self.part_ticks: dict[str, int] = {}
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.cmdlines: dict[tuple[int, int], str] = {}
@@ -127,8 +141,16 @@ class ForeignCpu:
             self.cmdlines[key] = raw.replace(b"\0", b" ").decode(errors="replace")
         return self.cmdlines[key]
 
-    def _snapshot(self) -> dict[tuple[int, int], int]:
-        """CPU ticks so far of every foreign process, keyed by (pid, start time)."""
+    def _part(self, key: tuple[int, int]) -> str:
+        command = self._cmdline(key)
+        for part, needles in self.PARTS:
+            if any(needle in command for needle in needles):
+                return part
+        return "other"
+
+    def _snapshot(self) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int]]:
+        """CPU ticks so far of every foreign process and of every one of ours, keyed by
+        (pid, start time)."""
         stats: dict[int, tuple[int, int, int]] = {}  # pid -> (parent, start time, ticks)
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
@@ -162,21 +184,29 @@ class ForeignCpu:
             verdicts.update(dict.fromkeys(chain, verdict))
             return verdict
 
-        return {
-            (pid, start): ticks
-            for pid, (parent, start, ticks) in stats.items()
-            if pid != 2 and parent != 2 and not is_ours(pid)  # 2: kthreadd and its threads
-        }
+        foreign: dict[tuple[int, int], int] = {}
+        ours: dict[tuple[int, int], int] = {}
+        for pid, (parent, start, ticks) in stats.items():
+            if pid == 2 or parent == 2:  # kthreadd and its threads
+                continue
+            (ours if is_ours(pid) else foreign)[(pid, start)] = ticks
+        return foreign, ours
 
     def _run(self) -> None:
-        previous = self._snapshot()
+        previous, previous_ours = self._snapshot()
         while not self.stopped.wait(1.0):
-            current = self._snapshot()
+            current, current_ours = self._snapshot()
             # a process born since the last sample counts whole; one that ended is missed
             delta = sum(ticks - previous.get(key, 0) for key, ticks in current.items())
+            parts: dict[str, int] = {}
+            for key, ticks in current_ours.items():
+                part = self._part(key)
+                parts[part] = parts.get(part, 0) + max(0, ticks - previous_ours.get(key, 0))
             with self.lock:
                 self.foreign_ticks += max(0, delta)
-            previous = current
+                for part, ticks in parts.items():
+                    self.part_ticks[part] = self.part_ticks.get(part, 0) + ticks
+            previous, previous_ours = current, current_ours
 
     def start(self) -> None:
         self.thread.start()
@@ -185,17 +215,28 @@ class ForeignCpu:
         self.stopped.set()
         self.thread.join(5)
 
-    def mark(self) -> tuple[float, int]:
+    def mark(self) -> tuple[float, int, dict[str, int]]:
         with self.lock:
-            return time.monotonic(), self.foreign_ticks
+            return time.monotonic(), self.foreign_ticks, dict(self.part_ticks)
 
-    def percent_since(self, mark: tuple[float, int]) -> float:
+    def percent_since(self, mark: tuple[float, int, dict[str, int]]) -> float:
         """Foreign CPU since ``mark``, in percent of all cores."""
-        started, ticks_before = mark
+        started, ticks_before, _ = mark
         with self.lock:
             ticks = self.foreign_ticks - ticks_before
         elapsed = max(1e-3, time.monotonic() - started)
         return round(100 * ticks / (elapsed * self.tick_rate * self.cpus), 1)
+
+    def split_since(self, mark: tuple[float, int, dict[str, int]]) -> dict[str, float]:
+        """Our processes' CPU since ``mark`` by part, in CPU seconds (sampled once a second)."""
+        _, _, before = mark
+        with self.lock:
+            now = dict(self.part_ticks)
+        return {
+            part: round((ticks - before.get(part, 0)) / self.tick_rate, 2)
+            for part, ticks in sorted(now.items())
+            if ticks - before.get(part, 0) > 0
+        }
 
 
 FOREIGN = ForeignCpu()

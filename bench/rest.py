@@ -304,6 +304,7 @@ def measure_route(
                 )  # fmt: skip
             figure["projection_lag"] = lag
             figure["foreign_cpu_percent"] = FOREIGN.percent_since(foreign_mark)
+            figure["cpu_seconds_by_part"] = FOREIGN.split_since(foreign_mark)
             figure["db_sessions_opened"] = db_sessions() - sessions_before - 1  # less our own
             figure.update(
                 route=route.name, mode=mode, connections=connections,
@@ -368,9 +369,20 @@ def figure_line(
         "drain_s": figure.get("drain_s"),
         "db_sessions_opened": figure.get("db_sessions_opened"),
         "foreign_cpu_percent": figure["foreign_cpu_percent"],
+        "cpu_ms_per_request": cpu_ms_per_request(
+            figure.get("cpu_seconds_by_part", {}), figure["requests"]
+        ),
         "samples": figure.get("samples", {}),
         "projection_lag": figure.get("projection_lag", {}),
     }
+
+
+def cpu_ms_per_request(seconds_by_part: dict[str, float], requests: int) -> dict[str, float]:
+    """Where a figure's cores went: our processes' CPU over its window by part, in milliseconds
+    per completed request (the load generator's and the bench's own included, as parts)."""
+    if not requests:
+        return {}
+    return {part: round(seconds * 1000 / requests, 2) for part, seconds in seconds_by_part.items()}
 
 
 def stored_counts(players: Players) -> dict[str, int]:

@@ -343,6 +343,21 @@ def summary(
                  str(line["foreign_cpu_percent"]), "; ".join(line["flags"]) or "-")
             )  # fmt: skip
         parts.append(harness.table(rows))
+        split_parts = ("web", "postgres", "workers", "redis", "daphne", "wrk", "other")
+        split: list[tuple[str, ...]] = [("CPU ms per request", *split_parts, "total")]
+        for line in figures:
+            per_request = line.get("cpu_ms_per_request") or {}
+            split.append(
+                (f"{line['route']} {line['target']} {line['label']}",
+                 *(f"{per_request.get(part, 0):.2f}" for part in split_parts),
+                 f"{sum(per_request.values()):.2f}")
+            )  # fmt: skip
+        parts.append(harness.table(split))
+        parts.append(
+            "CPU ms per request: the CPU time of each of our processes during the figure (sampled"
+            " once a second from /proc, by process: the REST server, PostgreSQL, the Celery"
+            " workers applying projections, Redis, daphne, wrk, the rest) over its requests."
+        )
         parts.append(
             "x ceiling: against the reference's slot spin at 32 connections (spread, or hot for"
             " hot); the reference implements only the spin. proj lag: the worst projection's lag"

@@ -68,3 +68,33 @@ def test_ratios_compare_hot_with_the_hot_ceiling_and_once_with_the_spread_ceilin
     assert hot["ceiling"] == "ceiling-hot: the reference's slot spin, 32 connections"
     assert (once["ratio_to_ceiling_rps"], once["ratio_to_ceiling_p99"]) == (0.1, 1.5)
     assert (once["ok"], once["flags"]) == (True, [])
+
+
+def test_a_figure_splits_its_cpu_into_milliseconds_per_request_by_part():
+    # given a figure whose window used 2.5 CPU seconds in the REST server and 1 in PostgreSQL
+    figure = wrk_figure(cpu_seconds_by_part={"web": 2.5, "postgres": 1.0}, requests=500)
+
+    # when its line is made
+    line = figure_line(figure, REFERENCE, {})
+
+    # then each part is CPU milliseconds per completed request
+    assert line["cpu_ms_per_request"] == {"web": 5.0, "postgres": 2.0}
+
+
+def test_our_processes_are_told_apart_by_their_command_line():
+    from bench.harness import ForeignCpu
+
+    sampler = ForeignCpu()
+    commands = {
+        (1, 0): ".venv/bin/python -m gunicorn casinoclub.wsgi:application -w 4",
+        (2, 0): "postgres: postgres casinoclub 127.0.0.1(5000) idle",
+        (3, 0): ".venv/bin/python -m celery -A casinoclub worker --pool solo",
+        (4, 0): "redis-server 127.0.0.1:6379",
+        (5, 0): "wrk --threads 2 --connections 32",
+        (6, 0): ".venv/bin/python bench/run.py",
+    }
+    sampler.cmdlines.update(commands)
+
+    assert [sampler._part(key) for key in commands] == [
+        "web", "postgres", "workers", "redis", "wrk", "other",
+    ]  # fmt: skip
