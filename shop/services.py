@@ -354,9 +354,11 @@ def _apply_charge(purchase_id: int, result: ChargeResult, user_id: int | None = 
 def _existing(receipt: str, *, product_code: str = "", package_code: str = "") -> Purchase | None:
     """The purchase an earlier attempt of this request made; ``IdempotencyMismatch`` if the key
     was used for another product."""
-    purchase = Purchase.objects.select_related("product", "package").filter(receipt=receipt).first()
-    if purchase is None:
+    # a new key finds nothing: the cheap lookup first, the purchase with its product only for a
+    # retry
+    if not Purchase.objects.filter(receipt=receipt).exists():
         return None
+    purchase = Purchase.objects.select_related("product", "package").get(receipt=receipt)
     bought = purchase.product.code if purchase.product else ""
     bought_package = purchase.package.code if purchase.package else ""
     if (bought, bought_package) != (product_code, package_code):
@@ -543,7 +545,7 @@ def _description(purchase: Purchase) -> str:
     return purchase.package.name if purchase.package is not None else purchase.receipt
 
 
-def purchase_charge(purchase_id: int) -> ChargeOutcome:
+def purchase_charge(purchase_id: int, *, reserved: Purchase | None = None) -> ChargeOutcome:
     """Steps 2 and 3 of a buy: call the provider, then settle. Call it outside any transaction.
 
     A purchase the provider has not seen is charged with its receipt as the idempotency key, and
@@ -551,8 +553,14 @@ def purchase_charge(purchase_id: int) -> ChargeOutcome:
     retry after a failure between the steps) is asked about with ``fetch``, never charged again.
     The answer settles the purchase in ``purchase_charge_settle``. Anything but a pending money
     purchase is returned as it is. Raises ``PaymentProviderUnavailable`` (503; retry is safe).
+    ``reserved``: the purchase as the reserve step of this request returned it (with its product
+    and package), which saves reading it again.
     """
-    purchase = Purchase.objects.select_related("product", "package").get(pk=purchase_id)
+    purchase = (
+        reserved
+        if reserved is not None and reserved.pk == purchase_id
+        else Purchase.objects.select_related("product", "package").get(pk=purchase_id)
+    )
     if purchase.status != S.PENDING or purchase.flow == PurchaseFlow.ITEM:
         return ChargeOutcome(purchase)
     gateway = gateway_by_name(purchase.gateway)
@@ -587,7 +595,7 @@ def purchase_charge_settle(
 def shop_buy(user: User, product_code: str, *, idempotency_key: str | None = None) -> Purchase:
     """Buy a catalog product: reserve, charge, settle. Call it outside any transaction."""
     purchase = shop_buy_reserve(user, product_code, idempotency_key=idempotency_key)
-    return purchase_charge(purchase.pk).purchase
+    return purchase_charge(purchase.pk, reserved=purchase).purchase
 
 
 def shop_buy_limited(
@@ -601,7 +609,7 @@ def shop_buy_limited(
     purchase = shop_buy_limited_reserve(
         user, package_code, promo_code, idempotency_key=idempotency_key
     )
-    return purchase_charge(purchase.pk).purchase
+    return purchase_charge(purchase.pk, reserved=purchase).purchase
 
 
 # ---------------------------------------------------------------- settlement

@@ -44,8 +44,8 @@ def _buy_result(purchase: Purchase, checkout_url: str = "") -> tuple[int, dict[s
     }
 
 
-def _charged(purchase_id: int) -> tuple[int, dict[str, Any]]:
-    outcome = services.purchase_charge(purchase_id)
+def _charged(reserved: Purchase) -> tuple[int, dict[str, Any]]:
+    outcome = services.purchase_charge(reserved.pk, reserved=reserved)
     return _buy_result(outcome.purchase, outcome.checkout_url)
 
 
@@ -70,7 +70,7 @@ class BuyView(PurchaseThrottled):
         code = data.validated_data["product_code"]
         return run_idempotent_in_steps(
             request,
-            lambda key: services.shop_buy_reserve(player, code, idempotency_key=key).pk,
+            lambda key: services.shop_buy_reserve(player, code, idempotency_key=key),
             _charged,
         )
 
@@ -99,8 +99,8 @@ class BuyLimitedView(PurchaseThrottled):
         package, promo = data.validated_data["package_code"], data.validated_data.get("promo_code")
         return run_idempotent_in_steps(
             request,
-            lambda key: (
-                services.shop_buy_limited_reserve(player, package, promo, idempotency_key=key).pk
+            lambda key: services.shop_buy_limited_reserve(
+                player, package, promo, idempotency_key=key
             ),
             _charged,
         )

@@ -240,25 +240,33 @@ def purchase_allowed_check(user_id: int, price_cents: int, spent_today_cents: in
     """Raise what ``play_allowed_check`` raises, or ``PurchaseLimitReached``, for a money
     purchase of ``price_cents``.
 
-    One read: the account's birth date with its responsible-play row (the block and the limit)."""
-    account = User.objects.filter(pk=user_id).select_related("responsibleplay").first()
-    if account is None:
+    One read of the five columns it needs: the account's birth date with its responsible-play row
+    (the block, the limit and a pending limit that may have come into force)."""
+    row = (
+        User.objects.filter(pk=user_id)
+        .values_list(
+            "birth_date",
+            "responsibleplay__blocked_until",
+            "responsibleplay__daily_purchase_limit_cents",
+            "responsibleplay__pending_purchase_limit_cents",
+            "responsibleplay__pending_limit_effective_at",
+        )
+        .first()
+    )
+    if row is None:
         return  # no such account: the caller's own lookups refuse it
-    state = getattr(account, "responsibleplay", None)
+    birth_date, blocked_until, limit, pending_limit, pending_at = row
     now = timezone.now()
-    blocked_until = state.blocked_until if state is not None else None
     if blocked_until is not None and blocked_until <= now:
         blocked_until = None
     if (
-        account.birth_date is None
-        or account.birth_date > latest_birth_date_of_age(timezone.localdate(now))
+        birth_date is None
+        or birth_date > latest_birth_date_of_age(timezone.localdate(now))
         or blocked_until is not None
     ):
-        play_gate_raise(account.birth_date, blocked_until)
-    if state is None:
-        return
-    _apply_due_limit(state, now)
-    limit = state.daily_purchase_limit_cents
+        play_gate_raise(birth_date, blocked_until)
+    if pending_at is not None and pending_at <= now:  # ``_apply_due_limit``'s rule
+        limit = pending_limit
     if limit is not None and spent_today_cents + price_cents > limit:
         raise exceptions.PurchaseLimitReached(
             details={"daily_limit_cents": limit, "spent_today_cents": spent_today_cents}

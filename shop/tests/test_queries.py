@@ -12,19 +12,19 @@ from shop.tests.factories import GoldPackFactory
 # The second buy of a player (nothing created on first use any more), on the simulated gateway's
 # immediate success (docs/decisions/0141):
 # reserve transaction: 1. the idempotency lock and the stored-response lookup, 2. the wallet lock,
-#   3. the purchase of an earlier attempt (none), 4. the product, 5. today's spend, 6. the
-#   responsible-play row (block and limit), 7. the purchase row (with its gateway), 8. its
-#   purchase_update message;
-# charge: 9. the purchase as committed, 10. the provider's reference;
-# settle transaction: 11. the wallet lock, 12. the purchase with its product, 13. the credit
-#   (key check, entry, balance and its two messages in one statement), 14. the event-log row,
-#   15. the purchase's status, 16. its purchase_update message;
-# 17. the stored response (on its own, no transaction around it).
+#   3. whether an earlier attempt made the purchase (none: its product is read only for a retry),
+#   4. the product, 5. today's spend, 6. the responsible-play row (block and limit), 7. the
+#   purchase row (with its gateway), 8. its purchase_update message;
+# charge: 9. the provider's reference (the reserved purchase is not read again);
+# settle transaction: 10. the wallet lock, 11. the purchase with its product, 12. the credit
+#   (key check, entry, balance and its two messages in one statement), 13. the event-log row,
+#   14. the purchase's status, 15. its purchase_update message;
+# 16. the stored response (on its own, no transaction around it).
 # The four more captured here are the savepoints and releases that stand for the two
 # transactions' BEGIN … COMMIT inside the test's transaction. VIP points and purchase counters are
 # projections of the event log, after commit. No user row: authentication reads the player's
 # cached state (docs/decisions/0150-auth-state-cache.md); no wallet read for the response.
-PINNED_STATEMENTS = 17 + 4
+PINNED_STATEMENTS = 16 + 4
 
 
 @pytest.mark.django_db
