@@ -54,6 +54,8 @@ class Route:
     idempotent: bool = True  # a fresh Idempotency-Key per request
     per_player_body: bool = False  # the body comes from the bodies file (login)
     modes: tuple[str, ...] = ("spread", "hot")
+    # wrk's per-request timeout: login's password hash queues 128 connections past 10 s by design
+    timeout_s: int = 10
 
 
 def routes(bet: int, product: str) -> dict[str, Route]:
@@ -62,7 +64,13 @@ def routes(bet: int, product: str) -> dict[str, Route]:
         "buy": Route("buy", "POST", "/api/shop/buy", {"product_code": product}),
         "streak": Route("streak", "POST", "/api/streak/claim", {}, modes=("once",)),
         "login": Route(
-            "login", "POST", "/api/auth/login", auth=False, idempotent=False, per_player_body=True
+            "login",
+            "POST",
+            "/api/auth/login",
+            auth=False,
+            idempotent=False,
+            per_player_body=True,
+            timeout_s=30,
         ),
         "catalog": Route("catalog", "GET", "/api/shop/catalog", idempotent=False),
         "floor": Route("floor", "POST", "/bench/floor/spin", {"bet": bet}),
@@ -223,6 +231,7 @@ def wrk_env(
         "BENCH_OFFSET": str(players.once_offset),
         "BENCH_KEY_PREFIX": f"{route.name}-{secrets.token_hex(6)}",
         "BENCH_TOKENS_FILE": str(players.tokens_path) if route.auth else "-",
+        "BENCH_TIMEOUT": f"{route.timeout_s}s",
     }
     return env
 

@@ -7,7 +7,8 @@
 # TOKENS_FILE: one access JWT per line, or "-" for none. Environment (defaults in brackets):
 #   BENCH_MODE [spread] | hot    BENCH_BODY ['{"bet": 10}']    BENCH_KEY_PREFIX [run<time><random>]
 #   BENCH_THREADS [2]  BENCH_CONNECTIONS [32]  BENCH_DURATION [20s, at most 120s]  BENCH_SAMPLE [1]
-#   BENCH_LABEL [mode]  -- copied into the JSON line
+#   BENCH_LABEL [mode]  -- copied into the JSON line    BENCH_TIMEOUT [10s, at most 60s]: wrk's
+#   per-request timeout (an answer slower than it counts as a socket error)
 #   BENCH_MODE once, BENCH_OFFSET, BENCH_BODIES, BENCH_METHOD, BENCH_IDEMPOTENCY: see wrk/spin.lua
 # Every request carries a fresh Idempotency-Key "<prefix>-t<thread>-<n>" (bench/wrk/spin.lua).
 # wrk's own report goes to stderr; stdout gets only the JSON line:
@@ -44,6 +45,12 @@ if [ "$SECONDS_" -lt 1 ] || [ "$SECONDS_" -gt 120 ]; then
   echo "run_wrk.sh: BENCH_DURATION must be 1s to 120s, not $DURATION" >&2; exit 2
 fi
 
+REQUEST_TIMEOUT="${BENCH_TIMEOUT:-10s}"
+if [[ ! "$REQUEST_TIMEOUT" =~ ^[0-9]{1,2}s$ ]] || [ "$((10#${REQUEST_TIMEOUT%s}))" -lt 1 ] \
+  || [ "$((10#${REQUEST_TIMEOUT%s}))" -gt 60 ]; then
+  echo "run_wrk.sh: BENCH_TIMEOUT must be 1s to 60s, not $REQUEST_TIMEOUT" >&2; exit 2
+fi
+
 export BENCH_MODE="${BENCH_MODE:-spread}"
 export BENCH_THREADS="${BENCH_THREADS:-2}"
 export BENCH_TOKENS="$TOKENS_FILE"
@@ -60,7 +67,7 @@ trap 'rm -f "$LOG"' EXIT
 # wrk in this script's process group, so whoever stops the group stops wrk too).
 timeout --foreground --kill-after=5 "$((SECONDS_ + 30))" \
   wrk --threads "$BENCH_THREADS" --connections "${BENCH_CONNECTIONS:-32}" \
-    --duration "$DURATION" --timeout 10s --latency \
+    --duration "$DURATION" --timeout "$REQUEST_TIMEOUT" --latency \
     --script "$HERE/wrk/spin.lua" "$TARGET_URL$URL_PATH" >"$LOG" 2>&1 || { cat "$LOG" >&2; exit 1; }
 grep -v '^BENCH_JSON ' "$LOG" >&2 || true
 RESULT="$(grep '^BENCH_JSON ' "$LOG" | sed 's/^BENCH_JSON {//')"
