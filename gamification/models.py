@@ -80,7 +80,7 @@ class VipClaim(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     # Not stored: what the claim's service knows right after it (the response shows them without
-    # reading again): the streak status and the wallet's balance.
+    # reading again): the VIP status and the wallet's balance.
     status: dict[str, Any] | None = None
     balance_after: int | None = None
 

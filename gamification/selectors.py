@@ -140,11 +140,16 @@ def vip_status(user_id: int, today: date | None = None) -> dict[str, Any]:
     """Rank, points, the next rank and today's claim (``today`` default: the local day)."""
     today = today or timezone.localdate()
     rank, points = User.objects.values_list("rank", "vip_points").get(pk=user_id)
+    claimed = VipClaim.objects.filter(user_id=user_id, day=today).exists()
+    return vip_status_of(rank, points, today, claimed=claimed)
+
+
+def vip_status_of(rank: str, points: int, today: date, *, claimed: bool) -> dict[str, Any]:
+    """``vip_status`` from what the caller knows (a claim knows the rank and points it left)."""
     thresholds = vip_thresholds()
     index = rules.rank_index(rank)
     next_rank = rules.RANK_ORDER[index + 1] if index + 1 < len(rules.RANK_ORDER) else None
     points_needed = max(0, thresholds[next_rank] - points) if next_rank else None
-    claim = VipClaim.objects.filter(user_id=user_id, day=today).first()
     return {
         "rank": rank,
         "rank_name": rank_label(rank),
@@ -155,8 +160,8 @@ def vip_status(user_id: int, today: date | None = None) -> dict[str, Any]:
         "thresholds": thresholds,
         "daily_points": rules.VIP_DAILY_POINTS[rank],
         "daily_gold": rules.VIP_DAILY_GOLD[rank],
-        "claimed_today": claim is not None,
-        "next_claim_at": _local_midnight(today + timedelta(days=1)) if claim else None,
+        "claimed_today": claimed,
+        "next_claim_at": _local_midnight(today + timedelta(days=1)) if claimed else None,
     }
 
 

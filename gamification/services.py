@@ -207,40 +207,55 @@ def _streak_message(today: date, claim: StreakClaim, status: dict[str, Any]) -> 
 # ---------------------------------------------------------------- VIP
 
 
+_VIP_CLAIM_INSERT_SQL = (
+    "INSERT INTO gamification_vipclaim (user_id, day, rank, points, reward_gold, created_at)"
+    " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (user_id, day) DO NOTHING RETURNING id"
+)
+
+
 def vip_claim(user_id: int) -> VipClaim:
     """Claim today's VIP points (and gold by rank): once per local calendar day.
 
     Runs in the caller's transaction (``run_idempotent``) or opens one. The points may raise the
-    rank (``accounts.services.progression.user_vip_points_add``: never lowered); the XP follows
-    from its ``reward_claimed`` event (progression, docs/decisions/0152). Raises
-    ``AlreadyClaimed`` when today is claimed already; then nothing changes.
+    rank (``accounts.services.progression.user_vip_points_add``: never lowered). Raises
+    ``AlreadyClaimed`` when today is claimed already; then nothing changes (the refusal comes
+    before any change: only the wallet's lock is taken, so it needs no savepoint). The claim
+    carries the VIP status and the balance after it (``status``, ``balance_after``).
     """
-    today = timezone.localdate()
+    if connection.in_atomic_block:
+        return _vip_claim(user_id)
     with transaction.atomic():
-        _player_lock(user_id)
-        rank = selectors.player_rank(user_id)
-        points, gold = rules.VIP_DAILY_POINTS[rank], rules.VIP_DAILY_GOLD[rank]
-        try:
-            with transaction.atomic():
-                claim = VipClaim.objects.create(
-                    user_id=user_id, day=today, rank=rank, points=points, reward_gold=gold
-                )
-        except IntegrityError as error:
-            raise exceptions.AlreadyClaimed() from error
-        if gold:
-            wallet_credit(
-                user_id,
-                gold,
-                reason=LedgerReason.VIP_REWARD,
-                reference=f"vip:{today.isoformat()}",
-                idempotency_key=f"vip:{today.isoformat()}",
-            )
-        user_vip_points_add(
-            user_id, points, rank_for_points=selectors.vip_rank_for_points, source="vip_claim"
+        return _vip_claim(user_id)
+
+
+def _vip_claim(user_id: int) -> VipClaim:
+    today = timezone.localdate()
+    _player_lock(user_id)
+    rank = selectors.player_rank(user_id)
+    points, gold = rules.VIP_DAILY_POINTS[rank], rules.VIP_DAILY_GOLD[rank]
+    claim = VipClaim(user_id=user_id, day=today, rank=rank, points=points, reward_gold=gold)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _VIP_CLAIM_INSERT_SQL, [user_id, today, rank, points, gold, claim.created_at]
         )
-        # the XP (level and battle pass) is the progression projection's, from this event
-        _reward_claimed(user_id, "vip", gold, xp=rules.VIP_CLAIM_XP)
-        return claim
+        inserted = cursor.fetchone()
+    if inserted is None:  # today's claim exists: refused before any change
+        raise exceptions.AlreadyClaimed()
+    claim.pk = inserted[0]
+    if gold:
+        claim.balance_after = wallet_credit(
+            user_id,
+            gold,
+            reason=LedgerReason.VIP_REWARD,
+            reference=f"vip:{today.isoformat()}",
+            idempotency_key=f"vip:{today.isoformat()}",
+        ).balance_after
+    result = user_vip_points_add(
+        user_id, points, rank_for_points=selectors.vip_rank_for_points, source="vip_claim"
+    )
+    _reward_claimed(user_id, "vip", gold, xp=rules.VIP_CLAIM_XP)
+    claim.status = selectors.vip_status_of(result.rank, result.vip_points, today, claimed=True)
+    return claim
 
 
 # ---------------------------------------------------------------- battle pass

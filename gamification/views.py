@@ -101,13 +101,14 @@ class VipClaimView(APIView):
 
         def claim(key: str) -> tuple[int, dict[str, Any]]:
             result = services.vip_claim(user_id)
+            balance = result.balance_after  # known when the claim credited gold
             return 200, {
                 "day": result.day,
                 "points": result.points,
                 "reward_gold": result.reward_gold,
                 "xp": rules.VIP_CLAIM_XP,
-                "status": selectors.vip_status(user_id, result.day),
-                "balance": wallet_balance(user_id),
+                "status": result.status,
+                "balance": wallet_balance(user_id) if balance is None else balance,
             }
 
         return run_idempotent(request, claim)

@@ -188,27 +188,35 @@ def user_vip_points_add(
     """
     if points < 0:
         raise ValueError("VIP points only grow")
+    if connection.in_atomic_block:  # every write comes after the last check: no savepoint
+        return _vip_points_add(user_id, points, rank_for_points, source)
     with transaction.atomic():
-        user = User.objects.select_for_update().only("rank", "vip_points").get(pk=user_id)
-        total = user.vip_points + points
-        earned = rank_for_points(total)
-        rank = earned if _RANK_ORDER.index(earned) > _RANK_ORDER.index(user.rank) else user.rank
-        if points or rank != user.rank:
-            User.objects.filter(pk=user_id).update(vip_points=total, rank=rank)
-            if rank != user.rank:
-                auth_state_changed(user_id)  # the rank is cached with the authentication state
-            realtime_publish(
-                user_id,
-                "profile_update",
-                {
-                    "vip_points": total,
-                    "vip_points_gained": points,
-                    "rank": rank,
-                    "rank_changed": rank != user.rank,
-                    "source": source,
-                },
-            )
-        return VipPointsResult(total, rank, user.rank)
+        return _vip_points_add(user_id, points, rank_for_points, source)
+
+
+def _vip_points_add(
+    user_id: int, points: int, rank_for_points: Callable[[int], str], source: str
+) -> VipPointsResult:
+    user = User.objects.select_for_update().only("rank", "vip_points").get(pk=user_id)
+    total = user.vip_points + points
+    earned = rank_for_points(total)
+    rank = earned if _RANK_ORDER.index(earned) > _RANK_ORDER.index(user.rank) else user.rank
+    if points or rank != user.rank:
+        User.objects.filter(pk=user_id).update(vip_points=total, rank=rank)
+        if rank != user.rank:
+            auth_state_changed(user_id)  # the rank is cached with the authentication state
+        realtime_publish(
+            user_id,
+            "profile_update",
+            {
+                "vip_points": total,
+                "vip_points_gained": points,
+                "rank": rank,
+                "rank_changed": rank != user.rank,
+                "source": source,
+            },
+        )
+    return VipPointsResult(total, rank, user.rank)
 
 
 def user_vip_points_remove(

@@ -23,15 +23,14 @@ from gamification.tests.factories import AchievementFactory, SeasonFactory
 # progression projection's, applied from the event after the commit.
 PINNED_STREAK_STATEMENTS = 10 + 2
 
-# A VIP claim: 1. the idempotency lock and the stored-response lookup, 2. the claim's savepoint
-# (it opens its own atomic block), 3. the wallet lock, 4. the rank, 5.-7. the claim row in its
-# savepoint (a second claim of the day is refused by its unique key), 8. the credit of the rank's
-# gold, 9.-13. the VIP points in ``user_vip_points_add``'s savepoint (user row locked, saved, its
-# profile_update message), 14. the event-log row (`reward_claimed` with the XP), 15. the release
-# of the claim's savepoint, then the response: 16. rank and points, 17. today's claim, 18. the
-# balance, 19. the stored response. Plus the request's savepoint pair, as above. The XP (level and
-# battle pass) is the progression projection's.
-PINNED_VIP_STATEMENTS = 19 + 2
+# A VIP claim: 1. the idempotency lock and the stored-response lookup, 2. the wallet lock, 3. the
+# rank, 4. the claim row (a second claim of the day is refused by its unique key, before any
+# change), 5. the credit of the rank's gold (key check, entry, balance and its two messages in one
+# statement), 6.-8. the VIP points (user row locked, saved, its profile_update message), 9. the
+# event-log row (`reward_claimed` with the XP), 10. the stored response. Plus the request's
+# savepoint pair, as above. The response's status and balance are the claim's own: not read
+# again. The XP (level and battle pass) is the progression projection's.
+PINNED_VIP_STATEMENTS = 10 + 2
 
 
 @pytest.mark.django_db
@@ -88,6 +87,9 @@ def test_a_vip_claim_runs_a_pinned_number_of_statements(client_for, django_asser
     claim = VipClaim.objects.get(user=player)
     assert (body["points"], body["reward_gold"]) == (claim.points, claim.reward_gold) == (30, 300)
     assert body["balance"] == 300 == Wallet.objects.get(pk=player.pk).balance
+    # and the status it shows without reading again is the one a fresh read gives
+    assert body["status"] == client.get("/api/vip/status").json()
+    assert body["status"]["claimed_today"] is True
     assert User.objects.get(pk=player.pk).experience == 0
     caught_up()
     assert User.objects.get(pk=player.pk).experience == body["xp"] == 10
