@@ -202,21 +202,26 @@ def _vip_points_add(
     earned = rank_for_points(total)
     rank = earned if _RANK_ORDER.index(earned) > _RANK_ORDER.index(user.rank) else user.rank
     if points or rank != user.rank:
-        User.objects.filter(pk=user_id).update(vip_points=total, rank=rank)
-        if rank != user.rank:
-            auth_state_changed(user_id)  # the rank is cached with the authentication state
-        realtime_publish(
-            user_id,
-            "profile_update",
-            {
-                "vip_points": total,
-                "vip_points_gained": points,
-                "rank": rank,
-                "rank_changed": rank != user.rank,
-                "source": source,
-            },
-        )
+        _vip_points_write(user, total, rank, source)
     return VipPointsResult(total, rank, user.rank)
+
+
+def _vip_points_write(user: User, total: int, rank: str, source: str) -> None:
+    """Save a locked user's new VIP points and rank and tell the player (``profile_update``)."""
+    User.objects.filter(pk=user.pk).update(vip_points=total, rank=rank)
+    if rank != user.rank:
+        auth_state_changed(user.pk)  # the rank is cached with the authentication state
+    realtime_publish(
+        user.pk,
+        "profile_update",
+        {
+            "vip_points": total,
+            "vip_points_gained": total - user.vip_points,
+            "rank": rank,
+            "rank_changed": rank != user.rank,
+            "source": source,
+        },
+    )
 
 
 def user_vip_points_remove(
@@ -241,20 +246,7 @@ def user_vip_points_remove(
         if _RANK_ORDER.index(rank) <= earned_before:
             rank = _RANK_ORDER[min(_RANK_ORDER.index(rank), earned_after)]
         if total != user.vip_points or rank != user.rank:
-            User.objects.filter(pk=user_id).update(vip_points=total, rank=rank)
-            if rank != user.rank:
-                auth_state_changed(user_id)  # the rank is cached with the authentication state
-            realtime_publish(
-                user_id,
-                "profile_update",
-                {
-                    "vip_points": total,
-                    "vip_points_gained": total - user.vip_points,
-                    "rank": rank,
-                    "rank_changed": rank != user.rank,
-                    "source": source,
-                },
-            )
+            _vip_points_write(user, total, rank, source)
         return VipPointsResult(total, rank, user.rank)
 
 
