@@ -72,6 +72,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     level_rewards_paid_through = models.PositiveIntegerField(default=1)
     date_joined = models.DateTimeField(default=timezone.now)
     birth_date = models.DateField(null=True, blank=True, help_text="Age gate at signup.")
+    # Optional; e-mail goes only to an address the player verified (password reset, opted-in
+    # notifications). Unique, case-insensitively, among the addresses set.
+    email = models.EmailField(max_length=254, blank=True, default="")
+    email_verified_at = models.DateTimeField(null=True, blank=True)
     # Bumped to revoke every token issued before (logout-all, ban, refresh-token reuse).
     token_version = models.PositiveIntegerField(default=0)
     # Login sessions logged out while their access tokens may still be alive: {sid: unix time
@@ -90,6 +94,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("nickname"), name="accounts_user_nickname_ci_unique"),
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="accounts_user_email_ci_unique",
+            ),
             models.CheckConstraint(
                 condition=models.Q(vip_points__gte=0), name="user_vip_points_gte_0"
             ),
