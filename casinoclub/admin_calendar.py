@@ -100,7 +100,8 @@ def calendar_items(
                          detail))  # fmt: skip
     if "discount" in kinds:
         for product in discounts_overlapping(start, end):
-            rows.append(("discount", product.name, None, product.discount_ends_at, product.pk,
+            rows.append(("discount", product.name, product.discount_starts_at,
+                         product.discount_ends_at, product.pk,
                          f"−{product.discount_percent}%"))  # fmt: skip
     rows.sort(key=lambda row: (row[2] or start, row[3] or end, row[0], row[1]))
     return [

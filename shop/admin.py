@@ -151,9 +151,19 @@ def _whole(value: int | None) -> str:
 
 class DiscountForm(forms.Form):
     discount_percent = forms.IntegerField(min_value=0, max_value=90)
+    discount_starts_at = forms.DateTimeField(
+        required=False, help_text=f"YYYY-MM-DD HH:MM, {settings.TIME_ZONE}; empty: now"
+    )
     discount_ends_at = forms.DateTimeField(
         required=False, help_text=f"YYYY-MM-DD HH:MM, {settings.TIME_ZONE}"
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        starts, ends = data.get("discount_starts_at"), data.get("discount_ends_at")
+        if starts and ends and ends <= starts:
+            raise forms.ValidationError("The discount must end after it starts.")
+        return data
 
 
 class ProductActionForm(ActionForm, DiscountForm):
@@ -172,7 +182,7 @@ class ProductAdmin(AuditedAdmin):
     exclude = ["price_cents"]
     list_display = [
         "code", "name", "kind", "price", "gold_price", "gold", "discount_percent",
-        "discount_ends_at", "min_rank", "is_active", "display_order",
+        "discount_starts_at", "discount_ends_at", "min_rank", "is_active", "display_order",
     ]  # fmt: skip
     list_filter = ["kind", "is_active", "min_rank"]
     search_fields = ["code", "name", "name_ko"]
@@ -202,18 +212,23 @@ class ProductAdmin(AuditedAdmin):
         return super().has_delete_permission(request, obj)
 
     @admin.action(
-        description="Set the discount (percent and end date above)", permissions=["change"]
+        description="Set the discount (percent, start and end above)", permissions=["change"]
     )
     def set_discount(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         form = DiscountForm(request.POST)
         if not form.is_valid():
-            self.message_user(request, "Give a discount between 0 and 90.", messages.ERROR)
+            self.message_user(
+                request,
+                "Give a discount between 0 and 90 that ends after it starts.",
+                messages.ERROR,
+            )
             return
         self._audit_bulk(
             request,
             queryset,
             "product_discount",
             discount_percent=form.cleaned_data["discount_percent"],
+            discount_starts_at=form.cleaned_data["discount_starts_at"],
             discount_ends_at=form.cleaned_data["discount_ends_at"],
         )
 

@@ -155,14 +155,26 @@ def _admin_stats_now() -> dict[str, Any]:
         flow__in=MONEY_FLOWS, status__in=[PurchaseStatus.SUCCESS, PurchaseStatus.REFUNDED]
     )
     refunded = Purchase.objects.filter(flow__in=MONEY_FLOWS, status=PurchaseStatus.REFUNDED)
-    today_sales = sold.filter(settled_at__gte=today_start).aggregate(total=Sum("price_cents"))
-    today_refunds = refunded.filter(refunded_at__gte=today_start).aggregate(
-        total=Sum("price_cents")
-    )
+    by_currency: dict[str, dict[str, int]] = {}
+
+    def add(rows: Any, figure: str, sign: int = 1) -> None:
+        for row in rows.values("currency").annotate(total=Sum("price_cents")):
+            figures = by_currency.setdefault(
+                row["currency"], {"total_revenue": 0, "today_revenue": 0}
+            )
+            figures[figure] += sign * int(row["total"] or 0)
+
+    add(money, "total_revenue")
+    add(sold.filter(settled_at__gte=today_start), "today_revenue")
+    add(refunded.filter(refunded_at__gte=today_start), "today_revenue", -1)
+    revenue = [{"currency": code, **by_currency[code]} for code in sorted(by_currency)]
     return {
         "online_users": presence_online_count(),
-        "total_revenue": int(money.aggregate(total=Sum("price_cents"))["total"] or 0),
-        "today_revenue": int(today_sales["total"] or 0) - int(today_refunds["total"] or 0),
+        # Sums of minor units across currencies, kept for existing clients: they mean something
+        # only while the shop sells in one currency; ``revenue_by_currency`` splits them.
+        "total_revenue": sum(row["total_revenue"] for row in revenue),
+        "today_revenue": sum(row["today_revenue"] for row in revenue),
+        "revenue_by_currency": revenue,
         "pending_purchases": Purchase.objects.filter(status=PurchaseStatus.PENDING).count(),
         "critical_alerts": [a for a in economy_alerts(now) if a["severity"] == "critical"],
         "generated_at": now.isoformat(),

@@ -29,6 +29,9 @@ class Product(models.Model):
     )
     currency = models.CharField(max_length=3, default="KRW")
     discount_percent = models.PositiveSmallIntegerField(default=0)
+    discount_starts_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: the discount runs from when it is set."
+    )
     discount_ends_at = models.DateTimeField(null=True, blank=True)
     min_rank = models.CharField(max_length=8, choices=Rank.choices, default=Rank.STANDARD)
     is_active = models.BooleanField(default=True)
@@ -46,6 +49,13 @@ class Product(models.Model):
                     | models.Q(kind="item", price_gold__gt=0) & ~models.Q(item_code="")
                 ),
                 name="product_kind_fields",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(discount_starts_at__isnull=True)
+                | models.Q(discount_ends_at__isnull=True)
+                | models.Q(discount_ends_at__gt=models.F("discount_starts_at")),
+                name="product_discount_ends_after_start",
+                violation_error_message="The discount must end after it starts.",
             ),
         ]
 

@@ -24,8 +24,9 @@ def rank_allows(rank: str, min_rank: str) -> bool:
 
 def discount_active(product: Product | LimitedPackage, now: datetime) -> bool:
     percent = getattr(product, "discount_percent", 0)
+    starts = getattr(product, "discount_starts_at", None)
     ends = getattr(product, "discount_ends_at", None)
-    return bool(percent) and (ends is None or ends > now)
+    return bool(percent) and (starts is None or starts <= now) and (ends is None or ends > now)
 
 
 def product_price(product: Product, now: datetime) -> int:
@@ -174,10 +175,11 @@ def limited_packages_overlapping(start: datetime, end: datetime) -> list[Limited
 
 
 def discounts_overlapping(start: datetime, end: datetime) -> list[Product]:
-    """Active products with a discount that has not ended by ``start`` (no end: until removed).
-    A discount has no start of its own: it runs from when it was set until its end."""
+    """Active products with a discount running some time in [start, end): started before ``end``
+    (no start: from when it was set) and not ended by ``start`` (no end: until removed)."""
     return list(
         Product.objects.filter(is_active=True, discount_percent__gt=0)
+        .filter(Q(discount_starts_at__isnull=True) | Q(discount_starts_at__lt=end))
         .filter(Q(discount_ends_at__isnull=True) | Q(discount_ends_at__gt=start))
         .order_by("discount_ends_at", "id")
     )

@@ -96,10 +96,23 @@ class EconomyAlertSerializer(serializers.Serializer):
     value = serializers.FloatField()
 
 
+class CurrencyRevenueSerializer(serializers.Serializer):
+    currency = serializers.CharField(help_text="ISO 4217 code.")
+    total_revenue = serializers.IntegerField(help_text="Minor units of this currency.")
+    today_revenue = serializers.IntegerField(
+        help_text="Sales settled today minus refunds made today, minor units of this currency."
+    )
+
+
 class AdminStatsSerializer(serializers.Serializer):
     online_users = serializers.IntegerField()
-    total_revenue = serializers.IntegerField()
-    today_revenue = serializers.IntegerField()
+    total_revenue = serializers.IntegerField(
+        help_text="Minor units added across currencies: see revenue_by_currency."
+    )
+    today_revenue = serializers.IntegerField(
+        help_text="Minor units added across currencies: see revenue_by_currency."
+    )
+    revenue_by_currency = CurrencyRevenueSerializer(many=True)
     pending_purchases = serializers.IntegerField()
     critical_alerts = EconomyAlertSerializer(many=True)
     generated_at = serializers.DateTimeField()

@@ -74,6 +74,18 @@ def test_the_calendar_shows_seasons_and_discounts_on_the_same_timeline(client):
     assert day_marks(html, "Season 7") == "..xx"
 
 
+def test_a_scheduled_discount_is_drawn_from_its_start(client):
+    GoldPackFactory(name="Weekend sale", discount_percent=30, discount_starts_at=seoul(2027, 3, 3),
+                    discount_ends_at=seoul(2027, 3, 5))  # fmt: skip
+    GoldPackFactory(name="Later sale", discount_percent=30, discount_starts_at=seoul(2027, 3, 9))
+    client.force_login(staff_member(None, is_superuser=True))
+
+    html = client.get(CALENDAR, {"start": "2027-03-01", "days": 7}).content.decode()
+
+    assert listed(html) == [("discount", "Weekend sale")]
+    assert day_marks(html, "Weekend sale") == "..xx..."
+
+
 def test_each_kind_is_shown_only_to_staff_who_may_view_it(client):
     EventFactory(title="Spring spins", starts_at=seoul(2027, 3, 2), ends_at=seoul(2027, 3, 4))
     LimitedPackageFactory(name="Cherry bundle", starts_at=seoul(2027, 3, 2),

@@ -54,8 +54,8 @@ def test_admin_stats_is_staff_only_and_cached(settings):
     assert players.status_code == 403
     assert first["pending_purchases"] == 1
     assert [alert["code"] for alert in first["critical_alerts"]] == ["pending_purchases_spike"]
-    assert set(first) == {"online_users", "total_revenue", "today_revenue", "pending_purchases",
-                          "critical_alerts", "generated_at"}  # fmt: skip
+    assert set(first) == {"online_users", "total_revenue", "today_revenue", "revenue_by_currency",
+                          "pending_purchases", "critical_alerts", "generated_at"}  # fmt: skip
     assert cached == first
     assert (fresh["pending_purchases"], fresh["total_revenue"], fresh["today_revenue"]) == (
         0,
@@ -79,3 +79,19 @@ def test_economy_dashboard_page_is_staff_only(admin_client, client):
     assert bad_range.status_code == 200
     assert b"at most 366 days" in bad_range.content
     assert anonymous.status_code == 302
+
+
+@pytest.mark.django_db
+def test_admin_stats_keep_each_currency_apart():
+    GoldPackFactory(code="won", price_cents=4900)
+    GoldPackFactory(code="dollar", price_cents=399, currency="USD")
+    services.shop_buy(funded_player(0), "won")
+    services.shop_buy(funded_player(0), "dollar")
+    services.shop_buy(funded_player(0), "dollar")
+
+    stats = economy._admin_stats_now()
+
+    assert stats["revenue_by_currency"] == [
+        {"currency": "KRW", "total_revenue": 4900, "today_revenue": 4900},
+        {"currency": "USD", "total_revenue": 798, "today_revenue": 798},
+    ]

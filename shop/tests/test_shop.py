@@ -564,6 +564,39 @@ def test_admin_product_actions_change_and_audit(admin_client):
 
 
 @pytest.mark.django_db
+def test_a_scheduled_discount_prices_nothing_before_it_starts(player, client):
+    Product.objects.all().delete()
+    now = timezone.now()
+    GoldPackFactory(code="weekend", price_cents=10000, discount_percent=30,
+                    discount_starts_at=now + timedelta(hours=1))  # fmt: skip
+    GoldPackFactory(code="running", price_cents=10000, discount_percent=30,
+                    discount_starts_at=now - timedelta(hours=1))  # fmt: skip
+
+    products = {p["code"]: p for p in client.get("/api/shop/catalog").json()["products"]}
+
+    assert (products["weekend"]["price"], products["weekend"]["discount_percent"]) == (10000, 0)
+    assert (products["running"]["price"], products["running"]["discount_percent"]) == (7000, 30)
+
+
+@pytest.mark.django_db
+def test_the_discount_action_sets_a_start_and_refuses_an_end_before_it(admin_client):
+    product = GoldPackFactory(code="a")
+    url = "/admin/shop/product/"
+    action = {"action": "set_discount", "_selected_action": [product.pk], "discount_percent": 20}
+
+    admin_client.post(url, {**action, "discount_starts_at": "2099-01-02 00:00",
+                            "discount_ends_at": "2099-01-01 00:00"})  # fmt: skip
+    refused = Product.objects.get(pk=product.pk)
+    admin_client.post(url, {**action, "discount_starts_at": "2099-01-01 00:00",
+                            "discount_ends_at": "2099-01-02 00:00"})  # fmt: skip
+    product.refresh_from_db()
+
+    assert (refused.discount_percent, refused.discount_starts_at) == (0, None)
+    assert (product.discount_percent, timezone.localtime(product.discount_starts_at).day) == (20, 1)
+    assert AuditLogEntry.objects.filter(action="product_discount").count() == 1
+
+
+@pytest.mark.django_db
 def test_a_fresh_install_has_a_default_catalog(client):
     codes = [product["code"] for product in client.get("/api/shop/catalog").json()["products"]]
 
