@@ -7,8 +7,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -35,7 +35,29 @@ class SegmentForm(forms.ModelForm[Segment]):
 
     class Meta:
         model = Segment
-        fields = "__all__"
+        fields = (
+            "name",
+            "description",
+            "purpose",
+            "rank",
+            "level_min",
+            "level_max",
+            "language",
+            "joined_after",
+            "joined_before",
+            "spend_min_cents",
+            "spend_max_cents",
+            "last_seen_after",
+            "last_seen_before",
+            "recency_min",
+            "recency_max",
+            "frequency_min",
+            "frequency_max",
+            "monetary_min",
+            "monetary_max",
+            "risk",
+            "play_state",
+        )
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
@@ -91,7 +113,25 @@ class CampaignVariantInline(admin.TabularInline[CampaignVariant, Campaign]):
 class CampaignForm(forms.ModelForm[Campaign]):
     class Meta:
         model = Campaign
-        exclude = ("status", "created_by")
+        fields = (
+            "name",
+            "category",
+            "title_en",
+            "title_ko",
+            "body_en",
+            "body_ko",
+            "target",
+            "segment",
+            "listed_site_ids",
+            "trigger",
+            "trigger_value",
+            "reward_gold",
+            "reward_item_code",
+            "reward_item_quantity",
+            "send_email",
+            "holdout_percent",
+            "scheduled_at",
+        )
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
@@ -168,7 +208,9 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
             rows,
         )
 
-    @admin.action(description="Send selected campaigns (or switch their rules on)", permissions=["send"])
+    @admin.action(
+        description="Send selected campaigns (or switch their rules on)", permissions=["send"]
+    )
     def send_campaigns(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset.order_by("pk"):
             updated = services.campaign_send(campaign.pk, actor=request.user)  # type: ignore[arg-type]  # staff are Users

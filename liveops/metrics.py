@@ -31,7 +31,8 @@ def _statement() -> str:
     )
     frequency = _bucket("p.purchases", tuple(settings.LIVEOPS_RFM_FREQUENCY))
     monetary = _bucket("p.cents", tuple(settings.LIVEOPS_RFM_MONETARY_CENTS))
-    return f"""
+    # only integers from settings (int()) are formatted in; every value is a parameter
+    return f"""  # noqa: S608
 WITH reversed AS (
     SELECT DISTINCT user_id, payload->>'receipt' AS receipt
     FROM casinoclub_domainevent WHERE type = 'purchase_reversed'

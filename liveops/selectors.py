@@ -224,7 +224,9 @@ ORDER BY d.is_holdout, d.variant_id NULLS FIRST
 def campaign_variant_stats(campaign: Campaign) -> list[dict[str, Any]]:
     """Per variant (and the holdout): players, delivered, opened (read), claimed and returned
     within 7 days (any logged activity in the 7 days after the delivery)."""
-    names = {variant.pk: variant.name for variant in CampaignVariant.objects.filter(campaign=campaign)}
+    names = {
+        variant.pk: variant.name for variant in CampaignVariant.objects.filter(campaign=campaign)
+    }
     with connection.cursor() as cursor:
         cursor.execute(_VARIANT_STATS, [campaign.pk])
         rows = cursor.fetchall()

@@ -57,7 +57,9 @@ def player_metrics_recompute(*, actor: User | None = None) -> int:
         rows = player_metrics_compute()
         if actor is not None:
             audit_log_record(
-                actor=actor, action="player_metrics_recompute", target="player metrics",
+                actor=actor,
+                action="player_metrics_recompute",
+                target="player metrics",
                 after={"rows": rows},
             )
     return rows
@@ -95,7 +97,9 @@ def campaign_send(campaign_id: int, *, actor: User) -> Campaign:
             before={"status": before},
             after={
                 "status": campaign.status,
-                "scheduled_at": campaign.scheduled_at.isoformat() if campaign.scheduled_at else None,
+                "scheduled_at": campaign.scheduled_at.isoformat()
+                if campaign.scheduled_at
+                else None,
                 "target": campaign.target,
                 "trigger": campaign.trigger,
             },
@@ -114,8 +118,11 @@ def campaign_stop(campaign_id: int, *, actor: User) -> Campaign:
         campaign.status = CampaignStatus.STOPPED
         campaign.save(update_fields=["status"])
         audit_log_record(
-            actor=actor, action="campaign_stop", target=f"campaign {campaign.pk}: {campaign.name}",
-            before={"status": CampaignStatus.ACTIVE}, after={"status": CampaignStatus.STOPPED},
+            actor=actor,
+            action="campaign_stop",
+            target=f"campaign {campaign.pk}: {campaign.name}",
+            before={"status": CampaignStatus.ACTIVE},
+            after={"status": CampaignStatus.STOPPED},
         )
     return campaign
 
@@ -223,7 +230,9 @@ def _deliver_batch(
                 body=_rendered(body, player),
                 reward_gold=campaign.reward_gold or None,
                 reward_item_code=campaign.reward_item_code,
-                reward_item_quantity=campaign.reward_item_quantity if campaign.reward_item_code else 0,
+                reward_item_quantity=campaign.reward_item_quantity
+                if campaign.reward_item_code
+                else 0,
                 campaign=campaign,
                 created_at=now,
             )
@@ -420,11 +429,13 @@ def notification_preferences_update(user_id: int, changes: dict[str, Any]) -> di
 
 def notification_preferences_language_remember(user_id: int, language: str) -> None:
     """Remember the language the player uses (texts of later campaigns are rendered in it)."""
-    updated = NotificationPreference.objects.filter(user_id=user_id).exclude(
-        language=language
-    ).update(language=language, updated_at=timezone.now())
+    updated = (
+        NotificationPreference.objects.filter(user_id=user_id)
+        .exclude(language=language)
+        .update(language=language, updated_at=timezone.now())
+    )
     if not updated and not NotificationPreference.objects.filter(user_id=user_id).exists():
         NotificationPreference.objects.get_or_create(
-            user_id=user_id, defaults={**selectors.notification_preferences_get(user_id), "language": language}
+            user_id=user_id,
+            defaults={**selectors.notification_preferences_get(user_id), "language": language},
         )
-

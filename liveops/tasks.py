@@ -17,7 +17,7 @@ def campaigns_dispatch_due_task() -> int:
 
 @shared_task
 def campaign_dispatch_task(campaign_id: int) -> int:
-    """"Send now": dispatch one campaign (safe beside the beat run)."""
+    """ "Send now": dispatch one campaign (safe beside the beat run)."""
     return services.campaign_dispatch(campaign_id).delivered
 
 

@@ -115,7 +115,9 @@ class NotificationClaimView(APIView):
                 "reward_gold": notification.reward_gold,
                 "reward_item_code": notification.reward_item_code,
                 "reward_item_quantity": notification.reward_item_quantity,
-                "balance": result.balance if result.balance is not None else wallet_balance(user_id),
+                "balance": result.balance
+                if result.balance is not None
+                else wallet_balance(user_id),
                 "unread_count": selectors.notification_unread_count(user_id),
             }
 

@@ -4,15 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0016_user_email'),
+        ("accounts", "0016_user_email"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ledgerentry',
-            name='reason',
-            field=models.CharField(choices=[('signup_bonus', 'Signup bonus'), ('staff_grant', 'Staff grant'), ('staff_revoke', 'Staff revoke'), ('game_bet', 'Game bet'), ('game_win', 'Game win'), ('shop_purchase', 'Shop purchase (gold-priced item)'), ('purchase_credit', 'Gold pack purchase'), ('refund_clawback', 'Refund clawback'), ('level_up', 'Level-up reward'), ('streak_reward', 'Daily streak reward'), ('event_reward', 'Event reward'), ('mission_reward', 'Mission reward'), ('achievement_reward', 'Achievement reward'), ('battle_pass_reward', 'Battle pass reward'), ('vip_reward', 'VIP daily reward'), ('campaign_reward', 'Campaign reward (inbox)')], max_length=32),
+            model_name="ledgerentry",
+            name="reason",
+            field=models.CharField(
+                choices=[
+                    ("signup_bonus", "Signup bonus"),
+                    ("staff_grant", "Staff grant"),
+                    ("staff_revoke", "Staff revoke"),
+                    ("game_bet", "Game bet"),
+                    ("game_win", "Game win"),
+                    ("shop_purchase", "Shop purchase (gold-priced item)"),
+                    ("purchase_credit", "Gold pack purchase"),
+                    ("refund_clawback", "Refund clawback"),
+                    ("level_up", "Level-up reward"),
+                    ("streak_reward", "Daily streak reward"),
+                    ("event_reward", "Event reward"),
+                    ("mission_reward", "Mission reward"),
+                    ("achievement_reward", "Achievement reward"),
+                    ("battle_pass_reward", "Battle pass reward"),
+                    ("vip_reward", "VIP daily reward"),
+                    ("campaign_reward", "Campaign reward (inbox)"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

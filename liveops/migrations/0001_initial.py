@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('accounts', '0017_alter_ledgerentry_reason'),
+        ('accounts', '0016_user_email'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
