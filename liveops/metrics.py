@@ -32,7 +32,7 @@ def _statement() -> str:
     frequency = _bucket("p.purchases", tuple(settings.LIVEOPS_RFM_FREQUENCY))
     monetary = _bucket("p.cents", tuple(settings.LIVEOPS_RFM_MONETARY_CENTS))
     # only integers from settings (int()) are formatted in; every value is a parameter
-    return f"""  # noqa: S608
+    return f"""
 WITH reversed AS (
     SELECT DISTINCT user_id, payload->>'receipt' AS receipt
     FROM casinoclub_domainevent WHERE type = 'purchase_reversed'
@@ -129,7 +129,7 @@ ON CONFLICT (user_id) DO UPDATE SET
     is_rapid_spend = EXCLUDED.is_rapid_spend,
     is_chasing_losses = EXCLUDED.is_chasing_losses,
     computed_at = EXCLUDED.computed_at
-"""
+"""  # noqa: S608
 
 
 def player_metrics_compute() -> int:
