@@ -256,7 +256,9 @@ class PlayerMetricsAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         rows = services.player_metrics_recompute(actor=request.user)  # type: ignore[arg-type]  # staff are Users
         self.message_user(request, f"Recomputed the metrics of {rows} players.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:liveops_playermetrics_changelist"))
+        response = HttpResponseRedirect(reverse("admin:liveops_playermetrics_changelist"))
+        response.status_code = 303  # See Other: the list, fetched with GET
+        return response
 
 
 @admin.register(Notification)

@@ -136,7 +136,7 @@ def test_recompute_now_in_admin_needs_the_permission_and_is_audited(client, admi
     client.force_login(economy)
     response = client.post("/admin/liveops/playermetrics/recompute/")
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert PlayerMetrics.objects.filter(user=player).exists()
     entry = AuditLogEntry.objects.get(action="player_metrics_recompute")
     assert entry.actor == economy
