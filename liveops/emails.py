@@ -10,7 +10,7 @@ from django.utils import translation
 from liveops.models import Category, Notification
 from liveops.selectors import EMAIL_DEFAULTS
 
-_OPT_IN_FIELD = {
+_OPT_IN_FIELD: dict[str, str] = {
     Category.REWARDS: "email_rewards",
     Category.EVENTS: "email_events",
     Category.MARKETING: "email_marketing",

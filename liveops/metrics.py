@@ -85,7 +85,7 @@ chasers AS (
     SELECT DISTINCT loss.user_id
     FROM rounds loss JOIN rounds next ON next.user_id = loss.user_id
         AND next.id > loss.id
-        AND next.created_at <= loss.created_at + %(chase_window)s
+        AND next.created_at <= loss.created_at + %(chase_window)s::interval
         AND next.bet >= loss.bet * %(chase_factor)s
     WHERE loss.bet - loss.payout >= %(big_loss)s
 )
@@ -149,7 +149,7 @@ def player_metrics_compute() -> int:
                 "streak_since": now - timedelta(days=400),
                 "yesterday": today - timedelta(days=1),
                 "chase_since": now - timedelta(hours=settings.LIVEOPS_CHASE_LOOKBACK_HOURS),
-                "chase_window": timedelta(minutes=settings.LIVEOPS_CHASE_MINUTES),
+                "chase_window": f"{int(settings.LIVEOPS_CHASE_MINUTES)} minutes",
                 "chase_factor": settings.LIVEOPS_CHASE_FACTOR,
                 "big_loss": settings.LIVEOPS_BIG_LOSS_GOLD,
                 "rapid_spend": settings.LIVEOPS_RAPID_SPEND_CENTS,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from string import Template
 from typing import Any
@@ -167,7 +167,7 @@ def _texts(campaign: Campaign, variant: CampaignVariant | None, language: str) -
     return pick("title"), pick("body")
 
 
-def _rendered(text: str, player: dict[str, Any]) -> str:
+def _rendered(text: str, player: Mapping[str, Any]) -> str:
     return Template(text).safe_substitute(nickname=player["nickname"], level=player["level"])
 
 
