@@ -1,7 +1,7 @@
 // The inbox page: the player's notifications, newest first; read one or all; claim a reward once
 // (the claim sends an Idempotency-Key; the gold arrives on the socket as profile_update as well).
 import { api, post } from "./api.js";
-import { busy, el, formatGold, formatTime, gettext, interpolate, showError, toast } from "./ui.js";
+import { busy, el, formatGold, formatTime, gettext, interpolate, showError, toast, uuid } from "./ui.js";
 
 const list = document.querySelector("[data-testid=inbox-list]");
 const empty = document.querySelector("[data-testid=inbox-empty]");
@@ -36,7 +36,7 @@ function render(item) {
         ? interpolate(gettext("Claimed: %(reward)s"), { reward: rewardText(item) }, true)
         : interpolate(gettext("Claim %(reward)s"), { reward: rewardText(item) }, true),
     );
-    const key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2);
+    const key = uuid(); // one key per claim button: a retried click replays, never pays twice
     button.addEventListener("click", () =>
       busy(button, async () => {
         try {
