@@ -276,6 +276,7 @@ def test_email_goes_only_to_a_verified_address_of_a_player_who_opted_in(
     message = mailoutbox[0]
     assert message.subject == f"안녕하세요 {opted_in.nickname}"
     assert "주말 이벤트에 오세요." in message.body
+    assert f"{opted_in.nickname}님, 안녕하세요." in message.body
     assert message.alternatives[0][1] == "text/html"
     assert default_choice.pk in set(Notification.objects.values_list("user_id", flat=True))
 
