@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -32,7 +32,7 @@ def email_wanted(notification: Notification) -> bool:
 def notification_emails_send(notification_ids: list[int]) -> int:
     """E-mail each notification whose player wants it, in the player's language, through Django's
     mail API (text and HTML). Returns how many were sent. Not idempotent: call once per batch."""
-    sent = 0
+    messages: list[EmailMultiAlternatives] = []
     notifications = Notification.objects.filter(pk__in=notification_ids).select_related(
         "user", "user__notification_preference"
     )
@@ -52,6 +52,8 @@ def notification_emails_send(notification_ids: list[int]) -> int:
             to=[notification.user.email],
         )
         message.attach_alternative(html, "text/html")
-        message.send()
-        sent += 1
-    return sent
+        messages.append(message)
+    if not messages:
+        return 0
+    with get_connection() as connection:  # one connection to the relay for the whole batch
+        return int(connection.send_messages(messages) or 0)

@@ -202,20 +202,34 @@ def notification_preferences_get(user_id: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- campaign figures
 
+# "Returned": any logged event of the player in the 7 days after the delivery. The log is read
+# once, only inside the campaign's delivery window, and joined to the deliveries on the player.
 _VARIANT_STATS = """
+WITH deliveries AS (
+    SELECT id, user_id, variant_id, is_holdout, notification_id, delivered_at
+    FROM liveops_campaigndelivery WHERE campaign_id = %(campaign)s
+),
+window_ AS (
+    SELECT min(delivered_at) AS start, max(delivered_at) + interval '7 days' AS stop
+    FROM deliveries
+),
+returned AS (
+    SELECT DISTINCT d.id
+    FROM deliveries d
+    JOIN casinoclub_domainevent e ON e.user_id = d.user_id
+    CROSS JOIN window_
+    WHERE e.created_at > window_.start AND e.created_at <= window_.stop
+      AND e.created_at > d.delivered_at AND e.created_at <= d.delivered_at + interval '7 days'
+)
 SELECT d.variant_id, d.is_holdout,
        count(*) AS players,
        count(n.id) AS delivered,
        count(n.read_at) AS opened,
        count(n.claimed_at) AS claimed,
-       count(*) FILTER (WHERE EXISTS (
-           SELECT 1 FROM casinoclub_domainevent e
-           WHERE e.user_id = d.user_id AND e.created_at > d.delivered_at
-             AND e.created_at <= d.delivered_at + interval '7 days'
-       )) AS returned
-FROM liveops_campaigndelivery d
+       count(r.id) AS returned
+FROM deliveries d
 LEFT JOIN liveops_notification n ON n.id = d.notification_id
-WHERE d.campaign_id = %s
+LEFT JOIN returned r ON r.id = d.id
 GROUP BY d.variant_id, d.is_holdout
 ORDER BY d.is_holdout, d.variant_id NULLS FIRST
 """
@@ -228,7 +242,7 @@ def campaign_variant_stats(campaign: Campaign) -> list[dict[str, Any]]:
         variant.pk: variant.name for variant in CampaignVariant.objects.filter(campaign=campaign)
     }
     with connection.cursor() as cursor:
-        cursor.execute(_VARIANT_STATS, [campaign.pk])
+        cursor.execute(_VARIANT_STATS, {"campaign": campaign.pk})
         rows = cursor.fetchall()
     return [
         {

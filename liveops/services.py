@@ -428,14 +428,22 @@ def notification_preferences_update(user_id: int, changes: dict[str, Any]) -> di
 
 
 def notification_preferences_language_remember(user_id: int, language: str) -> None:
-    """Remember the language the player uses (texts of later campaigns are rendered in it)."""
-    updated = (
-        NotificationPreference.objects.filter(user_id=user_id)
-        .exclude(language=language)
-        .update(language=language, updated_at=timezone.now())
-    )
-    if not updated and not NotificationPreference.objects.filter(user_id=user_id).exists():
-        NotificationPreference.objects.get_or_create(
-            user_id=user_id,
-            defaults={**selectors.notification_preferences_get(user_id), "language": language},
+    """Remember the language the player uses (texts of later campaigns are rendered in it): one
+    statement, which writes only when the language changed. Idempotent."""
+    defaults = selectors.EMAIL_DEFAULTS
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO liveops_notificationpreference AS preference"
+            " (user_id, email_rewards, email_events, email_marketing, language, updated_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (user_id) DO UPDATE"
+            " SET language = EXCLUDED.language, updated_at = EXCLUDED.updated_at"
+            " WHERE preference.language <> EXCLUDED.language",
+            [
+                user_id,
+                defaults["rewards"],
+                defaults["events"],
+                defaults["marketing"],
+                language,
+                timezone.now(),
+            ],
         )
