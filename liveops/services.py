@@ -330,6 +330,24 @@ def campaign_dispatch(campaign_id: int, *, batch_size: int | None = None) -> Dis
     return result
 
 
+def campaign_rule_deliver(campaign: Campaign, user_ids: list[int]) -> DispatchResult:
+    """Deliver an active rule to those of ``user_ids`` it may reach (active players, not staff,
+    not blocked, not reached before) in the caller's transaction (a projection batch). Once per
+    player per rule, like ``campaign_dispatch``."""
+    eligible = list(
+        selectors.players_base()
+        .filter(pk__in=user_ids)
+        .exclude(selectors.blocked_players_q())
+        .exclude(pk__in=campaign.deliveries.values("user_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not eligible:
+        return DispatchResult()
+    variants = list(CampaignVariant.objects.filter(campaign=campaign).order_by("pk"))
+    return _deliver_batch(campaign, variants, eligible)
+
+
 def campaigns_dispatch_due() -> int:
     """Beat: run every due one-off campaign and every active rule. Returns the players reached."""
     now = timezone.now()

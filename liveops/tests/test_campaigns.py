@@ -306,3 +306,32 @@ def test_a_campaign_without_send_email_sends_no_email(
 
     assert mailoutbox == []
     assert Notification.objects.filter(user=player).count() == 1
+
+
+def test_the_first_purchase_rule_reaches_the_buyer_when_the_projections_apply_the_purchase():
+    from casinoclub.projections import projections_run
+    from liveops.projections import FIRST_PURCHASE_RULES
+
+    returning, first_timer, excluded = UserFactory(), UserFactory(), UserFactory()
+    purchase(returning, 1_000, days_ago=30)
+    block(excluded)
+    rule = CampaignFactory(trigger=Trigger.FIRST_PURCHASE, category=Category.REWARDS)
+    sent(rule)
+    purchase(returning, 1_000)
+    purchase(first_timer, 1_000)
+    purchase(excluded, 1_000)
+
+    projections_run(names=[FIRST_PURCHASE_RULES])
+    reached_by_the_projection = list(
+        Notification.objects.filter(campaign=rule).values_list("user_id", flat=True)
+    )
+    purchase(first_timer, 5_000)
+    projections_run(names=[FIRST_PURCHASE_RULES])
+    services.player_metrics_recompute()
+    services.campaigns_dispatch_due()  # the beat backstop finds no one left
+
+    assert list(
+        CampaignDelivery.objects.filter(campaign=rule).values_list("user_id", flat=True)
+    ) == [first_timer.pk]
+    assert reached_by_the_projection == [first_timer.pk]
+    assert Notification.objects.filter(campaign=rule).count() == 1
