@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from accounts.models import Item, Rank
 from casinoclub.admin import ReadOnlyAdmin
 from liveops import selectors, services
+from liveops.exceptions import CampaignRewardAboveLimit
 from liveops.models import (
     Campaign,
     CampaignStatus,
@@ -213,7 +214,11 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
     )
     def send_campaigns(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset.order_by("pk"):
-            updated = services.campaign_send(campaign.pk, actor=request.user)  # type: ignore[arg-type]  # staff are Users
+            try:
+                updated = services.campaign_send(campaign.pk, actor=request.user)  # type: ignore[arg-type]  # staff are Users
+            except CampaignRewardAboveLimit as error:
+                self.message_user(request, f"{campaign}: {error.message}", messages.ERROR)
+                continue
             self.message_user(request, f"{updated}: {updated.get_status_display()}")
 
     @admin.action(description="Stop selected campaign rules", permissions=["send"])

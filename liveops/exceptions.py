@@ -21,3 +21,12 @@ class NotificationAlreadyClaimed(ApplicationError):
     code = "notification_already_claimed"
     status_code = status.HTTP_409_CONFLICT
     message = "This reward was already claimed."
+
+
+class CampaignRewardAboveLimit(ApplicationError):
+    code = "campaign_reward_above_limit"
+    status_code = status.HTTP_403_FORBIDDEN
+    message = (
+        "The gold reward per player is above the staff grant limit: a staff member who may"
+        " approve large grants must send this campaign."
+    )

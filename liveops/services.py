@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts.models import LedgerReason, User
 from accounts.services.audit import audit_log_record
 from accounts.services.inventory import inventory_add
+from accounts.services.staff import staff_grant_limit
 from accounts.services.wallet import wallet_credit
 from casinoclub.queueing import task_enqueue_after_commit
 from casinoclub.realtime.messages import StoredMessageType, iso_utc
@@ -72,11 +73,17 @@ def campaign_send(campaign_id: int, *, actor: User) -> Campaign:
     """Staff send a campaign: a one-off goes to ``scheduled`` (due now when it has no time, else at
     its time), a rule becomes ``active``. Audited; the dispatcher is asked to run after commit when
     the campaign is due. Sending a campaign that is not a draft or a stopped rule changes nothing.
+    A gold reward per player above ``STAFF_GRANT_LIMIT`` needs ``accounts.approve_grant`` (the
+    same bar as a single large grant): raises ``CampaignRewardAboveLimit`` otherwise.
     """
     from liveops.tasks import campaign_dispatch_task
 
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if (campaign.reward_gold or 0) > staff_grant_limit() and not actor.has_perm(
+            "accounts.approve_grant"
+        ):
+            raise exceptions.CampaignRewardAboveLimit()
         before = campaign.status
         now = timezone.now()
         if campaign.trigger:

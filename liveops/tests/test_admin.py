@@ -94,3 +94,34 @@ def test_staff_without_the_send_permission_cannot_send(client):
     assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.DRAFT
     assert Notification.objects.count() == 0
     assert not AuditLogEntry.objects.filter(action="campaign_send").exists()
+
+
+def test_a_reward_above_the_grant_limit_needs_a_staff_member_who_may_approve_large_grants(
+    client, settings, django_capture_on_commit_callbacks
+):
+    settings.STAFF_GRANT_LIMIT = 1_000
+    player = UserFactory()
+    campaign = CampaignFactory(reward_gold=1_001)
+    client.force_login(staff_member("economy"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/liveops/campaign/",
+            {"action": "send_campaigns", "_selected_action": [campaign.pk]},
+            follow=True,
+        )
+
+    assert "above the staff grant limit" in response.content.decode()
+    assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.DRAFT
+    assert Notification.objects.filter(user=player).count() == 0
+    assert not AuditLogEntry.objects.filter(action="campaign_send").exists()
+
+    client.force_login(staff_member("administrator"))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/admin/liveops/campaign/",
+            {"action": "send_campaigns", "_selected_action": [campaign.pk]},
+        )
+
+    assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.SENT
+    assert Notification.objects.get(user=player).reward_gold == 1_001
