@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -33,6 +34,11 @@ from liveops.models import (
 
 class SegmentForm(forms.ModelForm[Segment]):
     rank = forms.ChoiceField(choices=[("", "Any"), *Rank.choices], required=False)
+    language = forms.ChoiceField(
+        choices=[("", "Any"), *settings.LANGUAGES],
+        required=False,
+        help_text="The language the player's notifications use.",
+    )
 
     class Meta:
         model = Segment
