@@ -1,6 +1,8 @@
 """The inbox API: pagination with the unread count, read one or all, claim once, preferences."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import InventoryItem, LedgerEntry
@@ -215,3 +217,22 @@ def test_the_export_lists_every_notification_as_json(player):
     import json
 
     json.dumps(exported)
+
+
+def test_the_list_costs_the_same_statements_for_one_or_twenty_notifications(
+    player, player_client, django_assert_num_queries
+):
+    note(player)
+    player_client.get("/api/notifications")  # warm the caches the authentication uses
+    with CaptureQueriesContext(connection) as one:
+        player_client.get("/api/notifications")
+    for index in range(19):
+        note(player, f"n{index}")
+    with CaptureQueriesContext(connection) as twenty:
+        response = player_client.get("/api/notifications")
+
+    assert len(response.json()["results"]) == 20
+    assert len(twenty) == len(one)
+    # the language remembered (one upsert), the page's count, the page, the unread count
+    with django_assert_num_queries(4):
+        player_client.get("/api/notifications")
