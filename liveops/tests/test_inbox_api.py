@@ -1,5 +1,7 @@
 """The inbox API: pagination with the unread count, read one or all, claim once, preferences."""
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -214,9 +216,7 @@ def test_the_export_lists_every_notification_as_json(player):
     assert exported[0]["reward_gold"] == 5
     assert exported[0]["read_at"] is None
     assert isinstance(exported[1]["read_at"], str)
-    import json
-
-    json.dumps(exported)
+    assert json.loads(json.dumps(exported)) == exported
 
 
 def test_the_list_costs_the_same_statements_for_one_or_twenty_notifications(
