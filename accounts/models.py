@@ -297,6 +297,7 @@ class LedgerReason(models.TextChoices):
     ACHIEVEMENT_REWARD = "achievement_reward", "Achievement reward"
     BATTLE_PASS_REWARD = "battle_pass_reward", "Battle pass reward"
     VIP_REWARD = "vip_reward", "VIP daily reward"
+    CAMPAIGN_REWARD = "campaign_reward", "Campaign reward (inbox)"
 
 
 class Wallet(models.Model):

@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/events/", include("events.urls")),
     path("api/public/", include("events.public_urls")),
     path("api/", include("gamification.urls")),
+    path("api/", include("liveops.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI loads its start-up script from ?script (no inline script); its page keeps one
     # small inline <style> block, so only this page allows inline styles.

@@ -18,6 +18,7 @@ urlpatterns = [
     path("achievements/", views.achievements, name="achievements"),
     path("history/", views.history, name="history"),
     path("profile/", views.profile, name="profile"),
+    path("notifications/", views.notifications, name="notifications"),
     path("inventory/", views.inventory, name="inventory"),
     path("verify/", views.verify, name="verify"),
     path("odds/", views.odds, name="odds"),

@@ -574,6 +574,13 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @never_cache
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The inbox (liveops): the list is read from /api/notifications by the page's script."""
+    return _player_page(request, "pages/notifications.html", "notifications")
+
+
+@login_required
+@never_cache
 def receipt(request: HttpRequest, receipt: str) -> HttpResponse:
     """One purchase's receipt (id, signature, status), for its buyer only: anyone else gets 404."""
     purchase = purchase_get_for_user(request_player(request).pk, receipt[:40])

@@ -28,6 +28,7 @@ StoredMessageType = Literal[
     "achievement_unlock",
     "game_event",
     "progress_update",
+    "notification",
 ]
 MessageType = Literal[
     StoredMessageType, "sync_connected", "initial_state", "pong", "reauthenticated"
@@ -217,6 +218,24 @@ class ProgressUpdate(Envelope[Literal["progress_update"], ProgressUpdateData]):
     pass
 
 
+class NotificationData(TypedDict):
+    """``notification``: a new inbox message (campaigns; liveops), with the new unread count."""
+
+    id: int
+    category: str  # "rewards" | "events" | "marketing"
+    title: str
+    body: str
+    reward_gold: int | None
+    reward_item_code: str
+    reward_item_quantity: int
+    created_at: str  # ISO-8601 UTC
+    unread_count: int
+
+
+class NotificationMessage(Envelope[Literal["notification"], NotificationData]):
+    pass
+
+
 StoredMessage = Envelope[StoredMessageType, ProductData]
 ServerMessage = (
     SyncConnected
@@ -233,6 +252,7 @@ ServerMessage = (
     | AchievementUnlock
     | GameEvent
     | ProgressUpdate
+    | NotificationMessage
 )
 
 

@@ -229,6 +229,24 @@ def _publish_stored_many(
     transaction.on_commit(functools.partial(_send_after_commit, envelopes), robust=True)
 
 
+def realtime_publish_many(
+    messages: Sequence[tuple[int, StoredMessageType, Mapping[str, Any]]],
+) -> None:
+    """``realtime_publish`` for many messages (any users, in order) in one statement: a batch job
+    (a campaign's dispatcher) stores them all together and they are sent after commit.
+
+    Must be called inside the transaction of the change; raises ``RuntimeError`` otherwise and
+    ``ValueError`` for a type that is not stored. Not idempotent.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("realtime_publish_many must run inside the transaction of its change")
+    for _, message_type, _ in messages:
+        if message_type not in STORED_MESSAGE_TYPES:
+            raise ValueError(f"not a stored realtime message type: {message_type!r}")
+    if messages:
+        _publish_stored_many(messages)
+
+
 def realtime_progress_coalesce() -> ProgressCoalescer | None:
     """The coalescer of the running projection batch in this thread, if any."""
     coalescer: ProgressCoalescer | None = getattr(_coalescing, "current", None)

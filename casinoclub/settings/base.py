@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "shop",
     "events",
     "gamification",
+    "liveops",
 ]
 
 MIDDLEWARE = [
@@ -83,6 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "liveops.context_processors.inbox",
             ],
         },
     },
@@ -516,4 +518,33 @@ CELERY_BEAT_SCHEDULE.update(
 GAME_CONFIG_RTP_BAND = (
     env.float("GAME_CONFIG_RTP_MIN_PERCENT", default=85.0),
     env.float("GAME_CONFIG_RTP_MAX_PERCENT", default=99.0),
+)
+
+# Live operations: player metrics, segments, campaigns and the inbox (docs/decisions/0215-0218).
+LIVEOPS_METRICS_MINUTES = env.int("LIVEOPS_METRICS_MINUTES", default=5)
+LIVEOPS_DISPATCH_SECONDS = env.int("LIVEOPS_DISPATCH_SECONDS", default=60)
+LIVEOPS_DISPATCH_BATCH = env.int("LIVEOPS_DISPATCH_BATCH", default=1000)
+# RFM buckets 2..5 start at these values (bucket 1 below the first; 0 for players who never paid):
+# recency in days since the last purchase (at most), frequency in purchases, monetary in cents.
+LIVEOPS_RFM_RECENCY_DAYS = (180, 90, 30, 7)
+LIVEOPS_RFM_FREQUENCY = (2, 5, 10, 20)
+LIVEOPS_RFM_MONETARY_CENTS = (3_000, 10_000, 30_000, 100_000)
+# risk signals: money spent in the last hour at or over this; a stake at least LIVEOPS_CHASE_FACTOR
+# times a lost stake of at least LIVEOPS_BIG_LOSS_GOLD within LIVEOPS_CHASE_MINUTES after it.
+LIVEOPS_RAPID_SPEND_CENTS = env.int("LIVEOPS_RAPID_SPEND_CENTS", default=20_000)
+LIVEOPS_BIG_LOSS_GOLD = env.int("LIVEOPS_BIG_LOSS_GOLD", default=10_000)
+LIVEOPS_CHASE_FACTOR = 2
+LIVEOPS_CHASE_MINUTES = 15
+LIVEOPS_CHASE_LOOKBACK_HOURS = 24
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "recompute-player-metrics": {
+            "task": "liveops.tasks.player_metrics_recompute_task",
+            "schedule": timedelta(minutes=LIVEOPS_METRICS_MINUTES),
+        },
+        "dispatch-due-campaigns": {
+            "task": "liveops.tasks.campaigns_dispatch_due_task",
+            "schedule": timedelta(seconds=LIVEOPS_DISPATCH_SECONDS),
+        },
+    }
 )

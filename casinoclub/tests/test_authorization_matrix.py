@@ -37,6 +37,7 @@ from events.tests.factories import EventFactory
 from games import services as game_services
 from games.selectors import game_config_current
 from games.tests.factories import funded_player
+from liveops.models import Notification
 from shop import services as shop_services
 from shop.tests.factories import GoldPackFactory, ItemFactory, LimitedPackageFactory
 
@@ -84,6 +85,13 @@ class World:
     @cached_property
     def package_code(self) -> str:
         return str(LimitedPackageFactory().code)
+
+    @cached_property
+    def notification_id(self) -> int:
+        notification = Notification.objects.create(
+            user=self.player, category="rewards", title="matrix", reward_gold=10
+        )
+        return int(notification.pk)
 
 
 class _LazyUsers(dict[str, Any]):
@@ -362,6 +370,29 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "battle-pass-claim": {
         "POST": Rule(logged_in(404), body=constant({"tier": 1, "track": "free"}), idempotent=True)
     },
+    # ---- live operations: the inbox (a notification is its player's; others get 404)
+    "notifications-list": {"GET": Rule(logged_in(200))},
+    "notifications-read-all": {"POST": Rule(logged_in(200))},
+    "notifications-preferences": {
+        "GET": Rule(logged_in(200)),
+        "PATCH": Rule(logged_in(200), body=constant({"email_marketing": False})),
+    },
+    "notification-read": {
+        "POST": Rule(
+            owned(200),
+            kwargs=lambda world: {"notification_id": world.notification_id},
+            missing_kwargs=lambda world: {"notification_id": MISSING_ID},
+        )
+    },
+    "notification-claim": {
+        "POST": Rule(
+            owned(200),
+            kwargs=lambda world: {"notification_id": world.notification_id},
+            missing_kwargs=lambda world: {"notification_id": MISSING_ID},
+            body=EMPTY,
+            idempotent=True,
+        )
+    },
     # ---- platform
     "schema": {"GET": Rule(everyone(200))},
     "swagger-ui": {"GET": Rule(everyone(200))},
@@ -398,6 +429,10 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "admin:accounts_invitecode_generate": {"GET": Rule(admin_page())},
     "admin:accounts_auditlogentry_export": {"GET": Rule(admin_page(200, VIEW_ONLY))},
     "admin:shop_economy_dashboard": {"GET": Rule(admin_page(200, ECONOMY))},
+    # Recompute every player's metrics now (audited): staff holding liveops.recompute_playermetrics.
+    "admin:liveops_playermetrics_recompute": {
+        "POST": Rule(admin_page(303, ECONOMY), body=EMPTY, form=True)
+    },
     # The player page: every staff role that may view users; each action its own permission
     # (a note: support and economy; a view-only account may not write one). An empty note: the
     # permitted get the page again with the error (400), the rest 403, nothing is written.
@@ -449,6 +484,7 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "achievements": {"GET": Rule(player_page())},
     "history": {"GET": Rule(player_page())},
     "profile": {"GET": Rule(player_page())},
+    "notifications": {"GET": Rule(player_page())},
     # Only an account without a birth date stays on the form; the others are sent on (302).
     "birth-date": {"GET": Rule(player_page(302))},
     "inventory": {"GET": Rule(player_page())},

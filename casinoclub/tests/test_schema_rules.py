@@ -30,6 +30,7 @@ GOLD_MOVING = {
     "games_gacha_pull",
     "games_rps_play",
     "games_slot_spin",
+    "notification_claim",
     "shop_buy",
     "shop_buy_limited",
     "streak_claim",

@@ -28,6 +28,7 @@ from accounts.tests.factories import InviteCodeFactory, staff_member, view_only_
 from accounts.tokens import token_pair_for_user
 from casinoclub.permissions import StaffPermission
 from casinoclub.tests.test_authorization_matrix import OTHER, PLAYER, Route, World, all_routes
+from liveops.models import Campaign
 
 ADMIN_API_PREFIX = "api/admin/"
 # Values for every field an action bar may read, so an action that ran would really act.
@@ -87,6 +88,7 @@ def populate(world: World) -> None:
         idempotency_key="walk-request",
     )
     responsible.cool_off_start(other.pk, "24h")  # a block staff could extend
+    Campaign.objects.create(name="walk", category="events", title_en="walk")  # a draft to send
 
 
 def test_every_staff_api_route_requires_a_model_permission() -> None:

@@ -24,7 +24,7 @@ from accounts import services as account_services
 from accounts.models import EquippedItem, InviteCode, LedgerEntry, User, Wallet
 from accounts.selectors import experience_for_next_level
 from accounts.services import level_up_reward
-from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.factories import PASSWORD, UserFactory, staff_member
 from casinoclub.projections import projections_run
 from events.tests.factories import MissionFactory
 from games import engine
@@ -34,6 +34,9 @@ from games.selectors import engine_config, game_config_current
 from games.tests.factories import funded_player
 from gamification.models import StreakReward
 from gamification.tests.factories import AchievementFactory
+from liveops import services as liveops_services
+from liveops.models import Notification, Target
+from liveops.tests.factories import CampaignFactory
 from shop import services as shop_services
 from shop.models import Purchase
 from shop.tests import stripe_server
@@ -1032,3 +1035,43 @@ def test_the_verify_page_recomputes_played_rounds_in_the_browser_and_catches_a_t
     expect(outcome).to_contain_text("a different result from the one recorded")
     screenshot(page, JOURNEYS_DIR, "verify-mismatch-desktop")
     assert page_log.page_errors() == []
+
+
+def test_the_bell_counts_unread_notifications_live_and_a_claimed_campaign_reward_pays_once(
+    open_context: Callable[..., BrowserContext],
+) -> None:
+    player = funded_player(50)
+    Notification.objects.create(user=player, category="events", title="Welcome")
+    page = open_context(**DESKTOP).new_page()
+    sign_in(page, player.site_id, PASSWORD)
+    wait_socket_open(page)
+    bell = page.get_by_test_id("inbox-bell")
+    expect(page.get_by_test_id("inbox-unread")).to_have_text("1")
+    expect(bell).to_have_attribute("aria-label", "Notifications, 1 unread")
+
+    # staff send a campaign with gold to this player: the socket raises the count live
+    campaign = CampaignFactory(
+        target=Target.LISTED, listed_site_ids=player.site_id, reward_gold=500, title_en="Gift"
+    )
+    liveops_services.campaign_send(campaign.pk, actor=staff_member("economy"))
+    expect(page.get_by_test_id("inbox-unread")).to_have_text("2")
+    expect(bell).to_have_attribute("aria-label", "Notifications, 2 unread")
+
+    # the bell is a link reached from the keyboard
+    bell.focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    gift = page.get_by_test_id("inbox-item").filter(has_text="Gift")
+    with page.expect_response(lambda response: response.url.endswith("/claim")) as claimed:
+        gift.get_by_test_id("inbox-claim").click()
+    assert claimed.value.status == 200
+    assert_idempotency_key(claimed.value)
+    expect_gold(page, 550)
+    expect(page.get_by_test_id("inbox-unread")).to_have_text("1")
+    expect(gift.get_by_test_id("inbox-claim")).to_be_disabled()
+
+    page.get_by_test_id("inbox-read-all").click()
+    expect(page.get_by_test_id("inbox-unread")).to_be_hidden()
+    expect(bell).to_have_attribute("aria-label", "Notifications")
+    assert ledger_after(player.pk, 0)[-1] == ("campaign_reward", 500)
+    assert LedgerEntry.objects.filter(wallet_id=player.pk, reason="campaign_reward").count() == 1
