@@ -36,7 +36,16 @@ from .imports import (
 )
 from .inventory import inventory_add, inventory_remove, item_equip, item_unequip
 from .notes import player_note_add
+from .deletion import account_anonymise, account_deletion_request, accounts_anonymise_due
+from .email import (
+    password_reset_confirm,
+    password_reset_request,
+    user_email_set,
+    user_email_verification_resend,
+    user_email_verify,
+)
 from .password import staff_password_reset_recorded, user_password_change
+from .refill import RefillStatus, refill_claim, refill_status
 from .progression import (
     ExperienceResult,
     level_up_reward,
@@ -76,6 +85,17 @@ from .wallet import (
 )
 
 __all__ = [
+    "RefillStatus",
+    "account_anonymise",
+    "account_deletion_request",
+    "accounts_anonymise_due",
+    "password_reset_confirm",
+    "password_reset_request",
+    "refill_claim",
+    "refill_status",
+    "user_email_set",
+    "user_email_verification_resend",
+    "user_email_verify",
     "ExperienceResult",
     "ImportRowError",
     "LoginResult",

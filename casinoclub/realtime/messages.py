@@ -28,6 +28,7 @@ StoredMessageType = Literal[
     "achievement_unlock",
     "game_event",
     "progress_update",
+    "announcement",
 ]
 MessageType = Literal[
     StoredMessageType, "sync_connected", "initial_state", "pong", "reauthenticated"
@@ -83,6 +84,18 @@ class RewardGrantedData(TypedDict):
     reason: str
     reference: str
     ledger_entry_id: int
+
+
+class AnnouncementData(TypedDict):
+    """A staff banner that just started (sent to the players online then; the pages show every
+    running one on load)."""
+
+    id: int
+    severity: str  # info | warning | critical
+    text: str  # in the site's default language
+    text_en: str
+    text_ko: str
+    ends_at: str  # ISO-8601 UTC
 
 
 class EventProgressItem(TypedDict):
@@ -213,6 +226,10 @@ class ProgressUpdateData(TypedDict, total=False):
     level_ups: list[dict[str, int]]
 
 
+class Announcement(Envelope[Literal["announcement"], AnnouncementData]):
+    pass
+
+
 class ProgressUpdate(Envelope[Literal["progress_update"], ProgressUpdateData]):
     pass
 
@@ -233,6 +250,7 @@ ServerMessage = (
     | AchievementUnlock
     | GameEvent
     | ProgressUpdate
+    | Announcement
 )
 
 
