@@ -426,7 +426,10 @@ class EmailView(APIView):
 
 
 def _email_status(user: Any) -> dict[str, Any]:
-    return {"email": user.email, "email_verified": bool(user.email) and user.email_verified_at is not None}
+    return {
+        "email": user.email,
+        "email_verified": bool(user.email) and user.email_verified_at is not None,
+    }
 
 
 class EmailResendView(APIView):
@@ -563,7 +566,7 @@ class RefillView(APIView):
 
 class ExportView(APIView):
     throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "email"
+    throttle_scope = "export"
 
     @extend_schema(
         responses={200: {"type": "object", "additionalProperties": True}, **error_responses(429)},

@@ -190,6 +190,3 @@ class StaffAdminSite(admin.AdminSite):
                 account_services.staff_password_reset_recorded(actor=staff, user=staff)
                 update_session_auth_hash(request, staff)
         return response
-
-
-from . import admin_operations  # noqa: E402, F401  # registers the operations admin

@@ -48,7 +48,9 @@ class MaintenanceStateAdmin(admin.ModelAdmin[MaintenanceState]):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def save_model(self, request: HttpRequest, obj: MaintenanceState, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: MaintenanceState, form: Any, change: bool
+    ) -> None:
         state = maintenance_set(
             actor=request.user,
             is_on=obj.is_on,
@@ -92,4 +94,6 @@ class CapturedEmailAdmin(ReadOnlyAdmin):
         return request.user.has_perm("casinoclub.read_captured_email")
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("casinoclub.read_captured_email") or super().has_module_permission(request)
+        return request.user.has_perm(
+            "casinoclub.read_captured_email"
+        ) or super().has_module_permission(request)

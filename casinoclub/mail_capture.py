@@ -43,7 +43,8 @@ class CapturingHandler:
     def __init__(self, store: Callable[[ReceivedMessage], None]) -> None:
         self.store = store
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802  # aiosmtpd's hook name
+    # aiosmtpd calls the hook by this name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         from asgiref.sync import sync_to_async
 
         message = message_parse(envelope.mail_from, envelope.rcpt_tos, envelope.content)

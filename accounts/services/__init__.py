@@ -25,6 +25,14 @@ from .auth import (
     user_tokens_revoke_all,
     user_update_profile,
 )
+from .deletion import account_anonymise, account_deletion_request, accounts_anonymise_due
+from .email import (
+    password_reset_confirm,
+    password_reset_request,
+    user_email_set,
+    user_email_verification_resend,
+    user_email_verify,
+)
 from .imports import (
     ImportRowError,
     UserImportReport,
@@ -36,22 +44,14 @@ from .imports import (
 )
 from .inventory import inventory_add, inventory_remove, item_equip, item_unequip
 from .notes import player_note_add
-from .deletion import account_anonymise, account_deletion_request, accounts_anonymise_due
-from .email import (
-    password_reset_confirm,
-    password_reset_request,
-    user_email_set,
-    user_email_verification_resend,
-    user_email_verify,
-)
 from .password import staff_password_reset_recorded, user_password_change
-from .refill import RefillStatus, refill_claim, refill_status
 from .progression import (
     ExperienceResult,
     level_up_reward,
     user_experience_add,
     user_progression_set,
 )
+from .refill import RefillStatus, refill_claim, refill_status
 from .responsible import age_gate_check, birth_date_give, staff_block_extend
 from .retention import refresh_tokens_purge_expired, sessions_purge_expired
 from .staff import (
@@ -85,25 +85,18 @@ from .wallet import (
 )
 
 __all__ = [
-    "RefillStatus",
-    "account_anonymise",
-    "account_deletion_request",
-    "accounts_anonymise_due",
-    "password_reset_confirm",
-    "password_reset_request",
-    "refill_claim",
-    "refill_status",
-    "user_email_set",
-    "user_email_verification_resend",
-    "user_email_verify",
     "ExperienceResult",
     "ImportRowError",
     "LoginResult",
+    "RefillStatus",
     "RoundSettlement",
     "RowInsert",
     "StaffSignIn",
     "TotpEnrolment",
     "UserImportReport",
+    "account_anonymise",
+    "account_deletion_request",
+    "accounts_anonymise_due",
     "age_gate_check",
     "audit_log_record",
     "birth_date_give",
@@ -124,7 +117,11 @@ __all__ = [
     "login_lock_check",
     "login_lock_key",
     "password_problems",
+    "password_reset_confirm",
+    "password_reset_request",
     "player_note_add",
+    "refill_claim",
+    "refill_status",
     "refresh_tokens_purge_expired",
     "second_factor_enrolled",
     "second_factor_verify",
@@ -144,6 +141,9 @@ __all__ = [
     "user_ban_lift_if_ended",
     "user_bans_lift_ended",
     "user_create",
+    "user_email_set",
+    "user_email_verification_resend",
+    "user_email_verify",
     "user_experience_add",
     "user_import_confirm",
     "user_import_preview",

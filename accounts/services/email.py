@@ -48,9 +48,7 @@ def email_language(language: str | None) -> str:
     return code if code in EMAIL_LANGUAGES else settings.LANGUAGE_CODE
 
 
-def email_render_send(
-    *, to: str, template: str, language: str, context: dict[str, Any]
-) -> None:
+def email_render_send(*, to: str, template: str, language: str, context: dict[str, Any]) -> None:
     """Render ``accounts/email/<template>.<language>.{subject.txt,txt,html}`` and send it now
     through the configured backend. Raises what the backend raises (a task retries)."""
     language = email_language(language)
@@ -111,7 +109,9 @@ def user_email_verification_resend(user: User) -> None:
 
 def email_verification_token(user: User) -> str:
     """A signed, timestamped token naming the user and the address it verifies."""
-    return signing.dumps({"user": user.pk, "email": user.email.lower()}, salt=EMAIL_VERIFICATION_SALT)
+    return signing.dumps(
+        {"user": user.pk, "email": user.email.lower()}, salt=EMAIL_VERIFICATION_SALT
+    )
 
 
 def _verification_send_after_commit(user: User) -> None:

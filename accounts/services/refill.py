@@ -43,13 +43,13 @@ def _last_claim(user_id: int) -> RefillClaim | None:
     return RefillClaim.objects.filter(user_id=user_id).order_by("-created_at", "-pk").first()
 
 
+_BALANCE_SQL = "SELECT balance FROM accounts_wallet WHERE user_id = %s"
+_BALANCE_LOCK_SQL = _BALANCE_SQL + " FOR UPDATE"
+
+
 def _balance(user_id: int, *, lock: bool) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT balance FROM accounts_wallet WHERE user_id = %s"
-            + (" FOR UPDATE" if lock else ""),
-            [user_id],
-        )
+        cursor.execute(_BALANCE_LOCK_SQL if lock else _BALANCE_SQL, [user_id])
         row = cursor.fetchone()
     return int(row[0]) if row else 0
 

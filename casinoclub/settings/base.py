@@ -544,6 +544,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(  # type: ignore[union-attr]  # 
     {
         "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/min"),
         "email": env.str("THROTTLE_EMAIL", default="5/min"),
+        "export": env.str("THROTTLE_EXPORT", default="10/hour"),
     }
 )
 

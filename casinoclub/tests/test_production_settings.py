@@ -275,9 +275,7 @@ def test_production_refuses_to_start_without_an_email_relay():
     assert refusal(result).startswith("EMAIL_URL is not set")
 
 
-@pytest.mark.parametrize(
-    "url", ["smtp://127.0.0.1:2525", "smtp://localhost:25", "consolemail://"]
-)
+@pytest.mark.parametrize("url", ["smtp://127.0.0.1:2525", "smtp://localhost:25", "consolemail://"])
 def test_production_refuses_a_local_or_non_smtp_email_url(url):
     result = start_production(EMAIL_URL=url)
 
