@@ -9,6 +9,7 @@ per-IP rate limits) and then open a Django session (docs/decisions/0060-session-
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import datetime
 from types import SimpleNamespace
@@ -322,7 +323,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "pages/home.html",
         "home",
         {
-            "refill": account_services.refill_status(request.user.pk),
+            "refill": dataclasses.asdict(account_services.refill_status(request.user.pk)),
             "dashboard": snapshot,
             "experience_percent": experience_percent,
             "resets_at": datetime.fromisoformat(snapshot["limits"]["resets_at"]),
