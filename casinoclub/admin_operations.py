@@ -34,7 +34,9 @@ class MaintenanceStateAdmin(admin.ModelAdmin[MaintenanceState]):
     readonly_fields = ["changed_at"]
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm(SWITCH_MAINTENANCE)
+        return super().has_view_permission(request, obj) or request.user.has_perm(
+            SWITCH_MAINTENANCE
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm(SWITCH_MAINTENANCE)

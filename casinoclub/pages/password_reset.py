@@ -27,6 +27,7 @@ def _throttled(request: HttpRequest) -> bool:
 
 
 class ResetRequestView(auth_views.PasswordResetView):
+    http_method_names = ["get", "post"]
     form_class = PlayerPasswordResetForm
     template_name = "pages/password_reset_form.html"
     success_url = reverse_lazy("password-reset-sent")
@@ -56,6 +57,7 @@ class ResetSentView(auth_views.PasswordResetDoneView):
 
 
 class ResetConfirmView(auth_views.PasswordResetConfirmView):
+    http_method_names = ["get", "post"]
     form_class = PlayerSetPasswordForm
     template_name = "pages/password_reset_confirm.html"
     success_url = reverse_lazy("password-reset-complete")
