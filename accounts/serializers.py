@@ -368,3 +368,7 @@ class AccountDeletionInputSerializer(StrictSerializer):
 class AccountDeletionStatusSerializer(serializers.Serializer):
     deletion_scheduled_for = serializers.DateTimeField(allow_null=True)
     grace_days = serializers.IntegerField()
+
+
+class AcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What happens next (the same whatever the input).")

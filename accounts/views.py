@@ -396,6 +396,10 @@ def _request_language(request: Request) -> str:
     return translation.get_language_from_request(request._request) or ""
 
 
+VERIFICATION_SENT = "A new verification link is on its way to your address."
+RESET_ASKED = "If this address is verified on an account, a reset link is on its way."
+
+
 class EmailView(APIView):
     """The player's e-mail address."""
 
@@ -438,13 +442,13 @@ class EmailResendView(APIView):
 
     @extend_schema(
         request=None,
-        responses={202: None, **error_responses(409, 429)},
+        responses={202: serializers.AcceptedSerializer, **error_responses(409, 429)},
         operation_id="users_me_email_resend",
         description="Send a new verification link (409 `no_email_to_verify` if none is pending).",
     )
     def post(self, request: Request) -> Response:
         services.user_email_verification_resend(request_player(request))
-        return Response(status=status.HTTP_202_ACCEPTED)
+        return Response({"detail": VERIFICATION_SENT}, status=status.HTTP_202_ACCEPTED)
 
 
 class EmailVerifyView(PublicAPIView):
@@ -471,7 +475,7 @@ class PasswordResetView(PublicAPIView):
 
     @extend_schema(
         request=serializers.PasswordResetInputSerializer,
-        responses={202: None},
+        responses={202: serializers.AcceptedSerializer},
         operation_id="auth_password_reset",
         description=(
             "Ask for a password-reset link by e-mail. Always 202, whether or not the address "
@@ -483,7 +487,7 @@ class PasswordResetView(PublicAPIView):
         data = serializers.PasswordResetInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.password_reset_request(data.validated_data["email"])
-        return Response(status=status.HTTP_202_ACCEPTED)
+        return Response({"detail": RESET_ASKED}, status=status.HTTP_202_ACCEPTED)
 
 
 class PasswordResetConfirmView(PublicAPIView):
