@@ -32,4 +32,4 @@ def user_data_export(user: Any) -> dict[str, Any]:
     import json
 
     data = {name: _SECTIONS[name](user) for name in export_section_names()}
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))  # type: ignore[no-any-return]  # a dict
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))

@@ -211,18 +211,20 @@ def profile_for_export(user: User) -> dict[str, Any]:
 
 def ledger_for_export(user: User) -> list[dict[str, Any]]:
     """Every ledger entry of the player's wallet, oldest first."""
-    return list(
-        LedgerEntry.objects.filter(wallet_id=user.pk)
+    return [
+        dict(row)
+        for row in LedgerEntry.objects.filter(wallet_id=user.pk)
         .order_by("pk")
         .values("id", "delta", "balance_after", "reason", "reference", "created_at")
-    )
+    ]
 
 
 def refills_for_export(user: User) -> list[dict[str, Any]]:
     from .models import RefillClaim
 
-    return list(
-        RefillClaim.objects.filter(user_id=user.pk)
+    return [
+        dict(row)
+        for row in RefillClaim.objects.filter(user_id=user.pk)
         .order_by("pk")
         .values("amount", "balance_before", "ledger_entry_id", "created_at")
-    )
+    ]

@@ -16,7 +16,7 @@ from .operations import announcements_changed, maintenance_set
 SWITCH_MAINTENANCE = "casinoclub.switch_maintenance"
 
 
-class MaintenanceStateForm(forms.ModelForm):  # type: ignore[type-arg]  # Django's generic form
+class MaintenanceStateForm(forms.ModelForm):
     reason = forms.CharField(max_length=500, help_text="Why (kept in the audit log).")
 
     class Meta:

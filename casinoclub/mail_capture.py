@@ -27,7 +27,7 @@ class ReceivedMessage:
 def message_parse(mail_from: str, recipients: list[str], data: bytes) -> ReceivedMessage:
     parsed = email.message_from_bytes(data, policy=email.policy.default)
     text_part = parsed.get_body(preferencelist=("plain",))
-    body_text = text_part.get_content() if text_part is not None else ""  # type: ignore[attr-defined]  # an EmailMessage with policy.default
+    body_text = text_part.get_content() if text_part is not None else ""
     return ReceivedMessage(
         mail_from=mail_from,
         recipients=list(recipients),

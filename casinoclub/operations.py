@@ -88,7 +88,7 @@ def maintenance_get() -> Maintenance:
     now = time.monotonic()
     value = _local["value"]
     if value is not None and now - _local["read_at"] < LOCAL_SECONDS:
-        return value  # type: ignore[no-any-return]  # a Maintenance, stored below
+        return value
     cached = cache.get(MAINTENANCE_CACHE_KEY)
     if isinstance(cached, dict):
         value = Maintenance(**cached)

@@ -83,11 +83,12 @@ def account_anonymise(user_id: int, *, now: datetime | None = None) -> bool:
         user.set_unusable_password()
         user.save()
         user_tokens_revoke_all(user)
+        requested_at = user.deletion_requested_at
         audit_log_record(
             actor=None,
             action="account_anonymised",
             target_user=user,
-            after={"requested_at": user.deletion_requested_at.isoformat()},
+            after={"requested_at": requested_at.isoformat() if requested_at else None},
             reason="deletion requested by the player; grace period over",
         )
     return True

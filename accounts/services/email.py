@@ -151,12 +151,12 @@ def user_email_verify(token: str) -> User:
         )
     except signing.BadSignature as error:  # SignatureExpired is a BadSignature
         raise exceptions.EmailVerificationInvalid() from error
-    if not isinstance(payload, dict):
+    if not isinstance(payload, dict) or not isinstance(payload.get("user"), int):
         raise exceptions.EmailVerificationInvalid()
     with transaction.atomic():
         updated = (
             User.objects.filter(
-                pk=payload.get("user"),
+                pk=int(payload["user"]),
                 email__iexact=str(payload.get("email", "")),
                 email_verified_at__isnull=True,
                 is_active=True,
@@ -183,7 +183,7 @@ class PlayerPasswordResetForm(PasswordResetForm):
             if user.email_verified_at is not None and user.anonymised_at is None
         )
 
-    def save(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]  # sends later
+    def save(self, *args: Any, **kwargs: Any) -> None:
         """Queue the mail (after commit); the caller answers at once whatever the address."""
         from accounts.tasks import password_reset_send_task
 
@@ -238,7 +238,7 @@ def password_reset_send(email: str) -> None:
         form.send_now()
 
 
-class PlayerSetPasswordForm(SetPasswordForm):  # type: ignore[type-arg]  # Django's generic form
+class PlayerSetPasswordForm(SetPasswordForm):
     """Django's set-password form (the site's password validators); saving revokes every token
     and page session of the player."""
 

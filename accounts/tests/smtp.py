@@ -26,7 +26,7 @@ class SmtpServer:
         return list(self.messages)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -34,7 +34,7 @@ def _free_port() -> int:
 
 @contextmanager
 def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer(port=_free_port())
+    server = SmtpServer(port=free_port())
     controller = Controller(
         CapturingHandler(server.messages.append), hostname="127.0.0.1", port=server.port
     )

@@ -70,4 +70,4 @@ def presence_online_user_ids(*, now: float | None = None) -> list[int]:
     except RedisError as error:
         logger.warning("presence: listing failed: %r", error)
         return []
-    return sorted(int(member) for member in members)
+    return sorted(int(member) for member in members)  # type: ignore[arg-type]  # bytes ids
