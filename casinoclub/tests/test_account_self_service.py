@@ -198,3 +198,16 @@ def test_the_account_page_states_the_grace_period_and_deletes_with_the_password(
     assert after.status_code == 302  # signed out
     player.refresh_from_db()
     assert player.deletion_requested_at is not None
+
+
+def test_the_account_and_reset_pages_are_in_korean(settings):
+    settings.ACCOUNT_DELETION_GRACE_DAYS = 14
+    browser = Client()
+    browser.force_login(funded_player(100))
+
+    account = browser.get("/account/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    reset = Client().get("/password-reset/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+
+    assert "14일 후 개인정보" in account
+    assert "내 데이터 내보내기" in account
+    assert "비밀번호 재설정" in reset
