@@ -45,6 +45,7 @@ PLAYER_PAGES = {
     "history": "/history/",
     "profile": "/profile/",
     "inventory": "/inventory/",
+    "account": "/account/",
 }
 PHONE = {
     "viewport": {"width": 390, "height": 844},
