@@ -197,3 +197,20 @@ def test_a_staff_member_given_only_the_named_permission_can_see_the_switch(clien
     client.force_login(staff)
 
     assert client.get(CHANGE_URL).status_code == 200
+
+
+def test_the_flag_is_read_from_the_cache_not_the_database(
+    django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from casinoclub.operations import maintenance_get
+
+    turn_on(django_capture_on_commit_callbacks)
+    maintenance_local_forget()
+
+    with django_assert_num_queries(0):
+        from_cache = maintenance_get()
+        maintenance_local_forget()
+        again = maintenance_get()
+
+    assert from_cache.is_on is True
+    assert again.is_on is True
