@@ -24,6 +24,7 @@ from typing import Any
 
 import django.dispatch
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
@@ -233,7 +234,13 @@ def announcements_push_started(now: datetime | None = None) -> int:
         if not due:
             return 0
         Announcement.objects.filter(pk__in=[row.pk for row in due]).update(pushed_at=now)
-        online = presence_online_user_ids()
+        # only accounts that exist and may play (a stale presence entry must not fail the push)
+        online = list(
+            get_user_model()
+            .objects.filter(pk__in=presence_online_user_ids(), is_active=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         for row in due:
             message = announcement_message(row)
             for user_id in online:

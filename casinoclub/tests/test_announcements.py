@@ -14,6 +14,13 @@ from casinoclub.models import Announcement
 from casinoclub.realtime.messages import iso_utc
 from casinoclub.realtime.models import RealtimeMessage
 from casinoclub.realtime.presence import presence_leave, presence_touch
+from casinoclub.realtime.tests.helpers import (
+    TIMEOUT,
+    access_token,
+    async_test,
+    db,
+    open_synced_socket,
+)
 from casinoclub.tasks import announcements_push_started_task
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +135,20 @@ def test_a_started_announcement_is_pushed_once_to_the_players_online():
     row.refresh_from_db()
     assert row.pushed_at is not None
     presence_leave(online.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+@async_test
+async def test_a_connected_player_receives_the_announcement_live_when_it_starts():
+    player = await db(UserFactory)()
+    socket, _ = await open_synced_socket(await db(access_token)(player))  # marks them online
+    row = await db(banner)(text_en="Live now", text_ko="지금 시작")
+
+    pushed = await db(announcements_push_started_task)()
+    message = await socket.receive_json_from(timeout=TIMEOUT)
+
+    assert pushed == 1
+    assert message["type"] == "announcement"
+    assert message["data"]["id"] == row.pk
+    assert (message["data"]["text_en"], message["data"]["text_ko"]) == ("Live now", "지금 시작")
+    await socket.disconnect()
