@@ -176,6 +176,9 @@ class ProfileSerializer(serializers.ModelSerializer):
     def get_birth_date_required(self, user: User) -> bool:
         return user.birth_date is None
 
+    email = serializers.CharField(
+        read_only=True, help_text="Your e-mail address; empty when you have given none."
+    )
     email_verified = serializers.SerializerMethodField(
         help_text="True once the address was confirmed through the link sent to it."
     )
@@ -325,7 +328,7 @@ class EmailVerifyInputSerializer(StrictSerializer):
 
 
 class EmailStatusSerializer(serializers.Serializer):
-    email = serializers.EmailField(allow_blank=True)
+    email = serializers.CharField()
     email_verified = serializers.BooleanField()
 
 
