@@ -34,7 +34,7 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts import exceptions
 from accounts.models import User
-from casinoclub.queueing import task_enqueue_after_commit
+from casinoclub.queueing import task_enqueue
 
 from .auth import user_tokens_revoke_all
 
@@ -114,10 +114,16 @@ def email_verification_token(user: User) -> str:
     )
 
 
+def _send_after_commit(task: Any, *args: Any) -> None:
+    """Queue a mail task after commit. Robust: a failure to send (an eager run in tests and
+    demos, a relay down) is logged and never turns the player's request into an error."""
+    transaction.on_commit(lambda: task_enqueue(task, *args), robust=True)
+
+
 def _verification_send_after_commit(user: User) -> None:
     from accounts.tasks import email_verification_send_task
 
-    task_enqueue_after_commit(email_verification_send_task, user.pk, user.email)
+    _send_after_commit(email_verification_send_task, user.pk, user.email)
 
 
 def email_verification_send(user_id: int, email: str) -> bool:
@@ -187,7 +193,7 @@ class PlayerPasswordResetForm(PasswordResetForm):
         """Queue the mail (after commit); the caller answers at once whatever the address."""
         from accounts.tasks import password_reset_send_task
 
-        task_enqueue_after_commit(password_reset_send_task, self.cleaned_data["email"])
+        _send_after_commit(password_reset_send_task, self.cleaned_data["email"])
 
     def send_now(self) -> None:
         site = urlsplit(settings.SITE_URL)

@@ -252,3 +252,26 @@ def test_a_verification_token_cannot_be_forged(player, forgery):
     assert response.json()["error"]["code"] == "email_verification_invalid"
     player.refresh_from_db()
     assert player.email_verified_at is None
+
+
+def test_an_unreachable_relay_never_fails_the_players_request(
+    settings, player, player_client, django_capture_on_commit_callbacks
+):
+    from accounts.tests.smtp import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 1
+    verified_player(email="down@example.com")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = player_client.put(
+            "/api/users/me/email", {"email": "x@example.com"}, format="json"
+        )
+        reset = APIClient().post(
+            "/api/auth/password-reset", {"email": "down@example.com"}, format="json"
+        )
+
+    assert changed.status_code == 200
+    assert reset.status_code == 202
+    player.refresh_from_db()
+    assert player.email == "x@example.com"
