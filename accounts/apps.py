@@ -45,3 +45,11 @@ class AccountsConfig(AppConfig):
 
         for projection in PROJECTIONS:
             projection_register(projection)
+
+        from .exports import export_section_register
+        from .selectors import ledger_for_export, profile_for_export, refills_for_export
+
+        export_section_register("profile", profile_for_export)
+        export_section_register("ledger", ledger_for_export)
+        export_section_register("refills", refills_for_export)
+        # liveops registers "notifications" (liveops.selectors.notifications_for_export)

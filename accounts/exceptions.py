@@ -247,3 +247,43 @@ class ItemNotOwned(ApplicationError):
 class ItemNotEquippable(ApplicationError):
     code = "item_not_equippable"
     message = "This item cannot be equipped."
+
+
+class EmailTaken(ApplicationError):
+    code = "email_taken"
+    status_code = status.HTTP_409_CONFLICT
+    message = "This e-mail address is already registered."
+
+
+class EmailVerificationInvalid(ApplicationError):
+    code = "email_verification_invalid"
+    message = "This verification link is invalid, expired or already used."
+
+
+class NoEmailToVerify(ApplicationError):
+    code = "no_email_to_verify"
+    status_code = status.HTTP_409_CONFLICT
+    message = "There is no unverified e-mail address to send a link to."
+
+
+class PasswordResetLinkInvalid(ApplicationError):
+    code = "reset_link_invalid"
+    message = "This password reset link is invalid, expired or already used."
+
+
+class RefillNotAvailable(ApplicationError):
+    code = "refill_over_threshold"
+    status_code = status.HTTP_409_CONFLICT
+    message = "The free refill is only for a balance under the threshold."
+
+
+class RefillTooSoon(ApplicationError):
+    code = "refill_too_soon"
+    status_code = status.HTTP_409_CONFLICT
+    message = "The next free refill is not available yet."
+
+
+class DeletionNotRequested(ApplicationError):
+    code = "deletion_not_requested"
+    status_code = status.HTTP_409_CONFLICT
+    message = "This account is not scheduled for deletion."

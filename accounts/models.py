@@ -76,6 +76,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     # notifications). Unique, case-insensitively, among the addresses set.
     email = models.EmailField(max_length=254, blank=True, default="")
     email_verified_at = models.DateTimeField(null=True, blank=True)
+    # The language of the player's e-mail ("" : the site's default), set from the pages' or the
+    # API's language when the player gives an address.
+    language = models.CharField(max_length=8, blank=True, default="")
+    # Asked to delete the account: anonymised by a beat job once the grace period has passed
+    # (docs/decisions/0229-account-deletion.md); logging in again within it cancels it.
+    deletion_requested_at = models.DateTimeField(null=True, blank=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Bumped to revoke every token issued before (logout-all, ban, refresh-token reuse).
     token_version = models.PositiveIntegerField(default=0)
     # Login sessions logged out while their access tokens may still be alive: {sid: unix time
@@ -298,6 +305,7 @@ class LedgerReason(models.TextChoices):
     BATTLE_PASS_REWARD = "battle_pass_reward", "Battle pass reward"
     VIP_REWARD = "vip_reward", "VIP daily reward"
     CAMPAIGN_REWARD = "campaign_reward", "Campaign reward (inbox)"
+    FREE_REFILL = "free_refill", "Free gold refill"
 
 
 class Wallet(models.Model):
@@ -525,3 +533,20 @@ class EquippedItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.item_code} (user {self.user_id})"
+
+
+class RefillClaim(models.Model):
+    """One free-gold refill paid to a player whose balance was under the threshold
+    (accounts/services/refill.py). Append-only; the latest says when the next one is possible."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField()
+    balance_before = models.BigIntegerField()
+    ledger_entry_id = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="refillclaim_user_created")]
+
+    def __str__(self) -> str:
+        return f"refill {self.amount} to {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Exists, OuterRef
@@ -11,7 +12,7 @@ from django.utils import timezone
 from casinoclub.i18n import localized
 
 from .items import ITEM_KINDS, item_display_name, item_public
-from .models import Item, LoginName, Rank, ResponsiblePlay, User
+from .models import Item, LedgerEntry, LoginName, Rank, ResponsiblePlay, User
 from .validators import login_skeleton
 
 
@@ -173,3 +174,57 @@ def play_block_get(user_id: int) -> dict[str, Any] | None:
     if state is None or state["blocked_until"] is None:
         return None
     return {"kind": state["block_kind"], "until": state["blocked_until"].isoformat()}
+
+
+def account_deletion_due_at(user: User) -> datetime | None:
+    """When a player's account will be anonymised (None: no deletion asked for)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    if user.deletion_requested_at is None or user.anonymised_at is not None:
+        return None
+    return user.deletion_requested_at + timedelta(days=settings.ACCOUNT_DELETION_GRACE_DAYS)
+
+
+def profile_for_export(user: User) -> dict[str, Any]:
+    """The player's own profile fields for ``Export my data``."""
+    stored = User.objects.get(pk=user.pk)
+    return {
+        "id": stored.pk,
+        "site_id": stored.site_id,
+        "nickname": stored.nickname,
+        "phone_number": stored.phone_number,
+        "email": stored.email,
+        "email_verified_at": stored.email_verified_at,
+        "birth_date": stored.birth_date,
+        "language": stored.language,
+        "rank": stored.rank,
+        "vip_points": stored.vip_points,
+        "level": stored.level,
+        "experience": stored.experience,
+        "date_joined": stored.date_joined,
+        "last_login": stored.last_login,
+        "gold": wallet_balance(stored.pk),
+    }
+
+
+def ledger_for_export(user: User) -> list[dict[str, Any]]:
+    """Every ledger entry of the player's wallet, oldest first."""
+    return [
+        dict(row)
+        for row in LedgerEntry.objects.filter(wallet_id=user.pk)
+        .order_by("pk")
+        .values("id", "delta", "balance_after", "reason", "reference", "created_at")
+    ]
+
+
+def refills_for_export(user: User) -> list[dict[str, Any]]:
+    from .models import RefillClaim
+
+    return [
+        dict(row)
+        for row in RefillClaim.objects.filter(user_id=user.pk)
+        .order_by("pk")
+        .values("amount", "balance_before", "ledger_entry_id", "created_at")
+    ]

@@ -167,11 +167,34 @@ class ProfileSerializer(serializers.ModelSerializer):
             "date_joined",
             "birth_date_required",
             "equipped",
+            "email",
+            "email_verified",
+            "deletion_scheduled_for",
         ]
         read_only_fields = fields
 
     def get_birth_date_required(self, user: User) -> bool:
         return user.birth_date is None
+
+    email = serializers.CharField(
+        read_only=True, help_text="Your e-mail address; empty when you have given none."
+    )
+    email_verified = serializers.SerializerMethodField(
+        help_text="True once the address was confirmed through the link sent to it."
+    )
+    deletion_scheduled_for = serializers.SerializerMethodField(
+        help_text="When the account will be anonymised (deletion asked for); null otherwise."
+    )
+
+    def get_email_verified(self, user: User) -> bool:
+        return bool(user.email) and user.email_verified_at is not None
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_deletion_scheduled_for(self, user: User) -> Any:
+        from .selectors import account_deletion_due_at
+
+        due = account_deletion_due_at(user)
+        return None if due is None else serializers.DateTimeField().to_representation(due)
 
     def get_max_experience(self, user: User) -> int:
         return experience_for_next_level(user.level)
@@ -294,3 +317,61 @@ class ResponsiblePlayStatusSerializer(serializers.Serializer):
     block_kind = serializers.ChoiceField(choices=BlockKind.choices, allow_null=True)
     blocked_until = serializers.DateTimeField(allow_null=True)
     reality_check_minutes = serializers.IntegerField()
+
+
+class EmailSetInputSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class EmailVerifyInputSerializer(StrictSerializer):
+    token = serializers.CharField(max_length=500)
+
+
+class EmailStatusSerializer(serializers.Serializer):
+    email = serializers.CharField()
+    email_verified = serializers.BooleanField()
+
+
+class PasswordResetInputSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmInputSerializer(StrictSerializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=100)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class RefillStatusSerializer(serializers.Serializer):
+    available = serializers.BooleanField()
+    balance = serializers.IntegerField()
+    threshold = serializers.IntegerField(help_text="Claimable while the balance is under this.")
+    amount = serializers.IntegerField()
+    interval_hours = serializers.IntegerField()
+    next_available_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the next refill may be claimed; null: now (if under)."
+    )
+
+
+class RefillClaimResultSerializer(serializers.Serializer):
+    amount = serializers.IntegerField()
+    balance = serializers.IntegerField()
+    ledger_entry_id = serializers.IntegerField()
+    next_available_at = serializers.DateTimeField()
+
+
+class RefillClaimInputSerializer(StrictSerializer):
+    """No fields: the claim is the player's own; the Idempotency-Key header identifies it."""
+
+
+class AccountDeletionInputSerializer(StrictSerializer):
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class AccountDeletionStatusSerializer(serializers.Serializer):
+    deletion_scheduled_for = serializers.DateTimeField(allow_null=True)
+    grace_days = serializers.IntegerField()
+
+
+class AcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What happens next (the same whatever the input).")

@@ -47,3 +47,27 @@ def refresh_tokens_purge_expired_task() -> int:
 def sessions_purge_expired_task() -> int:
     """Beat (hourly): delete expired page sessions."""
     return services.sessions_purge_expired(now=timezone.now())
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def email_verification_send_task(user_id: int, email: str) -> bool:
+    """Send an address-verification link (retried while the relay is unreachable)."""
+    from .services.email import email_verification_send
+
+    return email_verification_send(user_id, email)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def password_reset_send_task(email: str) -> None:
+    """Send the password-reset mail to ``email`` if it is a verified address."""
+    from .services.email import password_reset_send
+
+    password_reset_send(email)
+
+
+@shared_task
+def accounts_anonymise_due_task() -> int:
+    """Anonymise the accounts whose deletion grace period has passed (beat: hourly)."""
+    from .services.deletion import accounts_anonymise_due
+
+    return accounts_anonymise_due()

@@ -322,7 +322,7 @@ class StaffGoldAdjustView(APIView):
                 return 200, serializers.LedgerEntrySerializer(result).data
             return 202, serializers.GoldGrantRequestSerializer(result).data
 
-        return run_idempotent(request, adjust)
+        return run_idempotent(request, adjust, maintenance_exempt=True)
 
 
 def _responsible_play_change(
@@ -385,3 +385,241 @@ class SelfExclusionView(APIView):
             responsible.self_exclusion_start,
             "days",
         )
+
+
+# ---------------------------------------------------------------- e-mail and password reset
+
+
+def _request_language(request: Request) -> str:
+    from django.utils import translation
+
+    return translation.get_language_from_request(request._request) or ""
+
+
+VERIFICATION_SENT = "A new verification link is on its way to your address."
+RESET_ASKED = "If this address is verified on an account, a reset link is on its way."
+
+
+class EmailView(APIView):
+    """The player's e-mail address."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "email"
+
+    @extend_schema(
+        request=serializers.EmailSetInputSerializer,
+        responses={200: serializers.EmailStatusSerializer, **error_responses(409, 429)},
+        operation_id="users_me_email_set",
+        description=(
+            "Set or change your e-mail address. It is unverified until you open the link sent "
+            "to it (valid `EMAIL_VERIFICATION_TIMEOUT_SECONDS`, once); changing the address "
+            "clears the verification. Only a verified address receives password-reset mail. "
+            "409 `email_taken` when another account has it. The mail is in your current "
+            "language (Korean or English)."
+        ),
+    )
+    def put(self, request: Request) -> Response:
+        data = serializers.EmailSetInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_email_set(
+            request_player(request),
+            data.validated_data["email"],
+            language=_request_language(request),
+        )
+        return Response(_email_status(user))
+
+
+def _email_status(user: Any) -> dict[str, Any]:
+    return {
+        "email": user.email,
+        "email_verified": bool(user.email) and user.email_verified_at is not None,
+    }
+
+
+class EmailResendView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "email"
+
+    @extend_schema(
+        request=None,
+        responses={202: serializers.AcceptedSerializer, **error_responses(409, 429)},
+        operation_id="users_me_email_resend",
+        description="Send a new verification link (409 `no_email_to_verify` if none is pending).",
+    )
+    def post(self, request: Request) -> Response:
+        services.user_email_verification_resend(request_player(request))
+        return Response({"detail": VERIFICATION_SENT}, status=status.HTTP_202_ACCEPTED)
+
+
+class EmailVerifyView(PublicAPIView):
+    throttle_scope = "email"
+
+    @extend_schema(
+        request=serializers.EmailVerifyInputSerializer,
+        responses={200: serializers.EmailStatusSerializer, **error_responses(400)},
+        operation_id="users_email_verify",
+        description=(
+            "Verify an address with the token of the link mailed to it. 400 "
+            "`email_verification_invalid` for a forged, expired or already used token."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.EmailVerifyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_email_verify(data.validated_data["token"])
+        return Response(_email_status(user))
+
+
+class PasswordResetView(PublicAPIView):
+    throttle_scope = "password_reset"
+
+    @extend_schema(
+        request=serializers.PasswordResetInputSerializer,
+        responses={202: serializers.AcceptedSerializer},
+        operation_id="auth_password_reset",
+        description=(
+            "Ask for a password-reset link by e-mail. Always 202, whether or not the address "
+            "belongs to an account: the mail goes only to a verified address of an active "
+            "account. The link is valid `PASSWORD_RESET_TIMEOUT` seconds and works once."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.PasswordResetInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_request(data.validated_data["email"])
+        return Response({"detail": RESET_ASKED}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(PublicAPIView):
+    throttle_scope = "password_reset"
+
+    @extend_schema(
+        request=serializers.PasswordResetConfirmInputSerializer,
+        responses={204: None, **error_responses(400)},
+        operation_id="auth_password_reset_confirm",
+        description=(
+            "Set a new password with the `uid` and `token` of a reset link. Every token and "
+            "session of the account is revoked; log in with the new password. 400 "
+            "`reset_link_invalid` (forged, expired or used link) or `weak_password`."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.PasswordResetConfirmInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_confirm(
+            data.validated_data["uid"],
+            data.validated_data["token"],
+            data.validated_data["new_password"],
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# ---------------------------------------------------------------- free-gold refill
+
+
+def _refill_status_body(status_: services.RefillStatus) -> dict[str, Any]:
+    return serializers.RefillStatusSerializer(status_).data
+
+
+class RefillView(APIView):
+    @extend_schema(
+        responses={200: serializers.RefillStatusSerializer},
+        operation_id="users_me_refill_status",
+        description="Whether the free-gold refill can be claimed now, and when the next one can.",
+    )
+    def get(self, request: Request) -> Response:
+        return Response(_refill_status_body(services.refill_status(request_player(request).pk)))
+
+    @extend_schema(
+        request=serializers.RefillClaimInputSerializer,
+        responses={200: serializers.RefillClaimResultSerializer},
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        operation_id="users_me_refill_claim",
+        description=(
+            "Claim the free-gold refill: `REFILL_AMOUNT_GOLD` while the balance is under "
+            "`REFILL_THRESHOLD_GOLD`, once every `REFILL_INTERVAL_HOURS`. 409 "
+            "`refill_over_threshold` or `refill_too_soon` (details: `next_available_at`); "
+            "nothing changes then."
+        ),
+    )
+    def post(self, request: Request) -> HttpResponse:
+        data = serializers.RefillClaimInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        player_id = request_player(request).pk
+
+        def claim(key: str) -> tuple[int, Any]:
+            refill, balance = services.refill_claim(player_id)
+            from datetime import timedelta
+
+            from django.conf import settings
+
+            body = {
+                "amount": refill.amount,
+                "balance": balance,
+                "ledger_entry_id": refill.ledger_entry_id,
+                "next_available_at": refill.created_at
+                + timedelta(hours=settings.REFILL_INTERVAL_HOURS),
+            }
+            return 200, serializers.RefillClaimResultSerializer(body).data
+
+        return run_idempotent(request, claim)
+
+
+# ---------------------------------------------------------------- export and deletion
+
+
+class ExportView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "export"
+
+    @extend_schema(
+        responses={200: {"type": "object", "additionalProperties": True}, **error_responses(429)},
+        operation_id="users_me_export",
+        description=(
+            "Download your data as JSON: one key per section (profile, ledger, refills, rounds, "
+            "purchases, notifications, ...), each only about you."
+        ),
+    )
+    def get(self, request: Request) -> HttpResponse:
+        import json
+
+        from django.core.serializers.json import DjangoJSONEncoder
+
+        from .exports import user_data_export
+
+        player = request_player(request)
+        body = json.dumps(user_data_export(player), cls=DjangoJSONEncoder, ensure_ascii=False)
+        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="casinoclub-data-{player.pk}.json"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class AccountDeletionView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "password"
+
+    @extend_schema(
+        request=serializers.AccountDeletionInputSerializer,
+        responses={200: serializers.AccountDeletionStatusSerializer, **error_responses(400, 429)},
+        operation_id="users_me_delete",
+        description=(
+            "Delete your account: confirm with your password (400 `password_incorrect`, which "
+            "counts toward the login lockout). You are signed out everywhere at once; after "
+            "`ACCOUNT_DELETION_GRACE_DAYS` days your personal data is anonymised and the account "
+            "closed (the ledger is kept for accounting). Logging in again before then keeps "
+            "the account."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        from django.conf import settings
+
+        data = serializers.AccountDeletionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        due = services.account_deletion_request(
+            request_player(request),
+            password=data.validated_data["password"],
+            ip_address=client_address(request),
+        )
+        body = {"deletion_scheduled_for": due, "grace_days": settings.ACCOUNT_DELETION_GRACE_DAYS}
+        return Response(serializers.AccountDeletionStatusSerializer(body).data)

@@ -19,6 +19,8 @@ class StaffAdminConfig(admin_apps.AdminConfig):
         from django_otp.plugins.otp_static.models import StaticDevice
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
+        from casinoclub import admin_operations  # noqa: F401  # maintenance, announcements, mail
+
         # Authenticator secrets and recovery codes are never shown in the admin: staff enrol with
         # ``manage.py staff_totp_enrol`` (docs/decisions/0125-staff-sign-in.md).
         for model in (TOTPDevice, StaticDevice):

@@ -52,6 +52,10 @@ class ApplicationError(Exception):
         self.extra = extra or {}  # top-level keys kept for old clients, e.g. retry_after_minutes
         super().__init__(self.message)
 
+    def response_headers(self) -> dict[str, str]:
+        """Headers the error response carries (e.g. ``Retry-After``); none by default."""
+        return {}
+
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
@@ -92,7 +96,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, ApplicationError):
         body = error_body(exc.code, exc.message, exc.details)
         body.update(exc.extra)
-        return Response(body, status=exc.status_code)
+        return Response(body, status=exc.status_code, headers=exc.response_headers())
     # Django raises these while reading the body (DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields):
     # the caller's fault, so 400 like Django's own handler400, never 500.
     if isinstance(exc, SuspiciousOperation):

@@ -113,8 +113,14 @@ def _json_response(status_code: int, body: bytes) -> HttpResponse:
     return HttpResponse(body, status=status_code, content_type="application/json")
 
 
-def _caller(request: Request) -> tuple[str, int, str]:
-    """The request's idempotency key, its user's id and its fingerprint."""
+def _caller(request: Request, *, maintenance_exempt: bool = False) -> tuple[str, int, str]:
+    """The request's idempotency key, its user's id and its fingerprint. Every gold-moving
+    request passes here: while maintenance mode is on it is refused (503 ``maintenance``)
+    unless it is a staff route (``maintenance_exempt``)."""
+    if not maintenance_exempt:
+        from .operations import maintenance_check
+
+        maintenance_check()
     key = request_idempotency_key(request)
     user_id = request.user.pk if request.user is not None else None
     if user_id is None:  # routes using this require login; guard anyway
@@ -159,9 +165,15 @@ def _record_store(user_id: int, key: str, fingerprint: str, status_code: int, bo
             raise IdempotencyInProgress()  # rolls back the operation: the retry replays
 
 
-def run_idempotent(request: Request, operation: Callable[[str], tuple[int, Any]]) -> HttpResponse:
-    """Run ``operation(key) -> (status, data)`` at most once per (user, key); see module doc."""
-    key, user_id, fingerprint = _caller(request)
+def run_idempotent(
+    request: Request,
+    operation: Callable[[str], tuple[int, Any]],
+    *,
+    maintenance_exempt: bool = False,
+) -> HttpResponse:
+    """Run ``operation(key) -> (status, data)`` at most once per (user, key); see module doc.
+    ``maintenance_exempt``: a staff route, which keeps working in maintenance mode."""
+    key, user_id, fingerprint = _caller(request, maintenance_exempt=maintenance_exempt)
     running = _Running(user_id, key, fingerprint)
     token = _running.set(running)
     try:

@@ -70,3 +70,75 @@ class ProjectionCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}[{self.partition}]"
+
+
+class MaintenanceState(models.Model):
+    """The one maintenance switch (row id 1). Changed only through
+    ``casinoclub.operations.maintenance_set``, which audits it and refreshes the cached flag."""
+
+    is_on = models.BooleanField(default=False)
+    # What the pages and the 503 say, in each language; empty: a generic notice.
+    message_en = models.CharField(max_length=300, blank=True)
+    message_ko = models.CharField(max_length=300, blank=True)
+    # The Retry-After the 503 answers with.
+    retry_after_seconds = models.PositiveIntegerField(default=600)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        permissions = [("switch_maintenance", "Can turn maintenance mode on and off")]
+
+    def __str__(self) -> str:
+        return "maintenance: on" if self.is_on else "maintenance: off"
+
+
+class AnnouncementSeverity(models.TextChoices):
+    INFO = "info", "Information"
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+
+
+class Announcement(models.Model):
+    """A banner staff schedule: shown on every page between ``starts_at`` and ``ends_at`` and
+    pushed over the socket once when it starts (``pushed_at``)."""
+
+    text_en = models.CharField(max_length=300)
+    text_ko = models.CharField(max_length=300)
+    severity = models.CharField(
+        max_length=10, choices=AnnouncementSeverity.choices, default=AnnouncementSeverity.INFO
+    )
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField()
+    pushed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="announcement_ends_after_start",
+            )
+        ]
+        indexes = [models.Index(fields=["ends_at", "starts_at"], name="announcement_window")]
+
+    def __str__(self) -> str:
+        return self.text_en[:60]
+
+
+class CapturedEmail(models.Model):
+    """A message the development SMTP server (``manage.py smtp_capture``, started by ``make run``)
+    received: nothing leaves the machine, staff read them in the admin."""
+
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    mail_from = models.CharField(max_length=320)
+    recipients = models.TextField()
+    subject = models.CharField(max_length=500, blank=True)
+    body_text = models.TextField(blank=True)
+    raw = models.TextField()
+
+    class Meta:
+        ordering = ["-received_at"]
+        permissions = [("read_captured_email", "Can read the e-mail captured by the local server")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.recipients}"

@@ -14,7 +14,8 @@ declaration is never replaced. Rules (``docs/decisions/0070-error-responses-in-t
 - 409 domain conflicts and ``idempotency_in_progress``: a logged-in write;
 - 422 ``idempotency_mismatch``: it takes an ``Idempotency-Key``;
 - 429 ``rate_limited``: the view is throttled;
-- 503 ``service_unavailable``: every operation (a lost database connection).
+- 503 ``service_unavailable``: every operation (a lost database connection); ``maintenance`` on
+  the gold-moving ones while maintenance mode is on.
 """
 
 from __future__ import annotations
@@ -52,7 +53,11 @@ ERROR_DESCRIPTIONS = {
     413: "The request body is too large (`payload_too_large`).",
     422: "This idempotency key was used for a different request (`idempotency_mismatch`).",
     429: "Too many requests (`rate_limited`, `login_locked`, `daily_limit_reached`, ...).",
-    503: "Briefly unavailable: retry (`service_unavailable`, `payment_provider_unavailable`).",
+    503: (
+        "Briefly unavailable: retry after `Retry-After` seconds (`service_unavailable`, "
+        "`payment_provider_unavailable`, `maintenance` on gold-moving routes while the casino "
+        "is in maintenance)."
+    ),
 }
 
 

@@ -32,3 +32,11 @@ def projections_run_task(partition: int | None = None) -> int:
         return projections_run()
     finally:  # the beat backstop: measure the lag once per run
         projection_lags_record()
+
+
+@shared_task
+def announcements_push_started_task() -> int:
+    """Push the announcements that have started to the players online (beat: every 30 s)."""
+    from .operations import announcements_push_started
+
+    return announcements_push_started()

@@ -27,6 +27,7 @@ from games.models import (
     LeaderboardEntry,
     LeaderboardPeriod,
     PlayerGameStats,
+    RoundState,
 )
 
 ENGINE_CONFIG_CLASSES: dict[str, Any] = {
@@ -357,3 +358,27 @@ def game_config_activations(game: str, limit: int = 50) -> list[GameConfigActiva
         .select_related("config", "created_by")
         .order_by("-activates_at", "-id")[:limit]
     )
+
+
+def rounds_for_export(user: Any) -> list[dict[str, Any]]:
+    """The player's rounds for ``Export my data``: settled rounds with their outcome; an open
+    round without it (a crash round's outcome is its secret crash point until it ends)."""
+    rows = []
+    for round_ in GameRound.objects.filter(user_id=user.pk).order_by("pk").iterator():
+        is_open = round_.state == RoundState.OPEN
+        rows.append(
+            {
+                "id": round_.pk,
+                "game": round_.game,
+                "bet": round_.bet,
+                "payout": round_.payout,
+                "multiplier_x100": round_.multiplier_x100,
+                "state": round_.state,
+                "params": round_.params,
+                "outcome": None if is_open else round_.outcome,
+                "nonce": round_.nonce,
+                "created_at": round_.created_at,
+                "settled_at": round_.settled_at,
+            }
+        )
+    return rows

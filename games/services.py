@@ -701,6 +701,33 @@ def crash_rounds_settle_due() -> int:
     return sum(crash_round_settle(round_id) for round_id in list(ids))
 
 
+def crash_rounds_settle_open() -> int:
+    """Settle every open crash round now, before maintenance closes play: a round that is due
+    settles as it would anyway (auto cash-out or bust); one still running is cashed out at the
+    server's multiplier of this moment, as if its player had pressed cash out. Idempotent."""
+    settled = 0
+    ids = GameRound.objects.filter(game=Game.CRASH, state=RoundState.OPEN).values_list(
+        "pk", flat=True
+    )
+    for round_id in list(ids):
+        with transaction.atomic():
+            round_ = (
+                GameRound.objects.select_for_update(of=("self",))
+                .select_related("config", "fair_seed")
+                .filter(pk=round_id, state=RoundState.OPEN)
+                .first()
+            )
+            if round_ is None:
+                continue
+            now = timezone.now()
+            if not _crash_settle_if_due(round_, now):
+                crash = engine_config(round_.config)
+                elapsed_ms = int((now - round_.created_at).total_seconds() * 1000)
+                _crash_finish(round_, engine.multiplier_at_x100(crash, elapsed_ms))
+            settled += 1
+    return settled
+
+
 def leaderboard_daily_purge(*, before: date) -> int:
     """Delete daily leaderboard rows of days before ``before``. Idempotent.
 

@@ -37,7 +37,7 @@ class SegmentForm(forms.ModelForm[Segment]):
     language = forms.ChoiceField(
         choices=[("", "Any"), *settings.LANGUAGES],
         required=False,
-        help_text="The language the player's notifications use.",
+        help_text="The language the player's e-mail and notifications use.",
     )
 
     class Meta:

@@ -39,8 +39,7 @@ def notification_emails_send(notification_ids: list[int]) -> int:
     for notification in notifications:
         if not email_wanted(notification):
             continue
-        preference = getattr(notification.user, "notification_preference", None)
-        language = preference.language if preference is not None else settings.LANGUAGE_CODE
+        language = notification.user.language or settings.LANGUAGE_CODE
         with translation.override(language):
             context = {"notification": notification, "user": notification.user}
             text = render_to_string("liveops/email/notification.txt", context)

@@ -168,7 +168,6 @@ class NotificationPreference(models.Model):
     email_rewards = models.BooleanField(default=True)
     email_events = models.BooleanField(default=False)
     email_marketing = models.BooleanField(default=False)
-    language = models.CharField(max_length=8, default="en")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

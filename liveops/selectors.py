@@ -56,9 +56,9 @@ def segment_members(segment: Segment) -> QuerySet[User]:
     if segment.level_max is not None:
         players = players.filter(level__lte=segment.level_max)
     if segment.language:
-        language = Q(notification_preference__language=segment.language)
+        language = Q(language=segment.language)
         if segment.language == settings.LANGUAGE_CODE:
-            language |= Q(notification_preference__isnull=True)
+            language |= Q(language="")
         players = players.filter(language)
     if segment.joined_after is not None:
         players = players.filter(date_joined__gte=segment.joined_after)
@@ -184,20 +184,23 @@ def _iso(moment: Any) -> str | None:
 
 
 def notification_preferences_get(user_id: int) -> dict[str, Any]:
+    """The player's e-mail choices and language (``User.language``; "" reads as the default)."""
+    language = User.objects.filter(pk=user_id).values_list("language", flat=True).first()
     preference = NotificationPreference.objects.filter(user_id=user_id).first()
-    if preference is None:
-        return {
+    choices = (
+        {
             "email_rewards": EMAIL_DEFAULTS[Category.REWARDS],
             "email_events": EMAIL_DEFAULTS[Category.EVENTS],
             "email_marketing": EMAIL_DEFAULTS[Category.MARKETING],
-            "language": settings.LANGUAGE_CODE,
         }
-    return {
-        "email_rewards": preference.email_rewards,
-        "email_events": preference.email_events,
-        "email_marketing": preference.email_marketing,
-        "language": preference.language,
-    }
+        if preference is None
+        else {
+            "email_rewards": preference.email_rewards,
+            "email_events": preference.email_events,
+            "email_marketing": preference.email_marketing,
+        }
+    )
+    return {**choices, "language": language or settings.LANGUAGE_CODE}
 
 
 # ---------------------------------------------------------------- campaign figures

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.models import LedgerReason, User
 from accounts.services.audit import audit_log_record
+from accounts.services.email import user_language_remember
 from accounts.services.inventory import inventory_add
 from accounts.services.staff import staff_grant_limit
 from accounts.services.wallet import wallet_credit
@@ -221,13 +222,13 @@ def _deliver_batch(
     players = {
         row["pk"]: row
         for row in User.objects.filter(pk__in=[user_id for _, user_id, _ in reached]).values(
-            "pk", "nickname", "level", "notification_preference__language"
+            "pk", "nickname", "level", "language"
         )
     }
     notifications = []
     for _, user_id, variant_id in reached:
         player = players[user_id]
-        language = player["notification_preference__language"] or settings.LANGUAGE_CODE
+        language = player["language"] or settings.LANGUAGE_CODE
         title, body = _texts(campaign, variant_by_id.get(variant_id), language)
         notifications.append(
             Notification(
@@ -444,31 +445,17 @@ def notification_claim(user_id: int, notification_id: int) -> ClaimResult:
 def notification_preferences_update(user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     """Set some of the player's e-mail choices (``email_rewards``, ``email_events``,
     ``email_marketing``) and language. Idempotent."""
-    defaults = selectors.notification_preferences_get(user_id)
-    preference, _ = NotificationPreference.objects.get_or_create(user_id=user_id, defaults=defaults)
-    for name, value in changes.items():
-        setattr(preference, name, value)
-    preference.save()
-    return selectors.notification_preferences_get(user_id)
-
-
-def notification_preferences_language_remember(user_id: int, language: str) -> None:
-    """Remember the language the player uses (texts of later campaigns are rendered in it): one
-    statement, which writes only when the language changed. Idempotent."""
-    defaults = selectors.EMAIL_DEFAULTS
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO liveops_notificationpreference AS preference"
-            " (user_id, email_rewards, email_events, email_marketing, language, updated_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (user_id) DO UPDATE"
-            " SET language = EXCLUDED.language, updated_at = EXCLUDED.updated_at"
-            " WHERE preference.language <> EXCLUDED.language",
-            [
-                user_id,
-                defaults["rewards"],
-                defaults["events"],
-                defaults["marketing"],
-                language,
-                timezone.now(),
-            ],
+    changes = dict(changes)
+    language = changes.pop("language", None)
+    if language is not None:
+        user_language_remember(user_id, language)
+    if changes:
+        defaults = selectors.notification_preferences_get(user_id)
+        defaults.pop("language")
+        preference, _ = NotificationPreference.objects.get_or_create(
+            user_id=user_id, defaults=defaults
         )
+        for name, value in changes.items():
+            setattr(preference, name, value)
+        preference.save()
+    return selectors.notification_preferences_get(user_id)

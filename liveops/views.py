@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import request_player
 from accounts.selectors import wallet_balance
+from accounts.services import user_language_remember
 from accounts.views import IDEMPOTENCY_KEY_HEADER
 from casinoclub.i18n import active_language
 from casinoclub.idempotency import run_idempotent
@@ -53,7 +54,7 @@ class NotificationListView(APIView):
     )
     def get(self, request: Request) -> Response:
         user_id = request_player(request).pk
-        services.notification_preferences_language_remember(user_id, active_language())
+        user_language_remember(user_id, active_language())
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.notification_list(user_id), request, self)
         paginator.unread_count = selectors.notification_unread_count(user_id)

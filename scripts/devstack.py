@@ -384,6 +384,7 @@ def _banner(env: dict[str, str], port: int) -> str:
             "  invite     5858 (master code)",
             f"  database   {env['DATABASE_URL']}",
             f"  redis      {env['REDIS_URL']}",
+            f"  mail       {env.get('EMAIL_URL', '')} (kept: admin → Captured e-mails)",
             "  other terminals: .venv/bin/python manage.py <command> reaches the same services",
             "",
         ]
@@ -502,6 +503,10 @@ def _run_processes(urls: dict[str, str], port: int) -> int:
     env.setdefault("DJANGO_SETTINGS_MODULE", "casinoclub.settings.local")
     env.setdefault("DEMO_PASSWORD", "casino1234")
     env["PYTHONUNBUFFERED"] = "1"  # their output is forwarded line by line
+    # The local SMTP server keeps every message (admin: Captured e-mails); nothing leaves.
+    smtp_port = _free_port()
+    env.setdefault("EMAIL_URL", f"smtp://127.0.0.1:{smtp_port}")
+    env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
     children: list[_Child] = []
     try:
         _manage(env, "migrate", "--no-input")
@@ -516,8 +521,10 @@ def _run_processes(urls: dict[str, str], port: int) -> int:
         beat_command = [sys.executable, "-m", "celery", "-A", "casinoclub", "beat",
                         "--loglevel", "INFO",
                         "--schedule", str(DATA_DIR / "celerybeat-schedule")]  # fmt: skip
+        smtp_command = [sys.executable, "manage.py", "smtp_capture", "--port", str(smtp_port)]
         web = _Child("daphne", web_command, env, ready_text="")
         children.append(web)
+        children.append(_Child("smtp capture", smtp_command, env, ready_text="listening on"))
         children.append(_Child("celery worker", worker_command, env, ready_text=" ready."))
         children.append(_Child("celery beat", beat_command, env, ready_text="beat: Starting"))
         try:

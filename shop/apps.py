@@ -11,3 +11,8 @@ class ShopConfig(AppConfig):
 
         for projection in PROJECTIONS:
             projection_register(projection)
+
+        from accounts.exports import export_section_register
+        from shop.selectors import purchases_for_export
+
+        export_section_register("purchases", purchases_for_export)

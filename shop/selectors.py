@@ -183,3 +183,17 @@ def discounts_overlapping(start: datetime, end: datetime) -> list[Product]:
         .filter(Q(discount_ends_at__isnull=True) | Q(discount_ends_at__gt=start))
         .order_by("discount_ends_at", "id")
     )
+
+
+def purchases_for_export(user: Any) -> list[dict[str, Any]]:
+    """The player's purchases for ``Export my data`` (no gateway secrets or review notes)."""
+    fields = [
+        "receipt", "flow", "status", "price_cents", "discount_cents", "currency", "price_gold",
+        "gold", "items", "created_at", "settled_at", "refunded_at", "reversal_kind",
+    ]  # fmt: skip
+    return [
+        {**row, "product": row.pop("product__code"), "package": row.pop("package__code")}
+        for row in Purchase.objects.filter(user_id=user.pk)
+        .order_by("pk")
+        .values(*fields, "product__code", "package__code")
+    ]

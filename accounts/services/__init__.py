@@ -25,6 +25,15 @@ from .auth import (
     user_tokens_revoke_all,
     user_update_profile,
 )
+from .deletion import account_anonymise, account_deletion_request, accounts_anonymise_due
+from .email import (
+    password_reset_confirm,
+    password_reset_request,
+    user_email_set,
+    user_email_verification_resend,
+    user_email_verify,
+    user_language_remember,
+)
 from .imports import (
     ImportRowError,
     UserImportReport,
@@ -43,6 +52,7 @@ from .progression import (
     user_experience_add,
     user_progression_set,
 )
+from .refill import RefillStatus, refill_claim, refill_status
 from .responsible import age_gate_check, birth_date_give, staff_block_extend
 from .retention import refresh_tokens_purge_expired, sessions_purge_expired
 from .staff import (
@@ -79,11 +89,15 @@ __all__ = [
     "ExperienceResult",
     "ImportRowError",
     "LoginResult",
+    "RefillStatus",
     "RoundSettlement",
     "RowInsert",
     "StaffSignIn",
     "TotpEnrolment",
     "UserImportReport",
+    "account_anonymise",
+    "account_deletion_request",
+    "accounts_anonymise_due",
     "age_gate_check",
     "audit_log_record",
     "birth_date_give",
@@ -104,7 +118,11 @@ __all__ = [
     "login_lock_check",
     "login_lock_key",
     "password_problems",
+    "password_reset_confirm",
+    "password_reset_request",
     "player_note_add",
+    "refill_claim",
+    "refill_status",
     "refresh_tokens_purge_expired",
     "second_factor_enrolled",
     "second_factor_verify",
@@ -124,11 +142,15 @@ __all__ = [
     "user_ban_lift_if_ended",
     "user_bans_lift_ended",
     "user_create",
+    "user_email_set",
+    "user_email_verification_resend",
+    "user_email_verify",
     "user_experience_add",
     "user_import_confirm",
     "user_import_preview",
     "user_import_run_staged",
     "user_import_status",
+    "user_language_remember",
     "user_login",
     "user_logout",
     "user_password_change",

@@ -453,7 +453,9 @@ def user_login(*, identifier: str, password: str, ip_address: str | None) -> Log
     if not user.is_active:
         raise exceptions.AccountBanned()
     login_failures_clear(lock_key=lock_key, ip_address=ip_address)
-    User.objects.filter(pk=user.pk).update(last_login=now)
+    # Logging in within the deletion grace period keeps the account (docs/decisions/0229).
+    User.objects.filter(pk=user.pk).update(last_login=now, deletion_requested_at=None)
+    user.deletion_requested_at = None
     return LoginResult(user=user, tokens=token_pair_for_user(user))
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import password_reset, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -22,4 +22,22 @@ urlpatterns = [
     path("inventory/", views.inventory, name="inventory"),
     path("verify/", views.verify, name="verify"),
     path("odds/", views.odds, name="odds"),
+    path("account/", views.account_page, name="account"),
+    path("email/verify/<str:token>/", views.email_verify_page, name="email-verify"),
+    path("password-reset/", password_reset.ResetRequestView.as_view(), name="password-reset"),
+    path(
+        "password-reset/sent/",
+        password_reset.ResetSentView.as_view(),
+        name="password-reset-sent",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        password_reset.ResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path(
+        "password-reset/done/",
+        password_reset.ResetCompleteView.as_view(),
+        name="password-reset-complete",
+    ),
 ]

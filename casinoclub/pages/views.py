@@ -9,6 +9,7 @@ per-IP rate limits) and then open a Django session (docs/decisions/0060-session-
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import datetime
 from types import SimpleNamespace
@@ -322,6 +323,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "pages/home.html",
         "home",
         {
+            "refill": dataclasses.asdict(account_services.refill_status(request.user.pk)),
             "dashboard": snapshot,
             "experience_percent": experience_percent,
             "resets_at": datetime.fromisoformat(snapshot["limits"]["resets_at"]),
@@ -711,3 +713,81 @@ def odds(request: HttpRequest) -> HttpResponse:
         },
     }
     return _public_page(request, "pages/odds.html", "odds", {"games": state})
+
+
+# ---------------------------------------------------------------- account: e-mail, export, deletion
+
+
+@login_required
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def account_page(request: HttpRequest) -> HttpResponse:
+    """The player's account: e-mail address (verification), export my data, delete my account."""
+    from django.conf import settings
+    from django.utils.translation import get_language
+
+    player = request_player(request)
+    state: dict[str, Any] = {
+        "grace_days": settings.ACCOUNT_DELETION_GRACE_DAYS,
+        "email_value": player.email,
+        "email_error": None,
+        "email_sent": False,
+        "delete_error": None,
+    }
+    status_code = 200
+    if request.method == "POST" and request.POST.get("action") == "email":
+        email = request.POST.get("email", "")[:254].strip()
+        state["email_value"] = email
+        try:
+            from django.core.validators import validate_email
+
+            validate_email(email)
+            account_services.user_email_set(player, email, language=get_language() or "")
+            state["email_sent"] = True
+        except ApplicationError as error:
+            state["email_error"] = _("This e-mail address is already registered.")
+            status_code = error.status_code
+        except Exception:  # Django's ValidationError from validate_email
+            state["email_error"] = _("Enter a valid e-mail address.")
+            status_code = 400
+    elif request.method == "POST" and request.POST.get("action") == "delete":
+        try:
+            due = account_services.account_deletion_request(
+                player,
+                password=request.POST.get("password", "")[:128],
+                ip_address=client_address(request),
+            )
+        except ApplicationError as error:
+            state["delete_error"] = (
+                _("The password is wrong.")
+                if error.code == "password_incorrect"
+                else _error_message(error.code, error.message, error.extra)
+            )
+            status_code = error.status_code
+        else:
+            logout(request)
+            return render(
+                request,
+                "pages/account_deleted.html",
+                {"page": "plain", "due": due, "grace_days": settings.ACCOUNT_DELETION_GRACE_DAYS},
+            )
+    response = _player_page(request, "pages/account.html", "account", state)
+    response.status_code = status_code if response.status_code == 200 else response.status_code
+    return response
+
+
+@never_cache
+def email_verify_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The link mailed to a new address: verifies it (once) and says so."""
+    try:
+        account_services.user_email_verify(token[:500])
+        verified = True
+    except ApplicationError:
+        verified = False
+    return render(
+        request,
+        "pages/email_verified.html",
+        {"page": "plain", "verified": verified},
+        status=200 if verified else 400,
+    )

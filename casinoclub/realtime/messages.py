@@ -29,6 +29,7 @@ StoredMessageType = Literal[
     "game_event",
     "progress_update",
     "notification",
+    "announcement",
 ]
 MessageType = Literal[
     StoredMessageType, "sync_connected", "initial_state", "pong", "reauthenticated"
@@ -84,6 +85,18 @@ class RewardGrantedData(TypedDict):
     reason: str
     reference: str
     ledger_entry_id: int
+
+
+class AnnouncementData(TypedDict):
+    """A staff banner that just started (sent to the players online then; the pages show every
+    running one on load)."""
+
+    id: int
+    severity: str  # info | warning | critical
+    text: str  # in the site's default language
+    text_en: str
+    text_ko: str
+    ends_at: str  # ISO-8601 UTC
 
 
 class EventProgressItem(TypedDict):
@@ -214,6 +227,10 @@ class ProgressUpdateData(TypedDict, total=False):
     level_ups: list[dict[str, int]]
 
 
+class Announcement(Envelope[Literal["announcement"], AnnouncementData]):
+    pass
+
+
 class ProgressUpdate(Envelope[Literal["progress_update"], ProgressUpdateData]):
     pass
 
@@ -253,6 +270,7 @@ ServerMessage = (
     | GameEvent
     | ProgressUpdate
     | NotificationMessage
+    | Announcement
 )
 
 

@@ -59,3 +59,15 @@ def presence_online_count(*, now: float | None = None) -> int:
         logger.warning("presence: count failed: %r", error)
         return 0
     return int(count)
+
+
+def presence_online_user_ids(*, now: float | None = None) -> list[int]:
+    """The ids of the users seen within ``PRESENCE_TTL_SECONDS`` (ascending); [] when Redis
+    cannot be reached (logged)."""
+    cutoff = (time.time() if now is None else now) - settings.PRESENCE_TTL_SECONDS
+    try:
+        members = _redis().zrangebyscore(PRESENCE_KEY, cutoff, "+inf")
+    except RedisError as error:
+        logger.warning("presence: listing failed: %r", error)
+        return []
+    return sorted(int(member) for member in members)  # type: ignore[arg-type]  # bytes ids

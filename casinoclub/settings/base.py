@@ -548,3 +548,59 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# E-mail (docs/decisions/0225-e-mail.md): Django's SMTP backend, configured by one URL read with
+# django-environ: smtp://user:password@host:25, smtp+tls://…:587 (STARTTLS), smtp+ssl://…:465.
+# Without EMAIL_URL mail goes to the local capture server `make run` starts (nothing leaves the
+# machine); production refuses to start without a real relay (settings/production.py).
+EMAIL_URL_DEFAULT = "smtp://127.0.0.1:2525"
+EMAIL_URL_SET = bool(env.str("EMAIL_URL", default="").strip())
+_email = env.email_url("EMAIL_URL", default=EMAIL_URL_DEFAULT)
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"]
+EMAIL_PORT = _email["EMAIL_PORT"]
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Casino Club <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Links in e-mail point here (the site's public address, no trailing slash).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+# A password-reset link and an address-verification link are valid this long.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=60 * 60)
+EMAIL_VERIFICATION_TIMEOUT_SECONDS = env.int("EMAIL_VERIFICATION_TIMEOUT_SECONDS", default=86400)
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(  # type: ignore[union-attr]  # a dict above
+    {
+        "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/min"),
+        "email": env.str("THROTTLE_EMAIL", default="5/min"),
+        "export": env.str("THROTTLE_EXPORT", default="10/hour"),
+    }
+)
+
+# Free-gold refill (docs/decisions/0227-free-gold-refill.md): a player under the threshold may
+# claim the amount once every interval.
+REFILL_THRESHOLD_GOLD = env.int("REFILL_THRESHOLD_GOLD", default=100)
+REFILL_AMOUNT_GOLD = env.int("REFILL_AMOUNT_GOLD", default=500)
+REFILL_INTERVAL_HOURS = env.int("REFILL_INTERVAL_HOURS", default=4)
+
+# Account deletion (docs/decisions/0229-account-deletion.md): anonymised after this many days.
+ACCOUNT_DELETION_GRACE_DAYS = env.int("ACCOUNT_DELETION_GRACE_DAYS", default=14)
+
+# Operations players notice (docs/decisions/0226-announcements-and-maintenance.md).
+TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]  # the one backend
+    "casinoclub.operations.operations_context"
+)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "push-started-announcements": {
+            "task": "casinoclub.tasks.announcements_push_started_task",
+            "schedule": timedelta(seconds=30),
+        },
+        "anonymise-deleted-accounts": {
+            "task": "accounts.tasks.accounts_anonymise_due_task",
+            "schedule": timedelta(hours=1),
+        },
+    }
+)

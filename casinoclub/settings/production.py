@@ -9,6 +9,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import (
+    DEFAULT_FROM_EMAIL,
+    EMAIL_BACKEND,
+    EMAIL_HOST,
+    EMAIL_URL_SET,
     MASTER_INVITE_CODE,
     PAYMENT_CANCEL_URL,
     PAYMENT_GATEWAY,
@@ -99,3 +103,21 @@ STORAGES = {
 # Staff sign in with a second factor; production has no way to turn it off
 # (docs/decisions/0125-staff-sign-in.md).
 STAFF_REQUIRE_2FA = True
+
+# E-mail goes through a real relay: the development default (the local capture server) would
+# swallow every password reset (docs/decisions/0225-e-mail.md).
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+if not EMAIL_URL_SET:
+    raise ImproperlyConfigured(
+        "EMAIL_URL is not set: give the relay, e.g. smtp+tls://user:password@smtp.example.com:587."
+    )
+if EMAIL_BACKEND != SMTP_BACKEND or EMAIL_HOST in ("", "localhost", "127.0.0.1", "::1"):
+    raise ImproperlyConfigured(
+        "EMAIL_URL must name a real SMTP relay (smtp://, smtp+tls:// or smtp+ssl:// to a host "
+        "other than this machine)."
+    )
+if "localhost" in DEFAULT_FROM_EMAIL or "@" not in DEFAULT_FROM_EMAIL:
+    raise ImproperlyConfigured(
+        "DEFAULT_FROM_EMAIL must be the address players receive mail from, e.g. "
+        "Casino Club <no-reply@casino.example>."
+    )

@@ -35,4 +35,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "public_odds": "1000/min",
     "fairness_rotate": "1000/min",
     "password": "1000/min",
+    "password_reset": "1000/min",
+    "email": "1000/min",
+    "export": "1000/min",
 }

@@ -251,6 +251,39 @@ ROUTES: dict[str, dict[str, Rule]] = {
             idempotent=True,
         )
     },
+    # ---- e-mail, password reset, refill, export, deletion
+    # Public and always 202: whether the address exists is never told.
+    "auth-password-reset": {
+        "POST": Rule(everyone(202), body=constant({"email": "someone@example.com"}))
+    },
+    # A forged link: 400 reset_link_invalid for everyone, nothing changes.
+    "auth-password-reset-confirm": {
+        "POST": Rule(
+            everyone(400),
+            body=constant({"uid": "MQ", "token": "forged-token", "new_password": PASSWORD}),
+        )
+    },
+    "users-me-email": {
+        "PUT": Rule(logged_in(200), body=lambda world, caller: {"email": f"{caller}@example.com"})
+    },
+    # Nobody here has an address waiting for verification.
+    "users-me-email-resend": {
+        "POST": Rule(logged_in(409), notes=dict.fromkeys(CALLERS[1:], "no_email_to_verify"))
+    },
+    "users-email-verify": {"POST": Rule(everyone(400), body=constant({"token": "forged"}))},
+    # Every caller is funded far over the refill threshold.
+    "users-me-refill": {
+        "GET": Rule(logged_in(200)),
+        "POST": Rule(
+            logged_in(409),
+            body=EMPTY,
+            idempotent=True,
+            notes=dict.fromkeys(CALLERS[1:], "refill_over_threshold"),
+        ),
+    },
+    "users-me-export": {"GET": Rule(logged_in(200))},
+    # The caller's own account, confirmed with the caller's own password.
+    "users-me-delete": {"POST": Rule(logged_in(200), body=constant({"password": PASSWORD}))},
     "responsible-play": {"GET": Rule(logged_in(200))},
     "responsible-play-purchase-limit": {
         "POST": Rule(logged_in(200), body=constant({"daily_purchase_limit_cents": 10_000}))
@@ -498,12 +531,39 @@ ROUTES: dict[str, dict[str, Rule]] = {
     },
     "verify": {"GET": Rule(everyone(200))},
     "odds": {"GET": Rule(everyone(200))},
+    "account": {"GET": Rule(player_page())},
+    # The reset and verification pages are for anyone holding the link; a forged one says so.
+    "email-verify": {"GET": Rule(everyone(400), kwargs=lambda world: {"token": "forged"})},
+    "password-reset": {
+        "GET": Rule(everyone(200)),
+        "POST": Rule(everyone(302), body=constant({"email": "someone@example.com"}), form=True),
+    },
+    "password-reset-sent": {"GET": Rule(everyone(200))},
+    "password-reset-confirm": {
+        "GET": Rule(everyone(200), kwargs=lambda world: {"uidb64": "MQ", "token": "forged"}),
+        "POST": Rule(
+            everyone(200), kwargs=lambda world: {"uidb64": "MQ", "token": "forged"}, form=True
+        ),
+    },
+    "password-reset-complete": {"GET": Rule(everyone(200))},
     "set_language": {"POST": Rule(everyone(302), body=constant({"language": "ko"}), form=True)},
     "javascript-catalog": {"GET": Rule(everyone(200))},
 }
 
 # Pages that need no login; every other page of casinoclub/pages sends anonymous callers to login.
-PUBLIC_PAGES = {"home", "login", "signup", "logout", "verify", "odds"}
+PUBLIC_PAGES = {
+    "home",
+    "login",
+    "signup",
+    "logout",
+    "verify",
+    "odds",
+    "email-verify",
+    "password-reset",
+    "password-reset-sent",
+    "password-reset-confirm",
+    "password-reset-complete",
+}
 
 # Django admin's own URLs (index, app index, every model's changelist/add/change/delete/history,
 # login/logout/password, autocomplete, jsi18n, view-on-site, catch-all) are one group: staff see
@@ -663,8 +723,15 @@ def _admin_site_urls() -> list[tuple[str, str]]:
     return sorted(urls)
 
 
+# Models whose admin needs a named permission beyond view (the mail the development server
+# captured holds reset links): a view-only account does not see them.
+NAMED_PERMISSION_MODELS = {"casinoclub.capturedemail": "casinoclub.read_captured_email"}
+
+
 def _role_sees(caller: str, model_label: str) -> bool:
     """Whether a staff caller may open a model's changelist, by the roles' table."""
+    if caller == VIEW_ONLY and model_label in NAMED_PERMISSION_MODELS:
+        return False
     if caller in (SUPERUSER, VIEW_ONLY) or not model_label:
         return True
     app_label, model_name = model_label.split(".")

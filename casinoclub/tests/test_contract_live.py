@@ -52,6 +52,7 @@ SESSION_ENDING_OPERATIONS = [
     "responsible_play_cool_off",
     "responsible_play_self_exclusion",
     "responsible_play_purchase_limit",
+    "users_me_delete",
 ]
 MAX_EXAMPLES = 5
 SEED = 20261206

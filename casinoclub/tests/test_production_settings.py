@@ -26,6 +26,8 @@ CONTROLLED = (
     "ADMIN_ALLOWED_NETWORKS",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
+    "EMAIL_URL",
+    "DEFAULT_FROM_EMAIL",
 )
 
 PRODUCTION_ENVIRONMENT = {
@@ -38,6 +40,8 @@ PRODUCTION_ENVIRONMENT = {
     "DJANGO_ALLOWED_HOSTS": "casino.example",
     "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
     "REDIS_URL": "redis://127.0.0.1:1/0",
+    "EMAIL_URL": "smtp+tls://casino:relay-password@smtp.casino.example:587",
+    "DEFAULT_FROM_EMAIL": "Casino Club <no-reply@casino.example>",
 }
 
 
@@ -263,3 +267,52 @@ def test_seed_demo_in_production_creates_nothing():
         call_command("seed_demo")
 
     assert User.objects.count() == 0
+
+
+def test_production_refuses_to_start_without_an_email_relay():
+    result = start_production(EMAIL_URL=None)
+
+    assert refusal(result).startswith("EMAIL_URL is not set")
+
+
+@pytest.mark.parametrize("url", ["smtp://127.0.0.1:2525", "smtp://localhost:25", "consolemail://"])
+def test_production_refuses_a_local_or_non_smtp_email_url(url):
+    result = start_production(EMAIL_URL=url)
+
+    assert refusal(result).startswith("EMAIL_URL must name a real SMTP relay")
+
+
+def test_production_refuses_a_development_sender_address():
+    result = start_production(DEFAULT_FROM_EMAIL="Casino Club <no-reply@localhost>")
+
+    assert refusal(result).startswith("DEFAULT_FROM_EMAIL must be the address")
+
+
+def test_production_reads_the_relay_from_email_url():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER, s.EMAIL_USE_TLS)",
+        ],
+        cwd=Path(settings.BASE_DIR),
+        env={
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("DJANGO_", "PAYMENT_")) and k not in CONTROLLED
+            },
+            "DJANGO_SETTINGS_MODULE": "casinoclub.settings.production",
+            **PRODUCTION_ENVIRONMENT,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "django.core.mail.backends.smtp.EmailBackend smtp.casino.example 587 casino True"
+    )

@@ -34,6 +34,7 @@ GOLD_MOVING = {
     "shop_buy",
     "shop_buy_limited",
     "streak_claim",
+    "users_me_refill_claim",
     "vip_claim",
 }
 # Open on purpose: a client's free analytics map, and Stripe's own object inside its event.

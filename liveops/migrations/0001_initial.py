@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('accounts', '0016_user_email'),
+        ('accounts', '0018_email_refill_deletion'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -24,7 +24,6 @@ class Migration(migrations.Migration):
                 ('email_rewards', models.BooleanField(default=True)),
                 ('email_events', models.BooleanField(default=False)),
                 ('email_marketing', models.BooleanField(default=False)),
-                ('language', models.CharField(default='en', max_length=8)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
             ],
         ),

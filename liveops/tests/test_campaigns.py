@@ -45,6 +45,14 @@ def test_a_self_excluded_or_cooling_off_player_is_in_no_marketing_segment():
     assert set(selectors.segment_members(service)) == {free, excluded, cooling, ended}
 
 
+def test_a_language_segment_reads_the_players_language_and_the_default_covers_unset():
+    korean, english, unset = (UserFactory(language="ko"), UserFactory(language="en"),
+                              UserFactory(language=""))  # fmt: skip
+
+    assert set(selectors.segment_members(SegmentFactory(language="ko"))) == {korean}
+    assert set(selectors.segment_members(SegmentFactory(language="en"))) == {english, unset}
+
+
 def test_no_campaign_reaches_a_blocked_player_even_to_everyone_or_listed():
     free, excluded = UserFactory(), UserFactory()
     block(excluded)
@@ -105,8 +113,7 @@ def test_a_campaign_scheduled_later_is_not_sent_before_its_time():
 
 
 def test_texts_are_rendered_in_the_players_language_with_their_nickname():
-    korean = UserFactory(nickname="민수")
-    NotificationPreference.objects.create(user=korean, language="ko")
+    korean = UserFactory(nickname="민수", language="ko")
     english = UserFactory(nickname="Sam")
 
     services.campaign_dispatch(sent(CampaignFactory()).pk)
@@ -259,8 +266,8 @@ def test_email_goes_only_to_a_verified_address_of_a_player_who_opted_in(
     mailoutbox, django_capture_on_commit_callbacks
 ):
     now = timezone.now()
-    opted_in = UserFactory(email="in@example.com", email_verified_at=now)
-    NotificationPreference.objects.create(user=opted_in, email_marketing=True, language="ko")
+    opted_in = UserFactory(email="in@example.com", email_verified_at=now, language="ko")
+    NotificationPreference.objects.create(user=opted_in, email_marketing=True)
     opted_out = UserFactory(email="out@example.com", email_verified_at=now)
     NotificationPreference.objects.create(user=opted_out, email_marketing=False)
     default_choice = UserFactory(email="default@example.com", email_verified_at=now)

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import InventoryItem, LedgerEntry
+from accounts.models import InventoryItem, LedgerEntry, User
 from accounts.selectors import wallet_balance
 from accounts.tests.factories import UserFactory
 from games.tests.factories import funded_player
@@ -193,12 +193,25 @@ def test_bad_preferences_are_400_and_change_nothing(player, player_client, body)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_error"
     assert not NotificationPreference.objects.filter(user=player).exists()
+    assert User.objects.get(pk=player.pk).language == ""
+
+
+def test_the_language_preference_is_the_players_language(player, player_client):
+    changed = player_client.patch(
+        "/api/notifications/preferences", {"language": "ko"}, format="json"
+    )
+
+    player.refresh_from_db()
+    assert changed.json()["language"] == "ko"
+    assert player.language == "ko"
+    assert not NotificationPreference.objects.filter(user=player).exists()
 
 
 def test_the_list_remembers_the_language_the_player_uses(player, player_client):
     player_client.get("/api/notifications", HTTP_ACCEPT_LANGUAGE="ko")
 
-    assert NotificationPreference.objects.get(user=player).language == "ko"
+    player.refresh_from_db()
+    assert player.language == "ko"
 
 
 def test_anonymous_callers_are_401(api_client):
@@ -233,6 +246,6 @@ def test_the_list_costs_the_same_statements_for_one_or_twenty_notifications(
 
     assert len(response.json()["results"]) == 20
     assert len(twenty) == len(one)
-    # the language remembered (one upsert), the page's count, the page, the unread count
+    # the language remembered (one update that changes nothing), the page's count, the page, the unread count
     with django_assert_num_queries(4):
         player_client.get("/api/notifications")

@@ -104,3 +104,28 @@ mountMissions({
 // XP arrives with rounds and claims: refresh the level bar when a round settles elsewhere.
 store.on("stats_update", () => refreshProfile());
 store.on("progress_update", () => refreshProfile());
+
+// Free-gold refill: claimable under the threshold, once per interval (the server decides).
+const refillButton = document.querySelector("[data-testid=refill-claim]");
+if (refillButton) {
+  refillButton.addEventListener("click", async () => {
+    let done = false;
+    await busy(refillButton, async () => {
+      try {
+        const result = await post("/api/users/me/refill", {}, { idempotent: true });
+        done = true;
+        store.applyBalance(result.balance);
+        document.querySelector("[data-testid=refill-state]").textContent = interpolate(
+          gettext("Next refill: %(time)s"),
+          { time: new Date(result.next_available_at).toLocaleString() },
+          true,
+        );
+        refreshProfile();
+      } catch (error) {
+        if (error.code === "refill_too_soon" || error.code === "refill_over_threshold") done = true;
+        showError(error);
+      }
+    });
+    if (done) refillButton.disabled = true;
+  });
+}

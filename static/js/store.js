@@ -211,6 +211,8 @@ class Store extends EventTarget {
       }
     } else if (type === "purchase_update") {
       toast("purchase_update", purchaseStatusText(data.status));
+    } else if (type === "announcement") {
+      showAnnouncement(data);
     } else if (type === "progress_update") {
       // what the projections applied after a round: stats now, XP and level when present
       const changes = {};
@@ -262,6 +264,20 @@ class Store extends EventTarget {
       this.setGold(data.profile.gold);
     }
   }
+}
+
+// A staff announcement that just started: shown like the ones the page rendered, once.
+function showAnnouncement(data) {
+  const box = document.querySelector("[data-testid=announcements]");
+  if (!box || !data || box.querySelector(`[data-announcement-id="${Number(data.id)}"]`)) return;
+  const line = document.createElement("p");
+  const severity = ["info", "warning", "critical"].includes(data.severity) ? data.severity : "info";
+  line.className = `notice notice-${severity}`;
+  line.dataset.testid = "announcement";
+  line.dataset.announcementId = String(Number(data.id));
+  const korean = document.documentElement.lang.startsWith("ko");
+  line.textContent = (korean ? data.text_ko : data.text_en) || data.text;
+  box.append(line);
 }
 
 export const store = new Store();

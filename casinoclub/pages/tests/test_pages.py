@@ -21,6 +21,9 @@ PLAYER_PAGES = {
         "level-bar",
         "missions",
         "lang-switch",
+        "refill",
+        "refill-claim",
+        "announcements",
     ],
     "/play/slot/": ["slot-spin", "slot-result"],
     "/play/crash/": ["crash-multiplier", "crash-bet", "crash-cashout"],
@@ -37,6 +40,7 @@ PLAYER_PAGES = {
         "responsible-play",
         "nickname-form",
     ],
+    "/account/": ["email-submit", "export-data", "delete-grace", "delete-submit"],
 }
 PROTECTED = [path for path in PLAYER_PAGES if path != "/"]
 

@@ -26,6 +26,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from accounts.tests.smtp import SmtpServer, smtp_server
+
 from .live_server import LiveServer, live_server_environment
 
 ARTIFACTS_DIR = Path(settings.BASE_DIR) / "test-artifacts"
@@ -43,6 +45,7 @@ PLAYER_PAGES = {
     "history": "/history/",
     "profile": "/profile/",
     "inventory": "/inventory/",
+    "account": "/account/",
 }
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -73,7 +76,16 @@ def pytest_runtest_makereport(
 
 
 @pytest.fixture(scope="module")
-def daphne_server(request: pytest.FixtureRequest, django_db_setup: None) -> Iterator[LiveServer]:
+def mailbox() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) the live server sends its mail to; its messages in a list."""
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def daphne_server(
+    request: pytest.FixtureRequest, django_db_setup: None, mailbox: SmtpServer
+) -> Iterator[LiveServer]:
     """daphne on the test database. Gold packs charge as *pending* until a signed webhook.
 
     Module-scoped like the browser: no process of the browser tests outlives their module.
@@ -82,10 +94,15 @@ def daphne_server(request: pytest.FixtureRequest, django_db_setup: None) -> Iter
     log_path.unlink(missing_ok=True)
     server = LiveServer(
         environment=live_server_environment(
-            {"PAYMENT_SIMULATOR_CHARGE": "pending", "PAYMENT_SIMULATOR_PENDING_OUTCOME": "pending"}
+            {
+                "PAYMENT_SIMULATOR_CHARGE": "pending",
+                "PAYMENT_SIMULATOR_PENDING_OUTCOME": "pending",
+                "EMAIL_URL": f"smtp://127.0.0.1:{mailbox.port}",
+            }
         ),
         log_path=log_path,
     )
+    server.environment["SITE_URL"] = server.url  # links in mail lead back to this server
     server.start()
     try:
         yield server

@@ -47,6 +47,8 @@ ANONYMOUS_PAGES = {
     "login": ("/login/", 200),
     "odds": ("/odds/", 200),
     "verify": ("/verify/", 200),
+    "password-reset": ("/password-reset/", 200),
+    "password-reset-sent": ("/password-reset/sent/", 200),
     "not-found": ("/no-such-page/", 404),
 }
 VIEWPORTS = {"desktop": DESKTOP, "mobile": PHONE}

@@ -1075,3 +1075,34 @@ def test_the_bell_counts_unread_notifications_live_and_a_claimed_campaign_reward
     expect(bell).to_have_attribute("aria-label", "Notifications")
     assert ledger_after(player.pk, 0)[-1] == ("campaign_reward", 500)
     assert LedgerEntry.objects.filter(wallet_id=player.pk, reason="campaign_reward").count() == 1
+def test_a_forgotten_password_is_reset_through_the_mailed_link_which_works_once(
+    open_context: Callable[..., BrowserContext], mailbox: Any
+) -> None:
+    player = funded_player(50, email="reset.me@example.com", email_verified_at=timezone.now())
+    new_password = "Reset-in-the-browser-1!"
+    already = len(mailbox.messages)
+    page = open_context(**DESKTOP).new_page()
+
+    page.goto("/login/")
+    page.get_by_test_id("forgot-password").click()
+    page.locator("[name=email]").fill("reset.me@example.com")
+    with page.expect_navigation():
+        page.get_by_test_id("reset-submit").click()
+    expect(page.get_by_test_id("reset-sent")).to_be_visible()
+    message = mailbox.wait_for(already + 1, timeout=20)[already]
+    assert message.recipients == ["reset.me@example.com"]
+    link = re.search(r"http://127\.0\.0\.1:\d+/password-reset/\S+/\S+/", message.body_text)
+    assert link is not None, message.body_text
+
+    page.goto(link.group(0))
+    page.locator("[name=new_password1]").fill(new_password)
+    page.locator("[name=new_password2]").fill(new_password)
+    with page.expect_navigation():
+        page.get_by_test_id("reset-confirm-submit").click()
+    expect(page.get_by_test_id("reset-complete")).to_be_visible()
+    sign_in(page, player.site_id, new_password)
+    page.goto(link.group(0))
+
+    expect(page.get_by_test_id("reset-link-invalid")).to_be_visible()
+    player.refresh_from_db()
+    assert player.check_password(new_password)
