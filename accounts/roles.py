@@ -61,6 +61,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "games.change_gameconfig",
         "accounts.view_playernote",
         "accounts.add_playernote",
+        # the analytics dashboards (activity, retention, funnel, revenue, games, progress)
+        "analytics.view_analytics",
     ),
     ADMINISTRATOR: (ALL_PERMISSIONS,),
 }
