@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time as clock
 import zoneinfo
-from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -111,9 +110,23 @@ def _games(since: datetime, until: datetime, day: date) -> list[GameDaily]:
         ]
 
 
-def _replace(model: Any, rows: Iterable[Any], **day_filter: Any) -> None:
-    model.objects.filter(**day_filter).delete()
-    model.objects.bulk_create(list(rows))
+def _replace(model: Any, rows: list[Any], key: tuple[str, ...], **scope: Any) -> None:
+    """Make ``model``'s rows in ``scope`` exactly ``rows``: rows whose key is gone are deleted,
+    the others are upserted on their key, so a row that did not change keeps its id and values."""
+    keys = [tuple(getattr(row, field) for field in key) for row in rows]
+    stale = model.objects.filter(**scope)
+    for values in keys:
+        stale = stale.exclude(**dict(zip(key, values, strict=True)))
+    stale.delete()
+    if rows:
+        stored = [
+            field.name
+            for field in model._meta.concrete_fields
+            if not field.primary_key and field.name not in key
+        ]
+        model.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=list(key), update_fields=stored
+        )
 
 
 def analytics_rollup_day(day: date, *, now: datetime | None = None) -> dict[str, int]:
@@ -145,13 +158,13 @@ def analytics_rollup_day(day: date, *, now: datetime | None = None) -> dict[str,
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x616E61, day.toordinal()])
-        _replace(DailyActivity, [activity], day=day)
-        _replace(RetentionCohort, cohorts, signup_day__in=cohort_days)
-        _replace(FunnelDaily, funnel, day=day)
-        _replace(RevenueDaily, revenue, day=day)
-        _replace(GoldFlowDaily, gold, day=day)
-        _replace(GameDaily, games, day=day)
-        _replace(ProgressDaily, progress, day=day)
+        _replace(DailyActivity, [activity], ("day",), day=day)
+        _replace(RetentionCohort, cohorts, ("signup_day",), signup_day__in=cohort_days)
+        _replace(FunnelDaily, funnel, ("day", "product"), day=day)
+        _replace(RevenueDaily, revenue, ("day", "currency"), day=day)
+        _replace(GoldFlowDaily, gold, ("day", "reason"), day=day)
+        _replace(GameDaily, games, ("day", "game"), day=day)
+        _replace(ProgressDaily, progress, ("day", "kind", "ref_id"), day=day)
         RollupRun.objects.update_or_create(
             day=day,
             defaults={"computed_at": now, "seconds": clock.perf_counter() - started},
