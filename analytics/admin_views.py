@@ -83,10 +83,15 @@ def table_charts(name: str, rows: list[dict[str, Any]], days: list[date]) -> lis
         for currency in sorted({row["currency"] for row in rows}):
             mine = [row for row in rows if row["currency"] == currency]
             series = {"net": _per_day(mine, days, "net"), "ARPDAU": _per_day(mine, days, "arpdau")}
-            charts.append(line_chart(labels, series, f"Revenue per day in {currency} (minor units)"))
+            charts.append(
+                line_chart(labels, series, f"Revenue per day in {currency} (minor units)")
+            )
         return charts
     if name == "gold":
-        series = {"minted": _per_day(rows, days, "minted"), "burned": _per_day(rows, days, "burned")}
+        series = {
+            "minted": _per_day(rows, days, "minted"),
+            "burned": _per_day(rows, days, "burned"),
+        }
         return [line_chart(labels, series, "Gold minted (faucets) and burned (sinks) per day")]
     if name == "games":
         series = {
@@ -96,7 +101,9 @@ def table_charts(name: str, rows: list[dict[str, Any]], days: list[date]) -> lis
         }  # fmt: skip
         return [line_chart(labels, series, "Observed RTP per game and day (%)")]
     if name == "progress":
-        series = {field: _per_day(rows, days, field) for field in ("joined", "completed", "claimed")}
+        series = {
+            field: _per_day(rows, days, field) for field in ("joined", "completed", "claimed")
+        }
         return [line_chart(labels, series, "Event and mission participation per day")]
     return []
 

@@ -195,7 +195,9 @@ def analytics_rollup_recent(*, now: datetime | None = None) -> list[date]:
     late data (refunds, late webhooks, a day's D1) lands without a manual re-run."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    days = [today - timedelta(days=back) for back in range(settings.ANALYTICS_ROLLUP_DAYS_BACK, -1, -1)]
+    days = [
+        today - timedelta(days=back) for back in range(settings.ANALYTICS_ROLLUP_DAYS_BACK, -1, -1)
+    ]
     for day in days:
         analytics_rollup_day(day, now=now)
     return days

@@ -76,7 +76,9 @@ def test_activity_rollups_equal_a_recomputation(month):
         )
         assert (row.dau, row.wau, row.mau) == (len(active[day]), len(window(7)), len(window(30)))
         assert (row.sessions, row.shop_viewers, row.new_players) == (
-            sessions[day], viewers[day], joined[day]
+            sessions[day],
+            viewers[day],
+            joined[day],
         )
     assert sum(row.dau for row in rows.values()) == month.activity_rows > 0
 
@@ -95,9 +97,7 @@ def test_retention_equals_a_recomputation(month):
         assert row.players == len(members)
         for offset in (1, 7, 30):
             later = row.signup_day + timedelta(days=offset)
-            expected = (
-                None if later >= today else sum((later, user) in active for user in members)
-            )
+            expected = None if later >= today else sum((later, user) in active for user in members)
             assert getattr(row, f"d{offset}") == expected, (row.signup_day, offset)
     assert any(row.d1 for row in rows) and any(row.d7 for row in rows)
 
