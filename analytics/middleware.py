@@ -3,6 +3,7 @@
 The user is read only when the request already knows it: a DRF view stores the authenticated
 user on the request, a page reads the session user; a request nobody authenticated (a static
 file, a public page that never touched ``request.user``) is not made to load a session here.
+Staff signed in to the admin are not counted (they are not players).
 """
 
 from __future__ import annotations
@@ -22,9 +23,15 @@ def _known_user_id(request: HttpRequest) -> int | None:
     user = request.__dict__.get("user")
     if user is None:
         return None
-    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:  # type: ignore[attr-defined]  # Django's lazy object: never evaluated means nobody authenticated
-        return None
+    while isinstance(user, SimpleLazyObject):  # the session's user, maybe wrapped again (OTP)
+        if user._wrapped is empty:  # type: ignore[attr-defined]  # never evaluated: nobody authenticated
+            return None
+        user = user._wrapped  # type: ignore[attr-defined]  # the evaluated user
     if not getattr(user, "is_authenticated", False) or user.pk is None:
+        return None
+    # Staff are not players: a staff account signed in to the admin (its row is loaded) is not
+    # counted. A token-authenticated user carries only its key and rank (no row read here).
+    if user.__dict__.get("is_staff", False):
         return None
     return int(user.pk)
 

@@ -398,6 +398,8 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "admin:accounts_invitecode_generate": {"GET": Rule(admin_page())},
     "admin:accounts_auditlogentry_export": {"GET": Rule(admin_page(200, VIEW_ONLY))},
     "admin:shop_economy_dashboard": {"GET": Rule(admin_page(200, ECONOMY))},
+    # The analytics dashboards: analytics.view_analytics (the economy role).
+    "admin:analytics_dashboard": {"GET": Rule(admin_page(200, ECONOMY))},
     # The player page: every staff role that may view users; each action its own permission
     # (a note: support and economy; a view-only account may not write one). An empty note: the
     # permitted get the page again with the error (400), the rest 403, nothing is written.
