@@ -3,7 +3,7 @@ and sizes are SVG presentation attributes, which CSP does not treat as inline st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -65,7 +65,7 @@ def _legend(names: Sequence[str]) -> list[str]:
 
 
 def line_chart(
-    labels: Sequence[str], series: dict[str, Sequence[float | None]], title: str
+    labels: Sequence[str], series: Mapping[str, Sequence[float | None]], title: str
 ) -> SafeString:
     """One line per series over ``labels`` (missing values break the line)."""
     values = [value for points in series.values() for value in points if value is not None]

@@ -36,6 +36,9 @@ class PlayerActivity(models.Model):
         ]
         permissions = [("view_analytics", "Can see the analytics dashboards and download them")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.day}"
+
 
 class DailyActivity(models.Model):
     """DAU, WAU (7 days ending ``day``), MAU (30 days ending ``day``), new players, sessions."""
@@ -47,6 +50,9 @@ class DailyActivity(models.Model):
     new_players = models.PositiveIntegerField()
     sessions = models.PositiveBigIntegerField()
     shop_viewers = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.dau} active"
 
 
 class RetentionCohort(models.Model):
@@ -60,6 +66,9 @@ class RetentionCohort(models.Model):
     d1 = models.PositiveIntegerField(null=True)
     d7 = models.PositiveIntegerField(null=True)
     d30 = models.PositiveIntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"cohort {self.signup_day}"
 
 
 class FunnelDaily(models.Model):
@@ -84,6 +93,9 @@ class FunnelDaily(models.Model):
             models.UniqueConstraint(fields=["day", "product"], name="analytics_funnel_day_product")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.day} {self.product or 'all'}"
+
 
 class RevenueDaily(models.Model):
     """Money of one day in one currency (minor units; currencies are never added together).
@@ -107,6 +119,9 @@ class RevenueDaily(models.Model):
             models.UniqueConstraint(fields=["day", "currency"], name="analytics_revenue_day_cur")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.day} {self.currency}"
+
 
 class GoldFlowDaily(models.Model):
     """Gold minted (faucets) and burned (sinks) on one day by ledger reason."""
@@ -121,6 +136,9 @@ class GoldFlowDaily(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["day", "reason"], name="analytics_goldflow_day_reason")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.reason}"
 
 
 class GameDaily(models.Model):
@@ -137,6 +155,9 @@ class GameDaily(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["day", "game"], name="analytics_game_day_game")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.game}"
 
 
 class ProgressDaily(models.Model):
@@ -155,6 +176,9 @@ class ProgressDaily(models.Model):
             models.UniqueConstraint(fields=["day", "kind", "ref_id"], name="analytics_progress_key")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} {self.ref_id}"
+
 
 class RollupRun(models.Model):
     """When a day's rollups were last computed and how long that took (kept apart from the
@@ -163,3 +187,6 @@ class RollupRun(models.Model):
     day = models.DateField(unique=True)
     computed_at = models.DateTimeField()
     seconds = models.FloatField()
+
+    def __str__(self) -> str:
+        return f"rollup of {self.day}"

@@ -1,7 +1,7 @@
 """Analytics at scale: fill a throw-away database with the generator (``bench/analytics_data.py``),
 roll every day up, then time the dashboard page and each CSV download.
 
-    make bench-analytics                                                # 20,000 players, 200,000 entries
+    make bench-analytics                        # 20,000 players, 200,000 ledger entries
     make bench-analytics BENCH_ARGS="--players 1000000 --ledger 10000000"   # the full figure
 
 Prints one JSON line per figure (appended to ``bench/results/analytics.jsonl``) and a table:
@@ -24,7 +24,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
-from bench import harness  # noqa: E402  # sets the settings module and sys.path first
+from bench import harness  # sets the settings module and sys.path first
 
 
 def _timed(function: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
@@ -51,17 +51,17 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     from django.db import connection
     from django.test import Client, override_settings
 
-    from accounts.tests.factories import UserFactory
+    from accounts.models import User
     from analytics.selectors import ROLLUP_TABLES
     from analytics.services.rollups import analytics_rollup_day
     from bench.analytics_data import generate
 
     call_command("migrate", "--no-input", verbosity=0)
     lines: list[dict[str, Any]] = []
-    harness.log(f"generating {args.players} players, {args.ledger} ledger entries, {args.days} days")
-    seconds, generated = _timed(
-        generate, players=args.players, ledger=args.ledger, days=args.days
+    harness.log(
+        f"generating {args.players} players, {args.ledger} ledger entries, {args.days} days"
     )
+    seconds, generated = _timed(generate, players=args.players, ledger=args.ledger, days=args.days)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_database_size(current_database())")
         (size,) = cursor.fetchone()
@@ -79,7 +79,10 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         elapsed, _ = _timed(analytics_rollup_day, day)
         rollups.append(elapsed)
     lines.append(harness.emit(_figures("rollup_day", rollups, total_s=round(sum(rollups), 1))))
-    staff = UserFactory(is_staff=True, is_superuser=True, site_id="bench-analytics-staff")
+    staff = User.objects.create_superuser(
+        site_id="bench-analytics-staff", nickname="benchstaff", phone_number="+82100000000",
+        password=None,
+    )  # fmt: skip
     client = Client(SERVER_NAME="localhost")
     client.force_login(staff)
     span = {"start": days[0].isoformat(), "end": days[-1].isoformat()}

@@ -110,10 +110,12 @@ def generate(
         signs = "ARRAY[" + ",".join(str(sign) for _, sign in REASONS) + "]"
         # entries in time order (ids grow with created_at, as in production)
         _execute(
-            f"INSERT INTO accounts_ledgerentry (wallet_id, delta, balance_after, reason, reference, "  # noqa: S608  # constant arrays
-            f"idempotency_key, created_at) SELECT w, ({signs})[r] * (1 + (random() * 999)::int), "
+            f"INSERT INTO accounts_ledgerentry (wallet_id, delta, balance_after, reason, "  # noqa: S608  # constant arrays
+            f"reference, idempotency_key, created_at) SELECT w, "
+            f"({signs})[r] * (1 + (random() * 999)::int), "
             f"1000000, ({reasons})[r], '', %s || n, t FROM (SELECT n, "
-            f"%s + (random() * (%s - %s))::bigint AS w, 1 + (random() * {len(REASONS) - 1})::int AS r, "
+            f"%s + (random() * (%s - %s))::bigint AS w, "
+            f"1 + (random() * {len(REASONS) - 1})::int AS r, "
             f"%s + random() * %s * interval '1 second' AS t FROM generate_series(1, %s) AS n) s "
             f"ORDER BY t",
             [f"gen{tag}-", first_user_id, last_user_id, first_user_id, window_start, span, ledger],
@@ -124,7 +126,8 @@ def generate(
             f"transaction_id) SELECT 'round_settled', u, jsonb_build_object('round_id', n, "
             f"'game', ({games})[g], 'bet', bet, 'payout', payout, 'multiplier_x100', "
             f"CASE WHEN bet > 0 THEN payout * 100 / bet ELSE 0 END), t, 1 FROM (SELECT n, "
-            f"%s + (random() * (%s - %s))::bigint AS u, 1 + (random() * {len(GAMES) - 1})::int AS g, "
+            f"%s + (random() * (%s - %s))::bigint AS u, "
+            f"1 + (random() * {len(GAMES) - 1})::int AS g, "
             f"10 * (1 + (random() * 9)::int) AS bet, "
             f"CASE WHEN random() < 0.45 THEN 20 * (1 + (random() * 9)::int) ELSE 0 END AS payout, "
             f"%s + random() * %s * interval '1 second' AS t FROM generate_series(1, %s) AS n) s "

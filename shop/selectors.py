@@ -189,9 +189,10 @@ _MONEY_FLOWS = ["gold_pack", "limited"]
 
 def purchase_funnel_rows(since: datetime, until: datetime) -> list[dict[str, Any]]:
     """Money purchases started in [since, until): first every product together (``product`` "")
-    then per product code (a limited package's code for a package): ``{"product", "attempted", "attempted_players", "paid", "settled"}``. ``paid``: the
-    gateway captured the money (the purchase settled at some point); ``settled``: paid and still
-    standing (not refunded or charged back). For periodic rollups, not for page views."""
+    then per product code (a limited package's code for a package), each
+    ``{"product", "attempted", "attempted_players", "paid", "settled"}``. ``paid``: the gateway
+    captured the money (the purchase settled at some point); ``settled``: paid and still standing
+    (not refunded or charged back). For periodic rollups, not for page views."""
     rows = (
         Purchase.objects.filter(flow__in=_MONEY_FLOWS, created_at__gte=since, created_at__lt=until)
         .values("product__code", "package__code")
@@ -250,9 +251,7 @@ def money_revenue_rows(since: datetime, until: datetime) -> list[dict[str, Any]]
         if not row["is_repeat"]:
             target["first_payers"].add(row["user_id"])
     refunds = (
-        money.filter(
-            status=PurchaseStatus.REFUNDED, refunded_at__gte=since, refunded_at__lt=until
-        )
+        money.filter(status=PurchaseStatus.REFUNDED, refunded_at__gte=since, refunded_at__lt=until)
         .values("currency")
         .annotate(cents=Sum("price_cents"))
     )

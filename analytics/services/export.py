@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from analytics.selectors import ROLLUP_TABLES
 from analytics.services.rollups import day_bounds
@@ -133,6 +134,6 @@ def export_resume(out_dir: Path, since: date, until: date) -> dict[str, int]:
     counts = {"events": _write(out_dir / EVENTS_FILE, lines())}
     counts.update(_rollups(out_dir, since, until))
     cursor = {"last_transaction_id": last[0], "last_event_id": last[1],
-              "exported_at": _value(datetime.now(UTC)), "events": counts["events"]}  # fmt: skip
+              "exported_at": _value(timezone.now()), "events": counts["events"]}  # fmt: skip
     _write(out_dir / CURSOR_FILE, iter([json.dumps(cursor, indent=2) + "\n"]))
     return counts

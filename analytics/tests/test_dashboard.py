@@ -33,7 +33,8 @@ def test_staff_without_the_permission_get_403_and_players_the_login(client):
     assert signed_in(client, support).get(URL).status_code == 403
     client.logout()
     response = client.get(URL)
-    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
 
 
 def test_the_page_shows_each_rollup_as_a_chart_and_a_table(client):

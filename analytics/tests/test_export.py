@@ -3,6 +3,7 @@ re-export, and a resume cursor that continues where the last run stopped."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from datetime import timedelta
@@ -33,7 +34,7 @@ def month():  # type: ignore[no-untyped-def]
 
 
 def run(*args: str) -> None:
-    call_command("export_events", *args, stdout=open("/dev/null", "w"))
+    call_command("export_events", *args, stdout=io.StringIO())
 
 
 def test_a_range_export_reimports_to_the_same_counts(month, tmp_path):
@@ -48,12 +49,17 @@ def test_a_range_export_reimports_to_the_same_counts(month, tmp_path):
     _, end = day_bounds(until)
     week = DomainEvent.objects.filter(created_at__gte=start, created_at__lt=end)
     events = read_lines(tmp_path / "domain_events.jsonl")
-    assert [event["id"] for event in events] == list(week.order_by("id").values_list("id", flat=True))
+    assert [event["id"] for event in events] == list(
+        week.order_by("id").values_list("id", flat=True)
+    )
     assert len(events) > 0
-    assert Counter(event["type"] for event in events) == Counter(week.values_list("type", flat=True))
+    assert Counter(event["type"] for event in events) == Counter(
+        week.values_list("type", flat=True)
+    )
     first = events[0]
     assert set(first) == {"id", "type", "user_id", "created_at", "transaction_id", "payload"}
-    assert isinstance(first["id"], int) and isinstance(first["payload"], str)
+    assert isinstance(first["id"], int)
+    assert isinstance(first["payload"], str)
     assert first["created_at"].endswith("Z")
     assert json.loads(first["payload"]) == week.get(pk=first["id"]).payload
     # and each rollup file holds the week's rows with the same figures
@@ -72,9 +78,9 @@ def test_a_range_export_reimports_to_the_same_counts(month, tmp_path):
         GameDaily.objects.filter(day__range=(since, until)).values_list("rounds", flat=True)
     )
     retention = read_lines(tmp_path / "analytics_retention.jsonl")
-    assert len(retention) == RetentionCohort.objects.filter(
-        signup_day__range=(since, until)
-    ).count()
+    assert (
+        len(retention) == RetentionCohort.objects.filter(signup_day__range=(since, until)).count()
+    )
     assert all(set(row) >= {"signup_day", "players", "d1", "d7", "d30"} for row in retention)
 
 
@@ -84,7 +90,8 @@ def test_re_exporting_a_range_writes_the_same_bytes(month, tmp_path):
     run("--since", since, "--until", until, "--out", str(tmp_path / "b"))
 
     names = sorted(path.name for path in (tmp_path / "a").iterdir())
-    assert "domain_events.jsonl" in names and "analytics_funnel.jsonl" in names
+    assert "domain_events.jsonl" in names
+    assert "analytics_funnel.jsonl" in names
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 

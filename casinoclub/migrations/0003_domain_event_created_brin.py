@@ -5,14 +5,15 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('casinoclub', '0002_event_log'),
+        ("casinoclub", "0002_event_log"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='domainevent',
-            index=django.contrib.postgres.indexes.BrinIndex(fields=['created_at'], name='domainevent_created_brin'),
+            model_name="domainevent",
+            index=django.contrib.postgres.indexes.BrinIndex(
+                fields=["created_at"], name="domainevent_created_brin"
+            ),
         ),
     ]

@@ -34,8 +34,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
-from analytics.services.activity import activity_session_start
 from accounts.serializers import ProfileSerializer
+from analytics.services.activity import activity_session_start
 from casinoclub.jsonparse import InvalidJSON, json_loads_limited
 
 from .auth import (
