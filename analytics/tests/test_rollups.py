@@ -256,3 +256,31 @@ def test_the_command_refuses_a_bad_day():
     with pytest.raises(CommandError, match="not a date"):
         call_command("rollup_analytics", "--day", "2026-13-01")
     assert DailyActivity.objects.count() == 0
+
+
+def test_the_rollup_job_is_on_beat_and_rolls_up_today_and_the_days_before(settings):
+    from casinoclub.celery import app
+
+    # given the schedule and one player active today
+    app.loader.import_default_modules()
+    entry = settings.CELERY_BEAT_SCHEDULE["analytics-rollup"]
+    assert entry["task"] == "analytics.tasks.analytics_rollup_task"
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] == timedelta(minutes=settings.ANALYTICS_ROLLUP_MINUTES)
+    from accounts.tests.factories import UserFactory
+    from analytics.services.activity import activity_record
+    from analytics.tasks import analytics_rollup_task
+
+    activity_record(UserFactory().pk)
+
+    # when beat's task runs (eagerly here)
+    rolled = analytics_rollup_task.delay().get()
+
+    # then it rolled up today and the configured days before, and today counts the player
+    today = timezone.localdate()
+    assert rolled == [
+        (today - timedelta(days=back)).isoformat()
+        for back in range(settings.ANALYTICS_ROLLUP_DAYS_BACK, -1, -1)
+    ]
+    assert DailyActivity.objects.get(day=today).dau == 1
+    assert DailyActivity.objects.get(day=today).new_players == 1
