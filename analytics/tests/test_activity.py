@@ -146,8 +146,10 @@ def test_the_flag_lives_until_the_end_of_the_day():
 def test_sessions_count_socket_connects_and_the_requests_after_them_do_not_write(client_for):
     # given a player with two socket sessions today
     player = UserFactory()
-    activity_session_start(player.pk)
-    activity_session_start(player.pk)
+    with CaptureQueriesContext(connection) as connects:
+        activity_session_start(player.pk)
+        activity_session_start(player.pk)
+    assert len(activity_statements(connects)) == 2  # one upsert per session, nothing else
 
     # when they make requests
     with CaptureQueriesContext(connection) as queries:
