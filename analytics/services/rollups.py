@@ -50,34 +50,31 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     )
 
 
-def _distinct_active(first: date, last: date) -> int:
-    return (
-        PlayerActivity.objects.filter(day__gte=first, day__lte=last)
-        .values("user_id")
-        .distinct()
-        .count()
-    )
-
-
 def _activity(day: date, new_players: int) -> DailyActivity:
     today = PlayerActivity.objects.filter(day=day).aggregate(
         dau=Count("id"),
         sessions=Sum("sessions", default=0),
         shop_viewers=Count("id", filter=Q(shop_viewed=True)),
     )
+    # WAU and MAU in one pass over the 30 days' (day, user) index
+    windows = PlayerActivity.objects.filter(
+        day__gte=day - timedelta(days=29), day__lte=day
+    ).aggregate(
+        wau=Count("user_id", distinct=True, filter=Q(day__gte=day - timedelta(days=6))),
+        mau=Count("user_id", distinct=True),
+    )
     return DailyActivity(
         day=day,
         dau=today["dau"],
-        wau=_distinct_active(day - timedelta(days=6), day),
-        mau=_distinct_active(day - timedelta(days=29), day),
+        wau=windows["wau"],
+        mau=windows["mau"],
         new_players=new_players,
         sessions=int(today["sessions"]),
         shop_viewers=today["shop_viewers"],
     )
 
 
-def _cohort(signup_day: date, today: date) -> RetentionCohort:
-    players = user_ids_joined(*day_bounds(signup_day))
+def _cohort(signup_day: date, today: date, players: list[int]) -> RetentionCohort:
     returned: dict[int, int | None] = {}
     for offset in RETENTION_DAYS:
         later = signup_day + timedelta(days=offset)
@@ -143,7 +140,14 @@ def analytics_rollup_day(day: date, *, now: datetime | None = None) -> dict[str,
     new_player_ids = user_ids_joined(since, until)
     activity = _activity(day, len(new_player_ids))
     cohort_days = sorted({day, *(day - timedelta(days=offset) for offset in RETENTION_DAYS)})
-    cohorts = [_cohort(signup_day, today) for signup_day in cohort_days]
+    cohorts = [
+        _cohort(
+            signup_day,
+            today,
+            new_player_ids if signup_day == day else user_ids_joined(*day_bounds(signup_day)),
+        )
+        for signup_day in cohort_days
+    ]
     funnel = [
         FunnelDaily(day=day, viewed=activity.shop_viewers, **row)
         for row in purchase_funnel_rows(since, until)
