@@ -504,6 +504,7 @@ ADMIN_PAGES = [
     "/admin/accounts/invitecode/add/",
     "/admin/shop/purchase/economy/",
     "/admin/calendar/",
+    "/admin/analytics/",
     "/admin/games/gameconfig/",
     "/admin/games/gameconfig/draft/slot/",
     "/admin/games/gameconfig/draft/gacha/",
