@@ -176,3 +176,36 @@ async def test_a_socket_connect_counts_the_player_active_with_one_session():
     rows = await db(lambda: list(PlayerActivity.objects.filter(user=player).values_list(
         "day", "sessions")))()  # fmt: skip
     assert rows == [(timezone.localdate(), 2)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_requests_and_sessions_make_one_row_and_lose_no_session():
+    # given a player with no activity today
+    import threading
+
+    from django.db import connections
+
+    player = UserFactory()
+    cache.clear()
+    barrier = threading.Barrier(4)
+
+    def visit() -> None:
+        try:
+            barrier.wait(timeout=10)
+            for _ in range(5):
+                activity_record(player.pk)
+                activity_session_start(player.pk)
+        finally:
+            connections.close_all()
+
+    # when four threads record activity and sessions at once
+    threads = [threading.Thread(target=visit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    # then the day has one row holding every session
+    assert list(PlayerActivity.objects.filter(user=player).values_list("sessions", flat=True)) == [
+        20
+    ]
