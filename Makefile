@@ -11,7 +11,7 @@ LINT_ENV := DJANGO_SETTINGS_MODULE=casinoclub.settings.test DATABASE_URL=postgre
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 PROMTOOL ?= $(shell command -v promtool || echo .tools/promtool)
 
-.PHONY: run urls test lint format schema install clean-data bench bench-realtime bench-spin bench-buy
+.PHONY: run urls test lint format schema install clean-data bench bench-realtime bench-spin bench-buy bench-analytics
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,9 @@ bench-spin: $(STAMP)
 
 bench-buy: $(STAMP)
 	$(PY) bench/spin.py --route buy $(BENCH_ARGS)
+
+bench-analytics: $(STAMP)
+	$(PY) bench/analytics.py $(BENCH_ARGS)
 
 clean-data:
 	rm -rf .data

@@ -77,6 +77,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "liveops.view_playermetrics",
         "liveops.recompute_playermetrics",
         "liveops.view_notification",
+        # the analytics dashboards (activity, retention, funnel, revenue, games, progress)
+        "analytics.view_analytics",
     ),
     ADMINISTRATOR: (ALL_PERMISSIONS,),
 }

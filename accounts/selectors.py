@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -228,3 +228,33 @@ def refills_for_export(user: User) -> list[dict[str, Any]]:
         .order_by("pk")
         .values("amount", "balance_before", "ledger_entry_id", "created_at")
     ]
+
+
+def ledger_flow_by_reason(since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Gold minted and burned in [since, until) by ledger reason: ``{"reason", "minted", "burned",
+    "entries"}`` (burned as a positive number). One aggregate over the ledger's ``created_at``
+    covering index; for periodic rollups, not for page views."""
+    rows = (
+        LedgerEntry.objects.filter(created_at__gte=since, created_at__lt=until)
+        .values("reason")
+        .annotate(
+            minted=Sum("delta", filter=Q(delta__gt=0), default=0),
+            burned=Sum("delta", filter=Q(delta__lt=0), default=0),
+            entries=Count("id"),
+        )
+        .order_by("reason")
+    )
+    return [
+        {"reason": row["reason"], "minted": int(row["minted"]), "burned": -int(row["burned"]),
+         "entries": int(row["entries"])}
+        for row in rows
+    ]  # fmt: skip
+
+
+def user_ids_joined(since: datetime, until: datetime) -> list[int]:
+    """The players who signed up in [since, until) (staff accounts excluded)."""
+    return list(
+        User.objects.filter(date_joined__gte=since, date_joined__lt=until, is_staff=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

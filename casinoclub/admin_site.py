@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from analytics.admin_views import analytics_urls
 from casinoclub.admin import StaffAdminSite
 from casinoclub.admin_calendar import calendar_urls
 from casinoclub.admin_player import player_page_urls
@@ -16,4 +17,9 @@ from casinoclub.admin_player import player_page_urls
 
 class CasinoClubAdminSite(StaffAdminSite):
     def get_urls(self) -> list[Any]:
-        return [*player_page_urls(self), *calendar_urls(self), *super().get_urls()]
+        return [
+            *player_page_urls(self),
+            *calendar_urls(self),
+            *analytics_urls(self),
+            *super().get_urls(),
+        ]

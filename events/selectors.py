@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -213,3 +213,35 @@ def events_overlapping(start: datetime, end: datetime) -> list[Event]:
     return list(
         Event.objects.filter(starts_at__lt=end, ends_at__gt=start).order_by("starts_at", "id")
     )
+
+
+def progress_rows(since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Event and mission participation in [since, until), per event and per mission:
+    ``{"kind", "ref_id", "name", "joined", "completed", "claimed"}`` (player rows that joined,
+    completed and claimed in the range; a mission row is one player's period). For periodic
+    rollups, not for page views."""
+
+    def in_range(field: str) -> Q:
+        return Q(**{f"{field}__gte": since, f"{field}__lt": until})
+
+    result: list[dict[str, Any]] = []
+    sources: list[tuple[str, Any, str, str, str]] = [
+        ("event", EventParticipation.objects, "event_id", "event__title", "joined_at"),
+        ("mission", MissionProgress.objects, "mission_id", "mission__title", "created_at"),
+    ]
+    for kind, rows, key, name, joined in sources:
+        touched = rows.filter(in_range(joined) | in_range("completed_at") | in_range("claimed_at"))
+        for row in (
+            touched.values(key, name)
+            .annotate(
+                joined=Count("id", filter=in_range(joined)),
+                completed=Count("id", filter=in_range("completed_at")),
+                claimed=Count("id", filter=in_range("claimed_at")),
+            )
+            .order_by(key)
+        ):
+            result.append(
+                {"kind": kind, "ref_id": row[key], "name": row[name], "joined": row["joined"],
+                 "completed": row["completed"], "claimed": row["claimed"]}
+            )  # fmt: skip
+    return result

@@ -17,6 +17,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import LedgerEntry, Wallet
+from analytics.selectors import dau_by_day
 from casinoclub.money import minor_digits, minor_unit_label
 from casinoclub.realtime.presence import presence_online_count
 from shop.models import Purchase, PurchaseFlow, PurchaseStatus
@@ -34,7 +35,8 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def economy_daily(start: date, end: date) -> dict[str, Any]:
-    """Per local calendar day in [start, end]: gold by reason, revenue, active players.
+    """Per local calendar day in [start, end]: gold by reason, revenue, active players (the
+    analytics DAU of the day's rollup: every player with a request or a socket that day).
 
     ``revenue_cents`` = ``sales_cents`` (money purchases that settled that day, refunded later or
     not) − ``refunds_cents`` (money purchases refunded or charged back that day), so it may be
@@ -51,7 +53,6 @@ def economy_daily(start: date, end: date) -> dict[str, Any]:
     by_reason = entries.values("day", "reason").annotate(
         minted=Sum("delta", filter=Q(delta__gt=0)), burned=Sum("delta", filter=Q(delta__lt=0))
     )
-    players = entries.values("day").annotate(players=Count("wallet_id", distinct=True))
     # A sale counts on the day it settled, a refund as a negative on the day it happened: a
     # refund never changes a past day's figures.
     sales = (
@@ -89,8 +90,10 @@ def economy_daily(start: date, end: date) -> dict[str, Any]:
         bucket["minted"] += minted
         bucket["burned"] += burned
         bucket["by_reason"][row["reason"]] = {"minted": minted, "burned": burned}
-    for row in players:
-        days[row["day"]]["active_players"] = row["players"]
+    # Active players are the analytics DAU (any authenticated request or socket that day, from
+    # the daily rollup), not only the players who moved gold.
+    for day, dau in dau_by_day(start, end).items():
+        days[day]["active_players"] = dau
     currencies: set[str] = set()
     for figure, queryset in (("sales", sales), ("refunds", refunds)):
         for row in queryset:

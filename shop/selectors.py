@@ -7,7 +7,7 @@ from datetime import datetime, time
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Rank, User
@@ -196,4 +196,84 @@ def purchases_for_export(user: Any) -> list[dict[str, Any]]:
         for row in Purchase.objects.filter(user_id=user.pk)
         .order_by("pk")
         .values(*fields, "product__code", "package__code")
+    ]
+
+
+# Money purchases (priced in a currency): what the purchase funnel and revenue figures count.
+_MONEY_FLOWS = ["gold_pack", "limited"]
+
+
+def purchase_funnel_rows(since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Money purchases started in [since, until): first every product together (``product`` "")
+    then per product code (a limited package's code for a package), each
+    ``{"product", "attempted", "attempted_players", "paid", "settled"}``. ``paid``: the gateway
+    captured the money (the purchase settled at some point); ``settled``: paid and still standing
+    (not refunded or charged back). For periodic rollups, not for page views."""
+    rows = (
+        Purchase.objects.filter(flow__in=_MONEY_FLOWS, created_at__gte=since, created_at__lt=until)
+        .values("product__code", "package__code")
+        .annotate(
+            attempted=Count("id"),
+            attempted_players=Count("user_id", distinct=True),
+            paid=Count("id", filter=Q(settled_at__isnull=False)),
+            settled=Count("id", filter=Q(status=PurchaseStatus.SUCCESS)),
+        )
+    )
+    total = Purchase.objects.filter(
+        flow__in=_MONEY_FLOWS, created_at__gte=since, created_at__lt=until
+    ).aggregate(
+        attempted=Count("id"),
+        attempted_players=Count("user_id", distinct=True),
+        paid=Count("id", filter=Q(settled_at__isnull=False)),
+        settled=Count("id", filter=Q(status=PurchaseStatus.SUCCESS)),
+    )
+    return [{"product": "", **total}] + [
+        {"product": row["product__code"] or row["package__code"] or "-",
+         "attempted": row["attempted"], "attempted_players": row["attempted_players"],
+         "paid": row["paid"], "settled": row["settled"]}
+        for row in rows
+    ]  # fmt: skip
+
+
+def money_revenue_rows(since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Per currency (upper case) in [since, until): ``sales`` (money purchases that settled then,
+    refunded later or not), ``refunds`` (reversed then), ``payers`` (players with a sale) and
+    ``first_payers`` (of them, the ones with no money purchase settled before ``since``); amounts
+    in minor units of the currency. For periodic rollups, not for page views."""
+    money = Purchase.objects.filter(flow__in=_MONEY_FLOWS)
+    sold = money.filter(
+        status__in=[PurchaseStatus.SUCCESS, PurchaseStatus.REFUNDED],
+        settled_at__gte=since,
+        settled_at__lt=until,
+    )
+    earlier = money.filter(
+        user_id=OuterRef("user_id"), settled_at__isnull=False, settled_at__lt=since
+    )
+    figures: dict[str, dict[str, Any]] = {}
+
+    def bucket(currency: str) -> dict[str, Any]:
+        return figures.setdefault(
+            currency.upper(),
+            {"currency": currency.upper(), "sales": 0, "refunds": 0, "payers": set(),
+             "first_payers": set()},
+        )  # fmt: skip
+
+    for row in sold.annotate(is_repeat=Exists(earlier)).values(
+        "currency", "user_id", "price_cents", "is_repeat"
+    ):
+        target = bucket(row["currency"])
+        target["sales"] += int(row["price_cents"])
+        target["payers"].add(row["user_id"])
+        if not row["is_repeat"]:
+            target["first_payers"].add(row["user_id"])
+    refunds = (
+        money.filter(status=PurchaseStatus.REFUNDED, refunded_at__gte=since, refunded_at__lt=until)
+        .values("currency")
+        .annotate(cents=Sum("price_cents"))
+    )
+    for row in refunds:
+        bucket(row["currency"])["refunds"] += int(row["cents"] or 0)
+    return [
+        {**row, "payers": len(row["payers"]), "first_payers": len(row["first_payers"])}
+        for row in figures.values()
     ]

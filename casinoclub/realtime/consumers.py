@@ -35,6 +35,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.serializers import ProfileSerializer
+from analytics.services.activity import activity_session_start
 from casinoclub.jsonparse import InvalidJSON, json_loads_limited
 
 from .auth import (
@@ -104,6 +105,8 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
         self.user_id = user_id  # from here on disconnect() leaves the group
         ws_active_connections.inc()
         await _presence(presence_touch, user_id)
+        # one more app session today, and the player counts as active (analytics)
+        await database_sync_to_async(activity_session_start)(user_id)
         self.auth_checked_at = time.monotonic()
         self.auth_expires_at = await self._credentials_end()
         last_seq, profile = await database_sync_to_async(_snapshot)(user)

@@ -604,3 +604,22 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# Analytics (docs/decisions/0235-analytics-app.md): activity from every authenticated request and
+# socket, daily rollups by a beat job (today so far and ANALYTICS_ROLLUP_DAYS_BACK days before it,
+# every ANALYTICS_ROLLUP_MINUTES minutes); pages read only the rollups.
+INSTALLED_APPS.append("analytics")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "analytics.middleware.ActivityMiddleware",
+)
+ANALYTICS_ROLLUP_MINUTES = max(1, env.int("ANALYTICS_ROLLUP_MINUTES", default=15))
+ANALYTICS_ROLLUP_DAYS_BACK = max(1, env.int("ANALYTICS_ROLLUP_DAYS_BACK", default=2))
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "analytics-rollup": {
+            "task": "analytics.tasks.analytics_rollup_task",
+            "schedule": timedelta(minutes=ANALYTICS_ROLLUP_MINUTES),
+        },
+    }
+)

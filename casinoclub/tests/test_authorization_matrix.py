@@ -466,6 +466,8 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "admin:liveops_playermetrics_recompute": {
         "POST": Rule(admin_page(303, ECONOMY), body=EMPTY, form=True)
     },
+    # The analytics dashboards: analytics.view_analytics (the economy role).
+    "admin:analytics_dashboard": {"GET": Rule(admin_page(200, ECONOMY))},
     # The player page: every staff role that may view users; each action its own permission
     # (a note: support and economy; a view-only account may not write one). An empty note: the
     # permitted get the page again with the error (400), the rest 403, nothing is written.

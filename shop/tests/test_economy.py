@@ -4,6 +4,9 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.roles import ECONOMY
+from accounts.tests.factories import UserFactory
+from analytics.services.activity import activity_record
+from analytics.services.rollups import analytics_rollup_day
 from games.tests.factories import funded_player
 from shop import economy, services
 from shop.models import Purchase
@@ -19,6 +22,11 @@ def test_economy_daily_adds_up_the_ledger_and_revenue():
     services.shop_buy(player, "pack")  # +5000 purchase_credit, revenue 4900
     services.shop_buy(player, "hat")  # -300 shop_purchase
     today = timezone.localdate()
+    # and a second player who signed in today but moved no gold; the day is rolled up
+    idle = UserFactory()
+    activity_record(player.pk)
+    activity_record(idle.pk)
+    analytics_rollup_day(today)
 
     data = economy.economy_daily(today, today)
 
@@ -28,7 +36,8 @@ def test_economy_daily_adds_up_the_ledger_and_revenue():
     assert day["by_reason"]["purchase_credit"] == {"minted": 5000, "burned": 0}
     assert day["by_reason"]["shop_purchase"] == {"minted": 0, "burned": 300}
     assert day["revenue_cents"] == 4900
-    assert day["active_players"] == 1
+    # active players are the analytics DAU: everyone active, not only who moved gold
+    assert day["active_players"] == 2
     assert data["circulation"] == 5700
     assert data["net"] == 5700
 

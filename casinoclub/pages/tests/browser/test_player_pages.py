@@ -507,6 +507,7 @@ ADMIN_PAGES = [
     "/admin/accounts/invitecode/add/",
     "/admin/shop/purchase/economy/",
     "/admin/calendar/",
+    "/admin/analytics/",
     "/admin/games/gameconfig/",
     "/admin/games/gameconfig/draft/slot/",
     "/admin/games/gameconfig/draft/gacha/",
@@ -1075,6 +1076,8 @@ def test_the_bell_counts_unread_notifications_live_and_a_claimed_campaign_reward
     expect(bell).to_have_attribute("aria-label", "Notifications")
     assert ledger_after(player.pk, 0)[-1] == ("campaign_reward", 500)
     assert LedgerEntry.objects.filter(wallet_id=player.pk, reason="campaign_reward").count() == 1
+
+
 def test_a_forgotten_password_is_reset_through_the_mailed_link_which_works_once(
     open_context: Callable[..., BrowserContext], mailbox: Any
 ) -> None:
