@@ -178,6 +178,30 @@ class CrashCashoutView(APIView):
         )
 
 
+class CrashStateView(APIView):
+    """The live round (or the last one until the next opens), its bets and the last 20 busts."""
+
+    @extend_schema(
+        responses={200: serializers.CrashStateSerializer}, operation_id="games_crash_state"
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.crash_state_get())
+
+
+class CrashRoundView(APIView):
+    """A finished shared round: its hash, the link it hashes to, the salt and every bet."""
+
+    @extend_schema(
+        responses={200: serializers.CrashRoundDetailSerializer, **error_responses(404)},
+        operation_id="games_crash_round",
+    )
+    def get(self, request: Request, crash_round_id: int) -> Response:
+        detail = selectors.crash_round_detail_get(crash_round_id)
+        if detail is None:
+            raise NotFound("No such finished crash round.")
+        return Response(detail)
+
+
 class PlayLimitsView(APIView):
     @extend_schema(responses={200: serializers.PlayLimitsSerializer}, operation_id="games_limits")
     def get(self, request: Request) -> Response:
