@@ -279,9 +279,15 @@ class RoundVerificationSerializer(serializers.Serializer):
 
     round_id = serializers.IntegerField()
     game = serializers.CharField()
-    nonce = serializers.IntegerField()
-    client_seed = serializers.CharField()
-    server_seed_hash = serializers.CharField()
+    nonce = serializers.IntegerField(allow_null=True, help_text="null for a crash bet")
+    client_seed = serializers.CharField(allow_null=True, help_text="null for a crash bet")
+    server_seed_hash = serializers.CharField(allow_null=True, help_text="null for a crash bet")
+    crash_round_id = serializers.IntegerField(required=False, help_text="crash: the shared round")
+    hash = serializers.CharField(required=False, help_text="crash: the round's chain hash")
+    previous_hash = serializers.CharField(
+        required=False, help_text="crash: sha256(hash) must equal it (previous round / terminal)"
+    )
+    salt = serializers.CharField(required=False, help_text="crash: the chain's salt")
     config_version = serializers.IntegerField()
     config = EngineConfigSerializer()
     revealed = serializers.BooleanField()

@@ -919,6 +919,8 @@ def crash_bet(user: User, bet: Any, auto_cashout_x100: int | None) -> GameRound:
     cashes out or at the bust. Raises ``BetOutOfRange``, ``InvalidCashoutTarget``,
     ``CrashBettingClosed``, ``CrashAlreadyBet``, ``CrashRoundExposureFull``, ``PlayBlocked``,
     ``DailyLimitReached``, ``InsufficientFunds``."""
+    if auto_cashout_x100 is not None and auto_cashout_x100 < 101:
+        raise exceptions.InvalidCashoutTarget()
     with transaction.atomic():
         now = timezone.now()
         round_ = (
