@@ -478,6 +478,12 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "logout": {"POST": Rule(everyone(302), form=True)},
     "play-slot": {"GET": Rule(player_page())},
     "play-crash": {"GET": Rule(player_page())},
+    "play-crash-round": {
+        "GET": Rule(
+            player_page(),
+            kwargs=lambda world: {"crash_round_id": world.crash_finished_round_id},
+        )
+    },
     "play-gacha": {"GET": Rule(player_page())},
     "play-rps": {"GET": Rule(player_page())},
     "shop": {"GET": Rule(player_page())},
