@@ -199,3 +199,14 @@ def test_prices_are_shown_in_the_currency_s_own_minor_unit(cents, currency, show
     from casinoclub.pages.templatetags.pages_extras import money
 
     assert money(cents, currency) == shown
+
+
+@pytest.mark.django_db
+def test_the_crash_page_reads_in_korean(page_client):
+    page_client.cookies["django_language"] = "ko"
+
+    html = page_client.get("/play/crash/").content.decode()
+
+    assert "이번 라운드 플레이어" in html
+    assert "최근 버스트 20개" in html
+    assert "하우스 엣지는 1.0%입니다." in html
