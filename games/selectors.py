@@ -419,7 +419,12 @@ def crash_busts_recent(limit: int = 20) -> list[dict[str, Any]]:
         .values_list("pk", "crash_x100", "hash", "ended_at")[:limit]
     )
     return [
-        {"id": pk, "crash_point": crash / 100, "hash": link, "ended_at": ended.isoformat()}
+        {
+            "id": pk,
+            "crash_point": crash / 100,
+            "hash": link,
+            "ended_at": ended.isoformat() if ended else None,  # always set once busted
+        }
         for pk, crash, link, ended in rows
     ]
 

@@ -12,8 +12,11 @@ Invariants:
   active seed, and (seed, nonce) is unique, so no outcome is ever drawn twice;
 - locks are taken in one order in every round (daily counter, seed, stats, wallet: all rows of the
   player's own), so rounds cannot deadlock;
-- a crash point is stored when the bet is placed and never leaves the server before the round is
-  settled; at most one crash round per player is open (partial unique constraint);
+- crash is one shared round (``CrashRound``) whose crash point comes from a hash chain, fixed when
+  the round is made and shown only once it has ended; a player has at most one bet a round
+  (unique constraint); bets lock the round row (exposure, window), cash-outs hold it FOR SHARE
+  and the bust FOR UPDATE, so no cash-out commits after the bust; the bust settles every bet
+  still in with its event in one statement (docs/decisions/0245-0249);
 - a server seed is revealed (rotation) only while no round drawn from it is open: rotation and
   every round lock the seed row first, so the check and the reveal see every round of the seed.
 """

@@ -239,7 +239,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task a killed worker was running is delivered again after the visibility timeout; it must
-# exceed the longest countdown (crash rounds: seconds). Settlement does not wait for it: beat's
+# exceed the longest task countdown. Settlement does not wait for it: beat's
 # sweepers pick up what a lost task left (docs/decisions/0083-worker-loss.md).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600),
