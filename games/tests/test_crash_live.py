@@ -2,11 +2,13 @@
 
 import hashlib
 import hmac
+import io
 import itertools
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from accounts.models import LedgerEntry, Wallet
@@ -14,7 +16,7 @@ from accounts.selectors import ledger_violations
 from accounts.tokens import token_pair_for_user
 from casinoclub.models import DomainEvent
 from games import engine, exceptions, services
-from games.models import CrashPhase, CrashRound, GameRound
+from games.models import CrashChain, CrashChainHash, CrashPhase, CrashRound, GameRound
 from games.tests.crash_helpers import DEV_SALT, chain_where_first_round
 from games.tests.factories import funded_player
 
@@ -346,3 +348,27 @@ def test_maintenance_settles_what_it_can_and_says_what_still_runs():
 
     assert (still_running, after) == (1, 0)
     assert CrashRound.objects.get().phase == CrashPhase.BUSTED
+
+
+@pytest.mark.django_db
+def test_the_chain_command_makes_a_chain_sets_its_salt_once_and_keeps_the_dev_salt_out_of_production(
+    settings,
+):
+    out = io.StringIO()
+    call_command("crash_chain", "create", "--length", "4", stdout=out)
+    chain = CrashChain.objects.get()
+    assert f"terminal hash: {chain.terminal_hash}" in out.getvalue()
+    assert CrashChainHash.objects.filter(chain=chain).count() == 5
+
+    call_command(
+        "crash_chain", "set-salt", str(chain.pk), "--salt", "ab" * 32, "--source", "Bitcoin block 9"
+    )
+    with pytest.raises(CommandError, match="already set"):
+        call_command(
+            "crash_chain", "set-salt", str(chain.pk), "--salt", "cd" * 32, "--source", "other"
+        )
+    settings.ENVIRONMENT = "production"
+    with pytest.raises(CommandError, match="production"):
+        call_command("crash_chain", "dev-chain")
+    chain.refresh_from_db()
+    assert (chain.salt, CrashChain.objects.count()) == ("ab" * 32, 1)

@@ -1,6 +1,6 @@
 """Run the shared crash round: betting window → running → bust → next (docs/decisions/0247).
 
-    manage.py run_crash_loop [--once]
+    manage.py run_crash_loop [--once] [--heartbeat PATH]
 
 One loop leads at a time: it holds a PostgreSQL session advisory lock on a connection of its own.
 A second instance is a standby: it polls the lock every CRASH_STANDBY_POLL_SECONDS and leads as
@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -47,9 +48,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="take over, one step, exit")
+        parser.add_argument(
+            "--heartbeat", help="touch this file at every step, leading or standing by"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.stopping = False
+        self.heartbeat = Path(options["heartbeat"]) if options["heartbeat"] else None
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         lock: psycopg.Connection[Any] | None = None
@@ -101,6 +106,8 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def _sleep(self, seconds: float) -> None:
+        if self.heartbeat is not None:  # the container's health check reads its age
+            self.heartbeat.touch()
         end = time.monotonic() + seconds
         while not self.stopping and time.monotonic() < end:
             time.sleep(min(0.05, end - time.monotonic()) if end > time.monotonic() else 0)
