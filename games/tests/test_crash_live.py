@@ -11,7 +11,8 @@ import time_machine
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from accounts.models import LedgerEntry, Wallet
+from accounts import services as account_services
+from accounts.models import LedgerEntry, LedgerReason, Wallet
 from accounts.selectors import ledger_violations
 from accounts.tokens import token_pair_for_user
 from casinoclub.models import DomainEvent
@@ -372,3 +373,28 @@ def test_the_chain_command_makes_a_chain_sets_its_salt_once_and_keeps_the_dev_sa
         call_command("crash_chain", "dev-chain")
     chain.refresh_from_db()
     assert (chain.salt, CrashChain.objects.count()) == ("ab" * 32, 1)
+
+
+@pytest.mark.django_db
+def test_a_new_leader_returns_the_stake_of_a_private_round_left_open_from_before():
+    # given a private crash round (drawn from the player's seed pair) still open
+    player = funded_player(1000)
+    seed = services.fair_seed_ensure(player.pk)
+    config = services.game_config_current("crash")
+    account_services.wallet_debit(
+        player.pk, 100, reason=LedgerReason.GAME_BET, reference="crash:legacy",
+        idempotency_key="bet:legacy",
+    )  # fmt: skip
+    legacy = GameRound.objects.create(
+        user=player, game="crash", config=config, fair_seed=seed, nonce=0, bet=100,
+        params={"auto_cashout_x100": None}, outcome={"crash_x100": 250}, state="open",
+    )  # fmt: skip
+
+    handled = services.crash_loop_takeover()
+
+    legacy.refresh_from_db()
+    assert handled == 1
+    assert (legacy.state, legacy.payout, legacy.multiplier_x100) == ("settled", 100, 100)
+    assert balance(player) == 1000
+    assert [e["payout"] for e in crash_events()] == [100]
+    assert ledger_violations() == []

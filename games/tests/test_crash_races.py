@@ -162,3 +162,27 @@ def test_cash_outs_racing_the_bust_are_paid_only_before_it_and_never_after():
             assert bet.payout == 0
     _settled_once(round_)
     call_command("check_ledger")
+
+
+def test_two_cash_outs_of_one_bet_at_once_pay_once():
+    chain_where_first_round(lambda crash: crash >= 1000)
+    services.crash_loop_step()
+    player = funded_player(1000)
+    token = token_pair_for_user(player)["access"]
+    bet_id = api(token, "/api/games/crash/bet", {"bet": 100}).json()["round"]["id"]
+    CrashRound.objects.update(betting_ends_at=timezone.now())
+    services.crash_loop_step()
+
+    results = run_together(
+        6, lambda _: api(token, "/api/games/crash/cashout", {"round_id": bet_id})
+    )
+
+    codes = sorted((r.status_code, r.json().get("error", {}).get("code", "")) for r in results)
+    assert codes == [(200, "")] + [(409, "round_settled")] * 5
+    bet = GameRound.objects.get(pk=bet_id)
+    assert (
+        LedgerEntry.objects.filter(wallet_id=player.pk, idempotency_key=f"win:{bet_id}").count()
+        == 1
+    )
+    assert Wallet.objects.get(pk=player.pk).balance == 900 + bet.payout
+    assert ledger_violations() == []
