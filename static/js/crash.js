@@ -17,6 +17,8 @@ const serverNow = () => Date.now() + clockOffset;
 const display = document.querySelector("[data-testid=crash-multiplier]");
 const canvas = document.querySelector("[data-testid=crash-curve]");
 const statusLine = document.querySelector("[data-crash-status]");
+// the countdown ticks outside the live region, so a screen reader hears the phase once
+const countdownLine = document.querySelector("[data-testid=crash-countdown]");
 const form = document.querySelector("form[data-action=crash-bet]");
 const betButton = document.querySelector("[data-testid=crash-bet]");
 const cashoutButton = document.querySelector("[data-testid=crash-cashout]");
@@ -74,13 +76,15 @@ function tick() {
 function countdown() {
   if (!round || round.phase !== "betting") return;
   const seconds = Math.max(0, (Date.parse(round.betting_ends_at) - serverNow()) / 1000);
-  statusLine.textContent = interpolate(gettext("Betting closes in %(seconds)s s."), { seconds: seconds.toFixed(1) }, true);
+  countdownLine.textContent = interpolate(gettext("Betting closes in %(seconds)s s."), { seconds: seconds.toFixed(1) }, true);
+  updateButtons();
   frame = window.setTimeout(countdown, 100);
 }
 
 function stopTimers() {
   window.cancelAnimationFrame(frame);
   window.clearTimeout(frame);
+  countdownLine.textContent = "";
 }
 
 function renderPlayers() {
@@ -117,7 +121,9 @@ function renderBusts() {
 
 function updateButtons() {
   const betting = round && round.phase === "betting" && serverNow() < Date.parse(round.betting_ends_at);
-  betButton.disabled = !betting || Boolean(myBet) || limits.blocked(stake());
+  // busy outside the window: the limits never enable the bet button then
+  limits.busy = !betting || Boolean(myBet);
+  betButton.disabled = limits.busy || limits.blocked(stake());
   cashoutButton.disabled = !(round && round.phase === "running" && myBet && myBet.state === "open");
 }
 
@@ -135,6 +141,7 @@ function show(next) {
     statusLine.textContent = gettext("Waiting for the next round.");
   } else if (round.phase === "betting") {
     display.dataset.state = "betting";
+    if (!myBet) statusLine.textContent = gettext("Betting is open: place your bet.");
     display.textContent = formatMultiplier(100);
     drawCurve(100, 0, false);
     countdown();
@@ -181,9 +188,8 @@ function busted(data) {
       : interpolate(gettext("Busted at %(crash)s: net %(net)s."), { crash: formatMultiplier(Math.round((data.round.crash_point || 1) * 100)), net: formatNet(net) }, true);
     tone(auto ? "win" : "lose");
   }
-  limits.busy = false;
-  limits.render();
   updateButtons();
+  limits.render();
 }
 
 function applyState(data) {
