@@ -78,10 +78,13 @@ async def test_subscribers_see_every_phase_bet_and_cash_out_and_a_late_one_gets_
     assert late_state["round"]["phase"] == "running"
     assert late_state["round"]["started_at"] == round_.started_at.isoformat()
     assert [b["nickname"] for b in late_state["bets"]] == [bettor.nickname]
-    assert [(await late.receive_json_from(timeout=TIMEOUT))["type"] for _ in range(2)] == [
-        "crash_cashout",
-        "crash_busted",
-    ]
+    # (a broadcast the channel layer was still handing out when it joined may come first: the
+    # page ignores what its state already has, decision 0248)
+    late_types: list[str] = []
+    while not late_types or late_types[-1] != "crash_busted":
+        late_types.append((await late.receive_json_from(timeout=TIMEOUT))["type"])
+    assert late_types[-2:] == ["crash_cashout", "crash_busted"]
+    assert set(late_types[:-2]) <= {"crash_betting", "crash_bet", "crash_running"}
     # and a socket that did not subscribe got none of it
     assert await quiet.receive_nothing(timeout=0.3)
     for socket in (watcher, late, quiet):

@@ -127,7 +127,18 @@ function updateButtons() {
   cashoutButton.disabled = !(round && round.phase === "running" && myBet && myBet.state === "open");
 }
 
+const PHASE_ORDER = { betting: 0, running: 1, busted: 2, voided: 2 };
+
+// A phase message older than what the page shows (an earlier round, or an earlier phase of this
+// one, sent just before the page's state was read) changes nothing.
+function isStale(next) {
+  if (!round || !next) return false;
+  if (next.id !== round.id) return next.id < round.id;
+  return PHASE_ORDER[next.phase] < PHASE_ORDER[round.phase];
+}
+
 function show(next) {
+  if (isStale(next)) return;
   const previousId = round ? round.id : null;
   round = next;
   if (round && round.id !== previousId) {
@@ -167,6 +178,7 @@ function show(next) {
 }
 
 function busted(data) {
+  if (isStale(data.round) || (round && round.id === data.round.id && PHASE_ORDER[round.phase] === 2)) return;
   show(data.round);
   for (const auto of data.auto_cashouts || []) {
     const player = players.find((row) => row.nickname === auto.nickname);
@@ -205,6 +217,7 @@ store.on("group_state", (message) => {
   if (message.group === "crash") applyState(message.data);
 });
 store.on("crash_betting", (message) => {
+  if (isStale(message.data.round) || (round && message.data.round.id === round.id)) return;
   players = [];
   renderPlayers();
   show(message.data.round);
