@@ -16,6 +16,7 @@ Printed (one JSON line, appended to ``bench/results/crash_live.jsonl``):
   watchers) / that arrived; ``missing_by_type`` when they differ;
 - ``latency_ms`` p50/p99/max: from the message's ``timestamp`` (set in the transaction that made
   it, just before commit) to its arrival, on this machine's one clock (goal p99 <= 50 ms);
+- ``phase_latency_ms``: the same for the betting/running/busted messages alone (not bursts);
 - ``http_ms`` p50/p99 of the bets and cash-outs and their status counts.
 """
 
@@ -130,7 +131,9 @@ class Watchers:
                 if message.get("group") != "crash" or message["type"] == "group_state":
                     continue
                 sent = datetime.fromisoformat(message["timestamp"]).timestamp()
-                arrivals.append((message["type"], message["data"].get("round_id"), arrived - sent))
+                data = message["data"]
+                round_id = data["round"]["id"] if "round" in data else data.get("round_id")
+                arrivals.append((message["type"], round_id, arrived - sent))
                 if message["type"] in PHASES:
                     round_id = message["data"]["round"]["id"]
                     self.phase_event(message["type"]).set()
@@ -154,11 +157,13 @@ async def play(args: argparse.Namespace, players: rest.Players, daphne: int, web
     statuses: Counter[str] = Counter()
     loop = asyncio.get_running_loop()
     pool = ThreadPoolExecutor(max_workers=64)
+    measured: set[int] = set()
     for number in range(args.rounds):
         watchers.phase_seen.pop(("crash_betting", 0), None)
         betting = watchers.phase_event("crash_betting")
         await asyncio.wait_for(betting.wait(), timeout=60)
         round_id = watchers.last_round["id"]
+        measured.add(round_id)
         log(f"crash bench: round {round_id} ({number + 1}/{args.rounds}) takes bets")
         bets = await asyncio.gather(
             *(
@@ -198,9 +203,19 @@ async def play(args: argparse.Namespace, players: rest.Players, daphne: int, web
         expected_per_socket += 3 + len(placed) + sum(1 for s, _, _ in cashouts if s == 200)
     await asyncio.sleep(2)  # the last messages in flight
     pool.shutdown()
-    latencies = [delay * 1000 for arrivals in watchers.arrivals for _, _, delay in arrivals]
-    delivered = sum(len(arrivals) for arrivals in watchers.arrivals)
-    by_type = Counter(kind for arrivals in watchers.arrivals for kind, _, _ in arrivals)
+    # only the measured rounds: the sockets also see the round running when they opened
+    counted = [
+        [(kind, delay) for kind, round_id, delay in arrivals if round_id in measured]
+        for arrivals in watchers.arrivals
+    ]
+    latencies = [delay * 1000 for arrivals in counted for _, delay in arrivals]
+    # the phase messages come one at a time; bets and cash-outs come in bursts of a round's
+    # bettors, each to every watcher (the client's one event loop reads them in turn too)
+    phase_latencies = [
+        delay * 1000 for arrivals in counted for kind, delay in arrivals if kind in PHASES
+    ]
+    delivered = sum(len(arrivals) for arrivals in counted)
+    by_type = Counter(kind for arrivals in counted for kind, _ in arrivals)
     await watchers.close()
     return {
         "watchers": len(watchers.sockets),
@@ -214,6 +229,10 @@ async def play(args: argparse.Namespace, players: rest.Players, daphne: int, web
             "p50": round(percentile(latencies, 0.50), 1),
             "p99": round(percentile(latencies, 0.99), 1),
             "max": round(max(latencies, default=float("nan")), 1),
+        },
+        "phase_latency_ms": {
+            "p50": round(percentile(phase_latencies, 0.50), 1),
+            "p99": round(percentile(phase_latencies, 0.99), 1),
         },
         "http_ms": {
             "p50": round(percentile(http_ms, 0.50), 1),

@@ -274,9 +274,9 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(message)
 
     async def realtime_broadcast(self, event: dict[str, Any]) -> None:
-        """A public group's message (``services.realtime_broadcast``), as it was sent."""
-        if event["message"]["group"] in self.public_groups:
-            await self.send_json(event["message"])
+        """A public group's message (``services.realtime_broadcast``), already JSON-encoded."""
+        if event["group"] in self.public_groups:
+            await self.send(text_data=event["text"])
 
     async def realtime_messages(self, event: dict[str, Any]) -> None:
         """Live messages of one commit from ``services`` (group ``user.<id>``), in seq order."""

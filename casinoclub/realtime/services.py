@@ -96,7 +96,12 @@ def _broadcast_send(message: Broadcast) -> None:
         _sender.run(
             layer.group_send(
                 public_group_channel_name(message["group"]),
-                {"type": "realtime.broadcast", "message": message},
+                # encoded once here, not once per socket: a round's message reaches every watcher
+                {
+                    "type": "realtime.broadcast",
+                    "group": message["group"],
+                    "text": json.dumps(message),
+                },
             ),
             timeout=SEND_TIMEOUT_SECONDS,
         )
