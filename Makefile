@@ -11,7 +11,8 @@ LINT_ENV := DJANGO_SETTINGS_MODULE=casinoclub.settings.test DATABASE_URL=postgre
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 PROMTOOL ?= $(shell command -v promtool || echo .tools/promtool)
 
-.PHONY: run urls test lint format schema install clean-data bench bench-realtime bench-spin bench-buy bench-analytics
+.PHONY: run urls test lint format schema install clean-data bench bench-realtime bench-spin bench-buy \
+	bench-analytics bench-crash
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,6 +63,10 @@ bench: $(STAMP)
 
 bench-realtime: $(STAMP)
 	$(PY) bench/run.py --only sockets --players 1000 $(BENCH_ARGS)
+
+# The shared crash round: 1,000 watching sockets, 200 bettors a round (bench/crash_live.py)
+bench-crash: $(STAMP)
+	$(PY) bench/crash_live.py $(BENCH_ARGS)
 
 bench-spin: $(STAMP)
 	$(PY) bench/spin.py $(BENCH_ARGS)

@@ -83,10 +83,10 @@ def generate(
                 "INSERT INTO accounts_user (password, last_login, is_superuser, site_id, nickname, "
                 "phone_number, rank, vip_points, level, experience, is_active, banned_until, "
                 "is_staff, level_rewards_paid_through, date_joined, birth_date, email, "
-                "email_verified_at, token_version, revoked_sessions, invite_code_id) "
+                "email_verified_at, language, token_version, revoked_sessions, invite_code_id) "
                 "SELECT '!', NULL, false, %s || n, 'g' || %s || n, %s || n, 'standard', 0, 1, 0, "
                 "true, NULL, false, 1, %s + random() * %s * interval '1 second', NULL, '', NULL, "
-                "0, '{}'::jsonb, NULL FROM generate_series(1, %s) AS n RETURNING id",
+                "'', 0, '{}'::jsonb, NULL FROM generate_series(1, %s) AS n RETURNING id",
                 [f"gen{tag}-", tag, f"+8{tag}", signup_from, signup_span, players],
             )
             ids = [row[0] for row in cursor.fetchall()]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterable
 from typing import Any, Literal, get_args
 
 from django.conf import settings
@@ -120,3 +121,11 @@ def domain_event_row(
         "%s, %s, %s::jsonb, %s, pg_current_xact_id()::text::bigint",
         [event_type, user_id, json.dumps(payload, cls=DjangoJSONEncoder), timezone.now()],
     )
+
+
+def domain_events_appended(user_ids: Iterable[int]) -> None:
+    """A set-based statement appended events of these players (the columns of
+    ``domain_event_row``, one row per fact, in the transaction that made them true): ask their
+    partitions' projections to run after the commit, once per partition."""
+    for partition in sorted({user_partition(user_id) for user_id in user_ids}):
+        transaction.on_commit(functools.partial(projections_kick, partition))

@@ -3,7 +3,7 @@
 The change that wants a task has already committed when the task is sent, so a broker error must
 not become the caller's error (a 500 for a spin that happened). ``task_enqueue_after_commit`` logs
 the failure and counts it in ``task_enqueue_failures_total``; every task sent this way is either
-re-derived by a beat sweeper from PostgreSQL (crash rounds: ``crash_rounds_settle_due_task``) or
+re-derived by a beat sweeper from PostgreSQL or
 best-effort by design (telemetry batches, a staff import the admin page can confirm again), see
 docs/decisions/0081-task-enqueue-without-redis.md.
 """

@@ -19,8 +19,9 @@ from games.services import round_outcome_public
 
 __all__ = ["GameConfigAdmin"]  # registered in games.admin_config: the reviewed configuration
 
-# Drawn from (or holding) a server seed that may still be secret: never shown or filtered on.
-SECRET_ROUND_FIELDS = frozenset({"outcome", "fair_seed"})
+# Drawn from (or holding) a server seed that may still be secret: never shown or filtered on;
+# a crash bet's shared round holds its crash point and hash until it busts (never filtered on).
+SECRET_ROUND_FIELDS = frozenset({"outcome", "fair_seed", "crash_round"})
 
 
 @admin.register(GameRound)

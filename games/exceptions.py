@@ -79,3 +79,44 @@ class GameConfigSecondApproverRequired(ApplicationError):
 class GameConfigActivationInvalid(ApplicationError):
     code = "game_config_activation_invalid"
     message = "That activation is not possible."
+
+
+class CrashBettingClosed(ApplicationError):
+    """A crash bet outside the shared round's betting window."""
+
+    code = "betting_closed"
+    status_code = status.HTTP_409_CONFLICT
+    message = "Bets are taken only while the next crash round's betting window is open."
+
+
+class CrashAlreadyBet(ApplicationError):
+    code = "already_bet"
+    status_code = status.HTTP_409_CONFLICT
+    message = "You already have a bet in this crash round."
+
+
+class CrashRoundExposureFull(ApplicationError):
+    """The bet would let the round pay more than CRASH_ROUND_EXPOSURE_CAP."""
+
+    code = "round_exposure_full"
+    status_code = status.HTTP_409_CONFLICT
+    message = "This round takes no more bets of that size: try a lower bet or auto cash-out."
+
+
+class CrashRoundNotRunning(ApplicationError):
+    code = "round_not_running"
+    status_code = status.HTTP_409_CONFLICT
+    message = "The round has not started yet: cash out once the multiplier is rising."
+
+
+class CrashRoundBusted(ApplicationError):
+    """A cash-out at or after the bust moment (judged on the server clock)."""
+
+    code = "round_busted"
+    status_code = status.HTTP_409_CONFLICT
+    message = "Too late: the round busted."
+
+
+class CrashChainInvalid(ApplicationError):
+    code = "crash_chain_invalid"
+    message = "That is not possible for this crash chain."

@@ -114,6 +114,87 @@ class FairSeed(models.Model):
         return f"seed {self.server_seed_hash[:12]}… of user {self.user_id}"
 
 
+class CrashChain(models.Model):
+    """A hash chain made in advance for the shared crash round (docs/fairness.md).
+
+    ``terminal_hash`` is published when the chain is made; ``salt`` is set once, afterwards, from
+    the public value named in ``salt_source`` (a future Bitcoin block's hash). Rounds are played
+    only on a chain whose salt is set."""
+
+    length = models.PositiveIntegerField()
+    terminal_hash = models.CharField(max_length=64, unique=True)
+    salt = models.CharField(max_length=128, blank=True)
+    salt_source = models.CharField(max_length=200, blank=True)
+    salt_set_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"crash chain {self.pk} ({self.length} rounds, {self.terminal_hash[:12]}…)"
+
+
+class CrashChainHash(models.Model):
+    """One link of a chain: ``position`` k is the hash the chain's round k plays (k = 1 … N);
+    position 0 is the terminal hash. Secret until its round is revealed."""
+
+    chain = models.ForeignKey(CrashChain, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "position"], name="crash_chain_hash_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"chain {self.chain_id} position {self.position}"
+
+
+class CrashPhase(models.TextChoices):
+    BETTING = "betting", "Betting"
+    RUNNING = "running", "Running"
+    BUSTED = "busted", "Busted"
+    VOIDED = "voided", "Voided"
+
+
+class CrashRound(models.Model):
+    """The one crash round everyone plays: its chain link, phase and the times that drive it.
+
+    ``hash`` and ``crash_x100`` are fixed when the round is made and shown only once it busted
+    (or was voided). ``bust_at`` = ``started_at`` + the time the curve takes to reach the crash
+    point, so any process can judge a cash-out on the server clock without asking the loop."""
+
+    chain = models.ForeignKey(CrashChain, on_delete=models.PROTECT, related_name="rounds")
+    position = models.PositiveIntegerField()
+    hash = models.CharField(max_length=64)
+    crash_x100 = models.IntegerField()
+    config = models.ForeignKey(GameConfig, on_delete=models.PROTECT, related_name="+")
+    phase = models.CharField(max_length=8, choices=CrashPhase.choices, default=CrashPhase.BETTING)
+    betting_ends_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    bust_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # The most the round can still pay: the sum of bet x (auto cash-out or the game's maximum
+    # multiplier) over its bets, checked against CRASH_ROUND_EXPOSURE_CAP at every bet.
+    exposure = models.BigIntegerField(default=0)
+    bets_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "position"], name="crash_round_chain_unique"),
+            # one round at a time is betting or running, whichever process made it
+            models.UniqueConstraint(
+                models.Value(True),
+                condition=models.Q(phase__in=["betting", "running"]),
+                name="crash_round_one_live",
+            ),
+        ]
+        indexes = [models.Index(fields=["-id"], name="crash_round_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"crash round {self.pk} ({self.phase})"
+
+
 class RoundState(models.TextChoices):
     OPEN = "open", "Open"
     SETTLED = "settled", "Settled"
@@ -125,8 +206,15 @@ class GameRound(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     game = models.CharField(max_length=8, choices=Game.choices)
     config = models.ForeignKey(GameConfig, on_delete=models.PROTECT, related_name="+")
-    fair_seed = models.ForeignKey(FairSeed, on_delete=models.PROTECT, related_name="rounds")
-    nonce = models.BigIntegerField()
+    # Slot, RPS and gacha rounds draw from the player's seed pair; a crash bet has neither and
+    # belongs to the shared crash round instead (its outcome comes from the hash chain).
+    fair_seed = models.ForeignKey(
+        FairSeed, null=True, blank=True, on_delete=models.PROTECT, related_name="rounds"
+    )
+    nonce = models.BigIntegerField(null=True, blank=True)
+    crash_round = models.ForeignKey(
+        "CrashRound", null=True, blank=True, on_delete=models.PROTECT, related_name="bets"
+    )
     bet = models.BigIntegerField()
     payout = models.BigIntegerField(default=0)
     multiplier_x100 = models.IntegerField(default=0)
@@ -157,6 +245,18 @@ class GameRound(models.Model):
                 fields=["user", "game"],
                 condition=models.Q(state="open"),
                 name="game_round_one_open_per_game",
+            ),
+            models.UniqueConstraint(
+                fields=["crash_round", "user"],
+                condition=models.Q(crash_round__isnull=False),
+                name="game_round_one_bet_per_crash_round",
+            ),
+            models.CheckConstraint(
+                # a crash bet of the shared round, or a round drawn from a seed pair (every other
+                # game, and the private crash rounds played before the shared round)
+                condition=models.Q(game="crash", crash_round__isnull=False, fair_seed__isnull=True)
+                | models.Q(crash_round__isnull=True, fair_seed__isnull=False, nonce__isnull=False),
+                name="game_round_fairness_source",
             ),
         ]
         indexes = [

@@ -18,6 +18,9 @@ from accounts.selectors import equipped_for_users, item_names, play_block_get
 from games import engine
 from games.defaults import DAILY_LIMITS, default_engine
 from games.models import (
+    CrashChainHash,
+    CrashPhase,
+    CrashRound,
     DailyPlayCount,
     FairSeed,
     Game,
@@ -382,3 +385,107 @@ def rounds_for_export(user: Any) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# ---------------------------------------------------------------- crash: the shared round
+
+
+def crash_round_public(round_: CrashRound) -> dict[str, Any]:
+    """A shared round as anyone may see it: its hash and crash point only once it has ended."""
+    crash = engine_config(round_.config)
+    ended = round_.phase in (CrashPhase.BUSTED, CrashPhase.VOIDED)
+    return {
+        "id": round_.pk,
+        "phase": round_.phase,
+        "chain_id": round_.chain_id,
+        "position": round_.position,
+        "betting_ends_at": round_.betting_ends_at.isoformat(),
+        "started_at": round_.started_at.isoformat() if round_.started_at else None,
+        "ended_at": round_.ended_at.isoformat() if round_.ended_at else None,
+        "growth_per_ms": crash.growth_per_ms,
+        "max_multiplier": crash.max_multiplier_x100 / 100,
+        "crash_point": round_.crash_x100 / 100 if ended else None,
+        "hash": round_.hash if ended else None,
+        "bets_count": round_.bets_count,
+    }
+
+
+def _crash_bets_public(round_id: int) -> list[dict[str, Any]]:
+    """The round's bets, largest first: nickname, amount, cash-out (null until cashed out)."""
+    rows = (
+        GameRound.objects.filter(crash_round_id=round_id)
+        .order_by("-bet", "pk")
+        .values_list("user__nickname", "bet", "params", "state", "outcome", "payout")
+    )
+    return [
+        {
+            "nickname": nickname,
+            "amount": bet,
+            "auto_cashout": (
+                None
+                if params.get("auto_cashout_x100") is None
+                else params["auto_cashout_x100"] / 100
+            ),
+            "cashout": (
+                outcome["cashout_x100"] / 100 if outcome.get("cashout_x100") is not None else None
+            ),
+            "win": payout,
+            "state": state,
+        }
+        for nickname, bet, params, state, outcome, payout in rows
+    ]
+
+
+def crash_busts_recent(limit: int = 20) -> list[dict[str, Any]]:
+    """The last ``limit`` busted rounds, newest first: id, crash point, hash, time."""
+    rows = (
+        CrashRound.objects.filter(phase=CrashPhase.BUSTED)
+        .order_by("-pk")
+        .values_list("pk", "crash_x100", "hash", "ended_at")[:limit]
+    )
+    return [
+        {
+            "id": pk,
+            "crash_point": crash / 100,
+            "hash": link,
+            "ended_at": ended.isoformat() if ended else None,  # always set once busted
+        }
+        for pk, crash, link, ended in rows
+    ]
+
+
+def crash_state_get() -> dict[str, Any]:
+    """What the crash page and a new socket subscriber start from: the live round (or the last
+    one while the next has not opened), its bets, the last 20 busts and the server's clock."""
+    round_ = CrashRound.objects.select_related("config").order_by("-pk").first()
+    return {
+        "server_time": timezone.now().isoformat(),
+        "round": crash_round_public(round_) if round_ is not None else None,
+        "bets": _crash_bets_public(round_.pk) if round_ is not None else [],
+        "busts": crash_busts_recent(),
+    }
+
+
+def crash_round_detail_get(round_id: int) -> dict[str, Any] | None:
+    """A finished shared round with what verifies it (hash, the link it hashes to, the salt) and
+    every bet; None for an unknown round or one still betting or running."""
+    round_ = (
+        CrashRound.objects.select_related("config", "chain")
+        .filter(pk=round_id, phase__in=[CrashPhase.BUSTED, CrashPhase.VOIDED])
+        .first()
+    )
+    if round_ is None:
+        return None
+    previous = CrashChainHash.objects.filter(
+        chain_id=round_.chain_id, position=round_.position - 1
+    ).values_list("hash", flat=True)
+    crash = engine_config(round_.config)
+    return {
+        **crash_round_public(round_),
+        "previous_hash": previous.first(),
+        "terminal_hash": round_.chain.terminal_hash,
+        "salt": round_.chain.salt,
+        "salt_source": round_.chain.salt_source,
+        "house_edge_bp": crash.house_edge_bp,
+        "bets": _crash_bets_public(round_.pk),
+    }

@@ -25,7 +25,57 @@ class CrashBetInputSerializer(BetInputSerializer):
 
 
 class CrashCashoutInputSerializer(StrictSerializer):
-    round_id = StrictIntegerField(min_value=1)
+    round_id = StrictIntegerField(min_value=1, help_text="The bet's id (``round.id`` of the bet).")
+
+
+class CrashBetPublicSerializer(serializers.Serializer):
+    nickname = serializers.CharField()
+    amount = serializers.IntegerField()
+    auto_cashout = serializers.FloatField(allow_null=True)
+    cashout = serializers.FloatField(allow_null=True, help_text="The multiplier cashed out at.")
+    win = serializers.IntegerField()
+    state = serializers.CharField()
+
+
+class CrashRoundPublicSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    phase = serializers.ChoiceField(choices=["betting", "running", "busted", "voided"])
+    chain_id = serializers.IntegerField()
+    position = serializers.IntegerField(help_text="The round's place in its chain (1 = first).")
+    betting_ends_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    growth_per_ms = serializers.FloatField(help_text="multiplier = e^(growth_per_ms * ms)")
+    max_multiplier = serializers.FloatField()
+    crash_point = serializers.FloatField(allow_null=True, help_text="Shown once it has ended.")
+    hash = serializers.CharField(allow_null=True, help_text="Shown once it has ended.")
+    bets_count = serializers.IntegerField()
+
+
+class CrashRoundDetailSerializer(CrashRoundPublicSerializer):
+    previous_hash = serializers.CharField(
+        allow_null=True,
+        help_text="The hash sha256(hash) must equal: the previous round's, or the terminal hash.",
+    )
+    terminal_hash = serializers.CharField()
+    salt = serializers.CharField()
+    salt_source = serializers.CharField()
+    house_edge_bp = serializers.IntegerField()
+    bets = CrashBetPublicSerializer(many=True)
+
+
+class CrashBustSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    crash_point = serializers.FloatField()
+    hash = serializers.CharField()
+    ended_at = serializers.DateTimeField()
+
+
+class CrashStateSerializer(serializers.Serializer):
+    server_time = serializers.DateTimeField()
+    round = CrashRoundPublicSerializer(allow_null=True)
+    bets = CrashBetPublicSerializer(many=True)
+    busts = CrashBustSerializer(many=True, help_text="The last 20 busted rounds, newest first.")
 
 
 class RotateInputSerializer(StrictSerializer):
@@ -229,9 +279,15 @@ class RoundVerificationSerializer(serializers.Serializer):
 
     round_id = serializers.IntegerField()
     game = serializers.CharField()
-    nonce = serializers.IntegerField()
-    client_seed = serializers.CharField()
-    server_seed_hash = serializers.CharField()
+    nonce = serializers.IntegerField(allow_null=True, help_text="null for a crash bet")
+    client_seed = serializers.CharField(allow_null=True, help_text="null for a crash bet")
+    server_seed_hash = serializers.CharField(allow_null=True, help_text="null for a crash bet")
+    crash_round_id = serializers.IntegerField(required=False, help_text="crash: the shared round")
+    hash = serializers.CharField(required=False, help_text="crash: the round's chain hash")
+    previous_hash = serializers.CharField(
+        required=False, help_text="crash: sha256(hash) must equal it (previous round / terminal)"
+    )
+    salt = serializers.CharField(required=False, help_text="crash: the chain's salt")
     config_version = serializers.IntegerField()
     config = EngineConfigSerializer()
     revealed = serializers.BooleanField()
@@ -256,9 +312,12 @@ class RoundSerializer(serializers.Serializer):
     multiplier = serializers.FloatField()
     outcome = RoundOutcomeSerializer()
     params = RoundParamsSerializer()
-    nonce = serializers.IntegerField()
-    server_seed_hash = serializers.CharField()
-    client_seed = serializers.CharField()
+    nonce = serializers.IntegerField(allow_null=True, help_text="null for a crash bet")
+    server_seed_hash = serializers.CharField(allow_null=True, help_text="null for a crash bet")
+    client_seed = serializers.CharField(allow_null=True, help_text="null for a crash bet")
+    crash_round_id = serializers.IntegerField(
+        allow_null=True, help_text="crash: the shared round of the bet (GET crash/rounds/{id})"
+    )
     config_version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     settled_at = serializers.DateTimeField(allow_null=True)

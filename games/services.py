@@ -12,8 +12,11 @@ Invariants:
   active seed, and (seed, nonce) is unique, so no outcome is ever drawn twice;
 - locks are taken in one order in every round (daily counter, seed, stats, wallet: all rows of the
   player's own), so rounds cannot deadlock;
-- a crash point is stored when the bet is placed and never leaves the server before the round is
-  settled; at most one crash round per player is open (partial unique constraint);
+- crash is one shared round (``CrashRound``) whose crash point comes from a hash chain, fixed when
+  the round is made and shown only once it has ended; a player has at most one bet a round
+  (unique constraint); bets lock the round row (exposure, window), cash-outs hold it FOR SHARE
+  and the bust FOR UPDATE, so no cash-out commits after the bust; the bust settles every bet
+  still in with its event in one statement (docs/decisions/0245-0249);
 - a server seed is revealed (rotation) only while no round drawn from it is open: rotation and
   every round lock the seed row first, so the check and the reveal see every round of the seed.
 """
@@ -26,7 +29,9 @@ from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Max
 from django.db.utils import IntegrityError
 from django.utils import timezone
 
@@ -37,7 +42,6 @@ from accounts.services import (
     wallet_credit,
     wallet_debit,
     wallet_settle_round,
-    wallets_lock,
 )
 from accounts.services.responsible import (
     play_allowed_check,
@@ -45,10 +49,15 @@ from accounts.services.responsible import (
     play_gate_sql,
 )
 from casinoclub import domain_events
-from casinoclub.queueing import task_enqueue_after_commit
-from casinoclub.realtime.services import realtime_publish
+from casinoclub.eventlog import domain_events_appended
+from casinoclub.operations import maintenance_get
+from casinoclub.realtime.services import realtime_broadcast, realtime_publish
 from games import engine, exceptions, metrics
 from games.models import (
+    CrashChain,
+    CrashChainHash,
+    CrashPhase,
+    CrashRound,
     FairSeed,
     Game,
     GameConfig,
@@ -58,6 +67,7 @@ from games.models import (
     RoundState,
 )
 from games.selectors import (
+    crash_round_public,
     daily_reset_at,
     engine_config,
     engine_config_by_id,
@@ -148,8 +158,6 @@ def _seed_open_rounds_settle_or_refuse(seed: FairSeed) -> None:
         .order_by("pk")
     )
     for open_round in open_rounds:
-        if open_round.game == Game.CRASH and _crash_settle_if_due(open_round, timezone.now()):
-            continue
         raise exceptions.SeedInUse(details={"round_id": open_round.pk})
 
 
@@ -246,8 +254,10 @@ def round_public(round_: GameRound) -> dict[str, Any]:
         "outcome": outcome,
         "params": round_.params,
         "nonce": round_.nonce,
-        "server_seed_hash": round_.fair_seed.server_seed_hash,
-        "client_seed": round_.fair_seed.client_seed,
+        # a crash bet draws from the shared round's hash chain, not from the player's seed pair
+        "server_seed_hash": round_.fair_seed.server_seed_hash if round_.fair_seed else None,
+        "client_seed": round_.fair_seed.client_seed if round_.fair_seed else None,
+        "crash_round_id": round_.crash_round_id,
         "config_version": round_.config.version,
         "created_at": round_.created_at.isoformat(),
         "settled_at": round_.settled_at.isoformat() if round_.settled_at else None,
@@ -576,156 +586,484 @@ def gacha_pull(user: User, count: int) -> GameRound:
         return round_
 
 
-# ---------------------------------------------------------------- crash
+# ---------------------------------------------------------------- crash: one shared round
+# docs/decisions/0245-0249. The loop (``manage.py run_crash_loop``, one leader) opens, starts and
+# busts rounds; bets and cash-outs come over HTTP and are judged on the round row and the server
+# clock, so they need the loop only to have started the round. Locks: the round row first (bets
+# and the bust FOR UPDATE, cash-outs FOR SHARE), then the player's rows, wallets in id order.
+
+CRASH_GROUP = "crash"
+CRASH_RECENT_BUSTS = 20
 
 
-def _crash_due_at(round_: GameRound, crash: engine.CrashConfig) -> timedelta:
-    """When the round ends by itself: at its auto cash-out if reached, else when it busts."""
-    crash_x100 = int(round_.outcome["crash_x100"])
-    target = round_.params.get("auto_cashout_x100")
-    end = target if target is not None and target <= crash_x100 else crash_x100
-    return timedelta(milliseconds=engine.elapsed_ms_for_x100(crash, end))
+def _crash_engine(config: GameConfig) -> engine.CrashConfig:
+    crash = engine_config(config)
+    assert isinstance(crash, engine.CrashConfig)
+    return crash
 
 
-def _crash_finish(round_: GameRound, cashout_x100: int | None) -> None:
-    # The wallet before the stats, boards and messages _settle writes, as in every other round
-    # (a bust pays nothing, so no credit would take it first): claims lock it first too.
-    wallets_lock([round_.user_id])
-    crash = engine_config(round_.config)
-    crash_x100 = int(round_.outcome["crash_x100"])
-    paid_x100 = engine.crash_settle(crash, crash_x100, cashout_x100)
-    _settle(
-        round_,
-        paid_x100,
-        round_.bet * paid_x100 // 100,
-        {"crash_x100": crash_x100, "cashout_x100": cashout_x100 if paid_x100 else None},
+@transaction.atomic(durable=True)
+def crash_chain_create(length: int, seed_hex: str | None = None) -> CrashChain:
+    """Make a chain of ``length`` rounds and store every link; returns it (its terminal hash is
+    the commitment to publish). ``seed_hex`` only for tests and the documented dev chain. Not
+    idempotent: every call is a new chain. Raises ``CrashChainInvalid`` for a bad length/seed."""
+    if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= 10_000_000:
+        raise exceptions.CrashChainInvalid(details={"length": "1 to 10,000,000"})
+    seed = seed_hex if seed_hex is not None else engine.chain_seed_new()
+    if not engine.is_hash_hex(seed):
+        raise exceptions.CrashChainInvalid(details={"seed": "64 lowercase hex digits"})
+    hashes = engine.chain_hashes(seed, length)
+    chain = CrashChain.objects.create(length=length, terminal_hash="pending")
+    batch: list[CrashChainHash] = []
+    terminal = ""
+    for index, link in enumerate(hashes):  # chain[i] is played by the chain's round N - i
+        batch.append(CrashChainHash(chain=chain, position=length - index, hash=link))
+        terminal = link
+        if len(batch) >= 5000:
+            CrashChainHash.objects.bulk_create(batch)
+            batch = []
+    CrashChainHash.objects.bulk_create(batch)
+    chain.terminal_hash = terminal
+    chain.save(update_fields=["terminal_hash"])
+    return chain
+
+
+@transaction.atomic(durable=True)
+def crash_chain_salt_set(chain_id: int, salt: str, source: str) -> CrashChain:
+    """Fix the chain's salt, once, after its terminal hash was committed (published): ``salt``
+    is the public value named by ``source`` (e.g. the hash of Bitcoin block N, N announced with
+    the terminal hash). Raises ``CrashChainInvalid`` for an unknown chain, a salt already set, a
+    salt that is not 64 lowercase hex digits or an empty source."""
+    chain = CrashChain.objects.select_for_update().filter(pk=chain_id).first()
+    if chain is None:
+        raise exceptions.CrashChainInvalid(details={"chain": "no such chain"})
+    if chain.salt:
+        raise exceptions.CrashChainInvalid(details={"salt": "already set: it never changes"})
+    if not engine.is_hash_hex(salt):
+        raise exceptions.CrashChainInvalid(details={"salt": "64 lowercase hex digits"})
+    if not source.strip():
+        raise exceptions.CrashChainInvalid(details={"source": "say where the salt comes from"})
+    chain.salt, chain.salt_source, chain.salt_set_at = salt, source.strip(), timezone.now()
+    chain.save(update_fields=["salt", "salt_source", "salt_set_at"])
+    return chain
+
+
+def _crash_chain_playable() -> CrashChain | None:
+    """The oldest chain with its salt set and rounds left to play."""
+    for chain in CrashChain.objects.exclude(salt="").order_by("pk"):
+        played = CrashRound.objects.filter(chain=chain).count()
+        if played < chain.length:
+            return chain
+    return None
+
+
+def _crash_round_open(now: Any) -> CrashRound | None:
+    """Make the next round (betting until now + CRASH_BETTING_SECONDS); None without a chain."""
+    chain = _crash_chain_playable()
+    if chain is None:
+        return None
+    position = (
+        CrashRound.objects.filter(chain=chain).aggregate(top=Max("position"))["top"] or 0
+    ) + 1
+    link = CrashChainHash.objects.get(chain=chain, position=position).hash
+    config = game_config_current(Game.CRASH)
+    round_ = CrashRound.objects.create(
+        chain=chain,
+        position=position,
+        hash=link,
+        crash_x100=engine.chain_crash_point_x100(_crash_engine(config), link, chain.salt),
+        config=config,
+        phase=CrashPhase.BETTING,
+        betting_ends_at=now + timedelta(seconds=settings.CRASH_BETTING_SECONDS),
+        created_at=now,
+    )
+    realtime_broadcast(CRASH_GROUP, "crash_betting", {"round": crash_round_public(round_)})
+    return round_
+
+
+def _crash_round_start(round_: CrashRound, now: Any) -> None:
+    """Betting → running: the curve starts now; ``bust_at`` is when it reaches the crash point."""
+    crash = _crash_engine(round_.config)
+    bust_ms = engine.crash_bust_ms(crash, round_.crash_x100)
+    updated = CrashRound.objects.filter(pk=round_.pk, phase=CrashPhase.BETTING).update(
+        phase=CrashPhase.RUNNING, started_at=now, bust_at=now + timedelta(milliseconds=bust_ms)
+    )
+    if updated:
+        round_.refresh_from_db()
+        realtime_broadcast(CRASH_GROUP, "crash_running", {"round": crash_round_public(round_)})
+
+
+# Every open bet of the round settles at the bust in one statement with its event: a bet whose
+# auto cash-out is at most the crash point (above 1.00x) wins at exactly its target, every other
+# bet loses. The event rows are the columns of ``casinoclub.domain_events.RoundSettled``.
+_CRASH_SETTLE_SQL = """
+WITH settled AS (
+    UPDATE games_gameround AS bet SET
+        state = 'settled',
+        settled_at = %(now)s,
+        multiplier_x100 = CASE WHEN won.target IS NULL THEN 0 ELSE won.target END,
+        payout = CASE WHEN won.target IS NULL THEN 0 ELSE bet.bet * won.target / 100 END,
+        outcome = jsonb_build_object('crash_x100', %(crash)s, 'cashout_x100', won.target)
+    FROM (
+        SELECT id, CASE WHEN %(crash)s > 100
+            AND (params ->> 'auto_cashout_x100')::int <= %(crash)s
+            THEN (params ->> 'auto_cashout_x100')::int END AS target
+        FROM games_gameround WHERE crash_round_id = %(round)s AND state = 'open'
+    ) AS won
+    WHERE bet.id = won.id
+    RETURNING bet.id, bet.user_id, bet.bet, bet.payout, bet.multiplier_x100
+),
+events AS (
+    INSERT INTO casinoclub_domainevent (type, user_id, payload, created_at, transaction_id)
+    SELECT 'round_settled', user_id, jsonb_build_object('round_id', id, 'game', 'crash',
+        'bet', bet, 'payout', payout, 'multiplier_x100', multiplier_x100),
+        %(now)s, pg_current_xact_id()::text::bigint
+    FROM settled
+)
+SELECT id, user_id, bet, payout, multiplier_x100 FROM settled ORDER BY user_id
+"""
+
+
+def _crash_round_bust(round_: CrashRound, now: Any) -> None:
+    """Settle every open bet of the running round at its crash point and reveal it.
+
+    Must run inside a transaction holding the round's row lock, at or after ``bust_at``. Cash-outs
+    hold the row FOR SHARE, so none commits after this: a cash-out waiting behind it then finds the
+    round busted."""
+    CrashRound.objects.filter(pk=round_.pk).update(phase=CrashPhase.BUSTED, ended_at=now)
+    round_.phase, round_.ended_at = CrashPhase.BUSTED, now
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CRASH_SETTLE_SQL, {"now": now, "crash": round_.crash_x100, "round": round_.pk}
+        )
+        settled = cursor.fetchall()
+        # cash-outs made while it ran learn the crash point now that it is public
+        cursor.execute(
+            "UPDATE games_gameround SET outcome = outcome || jsonb_build_object('crash_x100', %s)"
+            " WHERE crash_round_id = %s AND NOT outcome ? 'crash_x100'",
+            [round_.crash_x100, round_.pk],
+        )
+    domain_events_appended(user_id for _, user_id, *_ in settled)
+    winners = []
+    for bet_id, user_id, _, payout, multiplier_x100 in settled:  # ordered by user: wallet locks
+        if payout > 0:
+            wallet_credit(
+                user_id,
+                payout,
+                reason=LedgerReason.GAME_WIN,
+                reference=f"round:{bet_id}",
+                idempotency_key=f"win:{bet_id}",
+            )
+            winners.append((user_id, multiplier_x100, payout))
+    nicknames = dict(
+        User.objects.filter(pk__in=[w[0] for w in winners]).values_list("pk", "nickname")
+    )
+    count = len(settled)
+    transaction.on_commit(lambda: metrics.game_rounds_total.labels(game=Game.CRASH).inc(count))
+    realtime_broadcast(
+        CRASH_GROUP,
+        "crash_busted",
+        {
+            "round": crash_round_public(round_),
+            "auto_cashouts": [
+                {"nickname": nicknames.get(user_id, ""), "multiplier": m / 100, "win": payout}
+                for user_id, m, payout in winners
+            ],
+        },
     )
 
 
-def _crash_settle_if_due(round_: GameRound, now: Any) -> bool:
-    crash = engine_config(round_.config)
-    if now - round_.created_at < _crash_due_at(round_, crash):
-        return False
-    target = round_.params.get("auto_cashout_x100")
-    _crash_finish(round_, target)
-    return True
+def _crash_round_void(round_: CrashRound, now: Any) -> None:
+    """Void a round that never started: every stake goes back (a 1.00x payout, so the bet, its
+    event and the player's stats read as a round that returned the stake). Must run inside a
+    transaction holding the round's row lock."""
+    CrashRound.objects.filter(pk=round_.pk).update(phase=CrashPhase.VOIDED, ended_at=now)
+    round_.phase, round_.ended_at = CrashPhase.VOIDED, now
+    bets = list(
+        GameRound.objects.select_for_update()
+        .filter(crash_round=round_, state=RoundState.OPEN)
+        .order_by("user_id")
+    )
+    for bet in bets:
+        GameRound.objects.filter(pk=bet.pk).update(
+            state=RoundState.SETTLED,
+            settled_at=now,
+            payout=bet.bet,
+            multiplier_x100=100,
+            outcome={"voided": True, "crash_x100": round_.crash_x100},
+        )
+        wallet_credit(
+            bet.user_id,
+            bet.bet,
+            reason=LedgerReason.GAME_WIN,
+            reference=f"crash-void:{round_.pk}",
+            idempotency_key=f"win:{bet.pk}",
+        )
+        domain_events.domain_event_record(
+            domain_events.RoundSettled(
+                user_id=bet.user_id,
+                round_id=bet.pk,
+                game=Game.CRASH,
+                bet=bet.bet,
+                payout=bet.bet,
+                multiplier_x100=100,
+            )
+        )
+    realtime_broadcast(CRASH_GROUP, "crash_busted", {"round": crash_round_public(round_)})
+
+
+def _crash_live_lock() -> CrashRound | None:
+    return (
+        CrashRound.objects.select_for_update(of=("self",))
+        .select_related("config", "chain")
+        .filter(phase__in=[CrashPhase.BETTING, CrashPhase.RUNNING])
+        .first()
+    )
+
+
+def crash_loop_step(now: Any | None = None) -> float:
+    """One step of the round loop (run only by the leader): open, start or bust the live round
+    when its time has come. Returns the seconds until the next step is due. Idempotent."""
+    with transaction.atomic(durable=True):
+        now = now or timezone.now()
+        live = _crash_live_lock()
+        if live is None:
+            if maintenance_get().is_on:  # no new round while play is closed (decision 0226)
+                return 1.0
+            last = CrashRound.objects.order_by("-pk").first()
+            if last is not None and last.ended_at is not None:
+                next_at = last.ended_at + timedelta(seconds=settings.CRASH_PAUSE_SECONDS)
+                if now < next_at:
+                    return (next_at - now).total_seconds()
+            opened = _crash_round_open(now)
+            return settings.CRASH_BETTING_SECONDS if opened is not None else 5.0
+        if live.phase == CrashPhase.BETTING:
+            if now < live.betting_ends_at:
+                return (live.betting_ends_at - now).total_seconds()
+            _crash_round_start(live, now)
+            live.refresh_from_db()
+        assert live.bust_at is not None
+        if now < live.bust_at:
+            return min(1.0, (live.bust_at - now).total_seconds())
+        _crash_round_bust(live, now)
+        return settings.CRASH_PAUSE_SECONDS
+
+
+def crash_loop_takeover(now: Any | None = None) -> int:
+    """What a new leader does first: void a round it finds still betting (its window may have
+    closed while no loop ran; stakes returned, docs/decisions/0247) and return the stakes of
+    private rounds played before the shared round. A running round is left to ``crash_loop_step``,
+    which busts it at its committed time. Returns the number of rounds voided or refunded."""
+    done = 0
+    with transaction.atomic(durable=True):
+        now = now or timezone.now()
+        live = _crash_live_lock()
+        if live is not None and live.phase == CrashPhase.BETTING:
+            _crash_round_void(live, now)
+            done += 1
+    legacy = GameRound.objects.filter(
+        game=Game.CRASH, state=RoundState.OPEN, crash_round__isnull=True
+    ).values_list("pk", flat=True)
+    for round_id in list(legacy):
+        with transaction.atomic(durable=True):
+            bet = (
+                GameRound.objects.select_for_update()
+                .filter(pk=round_id, state=RoundState.OPEN)
+                .first()
+            )
+            if bet is None:
+                continue
+            GameRound.objects.filter(pk=bet.pk).update(
+                state=RoundState.SETTLED, settled_at=timezone.now(), payout=bet.bet,
+                multiplier_x100=100, outcome={**bet.outcome, "voided": True},
+            )  # fmt: skip
+            wallet_credit(
+                bet.user_id, bet.bet, reason=LedgerReason.GAME_WIN,
+                reference=f"round:{bet.pk}", idempotency_key=f"win:{bet.pk}",
+            )  # fmt: skip
+            domain_events.domain_event_record(
+                domain_events.RoundSettled(
+                    user_id=bet.user_id, round_id=bet.pk, game=Game.CRASH, bet=bet.bet,
+                    payout=bet.bet, multiplier_x100=100,
+                )
+            )  # fmt: skip
+            done += 1
+    return done
+
+
+def crash_settle_open_rounds(now: Any | None = None) -> int:
+    """For maintenance: void the round still taking bets (stakes returned) and bust a running
+    round whose bust time has passed. Returns how many rounds are still running (their bust time
+    is ahead: call again after it; the loop must not open a new round meanwhile). Idempotent."""
+    with transaction.atomic(durable=True):
+        now = now or timezone.now()
+        live = _crash_live_lock()
+        if live is None:
+            return 0
+        if live.phase == CrashPhase.BETTING:
+            _crash_round_void(live, now)
+            return 0
+        assert live.bust_at is not None
+        if now >= live.bust_at:
+            _crash_round_bust(live, now)
+            return 0
+        return 1
+
+
+_CRASH_BET_SQL = (
+    "UPDATE games_crashround SET exposure = exposure + %s, bets_count = bets_count + 1"
+    " WHERE id = %s AND phase = 'betting' AND betting_ends_at > %s AND exposure + %s <= %s"
+    " RETURNING id"
+)
 
 
 def crash_bet(user: User, bet: Any, auto_cashout_x100: int | None) -> GameRound:
-    """Place a crash bet: the crash point is drawn now and kept secret until the round ends.
+    """Bet on the shared round while its betting window is open; optional auto cash-out.
 
-    Raises ``BetOutOfRange``, ``DailyLimitReached``, ``InsufficientFunds``, ``RoundAlreadyOpen``.
-    """
-    from games import tasks
-
+    Runs in the caller's transaction (``run_idempotent``) or opens one. The stake is debited now
+    (key ``crash-bet:<round>``: one bet per player and round); the bet settles when the player
+    cashes out or at the bust. Raises ``BetOutOfRange``, ``InvalidCashoutTarget``,
+    ``CrashBettingClosed``, ``CrashAlreadyBet``, ``CrashRoundExposureFull``, ``PlayBlocked``,
+    ``DailyLimitReached``, ``InsufficientFunds``."""
+    if auto_cashout_x100 is not None and auto_cashout_x100 < 101:
+        raise exceptions.InvalidCashoutTarget()
     with transaction.atomic():
-        # The player's seed first, as in every round: settling a due round below credits the
-        # wallet, which must not be locked before the seed (a concurrent spin holds the seed and
-        # waits for the wallet: deadlock); it also makes two bets of one player take turns, so
-        # the second sees the first's open round instead of hitting its unique constraint.
-        _fair_seed_lock(user.pk)
-        for open_round in (
-            GameRound.objects.select_for_update(of=("self",))
-            .filter(user=user, game=Game.CRASH, state=RoundState.OPEN)
-            .select_related("config", "fair_seed")
-        ):
-            if not _crash_settle_if_due(open_round, timezone.now()):
-                raise exceptions.RoundAlreadyOpen()
-        config = game_config_current(Game.CRASH)
-        crash = engine_config(config)
+        now = timezone.now()
+        round_ = (
+            CrashRound.objects.select_related("config")
+            .filter(phase=CrashPhase.BETTING, betting_ends_at__gt=now)
+            .first()
+        )
+        if round_ is None:
+            raise exceptions.CrashBettingClosed()
+        config = round_.config
+        crash = _crash_engine(config)
         bet = _validate_bet(config, bet)
         if (
             auto_cashout_x100 is not None
             and not 101 <= auto_cashout_x100 <= crash.max_multiplier_x100
         ):
             raise exceptions.InvalidCashoutTarget()
-        params = {"auto_cashout_x100": auto_cashout_x100}
-        try:
-            with transaction.atomic():
-                round_, rng = _open_round(user, Game.CRASH, bet, params, config)
-        except IntegrityError as error:  # one open round per player (partial unique constraint)
-            raise exceptions.RoundAlreadyOpen() from error
-        round_.outcome = {"crash_x100": engine.crash_point_x100(crash, rng)}
-        round_.save(update_fields=["outcome"])
-        realtime_publish(
-            user.pk, "game_event", {"event": "crash_started", "round": round_public(round_)}
+        play_allowed_check(user.pk)
+        plays_today = _daily_take(user, config)
+        exposure = bet * (auto_cashout_x100 or crash.max_multiplier_x100) // 100
+        cap = settings.CRASH_ROUND_EXPOSURE_CAP
+        with connection.cursor() as cursor:  # takes the round's row lock until commit
+            cursor.execute(_CRASH_BET_SQL, [exposure, round_.pk, now, exposure, cap])
+            taken = cursor.fetchone()
+        if taken is None:
+            if CrashRound.objects.filter(pk=round_.pk, phase=CrashPhase.BETTING).exists() and (
+                timezone.now() < round_.betting_ends_at
+            ):
+                raise exceptions.CrashRoundExposureFull(details={"cap": cap})
+            raise exceptions.CrashBettingClosed()
+        # under the round's lock a twin bet of the player has committed, so this sees it
+        if GameRound.objects.filter(crash_round_id=round_.pk, user_id=user.pk).exists():
+            raise exceptions.CrashAlreadyBet()
+        wallet_debit(
+            user.pk,
+            bet,
+            reason=LedgerReason.GAME_BET,
+            reference=f"crash:{round_.pk}",
+            idempotency_key=f"crash-bet:{round_.pk}",
         )
-        due = _crash_due_at(round_, crash).total_seconds()
-        round_id = round_.pk
-        # an unreachable broker is logged; crash_rounds_settle_due_task settles the round then
-        task_enqueue_after_commit(tasks.crash_round_settle_task, round_id, countdown=due)
-        return round_
+        placed = GameRound.objects.create(
+            user=user,
+            game=Game.CRASH,
+            config=config,
+            crash_round=round_,
+            bet=bet,
+            params={"auto_cashout_x100": auto_cashout_x100},
+            state=RoundState.OPEN,
+            created_at=now,
+        )
+        placed.plays_today = plays_today
+        realtime_broadcast(
+            CRASH_GROUP,
+            "crash_bet",
+            {"round_id": round_.pk, "nickname": user.nickname, "amount": bet,
+             "auto_cashout": None if auto_cashout_x100 is None else auto_cashout_x100 / 100},
+        )  # fmt: skip
+        return placed
 
 
 def crash_cashout(user: User, round_id: int) -> GameRound:
-    """Cash out now at the server's multiplier; too late (busted) pays nothing.
+    """Cash out the player's bet (``round_id``: the bet's id) at the multiplier of the server
+    clock now, which must be before the bust; an auto cash-out already reached pays its target.
 
-    Raises ``RoundNotFound`` (also for another player's round) and ``RoundAlreadySettled``.
-    """
+    Runs in the caller's transaction or opens one. Holds the shared round's row FOR SHARE, so
+    the bust waits for it, and a cash-out after the bust finds the round busted. Raises
+    ``RoundNotFound`` (also another player's bet), ``RoundAlreadySettled``,
+    ``CrashRoundNotRunning``, ``CrashRoundBusted``."""
     with transaction.atomic():
-        round_ = (
-            GameRound.objects.select_for_update(of=("self",))
-            .select_related("config", "fair_seed")
-            .filter(pk=round_id, user=user, game=Game.CRASH)
+        bet = (
+            GameRound.objects.filter(pk=round_id, user=user, game=Game.CRASH)
+            .select_related("config")
             .first()
         )
-        if round_ is None:
+        if bet is None:
             raise exceptions.RoundNotFound()
-        if round_.state != RoundState.OPEN:
+        if bet.crash_round_id is None:
             raise exceptions.RoundAlreadySettled()
-        now = timezone.now()
-        if not _crash_settle_if_due(round_, now):
-            crash = engine_config(round_.config)
-            elapsed_ms = int((now - round_.created_at).total_seconds() * 1000)
-            _crash_finish(round_, engine.multiplier_at_x100(crash, elapsed_ms))
-        return round_
-
-
-def crash_round_settle(round_id: int) -> bool:
-    """Settle an open crash round whose time has come (auto cash-out or bust). Idempotent."""
-    with transaction.atomic():
-        round_ = (
-            GameRound.objects.select_for_update(of=("self",))
-            .select_related("config", "fair_seed")
-            .filter(pk=round_id, state=RoundState.OPEN)
-            .first()
+        shared = CrashRound.objects.raw(
+            "SELECT * FROM games_crashround WHERE id = %s FOR SHARE", [bet.crash_round_id]
+        )[0]
+        now = timezone.now()  # after the lock: a bust that committed before it is seen
+        state, payout_before = (
+            GameRound.objects.filter(pk=bet.pk).values_list("state", "payout").get()
         )
-        return round_ is not None and _crash_settle_if_due(round_, timezone.now())
-
-
-def crash_rounds_settle_due() -> int:
-    """Settle every open crash round that is due (beat sweeps what a lost task missed)."""
-    ids = GameRound.objects.filter(game=Game.CRASH, state=RoundState.OPEN).values_list(
-        "pk", flat=True
-    )
-    return sum(crash_round_settle(round_id) for round_id in list(ids))
-
-
-def crash_rounds_settle_open() -> int:
-    """Settle every open crash round now, before maintenance closes play: a round that is due
-    settles as it would anyway (auto cash-out or bust); one still running is cashed out at the
-    server's multiplier of this moment, as if its player had pressed cash out. Idempotent."""
-    settled = 0
-    ids = GameRound.objects.filter(game=Game.CRASH, state=RoundState.OPEN).values_list(
-        "pk", flat=True
-    )
-    for round_id in list(ids):
-        with transaction.atomic():
-            round_ = (
-                GameRound.objects.select_for_update(of=("self",))
-                .select_related("config", "fair_seed")
-                .filter(pk=round_id, state=RoundState.OPEN)
-                .first()
+        if shared.phase == CrashPhase.BETTING:
+            raise exceptions.CrashRoundNotRunning()
+        if state != RoundState.OPEN and (shared.phase == CrashPhase.RUNNING or payout_before > 0):
+            raise exceptions.RoundAlreadySettled()
+        if shared.phase != CrashPhase.RUNNING or shared.bust_at is None or now >= shared.bust_at:
+            raise exceptions.CrashRoundBusted()
+        assert shared.started_at is not None
+        crash = _crash_engine(bet.config)
+        elapsed_ms = int((now - shared.started_at).total_seconds() * 1000)
+        multiplier = engine.multiplier_at_x100(crash, max(0, elapsed_ms))
+        target = bet.params.get("auto_cashout_x100")
+        if target is not None and target <= multiplier:
+            multiplier = target  # the auto cash-out came first, exactly at its target
+        payout = bet.bet * multiplier // 100
+        updated = GameRound.objects.filter(pk=bet.pk, state=RoundState.OPEN).update(
+            state=RoundState.SETTLED,
+            settled_at=now,
+            multiplier_x100=multiplier,
+            payout=payout,
+            outcome={"cashout_x100": multiplier},
+        )
+        if not updated:
+            raise exceptions.RoundAlreadySettled()
+        bet.state, bet.settled_at, bet.multiplier_x100 = RoundState.SETTLED, now, multiplier
+        bet.payout, bet.outcome = payout, {"cashout_x100": multiplier}
+        if payout > 0:
+            entry = wallet_credit(
+                user.pk,
+                payout,
+                reason=LedgerReason.GAME_WIN,
+                reference=f"round:{bet.pk}",
+                idempotency_key=f"win:{bet.pk}",
             )
-            if round_ is None:
-                continue
-            now = timezone.now()
-            if not _crash_settle_if_due(round_, now):
-                crash = engine_config(round_.config)
-                elapsed_ms = int((now - round_.created_at).total_seconds() * 1000)
-                _crash_finish(round_, engine.multiplier_at_x100(crash, elapsed_ms))
-            settled += 1
-    return settled
+            bet.balance_after = entry.balance_after
+        domain_events.domain_event_record(
+            domain_events.RoundSettled(
+                user_id=user.pk,
+                round_id=bet.pk,
+                game=Game.CRASH,
+                bet=bet.bet,
+                payout=payout,
+                multiplier_x100=multiplier,
+            )
+        )
+        realtime_broadcast(
+            CRASH_GROUP,
+            "crash_cashout",
+            {"round_id": shared.pk, "nickname": user.nickname, "multiplier": multiplier / 100,
+             "win": payout},
+        )  # fmt: skip
+        transaction.on_commit(lambda: metrics.game_rounds_total.labels(game=Game.CRASH).inc())
+        return bet
 
 
 def leaderboard_daily_purge(*, before: date) -> int:

@@ -10,6 +10,12 @@ urlpatterns = [
     path("gacha/inventory", views.GachaInventoryView.as_view(), name="games-gacha-inventory"),
     path("crash/bet", views.CrashBetView.as_view(), name="games-crash-bet"),
     path("crash/cashout", views.CrashCashoutView.as_view(), name="games-crash-cashout"),
+    path("crash/state", views.CrashStateView.as_view(), name="games-crash-state"),
+    path(
+        "crash/rounds/<int:crash_round_id>",
+        views.CrashRoundView.as_view(),
+        name="games-crash-round",
+    ),
     path("fairness", views.FairnessView.as_view(), name="games-fairness"),
     path("fairness/rotate", views.FairnessRotateView.as_view(), name="games-fairness-rotate"),
     path(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from games import engine
-from games.models import FairSeed, Game, GameRound
+from games.models import CrashChainHash, CrashPhase, FairSeed, Game, GameRound
 from games.selectors import engine_config, engine_public
 
 
@@ -25,6 +25,8 @@ def seed_public(seed: FairSeed) -> dict[str, Any]:
 def recompute(round_: GameRound, server_seed: bytes) -> dict[str, Any]:
     """The outcome the round's inputs produce, in the shape the round stored it."""
     config = engine_config(round_.config)
+    assert round_.fair_seed is not None
+    assert round_.nonce is not None
     rng = engine.FairRng(server_seed, round_.fair_seed.client_seed, round_.nonce)
     if round_.game == Game.SLOT:
         return {"reels": list(engine.slot_spin(config, rng).reels)}
@@ -68,9 +70,59 @@ def _comparable(round_: GameRound) -> dict[str, Any]:
     return dict(outcome)
 
 
+def _crash_bet_verify(round_: GameRound) -> dict[str, Any]:
+    """A bet of the shared crash round: the round's chain link and crash point once it ended."""
+    shared = round_.crash_round
+    assert shared is not None
+    result: dict[str, Any] = {
+        "round_id": round_.pk,
+        "game": round_.game,
+        "nonce": None,
+        "client_seed": None,
+        "server_seed_hash": None,
+        "crash_round_id": shared.pk,
+        "config_version": round_.config.version,
+        "config": engine_public(round_.config.engine),
+        "params": {},
+    }
+    if shared.phase not in (CrashPhase.BUSTED, CrashPhase.VOIDED):
+        return {
+            **result,
+            "revealed": False,
+            "verified": None,
+            "message": "The round's hash is revealed when it busts.",
+        }
+    previous = (
+        CrashChainHash.objects.filter(chain_id=shared.chain_id, position=shared.position - 1)
+        .values_list("hash", flat=True)
+        .get()
+    )
+    recomputed = {
+        "crash_x100": engine.chain_crash_point_x100(
+            engine_config(shared.config), shared.hash, shared.chain.salt
+        )
+    }
+    link_ok = engine.chain_link_valid(shared.hash, previous)
+    stored = {"crash_x100": shared.crash_x100}
+    return {
+        **result,
+        "revealed": True,
+        "hash": shared.hash,
+        "previous_hash": previous,
+        "salt": shared.chain.salt,
+        "hash_matches": link_ok,
+        "recomputed": recomputed,
+        "stored": stored,
+        "verified": link_ok and recomputed == stored,
+    }
+
+
 def round_verify(round_: GameRound) -> dict[str, Any]:
     """Recompute a settled round when its server seed is revealed; never show an unrevealed one."""
+    if round_.crash_round_id is not None:
+        return _crash_bet_verify(round_)
     seed = round_.fair_seed
+    assert seed is not None
     result: dict[str, Any] = {
         "round_id": round_.pk,
         "game": round_.game,

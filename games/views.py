@@ -169,13 +169,40 @@ class CrashCashoutView(APIView):
     )
     def post(self, request: Request) -> HttpResponse:
         data = _validated(serializers.CrashCashoutInputSerializer, request)
+        # A cash-out only settles a stake placed before maintenance began, on a round that runs to
+        # its bust during maintenance: refusing it would leave the player only the bust.
         return run_idempotent(
             request,
             lambda key: _play_result(
                 services.crash_cashout(request_player(request), data["round_id"]),
                 request_player(request),
             ),
+            maintenance_exempt=True,
         )
+
+
+class CrashStateView(APIView):
+    """The live round (or the last one until the next opens), its bets and the last 20 busts."""
+
+    @extend_schema(
+        responses={200: serializers.CrashStateSerializer}, operation_id="games_crash_state"
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.crash_state_get())
+
+
+class CrashRoundView(APIView):
+    """A finished shared round: its hash, the link it hashes to, the salt and every bet."""
+
+    @extend_schema(
+        responses={200: serializers.CrashRoundDetailSerializer, **error_responses(404)},
+        operation_id="games_crash_round",
+    )
+    def get(self, request: Request, crash_round_id: int) -> Response:
+        detail = selectors.crash_round_detail_get(crash_round_id)
+        if detail is None:
+            raise NotFound("No such finished crash round.")
+        return Response(detail)
 
 
 class PlayLimitsView(APIView):

@@ -472,7 +472,7 @@ def _own_terminal_job() -> Iterator[None]:
 
 
 def run_product() -> int:
-    """Migrate, seed and run daphne + Celery worker + Celery beat until Ctrl-C.
+    """Migrate, seed and run daphne + Celery worker + Celery beat + the crash loop until Ctrl-C.
 
     Exit status: 0 after Ctrl-C or SIGTERM, 2 when another instance of this checkout runs or a
     port is taken (nothing started, nothing stopped), 1 when a process failed.
@@ -511,6 +511,7 @@ def _run_processes(urls: dict[str, str], port: int) -> int:
     try:
         _manage(env, "migrate", "--no-input")
         _manage(env, "seed_demo")
+        _manage(env, "crash_chain", "dev-chain")  # the shared crash round's dev chain
         web_command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                        "casinoclub.asgi:application"]  # fmt: skip
         # the default queue and every projection partition's queue (projections.<n>)
@@ -527,6 +528,8 @@ def _run_processes(urls: dict[str, str], port: int) -> int:
         children.append(_Child("smtp capture", smtp_command, env, ready_text="listening on"))
         children.append(_Child("celery worker", worker_command, env, ready_text=" ready."))
         children.append(_Child("celery beat", beat_command, env, ready_text="beat: Starting"))
+        crash_command = [sys.executable, "manage.py", "run_crash_loop"]
+        children.append(_Child("crash loop", crash_command, env, ready_text="crash loop: leading"))
         try:
             _wait_started(children, web, port)
         except RuntimeError as error:

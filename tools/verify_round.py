@@ -7,6 +7,8 @@ Standalone: Python 3.11+ standard library only, no project code, so anyone can c
     python tools/verify_round.py --game rps --choice rock ...
     python tools/verify_round.py --game crash --cashout 200 ...      # also settle a 2.00x cash-out
     python tools/verify_round.py --game gacha --pulls 10 --pity 3 ...  # a ten-pull from pity 3
+    python tools/verify_round.py --game crash-round --hash H --salt S [--previous-hash P]
+        [--terminal-hash T --position K]    # a shared crash round and its place in the chain
 
 ``--config FILE`` takes the round's engine configuration as JSON (the object the odds and verify
 routes show; ``{"engine": {...}}`` is accepted too); without it the default configuration is used.
@@ -196,6 +198,44 @@ def crash(config: dict[str, Any], stream: Stream, cashout_x100: int | None) -> d
     return outcome
 
 
+def crash_round(config: dict[str, Any], round_hash: str, salt: str) -> dict[str, Any]:
+    """The shared round's crash point: the top 52 bits of HMAC-SHA256(key=hash, msg=salt)."""
+    digest = hmac.new(round_hash.encode("ascii"), salt.encode("ascii"), hashlib.sha256)
+    k = int(digest.hexdigest()[:13], 16)
+    raw = (10_000 - config["house_edge_bp"]) * 2**52 // (100 * (2**52 - k))
+    return {"crash_x100": max(100, min(config["max_multiplier_x100"], raw))}
+
+
+def chain_next(hash_hex: str) -> str:
+    """The next link of a crash chain: SHA-256 of the hash's lowercase hex text."""
+    return hashlib.sha256(hash_hex.encode("ascii")).hexdigest()
+
+
+def verify_crash_round(args: argparse.Namespace, config: dict[str, Any]) -> int:
+    round_hash = args.hash.strip().lower()
+    report: dict[str, Any] = {
+        "game": "crash-round",
+        "hash": round_hash,
+        "salt": args.salt,
+        "outcome": crash_round(config, round_hash, args.salt),
+    }
+    ok = True
+    if args.previous_hash is not None:
+        # the round's hash hashes to the previous round's (the terminal hash for round 1)
+        report["link_matches"] = chain_next(round_hash) == args.previous_hash.strip().lower()
+        ok = ok and report["link_matches"]
+    if args.terminal_hash is not None:
+        if args.position is None or args.position < 1:
+            raise SystemExit("--terminal-hash needs --position K (the round's place, 1 = first)")
+        current = round_hash
+        for _ in range(args.position):
+            current = chain_next(current)
+        report["chain_matches"] = current == args.terminal_hash.strip().lower()
+        ok = ok and report["chain_matches"]
+    print(json.dumps(report, sort_keys=True))
+    return 0 if ok else 1
+
+
 def gacha(config: dict[str, Any], stream: Stream, pity: int, pulls: int) -> dict[str, Any]:
     results = []
     for _ in range(pulls):
@@ -223,10 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Recompute a Casino Club round (docs/fairness.md)."
     )
-    parser.add_argument("--game", required=True, choices=sorted(DEFAULT_CONFIGS))
-    parser.add_argument("--server-seed", required=True, help="revealed server seed, hex")
-    parser.add_argument("--client-seed", required=True)
-    parser.add_argument("--nonce", required=True, type=int)
+    parser.add_argument("--game", required=True, choices=[*sorted(DEFAULT_CONFIGS), "crash-round"])
+    parser.add_argument("--server-seed", help="revealed server seed, hex")
+    parser.add_argument("--client-seed")
+    parser.add_argument("--nonce", type=int)
     parser.add_argument("--count", type=int, default=1, help="verify nonces N .. N+count-1")
     parser.add_argument("--config", help="engine configuration JSON file (default: defaults)")
     parser.add_argument("--server-seed-hash", help="the SHA-256 shown before play, to check")
@@ -234,7 +274,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cashout", type=int, help="crash: cash-out multiplier x100 to settle")
     parser.add_argument("--pity", type=int, default=0, help="gacha: pity before the first pull")
     parser.add_argument("--pulls", type=int, default=1, help="gacha: pulls in the round (1/10)")
+    parser.add_argument("--hash", help="crash-round: the round's revealed hash")
+    parser.add_argument("--salt", help="crash-round: the chain's salt")
+    parser.add_argument("--previous-hash", help="crash-round: the previous round's hash")
+    parser.add_argument("--terminal-hash", help="crash-round: the chain's published terminal hash")
+    parser.add_argument("--position", type=int, help="crash-round: the round's place in its chain")
     args = parser.parse_args(argv)
+
+    if args.game == "crash-round":
+        if args.hash is None or args.salt is None:
+            parser.error("crash-round needs --hash and --salt")
+        config = DEFAULT_CONFIGS["crash"]
+        if args.config:
+            with open(args.config, encoding="utf-8") as handle:
+                loaded = json.load(handle)
+            config = loaded.get("engine", loaded)
+        return verify_crash_round(args, config)
+    if args.server_seed is None or args.client_seed is None or args.nonce is None:
+        parser.error("--server-seed, --client-seed and --nonce are required for this game")
 
     server_seed = bytes.fromhex(args.server_seed)
     seed_hash = hashlib.sha256(server_seed).hexdigest()

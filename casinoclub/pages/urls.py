@@ -10,6 +10,7 @@ urlpatterns = [
     path("birth-date/", views.birth_date_page, name="birth-date"),
     path("play/slot/", views.slot, name="play-slot"),
     path("play/crash/", views.crash, name="play-crash"),
+    path("play/crash/rounds/<int:crash_round_id>/", views.crash_round, name="play-crash-round"),
     path("play/gacha/", views.gacha, name="play-gacha"),
     path("play/rps/", views.rps, name="play-rps"),
     path("shop/", views.shop, name="shop"),

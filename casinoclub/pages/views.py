@@ -45,7 +45,14 @@ from casinoclub.dashboard import dashboard_snapshot
 from casinoclub.errors import ApplicationError
 from casinoclub.throttling import ScopedRateThrottle
 from events.selectors import event_list, mission_list
-from games.selectors import game_config_current, odds_for, play_limits_list, round_list
+from games.selectors import (
+    crash_round_detail_get,
+    crash_state_get,
+    game_config_current,
+    odds_for,
+    play_limits_list,
+    round_list,
+)
 from games.services import round_public
 from gamification.selectors import achievements_for_player
 from shop.selectors import (
@@ -456,16 +463,20 @@ def slot(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 def crash(request: HttpRequest) -> HttpResponse:
-    """The crash round runs on the server's clock: the page gets the curve's parameters, the
-    server time and the player's open round (its crash point stays hidden until it ends)."""
+    """The shared crash round: the page starts from the round's state (phase, times, bets, the
+    last 20 busts) and the player's own bet in it, then follows the ``crash`` socket group. The
+    curve is drawn from the round's start time and growth function on the server's clock."""
     config = game_config_current("crash")
-    # A player has at most one open crash round, always their newest (crash_bet refuses another).
-    newest = (
-        round_list(request_player(request).pk, "crash")
-        .select_related("fair_seed", "config")
-        .first()
-    )
-    open_round = newest if newest is not None and newest.state == "open" else None
+    state = crash_state_get()
+    mine = None
+    if state["round"] is not None:
+        bet = (
+            round_list(request_player(request).pk, "crash")
+            .filter(crash_round_id=state["round"]["id"])
+            .select_related("fair_seed", "config")
+            .first()
+        )
+        mine = round_public(bet) if bet is not None else None
     return _game_page(
         request,
         "pages/crash.html",
@@ -476,9 +487,20 @@ def crash(request: HttpRequest) -> HttpResponse:
                 "max_multiplier_x100": config.engine["max_multiplier_x100"],
                 "house_edge_percent": config.engine["house_edge_bp"] / 100,
             },
-            "open_round": round_public(open_round) if open_round else None,
+            "crash_state": state,
+            "my_bet": mine,
         },
     )
+
+
+@login_required
+@never_cache
+def crash_round(request: HttpRequest, crash_round_id: int) -> HttpResponse:
+    """A finished shared round with what checks it; the browser recomputes it (crash_round.js)."""
+    detail = crash_round_detail_get(crash_round_id)
+    if detail is None:
+        raise Http404("No such finished crash round.")
+    return _player_page(request, "pages/crash_round.html", "crash", {"crash_round": detail})
 
 
 @login_required

@@ -46,6 +46,7 @@ from .auth import (
     socket_user_get,
 )
 from .messages import (
+    Broadcast,
     InitialState,
     Pong,
     Reauthenticated,
@@ -56,7 +57,7 @@ from .messages import (
 from .metrics import ws_active_connections, ws_close_code_label, ws_disconnects_total
 from .presence import presence_leave, presence_touch
 from .selectors import realtime_cursor_get, realtime_messages_since
-from .services import user_group_name
+from .services import public_group_channel_name, public_group_state, user_group_name
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403  # a reauth frame carried another player's token
@@ -86,6 +87,7 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
     auth_checked_at = 0.0
     auth_expires_at = 0.0  # unix time the credentials end: the token's exp or the session's end
     expiry_task: asyncio.Task[None] | None = None
+    public_groups: frozenset[str] = frozenset()  # public groups joined by ``subscribe`` frames
 
     async def connect(self) -> None:
         await self.accept()  # accept first: a close code can only be sent on an open socket
@@ -186,6 +188,10 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
             ws_active_connections.dec()
             await _presence(presence_leave, self.user_id)
             await self.channel_layer.group_discard(user_group_name(self.user_id), self.channel_name)
+        for group in self.public_groups:
+            await self.channel_layer.group_discard(
+                public_group_channel_name(group), self.channel_name
+            )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
@@ -196,6 +202,8 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
             return
         if content.get("type") == "reauth":
             await self._reauthenticate(content.get("token"))
+        elif content.get("type") in ("subscribe", "unsubscribe"):
+            await self._subscription(content.get("type") == "subscribe", content.get("group"))
         elif content.get("type") == "ping" and await self._still_authorized(force=True):
             await _presence(presence_touch, self.user_id)
             await self._catch_up()  # heals a live copy Redis lost, even if no later one comes
@@ -237,6 +245,41 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
             "timestamp": iso_utc(timezone.now()),
         }
         await self.send_json(answer)
+
+    async def _subscription(self, join: bool, group: object) -> None:
+        """Join (then send its current state) or leave a public group; unknown ones are ignored.
+
+        The socket joins before the state is read, so a broadcast made meanwhile waits behind the
+        state (Channels dispatches one message at a time) and none is missed."""
+        if not isinstance(group, str) or len(group) > 32:
+            return
+        channel_group = public_group_channel_name(group)
+        if not join:
+            if group in self.public_groups:
+                self.public_groups = self.public_groups - {group}
+                await self.channel_layer.group_discard(channel_group, self.channel_name)
+            return
+        if group in self.public_groups:
+            return
+        self.public_groups = self.public_groups | {group}
+        await self.channel_layer.group_add(channel_group, self.channel_name)
+        state = await database_sync_to_async(public_group_state)(group)
+        if state is None:  # not a public group
+            self.public_groups = self.public_groups - {group}
+            await self.channel_layer.group_discard(channel_group, self.channel_name)
+            return
+        message: Broadcast = {
+            "type": "group_state",
+            "group": group,
+            "data": state,
+            "timestamp": iso_utc(timezone.now()),
+        }
+        await self.send_json(message)
+
+    async def realtime_broadcast(self, event: dict[str, Any]) -> None:
+        """A public group's message (``services.realtime_broadcast``), already JSON-encoded."""
+        if event["group"] in self.public_groups:
+            await self.send(text_data=event["text"])
 
     async def realtime_messages(self, event: dict[str, Any]) -> None:
         """Live messages of one commit from ``services`` (group ``user.<id>``), in seq order."""

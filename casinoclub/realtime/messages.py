@@ -274,6 +274,24 @@ ServerMessage = (
 )
 
 
+# ---------------------------------------------------------------- public group broadcasts
+# Not stored and not per user: what every socket subscribed to a public group sees (the shared
+# crash round). ``{type, group, data, timestamp}``; a subscriber gets the group's current state
+# (``group_state``) first, then live messages; a message lost by Redis is not replayed, the next
+# phase message carries the whole round again.
+
+BroadcastType = Literal[
+    "group_state", "crash_betting", "crash_running", "crash_busted", "crash_bet", "crash_cashout"
+]
+
+
+class Broadcast(TypedDict):
+    type: BroadcastType
+    group: str
+    data: dict[str, Any]
+    timestamp: str
+
+
 # ---------------------------------------------------------------- client → server frames
 
 
@@ -296,7 +314,15 @@ class ReauthFrame(TypedDict):
     token: str
 
 
-ClientFrame = PingFrame | ReauthFrame
+class SubscribeFrame(TypedDict):
+    """Join a public group (``crash``): answered with ``group_state``, then its live messages.
+    An unknown group is ignored. ``unsubscribe`` leaves it."""
+
+    type: Literal["subscribe", "unsubscribe"]
+    group: str
+
+
+ClientFrame = PingFrame | ReauthFrame | SubscribeFrame
 
 
 def iso_utc(moment: datetime) -> str:

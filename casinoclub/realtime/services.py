@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,14 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .messages import STORED_MESSAGE_TYPES, StoredMessage, StoredMessageType, iso_utc
+from .messages import (
+    STORED_MESSAGE_TYPES,
+    Broadcast,
+    BroadcastType,
+    StoredMessage,
+    StoredMessageType,
+    iso_utc,
+)
 from .metrics import realtime_message_lag_ms
 from .models import RealtimeMessage
 
@@ -46,6 +53,62 @@ _PUBLISH_SQL = (
     " SELECT %s, next.last_seq, %s, %s::jsonb, %s FROM next"
     " RETURNING seq"
 )
+
+
+# Public groups a socket may subscribe to, each with the function giving its current state (the
+# app that broadcasts registers it in its ``AppConfig.ready``: realtime imports no app).
+_PUBLIC_GROUPS: dict[str, Callable[[], dict[str, Any]]] = {}
+
+
+def public_group_register(group: str, state: Callable[[], dict[str, Any]]) -> None:
+    """Let sockets subscribe to ``group``; ``state()`` is what a new subscriber gets first."""
+    _PUBLIC_GROUPS[group] = state
+
+
+def public_group_state(group: str) -> dict[str, Any] | None:
+    """The current state of a registered public group; None for an unknown group."""
+    state = _PUBLIC_GROUPS.get(group)
+    return None if state is None else state()
+
+
+def public_group_channel_name(group: str) -> str:
+    """The channel-layer group of a public group (apart from the ``user.<id>`` groups)."""
+    return f"public.{group}"
+
+
+def realtime_broadcast(group: str, message_type: BroadcastType, data: Mapping[str, Any]) -> None:
+    """Send a public message to every socket subscribed to ``group``, after the current
+    transaction commits (at once outside one). Not stored: best-effort, like any live copy; a
+    failure is logged. ``data`` must be JSON-serialisable."""
+    message: Broadcast = {
+        "type": message_type,
+        "group": group,
+        "data": json.loads(json.dumps(data, cls=DjangoJSONEncoder)),
+        "timestamp": iso_utc(timezone.now()),
+    }
+    transaction.on_commit(lambda: _broadcast_send(message), robust=True)
+
+
+def _broadcast_send(message: Broadcast) -> None:
+    try:
+        layer = get_channel_layer()
+        assert layer is not None, "CHANNEL_LAYERS is not configured"
+        _sender.run(
+            layer.group_send(
+                public_group_channel_name(message["group"]),
+                # encoded once here, not once per socket: a round's message reaches every watcher
+                {
+                    "type": "realtime.broadcast",
+                    "group": message["group"],
+                    "text": json.dumps(message),
+                },
+            ),
+            timeout=SEND_TIMEOUT_SECONDS,
+        )
+    except Exception as error:  # Redis down or slow: the next phase message carries the round
+        logger.warning(
+            "realtime: broadcast %s to %s failed: %r", message["type"], message["group"], error
+        )
 
 
 def user_group_name(user_id: int) -> str:

@@ -241,7 +241,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task a killed worker was running is delivered again after the visibility timeout; it must
-# exceed the longest countdown (crash rounds: seconds). Settlement does not wait for it: beat's
+# exceed the longest task countdown. Settlement does not wait for it: beat's
 # sweepers pick up what a lost task left (docs/decisions/0083-worker-loss.md).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600),
@@ -270,10 +270,6 @@ CELERY_BEAT_SCHEDULE = {
     "settle-pending-purchases": {
         "task": "shop.tasks.purchases_settle_pending_task",
         "schedule": timedelta(seconds=60),
-    },
-    "settle-due-crash-rounds": {
-        "task": "games.tasks.crash_rounds_settle_due_task",
-        "schedule": timedelta(seconds=10),
     },
     "prune-realtime-messages": {
         "task": "casinoclub.realtime.tasks.realtime_messages_prune_task",
@@ -346,6 +342,12 @@ MISSION_PROGRESS_RETENTION_DAYS = env.int("MISSION_PROGRESS_RETENTION_DAYS", def
 MASTER_INVITE_CODE: str | None = env.str("MASTER_INVITE_CODE", default="").strip() or None
 SIGNUP_BONUS_GOLD = env.int("SIGNUP_BONUS_GOLD", default=1000)
 LEVEL_UP_GOLD_PER_LEVEL = env.int("LEVEL_UP_GOLD_PER_LEVEL", default=100)
+# The shared crash round (docs/decisions/0245-0249): run by ``manage.py run_crash_loop``
+CRASH_BETTING_SECONDS = env.float("CRASH_BETTING_SECONDS", default=6.0)
+CRASH_PAUSE_SECONDS = env.float("CRASH_PAUSE_SECONDS", default=3.0)  # busted → next betting
+# The most one round may pay: sum of bet x (auto cash-out or the maximum multiplier) over its bets
+CRASH_ROUND_EXPOSURE_CAP = env.int("CRASH_ROUND_EXPOSURE_CAP", default=500_000_000)
+CRASH_STANDBY_POLL_SECONDS = env.float("CRASH_STANDBY_POLL_SECONDS", default=1.0)
 # Responsible play
 PLAYER_MINIMUM_AGE = env.int("PLAYER_MINIMUM_AGE", default=18)
 PURCHASE_LIMIT_RAISE_DELAY_HOURS = env.int("PURCHASE_LIMIT_RAISE_DELAY_HOURS", default=24)

@@ -382,7 +382,7 @@ class ModelClient:
         body: dict[str, Any] = {"bet": self.random.choice(SMALL_BETS)}
         if self.random.random() < 0.5:
             body["auto_cashout"] = self.random.choice([1.5, 2.0, 10.0])
-        refusals = frozenset({"insufficient_funds", "round_open", "daily_limit_reached"})
+        refusals = frozenset({"insufficient_funds", "already_bet", "daily_limit_reached"})
         data = self.call(Call("crash-bet", "/api/games/crash/bet", body, self.player,
                               self.play_effect(self.player), accepted=refusals))  # fmt: skip
         if data is not None and self.random.random() < 0.8:
@@ -395,7 +395,8 @@ class ModelClient:
             return 0, f"crash round {round_id} settled, payout {round_['payout']} (at the end)"
 
         self.call(Call("crash-cashout", "/api/games/crash/cashout", {"round_id": round_id},
-                       player, effect, accepted=frozenset({"round_settled"})))  # fmt: skip
+                       player, effect,
+                       accepted=frozenset({"round_settled", "round_not_running"})))  # fmt: skip
 
     def op_buy_item(self) -> None:
         self.call(self.item_call())

@@ -19,6 +19,8 @@ from accounts.tasks import accounts_anonymise_due_task
 from accounts.tests.factories import PASSWORD
 from accounts.tokens import token_pair_for_user
 from games.models import GameRound
+from games import services as crash_services
+from games.tests.crash_helpers import chain_where_first_round, running_round_with_bet
 from games.tests.factories import funded_player
 from liveops.models import Notification
 from shop.models import Purchase
@@ -48,6 +50,8 @@ def play_and_buy(user) -> None:  # type: ignore[no-untyped-def]
 
 def test_the_export_has_every_section_with_my_data_and_nothing_of_other_players():
     GoldPackFactory(code="pack-export", gold_amount=1000)
+    chain_where_first_round(lambda crash: True)
+    crash_services.crash_loop_step()  # the shared crash round takes bets
     me = funded_player(1000, email="me@example.com")
     other = funded_player(1000, nickname="OtherOne", phone_number="01099998888")
     play_and_buy(me)
@@ -84,14 +88,14 @@ def test_the_export_has_every_section_with_my_data_and_nothing_of_other_players(
 
 def test_the_export_never_shows_the_secret_crash_point_of_an_open_round():
     me = funded_player(1000)
-    client_of(me).post(
-        "/api/games/crash/bet", {"bet": 10}, format="json", HTTP_IDEMPOTENCY_KEY=next(_keys)
-    )
+    shared, _bet_id = running_round_with_bet(client_of(me))
 
-    [round_row] = client_of(me).get("/api/users/me/export").json()["rounds"]
+    response = client_of(me).get("/api/users/me/export")
+    [round_row] = response.json()["rounds"]
 
     assert round_row["state"] == "open"
     assert round_row["outcome"] is None
+    assert shared.hash not in response.content.decode()
 
 
 def test_the_export_needs_a_login():

@@ -35,7 +35,9 @@ from accounts.tokens import token_pair_for_user
 from events import services as event_services
 from events.tests.factories import EventFactory
 from games import services as game_services
+from games.models import CrashRound
 from games.selectors import game_config_current
+from games.tests.crash_helpers import chain_where_first_round
 from games.tests.factories import funded_player
 from liveops.models import Notification
 from shop import services as shop_services
@@ -65,8 +67,29 @@ class World:
         return int(game_services.slot_spin(self.player, 10).pk)
 
     @cached_property
+    def crash_betting(self) -> bool:
+        """The shared crash round takes bets (a chain whose first round runs 38 s or more)."""
+        chain_where_first_round(lambda crash: crash >= 1000)
+        game_services.crash_loop_step()
+        return True
+
+    @cached_property
     def crash_round_id(self) -> int:
-        return int(game_services.crash_bet(self.player, 10, None).pk)
+        """The player's bet in the running shared round."""
+        assert self.crash_betting
+        bet = game_services.crash_bet(self.player, 10, None)
+        CrashRound.objects.update(betting_ends_at=timezone.now())
+        game_services.crash_loop_step()
+        return int(bet.pk)
+
+    @cached_property
+    def crash_finished_round_id(self) -> int:
+        assert self.crash_betting
+        round_ = CrashRound.objects.get()
+        game_services.crash_loop_step(now=round_.betting_ends_at)
+        round_.refresh_from_db()
+        game_services.crash_loop_step(now=round_.bust_at)
+        return int(round_.pk)
 
     @cached_property
     def receipt(self) -> str:
@@ -300,7 +323,20 @@ ROUTES: dict[str, dict[str, Rule]] = {
     },
     "games-gacha-config": {"GET": Rule(logged_in(200))},
     "games-gacha-inventory": {"GET": Rule(logged_in(200))},
-    "games-crash-bet": {"POST": Rule(logged_in(200), body=constant({"bet": 10}), idempotent=True)},
+    "games-crash-bet": {
+        "POST": Rule(
+            logged_in(200),
+            body=lambda world, caller: {"bet": 10} if world.crash_betting else {},
+            idempotent=True,
+        )
+    },
+    "games-crash-state": {"GET": Rule(logged_in(200))},
+    "games-crash-round": {
+        "GET": Rule(
+            logged_in(200),
+            kwargs=lambda world: {"crash_round_id": world.crash_finished_round_id},
+        )
+    },
     "games-crash-cashout": {
         "POST": Rule(
             owned(200),
@@ -512,6 +548,12 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "logout": {"POST": Rule(everyone(302), form=True)},
     "play-slot": {"GET": Rule(player_page())},
     "play-crash": {"GET": Rule(player_page())},
+    "play-crash-round": {
+        "GET": Rule(
+            player_page(),
+            kwargs=lambda world: {"crash_round_id": world.crash_finished_round_id},
+        )
+    },
     "play-gacha": {"GET": Rule(player_page())},
     "play-rps": {"GET": Rule(player_page())},
     "shop": {"GET": Rule(player_page())},

@@ -34,8 +34,10 @@ from casinoclub.tests.projection_helpers import caught_up
 from events.models import Event, Mission, MissionProgress
 from events.periods import period_start
 from events.tests.factories import EventFactory, MissionFactory
+from games import services as game_services
 from games.defaults import DAILY_LIMITS, default_engine
-from games.models import GameConfig
+from games.models import CrashRound, GameConfig
+from games.tests.crash_helpers import chain_where_first_round
 from gamification.models import Achievement, PlayerProgress, Season, StreakReward, VipClaim
 from gamification.selectors import vip_rank_for_points
 from gamification.tests.factories import AchievementFactory, SeasonFactory, TierFactory
@@ -76,6 +78,10 @@ def build_world(seed: int, staff: Any, auditor: Auditor) -> World:
             game=game, version=1, engine=default_engine(game), min_bet=10, max_bet=1_000_000,
             daily_limits={rank: 0 for rank in DAILY_LIMITS[game]} if unlimited else DAILY_LIMITS[game],
         )  # fmt: skip
+    # the shared crash round takes bets for the whole run; reconcile runs it and busts it
+    chain_where_first_round(lambda crash: crash >= 300)
+    game_services.crash_loop_step()
+    CrashRound.objects.update(betting_ends_at=timezone.now() + timedelta(hours=1))
     Achievement.objects.all().delete()
     AchievementFactory(code="eco_rounds", metric="games_played", threshold=5, reward_gold=300,
                        reward_xp=20)  # fmt: skip
@@ -145,6 +151,9 @@ def reconcile(world: World, auditor: Auditor) -> None:
     for user_id, client in clients.items():
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {world.tokens[user_id]}")
 
+    # the crash round starts now: the bets not cashed out yet cash out at once, then it busts
+    CrashRound.objects.update(betting_ends_at=timezone.now())
+    game_services.crash_loop_step()
     for round_id, (user_id, _) in sorted(auditor.crash_rounds.items()):
         if round_id not in auditor.crash_cashouts:
             response = clients[user_id].post(
@@ -154,6 +163,8 @@ def reconcile(world: World, auditor: Auditor) -> None:
             assert response.status_code in (200, 409), response.content
             if response.status_code == 200:
                 auditor.key_succeeded(user_id, f"eco-{world.seed}-final-{round_id}")
+    crash_round = CrashRound.objects.get()
+    game_services.crash_loop_step(now=crash_round.bust_at)
 
     level_gold = settings.LEVEL_UP_GOLD_PER_LEVEL
     for user_id, client in clients.items():

@@ -4,17 +4,21 @@ pages and the admin keep working, open crash rounds settle first, each change is
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
-from accounts.models import AuditLogEntry, LedgerEntry
+from accounts.models import AuditLogEntry, LedgerEntry, Wallet
 from accounts.tests.factories import UserFactory, staff_member
 from accounts.tokens import token_pair_for_user
 from casinoclub.models import MaintenanceState
 from casinoclub.operations import maintenance_local_forget, maintenance_set
-from games.models import GameRound, RoundState
+from games import services
+from games.models import CrashPhase, CrashRound, GameRound, RoundState
+from games.tests.crash_helpers import chain_where_first_round
 from games.tests.factories import funded_player
 
 pytestmark = pytest.mark.django_db
@@ -121,21 +125,72 @@ def test_a_staff_gold_grant_keeps_working_in_maintenance(django_capture_on_commi
     assert response.status_code == 200
 
 
-def test_turning_maintenance_on_settles_open_crash_rounds_first(
+def test_turning_maintenance_on_voids_the_round_taking_bets_and_opens_no_new_one(
     django_capture_on_commit_callbacks,
 ):
+    # given the shared round taking bets, with one stake in it
+    chain_where_first_round(lambda crash: crash >= 200)
+    services.crash_loop_step()
     player = funded_player(1000)
     bet = client_of(player).post(
         "/api/games/crash/bet", {"bet": 100}, format="json", HTTP_IDEMPOTENCY_KEY=next(_keys)
     )
     assert bet.status_code == 200
-    assert GameRound.objects.get(user=player).state == RoundState.OPEN
 
+    # when maintenance starts, and the loop steps on after the pause
     turn_on(django_capture_on_commit_callbacks)
+    voided = CrashRound.objects.get()
+    with time_machine.travel(voided.ended_at + timedelta(minutes=5), tick=False):
+        services.crash_loop_step()
 
-    round_ = GameRound.objects.get(user=player)
-    assert round_.state == RoundState.SETTLED
-    assert round_.settled_at is not None
+    # then the stake came back, the round is void and no new round opened
+    assert voided.phase == CrashPhase.VOIDED
+    assert GameRound.objects.get(user=player).state == RoundState.SETTLED
+    assert Wallet.objects.get(pk=player.pk).balance == 1000
+    assert CrashRound.objects.count() == 1
+
+
+def test_a_running_round_runs_to_its_bust_in_maintenance_and_its_bets_may_cash_out(
+    django_capture_on_commit_callbacks,
+):
+    # given a running round with two stakes in it
+    chain_where_first_round(lambda crash: crash >= 300)
+    services.crash_loop_step()
+    cashing, staying = funded_player(1000), funded_player(1000)
+    bets = [
+        client_of(user).post(
+            "/api/games/crash/bet", {"bet": 100}, format="json", HTTP_IDEMPOTENCY_KEY=next(_keys)
+        )
+        for user in (cashing, staying)
+    ]
+    round_ = CrashRound.objects.get()
+    services.crash_loop_step(now=round_.betting_ends_at)
+    round_.refresh_from_db()
+    assert round_.phase == CrashPhase.RUNNING
+
+    # when maintenance starts, one player cashes out and the round reaches its bust
+    turn_on(django_capture_on_commit_callbacks)
+    with time_machine.travel(round_.started_at + timedelta(seconds=5), tick=False):
+        cashout = client_of(cashing).post(
+            "/api/games/crash/cashout",
+            {"round_id": bets[0].json()["round_id"]},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=next(_keys),
+        )
+        new_bet = client_of(funded_player(1000)).post(
+            "/api/games/crash/bet", {"bet": 100}, format="json", HTTP_IDEMPOTENCY_KEY=next(_keys)
+        )
+    assert round_.bust_at is not None
+    services.crash_loop_step(now=round_.bust_at)
+
+    # then the cash-out paid, the other bet lost at the bust, and no new stake was taken
+    round_.refresh_from_db()
+    assert cashout.status_code == 200
+    assert Wallet.objects.get(pk=cashing.pk).balance > 1000
+    assert (new_bet.status_code, new_bet.json()["error"]["code"]) == (503, "maintenance")
+    assert round_.phase == CrashPhase.BUSTED
+    assert GameRound.objects.get(user=staying).state == RoundState.SETTLED
+    assert Wallet.objects.get(pk=staying.pk).balance == 900
 
 
 def test_the_admin_switch_turns_it_on_with_an_audit_row_and_the_flag_follows(

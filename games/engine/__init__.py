@@ -15,6 +15,14 @@ from games.engine.crash import (
     elapsed_ms_for_x100,
     multiplier_at_x100,
 )
+from games.engine.crash_chain import (
+    chain_crash_point_x100,
+    chain_hashes,
+    chain_link_valid,
+    chain_next,
+    chain_seed_new,
+    is_hash_hex,
+)
 from games.engine.fair import FairRng, new_server_seed, server_seed_hash
 from games.engine.gacha import (
     DEFAULT_GACHA_CONFIG,
@@ -72,6 +80,11 @@ __all__ = [
     "SlotConfig",
     "SlotOutcome",
     "apply_multiplier",
+    "chain_crash_point_x100",
+    "chain_hashes",
+    "chain_link_valid",
+    "chain_next",
+    "chain_seed_new",
     "crash_bust_ms",
     "crash_cashout_at",
     "crash_odds",
@@ -84,6 +97,7 @@ __all__ = [
     "gacha_item_drop_rates",
     "gacha_odds",
     "gacha_pull",
+    "is_hash_hex",
     "multiplier_at_x100",
     "new_server_seed",
     "rps_odds",

@@ -3,11 +3,9 @@
 import hashlib
 import itertools
 import json
-from datetime import timedelta
 from fractions import Fraction
 
 import pytest
-import time_machine
 from django.db import transaction
 from django.utils import timezone
 from prometheus_client import REGISTRY
@@ -296,108 +294,6 @@ def test_gacha_disclosure_states_the_gold_return_and_each_item_drop_rate_never_a
 @pytest.mark.django_db
 def test_unknown_game_odds_is_404(client):
     assert client.get("/api/games/poker/odds").status_code == 404
-
-
-def _crash_round(player, client, at, minimum_x100=150):
-    """Place crash bets until one's secret crash point is at least ``minimum_x100``."""
-    for _ in range(10):
-        response = post(client, "/api/games/crash/bet", {"bet": 100})
-        assert response.status_code == 200
-        round_ = GameRound.objects.get(pk=response.json()["round"]["id"])
-        if round_.outcome["crash_x100"] >= minimum_x100:
-            return response, round_
-        services.crash_round_settle(round_.pk)  # not high enough: let it bust and try again
-        GameRound.objects.filter(pk=round_.pk).update(created_at=at - timedelta(days=1))
-        services.crash_round_settle(round_.pk)
-    raise AssertionError("no high crash point in 10 rounds")
-
-
-@pytest.mark.django_db
-def test_crash_point_is_secret_until_the_round_ends_and_cashout_pays_the_server_multiplier(
-    player, client
-):
-    start = timezone.now()
-    with time_machine.travel(start, tick=False) as clock:
-        response, round_ = _crash_round(player, client, start)
-        crash_config = engine.CrashConfig.from_dict(round_.config.engine)
-        assert "crash_x100" not in response.json()["round"]["outcome"]
-        about_round = [
-            data
-            for data in RealtimeMessage.objects.filter(user=player).values_list("data", flat=True)
-            if data.get("round", {}).get("id") == round_.pk
-        ]
-        assert about_round
-        assert "crash_x100" not in str(about_round)
-        elapsed = engine.elapsed_ms_for_x100(crash_config, 130)
-        clock.move_to(round_.created_at + timedelta(milliseconds=elapsed))
-
-        cashed = post(client, "/api/games/crash/cashout", {"round_id": round_.pk})
-
-    body = cashed.json()["round"]
-    expected = engine.multiplier_at_x100(crash_config, elapsed)
-    assert cashed.status_code == 200
-    assert body["state"] == "settled"
-    assert body["payout"] == 100 * expected // 100
-    assert body["outcome"]["crash_x100"] == round_.outcome["crash_x100"]
-    again = post(client, "/api/games/crash/cashout", {"round_id": round_.pk})
-    assert again.status_code == 409
-    assert again.json()["error"]["code"] == "round_settled"
-    assert ledger_violations() == []
-
-
-@pytest.mark.django_db
-def test_crash_cashout_after_the_bust_pays_nothing(player, client):
-    start = timezone.now()
-    with time_machine.travel(start, tick=False) as clock:
-        _, round_ = _crash_round(player, client, start)
-        crash_config = engine.CrashConfig.from_dict(round_.config.engine)
-        bust = engine.elapsed_ms_for_x100(crash_config, round_.outcome["crash_x100"])
-        clock.move_to(round_.created_at + timedelta(milliseconds=bust + 5))
-        before = balance(player)
-
-        response = post(client, "/api/games/crash/cashout", {"round_id": round_.pk})
-
-    assert response.json()["round"]["payout"] == 0
-    assert balance(player) == before
-
-
-@pytest.mark.django_db
-def test_crash_auto_cashout_settles_by_itself(player, client):
-    start = timezone.now()
-    with time_machine.travel(start, tick=False) as clock:
-        for _ in range(10):
-            response = post(client, "/api/games/crash/bet", {"bet": 100, "auto_cashout": 1.10})
-            round_ = GameRound.objects.get(pk=response.json()["round"]["id"])
-            crash_config = engine.CrashConfig.from_dict(round_.config.engine)
-            due = engine.elapsed_ms_for_x100(crash_config, min(110, round_.outcome["crash_x100"]))
-            if due > 0:  # a 1.00x crash point busts at once, and is due immediately
-                assert services.crash_round_settle(round_.pk) is False  # not due yet
-            clock.move_to(round_.created_at + timedelta(milliseconds=due))
-            assert services.crash_round_settle(round_.pk) is True
-            round_.refresh_from_db()
-            if round_.outcome["crash_x100"] >= 110:
-                assert round_.payout == 110
-                return
-            assert round_.payout == 0
-    raise AssertionError("no crash point above 1.10 in 10 rounds")
-
-
-@pytest.mark.django_db
-def test_one_open_crash_round_at_a_time_and_no_cashout_of_anothers_round(player, client):
-    response = post(client, "/api/games/crash/bet", {"bet": 100, "auto_cashout": 1000.00})
-    round_id = response.json()["round"]["id"]
-    round_ = GameRound.objects.get(pk=round_id)
-    if round_.outcome["crash_x100"] < 110:  # busts within a few ms: nothing to test
-        pytest.skip("instant bust")
-    other = funded_player(1000)
-
-    second = post(client, "/api/games/crash/bet", {"bet": 100})
-    stolen = post(client_for(other), "/api/games/crash/cashout", {"round_id": round_id})
-
-    assert second.status_code == 409
-    assert second.json()["error"]["code"] == "round_open"
-    assert stolen.status_code == 404
-    assert GameRound.objects.get(pk=round_id).state == "open"
 
 
 @pytest.mark.django_db

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from accounts.services.responsible import cool_off_start
 from games import engine, services
-from games.models import DailyPlayCount, FairSeed, GameConfig, GameRound
+from games.models import CrashRound, DailyPlayCount, FairSeed, GameConfig
 from games.selectors import engine_config, game_config_current
+from games.tests.crash_helpers import chain_where_first_round
 from games.tests.factories import funded_player
 from games.tests.test_api import balance, client_for, snapshot
 
@@ -83,7 +84,9 @@ def test_every_play_response_carries_the_games_limits_after_the_round():
     gacha = game_config_current("gacha")
 
     # when they spin, play rps, pull the gacha and bet on crash once each (at 23:59 in Seoul)
+    chain_where_first_round(lambda crash: crash >= 101)
     with time_machine.travel(datetime(2026, 12, 6, 23, 59, tzinfo=SEOUL), tick=False):
+        services.crash_loop_step()  # the shared crash round takes bets
         client = client_for(player)
         responses = {
             "slot": post(client, "/api/games/slot/spin", {"bet": 10}),
@@ -217,27 +220,27 @@ def test_an_rps_draw_nets_zero():
 
 @pytest.mark.django_db
 def test_a_crash_cash_out_at_1_01_on_ten_gold_nets_zero():
-    # given a crash round of 10 gold whose crash point is above 1.01×
+    # given a bet of 10 gold in a shared round whose crash point is above 1.01×
     player = funded_player(10_000)
     client = client_for(player)
-    client.get("/api/games/fairness")
-    seed_for(player, "crash", lambda config, rng: engine.crash_point_x100(config, rng) > 101)
-    start = timezone.now()
-    with time_machine.travel(start, tick=False) as clock:
-        opened = post(client, "/api/games/crash/bet", {"bet": 10}).json()
-        round_ = GameRound.objects.get(pk=opened["round"]["id"])
-        crash = engine.CrashConfig.from_dict(round_.config.engine)
-        clock.move_to(
-            round_.created_at + timedelta(milliseconds=engine.elapsed_ms_for_x100(crash, 101))
-        )
+    chain_where_first_round(lambda crash: crash > 101)
+    services.crash_loop_step()
+    opened = post(client, "/api/games/crash/bet", {"bet": 10}).json()
+    round_ = CrashRound.objects.get()
+    services.crash_loop_step(now=round_.betting_ends_at)
+    round_.refresh_from_db()
+    crash = engine.DEFAULT_CRASH_CONFIG
 
-        # when the player cashes out at 1.01×
-        cashed = post(client, "/api/games/crash/cashout", {"round_id": round_.pk}).json()
+    # when the player cashes out at 1.01×
+    at_1_01 = round_.started_at + timedelta(milliseconds=engine.elapsed_ms_for_x100(crash, 101))
+    with time_machine.travel(at_1_01, tick=False):
+        cashed = post(client, "/api/games/crash/cashout", {"round_id": opened["round"]["id"]})
 
-    # then they get their 10 back: net +0 (and the open round's net was not yet known)
+    # then they get their 10 back: net +0 (and the open bet's net was not yet known)
     assert opened["round"]["net"] is None
-    assert (cashed["round"]["payout"], cashed["round"]["net"]) == (10, 0)
-    assert cashed["limits"]["plays_today"] == 1
+    assert cashed.status_code == 200
+    assert (cashed.json()["round"]["payout"], cashed.json()["round"]["net"]) == (10, 0)
+    assert cashed.json()["limits"]["plays_today"] == 1
     assert balance(player) == 10_000
 
 

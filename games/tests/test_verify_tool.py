@@ -3,12 +3,16 @@
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
-from games.models import GameRound
+from games import services
+from games.models import CrashRound, GameRound
+from games.tests.crash_helpers import chain_where_first_round
 from games.tests.factories import funded_player
 from games.tests.test_api import client_for, post
 
@@ -42,12 +46,10 @@ def test_the_standalone_tool_reproduces_every_game_played_through_the_api(tmp_pa
     post(client, "/api/games/rps/play", {"bet": 10, "choice": "paper"})
     post(client, "/api/games/gacha/pull", {"count": 10})
     post(client, "/api/games/gacha/pull", {"count": 1})
-    crash = post(client, "/api/games/crash/bet", {"bet": 10}).json()["round"]["id"]
-    post(client, "/api/games/crash/cashout", {"round_id": crash})
     client.post("/api/games/fairness/rotate", {}, format="json")
 
     rounds = list(GameRound.objects.filter(user=player).order_by("id"))
-    assert len(rounds) == 7
+    assert len(rounds) == 6
     for round_ in rounds:
         verify = client.get(f"/api/games/rounds/{round_.pk}/verify").json()
         assert verify["verified"] is True, verify
@@ -56,7 +58,6 @@ def test_the_standalone_tool_reproduces_every_game_played_through_the_api(tmp_pa
             verify["params"]
             == {
                 "slot": {},
-                "crash": {},
                 "rps": {"choice": "paper"},
                 "gacha": {
                     "pulls": round_.params.get("count"),
@@ -75,8 +76,62 @@ def test_the_standalone_tool_reproduces_every_game_played_through_the_api(tmp_pa
                 round_.outcome["result"],
             )
             assert outcome["multiplier_x100"] == round_.multiplier_x100
-        elif round_.game == "crash":
-            assert outcome["crash_x100"] == round_.outcome["crash_x100"]
         else:
             assert outcome["pulls"] == round_.outcome["pulls"]
             assert outcome["pity"] == round_.outcome["pity"]
+
+
+def run_crash_round_tool(*extra: str) -> tuple[int, dict]:
+    result = subprocess.run(
+        [sys.executable, str(TOOL), "--game", "crash-round", *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return result.returncode, json.loads(result.stdout)
+
+
+@pytest.mark.django_db
+def test_the_tool_verifies_finished_shared_crash_rounds_and_their_links_in_the_chain():
+    # given two finished rounds of a chain, a bet in the second
+    player = funded_player(100_000)
+    client = client_for(player)
+    chain = chain_where_first_round(lambda crash: crash >= 101)
+    for hours in (1, 2):  # each round opens after the previous one's pause
+        services.crash_loop_step(now=timezone.now() + timedelta(hours=hours))
+        round_ = CrashRound.objects.order_by("-pk").first()
+        bet = post(client, "/api/games/crash/bet", {"bet": 10}).json()["round"]["id"]
+        services.crash_loop_step(now=round_.betting_ends_at)
+        round_.refresh_from_db()
+        services.crash_loop_step(now=round_.bust_at)
+    first, second = CrashRound.objects.order_by("pk")
+
+    # when anyone reads them and runs the tool on what the API shows
+    details = [client.get(f"/api/games/crash/rounds/{r.pk}").json() for r in (first, second)]
+    reports = [
+        run_crash_round_tool(
+            "--hash", detail["hash"], "--salt", detail["salt"],
+            "--previous-hash", detail["previous_hash"],
+            "--terminal-hash", detail["terminal_hash"], "--position", str(detail["position"]),
+        )
+        for detail in details
+    ]  # fmt: skip
+
+    # then each crash point, link and place in the chain checks out
+    assert details[0]["previous_hash"] == chain.terminal_hash
+    assert details[1]["previous_hash"] == details[0]["hash"]
+    for (code, report), round_ in zip(reports, (first, second), strict=True):
+        assert code == 0
+        assert report["outcome"] == {"crash_x100": round_.crash_x100}
+        assert (report["link_matches"], report["chain_matches"]) == (True, True)
+    # and the bet's verify route says the same
+    verify = client.get(f"/api/games/rounds/{bet}/verify").json()
+    assert (verify["verified"], verify["crash_round_id"]) == (True, second.pk)
+
+    # when a hash is forged (not the chain's link), the tool says so and exits 1
+    code, report = run_crash_round_tool(
+        "--hash", "ab" * 32, "--salt", details[1]["salt"],
+        "--previous-hash", details[1]["previous_hash"],
+    )  # fmt: skip
+    assert (code, report["link_matches"]) == (1, False)

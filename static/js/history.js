@@ -55,7 +55,8 @@ async function loadRounds() {
               "tr",
               { dataset: { roundId: round.id } },
               el("th", { scope: "row" }, el("a", {
-                  href: `/verify/?round=${round.id}`,
+                  // a crash bet is checked on its shared round's page (its chain link and salt)
+                  href: round.crash_round_id ? `/play/crash/rounds/${round.crash_round_id}/` : `/verify/?round=${round.id}`,
                   text: `#${round.id}`,
                   title: gettext("Verify this round in your browser"),
                 })),

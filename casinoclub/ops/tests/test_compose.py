@@ -71,7 +71,7 @@ def test_the_production_shape_has_every_service_and_health_checks():
 
     assert set(services) == {
         "postgres", "redis", "migrate", "web", "daphne", "worker", "projections-0", "beat",
-        "proxy", "alerts-render", "prometheus", "grafana",
+        "crash-loop", "proxy", "alerts-render", "prometheus", "grafana",
     }  # fmt: skip
     one_shot = {"migrate", "alerts-render"}
     for name, service in services.items():
@@ -81,6 +81,7 @@ def test_the_production_shape_has_every_service_and_health_checks():
     assert services["web"]["command"][-1] == "casinoclub.wsgi:application"
     assert services["daphne"]["command"][0] == "daphne"
     assert services["daphne"]["command"][-1] == "casinoclub.asgi:application"
+    assert services["crash-loop"]["command"][:3] == ["python", "manage.py", "run_crash_loop"]
     # partition 0's projection runs are routed to their own queue, which this worker consumes
     command = services["projections-0"]["command"]
     assert command[command.index("-Q") + 1] == "projections.0"

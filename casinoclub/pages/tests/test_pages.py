@@ -10,6 +10,9 @@ import pytest
 from django.test import Client
 
 from accounts.selectors import wallet_balance
+from games import services as game_services
+from games.models import CrashRound
+from games.tests.crash_helpers import chain_where_first_round
 from games.tests.factories import funded_player
 
 PLAYER_PAGES = {
@@ -131,7 +134,11 @@ def test_the_shop_renders_one_card_per_product_and_limited_package(page_client, 
 
 
 @pytest.mark.django_db
-def test_the_crash_page_resumes_the_open_round_without_its_crash_point(page_client):
+def test_the_crash_page_starts_from_the_shared_round_and_the_players_bet_without_its_point(
+    page_client,
+):
+    chain_where_first_round(lambda crash: crash >= 101)
+    game_services.crash_loop_step()
     bet = page_client.post(
         "/api/games/crash/bet",
         {"bet": 10},
@@ -139,14 +146,36 @@ def test_the_crash_page_resumes_the_open_round_without_its_crash_point(page_clie
         headers={"Idempotency-Key": "crash-page-0001", "X-CSRFToken": _csrf(page_client)},
     )
     assert bet.status_code == 200
-    round_id = bet.json()["round"]["id"]
+    round_ = CrashRound.objects.get()
 
     html = page_client.get("/play/crash/").content.decode()
 
     state = _initial_state(html)
-    assert state["open_round"]["id"] == round_id
-    assert "crash_x100" not in state["open_round"]["outcome"]
+    assert state["my_bet"]["id"] == bet.json()["round"]["id"]
+    assert state["crash_state"]["round"]["id"] == round_.pk
+    assert state["crash_state"]["round"]["phase"] == "betting"
+    assert state["crash_state"]["round"]["crash_point"] is None
+    assert [b["amount"] for b in state["crash_state"]["bets"]] == [10]
     assert state["crash"]["growth_per_ms"] > 0
+    assert round_.hash not in html
+
+
+@pytest.mark.django_db
+def test_a_finished_crash_rounds_page_shows_what_checks_it_and_a_running_one_is_404(page_client):
+    chain_where_first_round(lambda crash: crash >= 101)
+    game_services.crash_loop_step()
+    round_ = CrashRound.objects.get()
+    game_services.crash_loop_step(now=round_.betting_ends_at)
+    running = page_client.get(f"/play/crash/rounds/{round_.pk}/")
+    round_.refresh_from_db()
+    game_services.crash_loop_step(now=round_.bust_at)
+
+    html = page_client.get(f"/play/crash/rounds/{round_.pk}/").content.decode()
+
+    assert running.status_code == 404
+    assert f'data-hash="{round_.hash}"' in html
+    assert f'data-previous-hash="{round_.chain.terminal_hash}"' in html
+    assert f'data-crash-point="{round_.crash_x100 / 100}"' in html
 
 
 def _csrf(client: Client) -> str:
@@ -174,3 +203,14 @@ def test_prices_are_shown_in_the_currency_s_own_minor_unit(cents, currency, show
     from casinoclub.pages.templatetags.pages_extras import money
 
     assert money(cents, currency) == shown
+
+
+@pytest.mark.django_db
+def test_the_crash_page_reads_in_korean(page_client):
+    page_client.cookies["django_language"] = "ko"
+
+    html = page_client.get("/play/crash/").content.decode()
+
+    assert "이번 라운드 플레이어" in html
+    assert "최근 버스트 20개" in html
+    assert "하우스 엣지는 1.0%입니다." in html

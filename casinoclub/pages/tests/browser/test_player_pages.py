@@ -10,6 +10,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,8 +30,9 @@ from casinoclub.projections import projections_run
 from events.tests.factories import MissionFactory
 from games import engine
 from games import services as game_services
-from games.models import DailyPlayCount, FairSeed, GameRound
+from games.models import CrashRound, DailyPlayCount, FairSeed, GameRound
 from games.selectors import engine_config, game_config_current
+from games.tests.crash_helpers import chain_where_first_round
 from games.tests.factories import funded_player
 from gamification.models import StreakReward
 from gamification.tests.factories import AchievementFactory
@@ -961,8 +963,6 @@ def test_the_verify_page_recomputes_played_rounds_in_the_browser_and_catches_a_t
         game_services.rps_play(player, 10, "paper"),
         game_services.gacha_pull(player, 10),
     ]
-    crash = game_services.crash_bet(player, 10, None)
-    rounds.append(game_services.crash_cashout(player, crash.pk))
     game_services.fair_seed_rotate(player.pk)  # reveals the seed these rounds used
     page = open_context(**DESKTOP).new_page()
 
@@ -1017,8 +1017,6 @@ def test_the_verify_page_recomputes_played_rounds_in_the_browser_and_catches_a_t
     for round_ in rounds[1:]:
         page.goto(f"/verify/?round={round_.pk}")
         expect(page.get_by_test_id("verify-outcome")).to_have_attribute("data-verdict", "match")
-    crash_point = page.get_by_test_id("verify-outcome")
-    expect(crash_point).to_contain_text(f"{rounds[-1].outcome['crash_x100'] / 100:.2f}×")
 
     # The browser computes on its own: a tampered seed does not match.
     page.goto(f"/verify/?round={rounds[0].pk}")
@@ -1109,3 +1107,60 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link_which_works_once(
     expect(page.get_by_test_id("reset-link-invalid")).to_be_visible()
     player.refresh_from_db()
     assert player.check_password(new_password)
+
+
+def test_a_crash_bet_rides_the_shared_round_by_keyboard_and_its_bust_verifies_in_the_browser(
+    open_context: Callable[..., BrowserContext], page_log: PageLog
+) -> None:
+    # given the shared round taking bets (its crash point at least 10x: it runs 38 s or more)
+    player = funded_player(5_000)
+    watcher = funded_player(5_000)
+    chain_where_first_round(lambda crash: crash >= 1000)
+    game_services.crash_loop_step()
+    CrashRound.objects.update(betting_ends_at=timezone.now() + timedelta(minutes=5))
+    page = open_context(**DESKTOP, reduced_motion="reduce").new_page()
+    sign_in(page, player.site_id, PASSWORD)
+    page.goto("/play/crash/")
+    wait_socket_open(page)
+    display = page.get_by_test_id("crash-multiplier")
+    expect(display).to_have_attribute("data-state", "betting")
+
+    # when the player bets by keyboard with an auto cash-out, and another player bets too
+    page.locator("[name=bet]").fill("100")
+    page.locator("[name=auto_cashout]").fill("900")
+    with api_post_response(page, "/api/games/crash/bet"):
+        page.locator("[name=auto_cashout]").press("Enter")
+    game_services.crash_bet(watcher, 50, None)
+
+    # then both show among the round's players (the other one over the socket)
+    players = page.get_by_test_id("crash-players")
+    expect(players.locator(f'tr[data-nickname="{player.nickname}"]')).to_contain_text("100")
+    expect(players.locator(f'tr[data-nickname="{watcher.nickname}"]')).to_contain_text("50")
+
+    # when the round starts, the curve rises and the player cashes out by keyboard
+    CrashRound.objects.update(betting_ends_at=timezone.now())
+    game_services.crash_loop_step()
+    expect(display).to_have_attribute("data-state", "running")
+    expect(page.get_by_test_id("crash-cashout")).to_be_enabled()
+    page.get_by_test_id("crash-cashout").focus()
+    with api_post_response(page, "/api/games/crash/cashout") as cashed_info:
+        page.keyboard.press("Enter")
+    cashed = cashed_info.value.json()["round"]
+    expect(page.get_by_test_id("crash-status")).to_contain_text("Cashed out at")
+    mine = players.locator(f'tr[data-nickname="{player.nickname}"]')
+    expect(mine).to_contain_text(f"{cashed['outcome']['cashout_x100'] / 100:.2f}×")
+
+    # when the loop busts it
+    round_ = CrashRound.objects.get()
+    game_services.crash_loop_step(now=round_.bust_at)
+
+    # then the page shows the bust, and its link verifies the round in the browser
+    expect(display).to_have_attribute("data-state", "crashed")
+    expect(display).to_have_text(f"{round_.crash_x100 / 100:.2f}×")
+    bust_link = page.locator(f'[data-testid=crash-busts] a[href="/play/crash/rounds/{round_.pk}/"]')
+    expect(bust_link).to_have_text(f"{round_.crash_x100 / 100:.2f}×")
+    bust_link.click()
+    page.wait_for_url(f"**/play/crash/rounds/{round_.pk}/")
+    expect(page.get_by_test_id("crash-round")).to_have_attribute("data-verified", "true")
+    assert balance_of(player.pk) == 5_000 - 100 + cashed["payout"]
+    assert page_log.page_errors() == []
