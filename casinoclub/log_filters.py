@@ -1,8 +1,8 @@
 """Logging filters wired into ``settings.LOGGING``.
 
 Routine scheduled work is DEBUG: Celery beat logs every dispatch ("Scheduler: Sending due task")
-and the worker every receipt and success of a task at INFO, which for the crash sweep every 10 s
-and the projection backstop every few seconds buries everything else (the start-up banner
+and the worker every receipt and success of a task at INFO, which for the projection backstop
+every few seconds and the other scheduled jobs buries everything else (the start-up banner
 included). ``RoutineTaskFilter`` re-labels those three messages as DEBUG for the tasks in
 ``CELERY_BEAT_SCHEDULE`` and lets them through only when their logger is enabled for DEBUG.
 Failures, retries and every other task keep their level (docs/decisions/0170).

@@ -894,8 +894,9 @@ def crash_loop_takeover(now: Any | None = None) -> int:
 def crash_settle_open_rounds(now: Any | None = None) -> int:
     """For maintenance: void the round still taking bets (stakes returned) and bust a running
     round whose bust time has passed. Returns how many rounds are still running (their bust time
-    is ahead: call again after it; the loop must not open a new round meanwhile). Idempotent."""
-    with transaction.atomic(durable=True):
+    is ahead: call again after it; the loop must not open a new round meanwhile). Idempotent.
+    Runs in the caller's transaction when there is one (the maintenance switch's)."""
+    with transaction.atomic():
         now = now or timezone.now()
         live = _crash_live_lock()
         if live is None:

@@ -18,8 +18,8 @@ from accounts.models import AuditLogEntry, LedgerEntry, LoginName, User, Wallet
 from accounts.tasks import accounts_anonymise_due_task
 from accounts.tests.factories import PASSWORD
 from accounts.tokens import token_pair_for_user
-from games.models import GameRound
 from games import services as crash_services
+from games.models import GameRound
 from games.tests.crash_helpers import chain_where_first_round, running_round_with_bet
 from games.tests.factories import funded_player
 from liveops.models import Notification

@@ -4,7 +4,7 @@ import logging
 
 from celery.app.trace import LOG_RECEIVED, LOG_SUCCESS
 
-CRASH_SWEEP = "games.tasks.crash_rounds_settle_due_task"
+BACKSTOP = "casinoclub.tasks.projections_run_task"
 
 
 def _dispatch(entry: str, task: str) -> None:
@@ -15,7 +15,7 @@ def _dispatch(entry: str, task: str) -> None:
 def test_a_routine_beat_dispatch_is_not_logged_at_info(caplog):
     caplog.set_level(logging.INFO)
 
-    _dispatch("settle-due-crash-rounds", CRASH_SWEEP)
+    _dispatch("run-projections", BACKSTOP)
 
     assert caplog.records == []
 
@@ -23,24 +23,24 @@ def test_a_routine_beat_dispatch_is_not_logged_at_info(caplog):
 def test_a_routine_beat_dispatch_is_logged_at_debug_when_debug_is_on(caplog):
     caplog.set_level(logging.DEBUG)
 
-    _dispatch("settle-due-crash-rounds", CRASH_SWEEP)
+    _dispatch("run-projections", BACKSTOP)
 
     assert [(record.name, record.levelname, record.getMessage()) for record in caplog.records] == [
         (
             "celery.beat",
             "DEBUG",
-            f"Scheduler: Sending due task settle-due-crash-rounds ({CRASH_SWEEP})",
+            f"Scheduler: Sending due task run-projections ({BACKSTOP})",
         )
     ]
 
 
 def test_the_worker_receipt_and_success_of_a_routine_task_are_not_logged_at_info(caplog):
     caplog.set_level(logging.INFO)
-    context = {"id": "abc", "name": CRASH_SWEEP, "args": "()", "kwargs": "{}"}
+    context = {"id": "abc", "name": BACKSTOP, "args": "()", "kwargs": "{}"}
 
     logging.getLogger("celery.worker.strategy").info(LOG_RECEIVED, context)
     logging.getLogger("celery.app.trace").info(
-        LOG_SUCCESS, {"id": "abc", "name": CRASH_SWEEP, "return_value": 0, "runtime": 0.01}
+        LOG_SUCCESS, {"id": "abc", "name": BACKSTOP, "return_value": 0, "runtime": 0.01}
     )
 
     assert caplog.records == []
@@ -68,9 +68,9 @@ def test_a_failed_routine_task_keeps_its_level(caplog):
 
     logging.getLogger("celery.app.trace").error(
         "Task %(name)s[%(id)s] raised unexpected: %(exc)s",
-        {"id": "abc", "name": CRASH_SWEEP, "exc": "boom"},
+        {"id": "abc", "name": BACKSTOP, "exc": "boom"},
     )
 
     assert [(record.levelname, record.getMessage()) for record in caplog.records] == [
-        ("ERROR", f"Task {CRASH_SWEEP}[abc] raised unexpected: boom")
+        ("ERROR", f"Task {BACKSTOP}[abc] raised unexpected: boom")
     ]

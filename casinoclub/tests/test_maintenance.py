@@ -173,7 +173,7 @@ def test_a_running_round_runs_to_its_bust_in_maintenance_and_its_bets_may_cash_o
     with time_machine.travel(round_.started_at + timedelta(seconds=5), tick=False):
         cashout = client_of(cashing).post(
             "/api/games/crash/cashout",
-            {"round_id": bets[0].json()["round_id"]},
+            {"round_id": bets[0].json()["round"]["id"]},
             format="json",
             HTTP_IDEMPOTENCY_KEY=next(_keys),
         )
