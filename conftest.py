@@ -10,12 +10,22 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from accounts.tokens import token_pair_for_user
+from casinoclub.operations import maintenance_get, maintenance_local_forget
 
 
 @pytest.fixture(autouse=True)
 def _clean_redis_cache() -> None:
-    """Throttle counters and cached responses live in Redis: start every test from empty."""
+    """Throttle counters and cached responses live in Redis: start every test from empty (and
+    without this process's copy of the maintenance flag, which would otherwise outlive it)."""
     cache.clear()
+    maintenance_local_forget()
+
+
+@pytest.fixture
+def maintenance_flag_cached(db) -> None:  # type: ignore[no-untyped-def]
+    """The maintenance flag as a running site has it: read once, then served from the cache (a
+    statement count pinned for the steady state must not include the first read)."""
+    maintenance_get()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import update_session_auth_hash
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.forms.models import model_to_dict
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -63,6 +64,80 @@ class ScheduleTimeZoneMixin:
             note = schedule_time_zone_note()
             field.help_text = f"{field.help_text} {note}" if field.help_text else note
         return field
+
+
+def audit_snapshot(obj: Any) -> dict[str, str]:
+    """A row's fields as text, for an audit row's before/after."""
+    return {name: str(value) for name, value in model_to_dict(obj).items()}
+
+
+class AuditedAdmin(ScheduleTimeZoneMixin, admin.ModelAdmin[Any]):
+    """Configuration staff edit: every save and delete (inline rows included) is written to the
+    audit log with before/after, as ``<model>_create`` / ``_change`` / ``_delete``."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        before = audit_snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
+        self.save_object(request, obj, form, change)
+        self._audit(request, obj, "change" if change else "create", before, audit_snapshot(obj))
+
+    def save_object(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """The write itself (``save_model`` wraps it in the audit)."""
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        before = audit_snapshot(obj)
+        super().delete_model(request, obj)
+        self._audit(request, obj, "delete", before, None)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        """ "Delete selected": one audit row per row deleted."""
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Inline rows (a season's tiers) are audited one by one as well."""
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            deleted = audit_snapshot(obj)
+            obj.delete()
+            self._audit(request, obj, "delete", deleted, None)
+        for obj in instances:
+            previous = audit_snapshot(type(obj).objects.get(pk=obj.pk)) if obj.pk else None
+            obj.save()
+            verb = "change" if previous else "create"
+            self._audit(request, obj, verb, previous, audit_snapshot(obj))
+        formset.save_m2m()
+
+    def _audit(
+        self,
+        request: HttpRequest,
+        obj: Any,
+        verb: str,
+        before: dict[str, str] | None,
+        after: dict[str, str] | None,
+    ) -> None:
+        account_services.audit_log_record(
+            actor=request.user,  # type: ignore[arg-type]  # staff only reach admin
+            action=f"{obj._meta.model_name}_{verb}",
+            target=f"{obj._meta.model_name}:{obj.pk} {obj}",
+            before=before,
+            after=after,
+        )
+
+    def _audit_bulk(self, request: HttpRequest, queryset: Any, action: str, **changes: Any) -> None:
+        """An admin action that sets ``changes`` on each selected row: one ``action`` row each."""
+        for obj in queryset:
+            before = audit_snapshot(obj)
+            for field, value in changes.items():
+                setattr(obj, field, value)
+            obj.save(update_fields=list(changes))
+            account_services.audit_log_record(
+                actor=request.user,  # type: ignore[arg-type]  # staff only reach admin
+                action=action,
+                target=f"{obj._meta.model_name}:{obj.pk} {obj}",
+                before=before,
+                after=audit_snapshot(obj),
+            )
 
 
 class _AddressLoginThrottle(ScopedRateThrottle):

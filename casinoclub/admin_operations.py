@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .admin import ReadOnlyAdmin, ScheduleTimeZoneMixin
+from .admin import AuditedAdmin, ReadOnlyAdmin
 from .models import Announcement, CapturedEmail, MaintenanceState
 from .operations import announcements_changed, maintenance_set
 
@@ -66,7 +66,9 @@ class MaintenanceStateAdmin(admin.ModelAdmin[MaintenanceState]):
 
 
 @admin.register(Announcement)
-class AnnouncementAdmin(ScheduleTimeZoneMixin, admin.ModelAdmin[Announcement]):
+class AnnouncementAdmin(AuditedAdmin):
+    """Scheduled banners: every save and delete is audited and refreshes the cached list."""
+
     list_display = ["text_en", "severity", "starts_at", "ends_at", "pushed_at"]
     list_filter = ["severity"]
     readonly_fields = ["pushed_at", "created_at"]
@@ -77,10 +79,6 @@ class AnnouncementAdmin(ScheduleTimeZoneMixin, admin.ModelAdmin[Announcement]):
 
     def delete_model(self, request: HttpRequest, obj: Announcement) -> None:
         super().delete_model(request, obj)
-        announcements_changed()
-
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        super().delete_queryset(request, queryset)
         announcements_changed()
 
 

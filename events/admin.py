@@ -6,32 +6,18 @@ from typing import Any
 
 from django.contrib import admin
 from django.db import transaction
-from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
-from accounts.services import audit_log_record
-from casinoclub.admin import ReadOnlyAdmin, ScheduleTimeZoneMixin
+from casinoclub.admin import AuditedAdmin, ReadOnlyAdmin
 from events import services
 from events.models import Event, EventParticipation, Mission, MissionProgress
 
 
-def _snapshot(obj: Any) -> dict[str, str]:
-    return {name: str(value) for name, value in model_to_dict(obj).items()}
+class EventsAuditedAdmin(AuditedAdmin):
+    """Audited like all configuration; a save also refreshes the public events page."""
 
-
-class AuditedAdmin(ScheduleTimeZoneMixin, admin.ModelAdmin[Any]):
-    """Every save is written to the audit log with before/after; the public page is refreshed."""
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        before = _snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
-        super().save_model(request, obj, form, change)
-        audit_log_record(
-            actor=request.user,  # type: ignore[arg-type]  # staff only reach admin
-            action=f"{obj._meta.model_name}_{'change' if change else 'create'}",
-            target=f"{obj._meta.model_name}:{obj.pk} {obj}",
-            before=before,
-            after=_snapshot(obj),
-        )
+    def save_object(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_object(request, obj, form, change)
         transaction.on_commit(services.public_events_forget)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -39,7 +25,7 @@ class AuditedAdmin(ScheduleTimeZoneMixin, admin.ModelAdmin[Any]):
 
 
 @admin.register(Event)
-class EventAdmin(AuditedAdmin):
+class EventAdmin(EventsAuditedAdmin):
     list_display = [
         "title", "starts_at", "ends_at", "requirement_type", "game", "target",
         "reward_gold", "reward_xp", "is_active", "is_public",
@@ -50,7 +36,7 @@ class EventAdmin(AuditedAdmin):
 
 
 @admin.register(Mission)
-class MissionAdmin(AuditedAdmin):
+class MissionAdmin(EventsAuditedAdmin):
     list_display = [
         "code", "title", "period", "requirement_type", "game", "target",
         "reward_gold", "reward_xp", "is_active", "display_order",

@@ -6,14 +6,9 @@ the audit log with before/after, like the shop's catalog.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.forms.models import model_to_dict
-from django.http import HttpRequest
 
-from accounts.services import audit_log_record
-from casinoclub.admin import ReadOnlyAdmin, ScheduleTimeZoneMixin
+from casinoclub.admin import AuditedAdmin, ReadOnlyAdmin
 from gamification.models import (
     Achievement,
     AchievementUnlock,
@@ -27,54 +22,6 @@ from gamification.models import (
     Tier,
     VipClaim,
 )
-
-
-def _snapshot(obj: Any) -> dict[str, str]:
-    return {name: str(value) for name, value in model_to_dict(obj).items()}
-
-
-class AuditedAdmin(ScheduleTimeZoneMixin, admin.ModelAdmin[Any]):
-    """Configuration: every save and delete is written to the audit log."""
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        before = _snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
-        super().save_model(request, obj, form, change)
-        self._audit(request, obj, "change" if change else "create", before, _snapshot(obj))
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        before = _snapshot(obj)
-        super().delete_model(request, obj)
-        self._audit(request, obj, "delete", before, None)
-
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        """Inline rows (a season's tiers) are audited one by one as well."""
-        instances = formset.save(commit=False)
-        for obj in formset.deleted_objects:
-            deleted = _snapshot(obj)
-            obj.delete()
-            self._audit(request, obj, "delete", deleted, None)
-        for obj in instances:
-            previous = _snapshot(type(obj).objects.get(pk=obj.pk)) if obj.pk else None
-            obj.save()
-            verb = "change" if previous else "create"
-            self._audit(request, obj, verb, previous, _snapshot(obj))
-        formset.save_m2m()
-
-    def _audit(
-        self,
-        request: HttpRequest,
-        obj: Any,
-        verb: str,
-        before: dict[str, str] | None,
-        after: dict[str, str] | None,
-    ) -> None:
-        audit_log_record(
-            actor=request.user,  # type: ignore[arg-type]  # staff only reach admin
-            action=f"{obj._meta.model_name}_{verb}",
-            target=f"{obj._meta.model_name}:{obj.pk} {obj}",
-            before=before,
-            after=after,
-        )
 
 
 @admin.register(StreakReward)

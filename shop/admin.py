@@ -9,15 +9,13 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import Q, QuerySet
-from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
 from accounts.models import Rank
-from accounts.services import audit_log_record
-from casinoclub.admin import ScheduleTimeZoneMixin
+from casinoclub.admin import AuditedAdmin
 from casinoclub.errors import ApplicationError
 from casinoclub.money import (
     currency_choices,
@@ -36,46 +34,6 @@ from shop.models import (
     ReversalKind,
     ReviewReason,
 )
-
-
-def _snapshot(obj: Any) -> dict[str, Any]:
-    return {k: str(v) for k, v in model_to_dict(obj).items()}
-
-
-class AuditedAdmin(ScheduleTimeZoneMixin, admin.ModelAdmin[Any]):
-    """Every save is written to the audit log with before/after."""
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        before = _snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
-        self.save_object(request, obj, form, change)
-        audit_log_record(
-            actor=request.user,  # type: ignore[arg-type]  # staff only reach admin
-            action=f"{obj._meta.model_name}_{'change' if change else 'create'}",
-            target=f"{obj._meta.model_name}:{obj.pk} {obj}",
-            before=before,
-            after=_snapshot(obj),
-        )
-
-    def save_object(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        """The write itself (``save_model`` wraps it in the audit)."""
-        super().save_model(request, obj, form, change)
-
-    def _audit_bulk(
-        self, request: HttpRequest, queryset: QuerySet[Any], action: str, **changes: Any
-    ) -> None:
-        for obj in queryset:
-            before = _snapshot(obj)
-            for field, value in changes.items():
-                setattr(obj, field, value)
-            obj.save(update_fields=list(changes))
-            audit_log_record(
-                actor=request.user,  # type: ignore[arg-type]  # staff only reach admin
-                action=action,
-                target=f"{obj._meta.model_name}:{obj.pk} {obj}",
-                before=before,
-                after=_snapshot(obj),
-            )
-
 
 # ---------------------------------------------------------------- money in the currency's unit
 # ``price_cents`` holds minor units of ``currency`` (casinoclub/money.py). Staff type the price in

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts.models import AuditLogEntry
 from accounts.tests.factories import UserFactory, staff_member
 from casinoclub.models import Announcement
 from casinoclub.realtime.messages import iso_utc
@@ -67,6 +68,7 @@ def test_staff_schedule_an_announcement_and_every_page_shows_it_in_the_players_l
     landing = Client().get("/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
     assert created.status_code == 302
+    assert AuditLogEntry.objects.filter(action="announcement_create").count() == 1
     assert 'class="notice notice-warning"' in english
     assert "Servers restart at 3 am" in english
     assert "오전 3시 서버 재시작" in korean
@@ -105,6 +107,7 @@ def test_pages_read_announcements_from_the_cache_and_a_staff_change_refreshes_it
     assert "Changed quietly" not in second
     assert "Cached banner" not in third
     assert "Changed quietly" not in third
+    assert AuditLogEntry.objects.filter(action="announcement_delete").count() == 1
 
 
 def test_a_started_announcement_is_pushed_once_to_the_players_online():

@@ -14,6 +14,9 @@ from games.selectors import engine_config, game_config_current
 from games.tests.factories import funded_player
 from gamification.tests.factories import AchievementFactory, SeasonFactory
 
+# steady state: the maintenance flag already cached, as on a running site
+pytestmark = pytest.mark.usefixtures("maintenance_flag_cached")
+
 # A spin, win or lose, is three statements (docs/decisions/0141):
 # 1. the idempotency lock and the stored-response lookup;
 # 2. the configuration (bet range, the rank's daily limit), the play block, the daily count, the

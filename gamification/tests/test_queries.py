@@ -11,6 +11,9 @@ from games.tests.factories import funded_player
 from gamification.models import AchievementUnlock, PlayerProgress, StreakClaim, VipClaim
 from gamification.tests.factories import AchievementFactory, SeasonFactory
 
+# steady state: the maintenance flag already cached, as on a running site
+pytestmark = pytest.mark.usefixtures("maintenance_flag_cached")
+
 # A streak claim (docs/decisions/0141, 0152): 1. the idempotency lock and the stored-response
 # lookup, 2. the wallet lock, 3. the streak state (created on first use and locked, one
 # statement), 4. the reward table, 5. the claim row (a second claim of the day is refused by its

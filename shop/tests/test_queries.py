@@ -9,6 +9,9 @@ from accounts.models import LedgerEntry
 from games.tests.factories import funded_player
 from shop.tests.factories import GoldPackFactory
 
+# steady state: the maintenance flag already cached, as on a running site
+pytestmark = pytest.mark.usefixtures("maintenance_flag_cached")
+
 # The second buy of a player (nothing created on first use any more), on the simulated gateway's
 # immediate success (docs/decisions/0141):
 # reserve transaction: 1. the idempotency lock and the stored-response lookup, 2. the wallet lock,
