@@ -3,31 +3,24 @@ the event log and the analytics rollups as JSON Lines for a warehouse (docs/anal
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from analytics.management.arguments import iso_day
 from analytics.services.export import export_range, export_resume
-
-
-def _day(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"{name}: not a date (YYYY-MM-DD): {value!r}") from None
 
 
 class Command(BaseCommand):
     help = "Export the event log and the analytics rollups as JSON Lines (one file per table)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--since", help="First day (YYYY-MM-DD, product time zone).")
-        parser.add_argument("--until", help="Last day, inclusive (default: today).")
+        parser.add_argument(
+            "--since", type=iso_day, help="First day (YYYY-MM-DD, product time zone)."
+        )
+        parser.add_argument("--until", type=iso_day, help="Last day, inclusive (default: today).")
         parser.add_argument("--out", default="export", help="Directory of the files.")
         parser.add_argument(
             "--resume",
@@ -36,8 +29,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        since = _day(options["since"], "--since")
-        until = _day(options["until"], "--until") or timezone.localdate()
+        since = options["since"]
+        until = options["until"] or timezone.localdate()
         out_dir = Path(options["out"])
         if options["resume"]:
             counts = export_resume(out_dir, since or until, until)

@@ -3,38 +3,34 @@ recompute the analytics rollups of those days (a re-run over unchanged data chan
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from analytics.management.arguments import iso_day
 from analytics.services.rollups import analytics_rollup_range
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 class Command(BaseCommand):
     help = "Recompute the analytics rollups of one day or an inclusive range of days."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--day", help="One day (YYYY-MM-DD, product time zone).")
-        parser.add_argument("--since", help="First day of a range (YYYY-MM-DD).")
-        parser.add_argument("--until", help="Last day of a range (YYYY-MM-DD, inclusive).")
+        parser.add_argument("--day", type=iso_day, help="One day (YYYY-MM-DD, product time zone).")
+        parser.add_argument("--since", type=iso_day, help="First day of a range (YYYY-MM-DD).")
+        parser.add_argument(
+            "--until", type=iso_day, help="Last day of a range (YYYY-MM-DD, inclusive)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["day"]:
             if options["since"] or options["until"]:
                 raise CommandError("give --day or --since/--until, not both")
-            first = last = _day(options["day"])
+            first = last = options["day"]
         elif options["since"]:
-            first = _day(options["since"])
-            last = _day(options["until"]) if options["until"] else timezone.localdate()
+            first = options["since"]
+            last = options["until"] or timezone.localdate()
         else:
             last = timezone.localdate()
             first = last - timedelta(days=1)
