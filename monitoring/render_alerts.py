@@ -28,6 +28,7 @@ DEFAULTS = {
     "HTTP_5XX_RATIO": "0.02",
     "HTTP_P95_SECONDS": "0.5",
     "WS_ABNORMAL_DISCONNECTS_PER_SECOND": "1",
+    "GROUP_FANOUT_P99_MS": "50",  # one public-group frame to all of a socket process's subscribers
     "CELERY_QUEUE_BACKLOG": "100",
     "PROJECTION_LAG_SECONDS": "10",  # oldest unapplied event of a projection
 }

@@ -45,6 +45,7 @@ from .auth import (
     socket_authenticate,
     socket_user_get,
 )
+from .fanout import GroupFanout, group_fanout
 from .messages import (
     Broadcast,
     InitialState,
@@ -57,7 +58,12 @@ from .messages import (
 from .metrics import ws_active_connections, ws_close_code_label, ws_disconnects_total
 from .presence import presence_leave, presence_touch
 from .selectors import realtime_cursor_get, realtime_messages_since
-from .services import public_group_channel_name, public_group_state, user_group_name
+from .services import (
+    public_group_channel_name,
+    public_group_exists,
+    public_group_state,
+    user_group_name,
+)
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403  # a reauth frame carried another player's token
@@ -189,9 +195,7 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
             await _presence(presence_leave, self.user_id)
             await self.channel_layer.group_discard(user_group_name(self.user_id), self.channel_name)
         for group in self.public_groups:
-            await self.channel_layer.group_discard(
-                public_group_channel_name(group), self.channel_name
-            )
+            await self._fanout(group).leave(self)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
@@ -246,27 +250,34 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
         }
         await self.send_json(answer)
 
+    def _fanout(self, group: str) -> GroupFanout:
+        return group_fanout(group, public_group_channel_name(group))
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
+
     async def _subscription(self, join: bool, group: object) -> None:
         """Join (then send its current state) or leave a public group; unknown ones are ignored.
 
-        The socket joins before the state is read, so a broadcast made meanwhile waits behind the
-        state (Channels dispatches one message at a time) and none is missed."""
+        The process's fan-out of the group is in the channel layer before the state is read, and
+        holds this socket's broadcasts until the state is sent (``fanout.py``): none is missed and
+        none comes before the state."""
         if not isinstance(group, str) or len(group) > 32:
             return
-        channel_group = public_group_channel_name(group)
         if not join:
             if group in self.public_groups:
                 self.public_groups = self.public_groups - {group}
-                await self.channel_layer.group_discard(channel_group, self.channel_name)
+                await self._fanout(group).leave(self)
             return
-        if group in self.public_groups:
+        if group in self.public_groups or not public_group_exists(group):
             return
         self.public_groups = self.public_groups | {group}
-        await self.channel_layer.group_add(channel_group, self.channel_name)
+        fanout = self._fanout(group)
+        await fanout.join(self, self._send_text)
         state = await database_sync_to_async(public_group_state)(group)
-        if state is None:  # not a public group
+        if state is None:  # unregistered meanwhile
             self.public_groups = self.public_groups - {group}
-            await self.channel_layer.group_discard(channel_group, self.channel_name)
+            await fanout.leave(self)
             return
         message: Broadcast = {
             "type": "group_state",
@@ -275,11 +286,7 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
             "timestamp": iso_utc(timezone.now()),
         }
         await self.send_json(message)
-
-    async def realtime_broadcast(self, event: dict[str, Any]) -> None:
-        """A public group's message (``services.realtime_broadcast``), already JSON-encoded."""
-        if event["group"] in self.public_groups:
-            await self.send(text_data=event["text"])
+        await fanout.release(self)
 
     async def realtime_messages(self, event: dict[str, Any]) -> None:
         """Live messages of one commit from ``services`` (group ``user.<id>``), in seq order."""

@@ -278,10 +278,18 @@ ServerMessage = (
 # Not stored and not per user: what every socket subscribed to a public group sees (the shared
 # crash round). ``{type, group, data, timestamp}``; a subscriber gets the group's current state
 # (``group_state``) first, then live messages; a message lost by Redis is not replayed, the next
-# phase message carries the whole round again.
+# phase message carries the whole round again. Broadcasts that reach a socket process together go
+# out as one ``group_batch`` frame: ``data.messages`` holds them in order, each a whole broadcast
+# (clients handle each as if it came alone).
 
 BroadcastType = Literal[
-    "group_state", "crash_betting", "crash_running", "crash_busted", "crash_bet", "crash_cashout"
+    "group_state",
+    "group_batch",
+    "crash_betting",
+    "crash_running",
+    "crash_busted",
+    "crash_bet",
+    "crash_cashout",
 ]
 
 

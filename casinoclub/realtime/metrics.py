@@ -6,6 +6,16 @@ realtime_message_lag_ms = Histogram(
     " channel layer.",
     buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000),
 )
+realtime_group_fanout_ms = Histogram(
+    "realtime_group_fanout_ms",
+    "Milliseconds a socket process took to write one public-group frame to all its subscribers"
+    " (what the last of them waited).",
+    ["group"],
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500),
+)
+realtime_group_subscribers = Gauge(
+    "realtime_group_subscribers", "Sockets of this process subscribed to a public group.", ["group"]
+)
 ws_active_connections = Gauge(
     "ws_active_connections", "Authenticated sockets open on /api/realtime/sync in this process."
 )

@@ -65,6 +65,10 @@ def public_group_register(group: str, state: Callable[[], dict[str, Any]]) -> No
     _PUBLIC_GROUPS[group] = state
 
 
+def public_group_exists(group: str) -> bool:
+    return group in _PUBLIC_GROUPS
+
+
 def public_group_state(group: str) -> dict[str, Any] | None:
     """The current state of a registered public group; None for an unknown group."""
     state = _PUBLIC_GROUPS.get(group)

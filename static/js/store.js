@@ -175,6 +175,11 @@ class Store extends EventTarget {
 
   receive(message) {
     const { type, data } = message;
+    if (type === "group_batch") {
+      // a public group's broadcasts that went out together, oldest first
+      for (const inner of data.messages) this.receive(inner);
+      return;
+    }
     if (type === "sync_connected") {
       this.attempt = 0;
       if (this.lastSeq === null) this.lastSeq = data.last_seq;

@@ -61,6 +61,20 @@ async def open_synced_socket(token: str, **query: object) -> tuple[WebsocketComm
     return communicator, [first, second]
 
 
+def broadcasts_in(frame: dict) -> list[dict]:
+    """The broadcasts a frame carries: a ``group_batch``'s in order, else the frame itself."""
+    return list(frame["data"]["messages"]) if frame["type"] == "group_batch" else [frame]
+
+
+async def receive_broadcasts(communicator: WebsocketCommunicator, count: int) -> list[dict]:
+    """The next ``count`` public group broadcasts, ``group_batch`` frames unpacked in order."""
+    messages: list[dict] = []
+    while len(messages) < count:
+        messages += broadcasts_in(await communicator.receive_json_from(timeout=TIMEOUT))
+    assert len(messages) == count, messages
+    return messages
+
+
 async def assert_closed_with(communicator: WebsocketCommunicator, code: int) -> None:
     assert await communicator.receive_output(timeout=TIMEOUT) == {
         "type": "websocket.close",

@@ -6,6 +6,7 @@ Every browser test lives in this module so the suite launches one browser (see c
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import uuid
@@ -19,7 +20,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
 from accounts import services as account_services
 from accounts.models import EquippedItem, InviteCode, LedgerEntry, User, Wallet
@@ -1119,6 +1120,13 @@ def test_a_crash_bet_rides_the_shared_round_by_keyboard_and_its_bust_verifies_in
     game_services.crash_loop_step()
     CrashRound.objects.update(betting_ends_at=timezone.now() + timedelta(minutes=5))
     page = open_context(**DESKTOP, reduced_motion="reduce").new_page()
+    sockets: list[WebSocketRoute] = []  # the page's sockets, passed through to the server
+
+    def pass_through(route: WebSocketRoute) -> None:
+        route.connect_to_server()
+        sockets.append(route)
+
+    page.route_web_socket("**/api/realtime/sync*", pass_through)
     sign_in(page, player.site_id, PASSWORD)
     page.goto("/play/crash/")
     wait_socket_open(page)
@@ -1136,6 +1144,37 @@ def test_a_crash_bet_rides_the_shared_round_by_keyboard_and_its_bust_verifies_in
     players = page.get_by_test_id("crash-players")
     expect(players.locator(f'tr[data-nickname="{player.nickname}"]')).to_contain_text("100")
     expect(players.locator(f'tr[data-nickname="{watcher.nickname}"]')).to_contain_text("50")
+
+    # and bets that reached the socket process together come as one group_batch frame: the
+    # page takes each of its broadcasts
+    round_id = CrashRound.objects.get().pk
+    sockets[-1].send(
+        json.dumps(
+            {
+                "type": "group_batch",
+                "group": "crash",
+                "data": {
+                    "messages": [
+                        {
+                            "type": "crash_bet",
+                            "group": "crash",
+                            "data": {
+                                "round_id": round_id,
+                                "nickname": nickname,
+                                "amount": amount,
+                                "auto_cashout": None,
+                            },
+                            "timestamp": timezone.now().isoformat(),
+                        }
+                        for nickname, amount in (("BatchedOne", 7), ("BatchedTwo", 8))
+                    ]
+                },
+                "timestamp": timezone.now().isoformat(),
+            }
+        )
+    )
+    expect(players.locator('tr[data-nickname="BatchedOne"]')).to_contain_text("7")
+    expect(players.locator('tr[data-nickname="BatchedTwo"]')).to_contain_text("8")
 
     # when the round starts, the curve rises and the player cashes out by keyboard
     CrashRound.objects.update(betting_ends_at=timezone.now())
