@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import http.client
 import json
 import os
@@ -44,6 +46,7 @@ if str(PROJECT_DIR) not in sys.path:
 
 from bench import harness, rest
 from bench.harness import emit, log, percentile
+from bench.lean_socket import LeanSocket
 
 PHASES = ("crash_betting", "crash_running", "crash_busted")
 
@@ -55,7 +58,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--betting-seconds", type=float, default=4.0)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers for the bets")
+    parser.add_argument(
+        "--daphne", type=int, default=1, help="socket processes (watchers spread over them)"
+    )
     return parser.parse_args(argv)
+
+
+CPU_ROLES = {  # command-line fragment of each role's processes
+    "daphne": "daphne",
+    "gunicorn": "gunicorn",
+    "loop": "run_crash_loop",
+    "postgres": "postgres",
+    "redis": "redis-server",
+}
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) used so far by this machine's processes of each role, and by
+    this process (the watchers and bettors)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals = dict.fromkeys(CPU_ROLES, 0.0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        for role, fragment in CPU_ROLES.items():
+            if fragment in command:
+                totals[role] += (int(fields[11]) + int(fields[12])) / ticks
+                break
+    totals["bench_client"] = time.process_time()
+    return totals
 
 
 def post(port: int, token: str, path: str, body: dict[str, Any]) -> tuple[int, float, dict]:
@@ -82,18 +118,16 @@ class Watchers:
     """The subscribed sockets; every broadcast's arrival is recorded per socket."""
 
     def __init__(self) -> None:
-        self.sockets: list[Any] = []
+        self.sockets: list[LeanSocket] = []
         self.arrivals: list[list[tuple[str, int | None, float]]] = []
         self.phase_seen: dict[tuple[str, int], asyncio.Event] = {}
-        self.readers: list[asyncio.Task[None]] = []
         self.last_round: dict[str, Any] = {}
+        self.frames = 0  # crash frames received (a group_batch carries several broadcasts)
 
     def phase_event(self, phase: str, round_id: int | None = None) -> asyncio.Event:
         return self.phase_seen.setdefault((phase, round_id or 0), asyncio.Event())
 
-    async def open(self, port: int, tokens: list[str]) -> int:
-        import websockets
-
+    async def open(self, ports: list[int], tokens: list[str]) -> int:
         semaphore = asyncio.Semaphore(32)
         failed = 0
 
@@ -101,52 +135,53 @@ class Watchers:
             nonlocal failed
             async with semaphore:
                 try:
-                    ws = await websockets.connect(
-                        f"ws://127.0.0.1:{port}/api/realtime/sync?token={token}",
-                        max_queue=None,
-                        open_timeout=60,
+                    ws = await LeanSocket.connect(
+                        ports[index % len(ports)], f"/api/realtime/sync?token={token}"
                     )
                     for _ in range(2):  # sync_connected, initial_state
                         await ws.recv()
-                    await ws.send(json.dumps({"type": "subscribe", "group": "crash"}))
+                    ws.send_text(json.dumps({"type": "subscribe", "group": "crash"}))
                     while json.loads(await ws.recv())["type"] != "group_state":
                         pass
-                except (TimeoutError, OSError, websockets.WebSocketException):
+                except (TimeoutError, OSError):
                     failed += 1
                     return
+            arrivals: list[tuple[str, int | None, float]] = []
+            ws.on_text = functools.partial(self._read, arrivals)
+            while not ws.queue.empty():  # a broadcast that came with the state
+                self._read(arrivals, *ws.queue.get_nowait())
             self.sockets.append(ws)
-            self.arrivals.append([])
-            self.readers.append(asyncio.create_task(self._read(ws, self.arrivals[-1])))
+            self.arrivals.append(arrivals)
 
         await asyncio.gather(*(open_one(i, t) for i, t in enumerate(tokens)))
         return failed
 
-    async def _read(self, ws: Any, arrivals: list[tuple[str, int | None, float]]) -> None:
-        import websockets
-
-        try:
-            async for raw in ws:
-                arrived = time.time()
-                message = json.loads(raw)
-                if message.get("group") != "crash" or message["type"] == "group_state":
-                    continue
-                sent = datetime.fromisoformat(message["timestamp"]).timestamp()
-                data = message["data"]
-                round_id = data["round"]["id"] if "round" in data else data.get("round_id")
-                arrivals.append((message["type"], round_id, arrived - sent))
-                if message["type"] in PHASES:
-                    round_id = message["data"]["round"]["id"]
-                    self.phase_event(message["type"]).set()
-                    self.phase_event(message["type"], round_id).set()
-                    self.last_round = message["data"]["round"]
-        except websockets.WebSocketException:
+    def _read(
+        self, arrivals: list[tuple[str, int | None, float]], text: str, arrived: float
+    ) -> None:
+        frame = json.loads(text)
+        if frame.get("group") != "crash" or frame["type"] == "group_state":
             return
+        self.frames += 1
+        batch = frame["data"]["messages"] if frame["type"] == "group_batch" else [frame]
+        for message in batch:
+            sent = datetime.fromisoformat(message["timestamp"]).timestamp()
+            data = message["data"]
+            round_id = data["round"]["id"] if "round" in data else data.get("round_id")
+            arrivals.append((message["type"], round_id, arrived - sent))
+            if message["type"] in PHASES:
+                self.phase_event(message["type"]).set()
+                self.phase_event(message["type"], round_id).set()
+                self.last_round = data["round"]
 
     async def close(self) -> None:
-        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
+        for ws in self.sockets:
+            ws.close()
 
 
-async def play(args: argparse.Namespace, players: rest.Players, daphne: int, web: int) -> dict:
+async def play(
+    args: argparse.Namespace, players: rest.Players, daphne: list[int], web: int
+) -> dict:
     watchers = Watchers()
     log(f"crash bench: opening {args.watchers} watching sockets")
     failed = await watchers.open(daphne, players.tokens[: args.watchers])
@@ -158,6 +193,7 @@ async def play(args: argparse.Namespace, players: rest.Players, daphne: int, web
     loop = asyncio.get_running_loop()
     pool = ThreadPoolExecutor(max_workers=64)
     measured: set[int] = set()
+    cpu_before, wall_before = cpu_seconds(), time.monotonic()
     for number in range(args.rounds):
         watchers.phase_seen.pop(("crash_betting", 0), None)
         betting = watchers.phase_event("crash_betting")
@@ -179,7 +215,10 @@ async def play(args: argparse.Namespace, players: rest.Players, daphne: int, web
             )
         )
         placed = {index: body["round"]["id"] for index, (s, _, body) in enumerate(bets) if s == 200}
-        statuses.update(f"bet {status}" for status, _, _ in bets)
+        statuses.update(
+            f"bet {status} {body.get('error', {}).get('code', '')}".strip()
+            for status, _, body in bets
+        )
         http_ms += [elapsed for _, elapsed, _ in bets]
         await asyncio.wait_for(watchers.phase_event("crash_running", round_id).wait(), timeout=60)
         await asyncio.sleep(0.5)
@@ -197,11 +236,15 @@ async def play(args: argparse.Namespace, players: rest.Players, daphne: int, web
                 if index % 2 == 0
             )
         )
-        statuses.update(f"cashout {status}" for status, _, _ in cashouts)
+        statuses.update(
+            f"cashout {status} {body.get('error', {}).get('code', '')}".strip()
+            for status, _, body in cashouts
+        )
         http_ms += [elapsed for _, elapsed, _ in cashouts]
         await asyncio.wait_for(watchers.phase_event("crash_busted", round_id).wait(), timeout=600)
         expected_per_socket += 3 + len(placed) + sum(1 for s, _, _ in cashouts if s == 200)
     await asyncio.sleep(2)  # the last messages in flight
+    cpu_after, wall = cpu_seconds(), time.monotonic() - wall_before
     pool.shutdown()
     # only the measured rounds: the sockets also see the round running when they opened
     counted = [
@@ -219,12 +262,14 @@ async def play(args: argparse.Namespace, players: rest.Players, daphne: int, web
     await watchers.close()
     return {
         "watchers": len(watchers.sockets),
+        "daphne_processes": len(daphne),
         "failed_connects": failed,
         "bettors": len(bettors),
         "rounds": args.rounds,
         "expected": expected_per_socket * len(watchers.sockets),
         "delivered": delivered,
         "delivered_by_type": dict(by_type),
+        "frames_per_watcher": round(watchers.frames / max(1, len(watchers.sockets)), 1),
         "latency_ms": {
             "p50": round(percentile(latencies, 0.50), 1),
             "p99": round(percentile(latencies, 0.99), 1),
@@ -239,6 +284,9 @@ async def play(args: argparse.Namespace, players: rest.Players, daphne: int, web
             "p99": round(percentile(http_ms, 0.99), 1),
         },
         "http_statuses": dict(statuses),
+        # CPU seconds per role while the rounds ran, beside the wall seconds (2 cores here)
+        "cpu_s": {role: round(cpu_after[role] - cpu_before[role], 1) for role in cpu_after},
+        "wall_s": round(wall, 1),
     }
 
 
@@ -267,13 +315,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         chain = services.crash_chain_create(10 * args.rounds + 10)
         services.crash_chain_salt_set(chain.pk, "0" * 63 + "1", "development salt (bench)")
-        daphne_port, web_port = harness.free_port(), harness.free_port()
-        daphne_cmd, _ = harness.daphne_command(daphne_port)
+        daphne_ports = [harness.free_port() for _ in range(args.daphne)]
+        web_port = harness.free_port()
         web_cmd, _ = harness.gunicorn_command(web_port, args.workers, 1)
-        with (
-            harness.server_running("daphne", daphne_cmd, daphne_port, work_dir / "daphne.log"),
-            harness.server_running("gunicorn", web_cmd, web_port, work_dir / "web.log"),
-        ):
+        with contextlib.ExitStack() as servers:
+            for number, port in enumerate(daphne_ports):
+                servers.enter_context(
+                    harness.server_running(
+                        "daphne", harness.daphne_command(port)[0], port,
+                        work_dir / f"daphne-{number}.log",
+                    )
+                )  # fmt: skip
+            servers.enter_context(
+                harness.server_running("gunicorn", web_cmd, web_port, work_dir / "web.log")
+            )
             loop_process = subprocess.Popen(
                 [sys.executable, "manage.py", "run_crash_loop"],
                 cwd=PROJECT_DIR,
@@ -283,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
                 start_new_session=True,
             )
             try:
-                result = asyncio.run(play(args, players, daphne_port, web_port))
+                result = asyncio.run(play(args, players, daphne_ports, web_port))
             finally:
                 harness.process_group_stop(loop_process, grace=10)
         ledger = harness.check_ledger()
