@@ -88,7 +88,8 @@ def cpu_seconds() -> dict[str, float]:
             continue
         for role, fragment in CPU_ROLES.items():
             if fragment in command:
-                totals[role] += (int(fields[11]) + int(fields[12])) / ticks
+                # with the children it reaped (PostgreSQL's ended backends)
+                totals[role] += sum(int(value) for value in fields[11:15]) / ticks
                 break
     totals["bench_client"] = time.process_time()
     return totals
@@ -279,9 +280,9 @@ async def play(
             "p50": round(percentile(phase_latencies, 0.50), 1),
             "p99": round(percentile(phase_latencies, 0.99), 1),
         },
-        "http_ms": {
-            "p50": round(percentile(http_ms, 0.50), 1),
-            "p99": round(percentile(http_ms, 0.99), 1),
+        "http_ms": {  # null without bettors
+            "p50": round(percentile(http_ms, 0.50), 1) if http_ms else None,
+            "p99": round(percentile(http_ms, 0.99), 1) if http_ms else None,
         },
         "http_statuses": dict(statuses),
         # CPU seconds per role while the rounds ran, beside the wall seconds (2 cores here)
