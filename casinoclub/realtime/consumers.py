@@ -22,6 +22,7 @@ Presence (``presence.py``): connect and every ping mark the user online, disconn
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -64,6 +65,8 @@ from .services import (
     public_group_state,
     user_group_name,
 )
+
+logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403  # a reauth frame carried another player's token
@@ -271,9 +274,13 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
             return
         if group in self.public_groups or not public_group_exists(group):
             return
-        self.public_groups = self.public_groups | {group}
         fanout = self._fanout(group)
-        await fanout.join(self, self._send_text)
+        try:
+            await fanout.join(self, self._send_text)
+        except Exception as error:  # Redis unreachable: not subscribed; a later subscribe retries
+            logger.warning("realtime: subscribing to %s failed: %r", group, error)
+            return
+        self.public_groups = self.public_groups | {group}
         state = await database_sync_to_async(public_group_state)(group)
         if state is None:  # unregistered meanwhile
             self.public_groups = self.public_groups - {group}

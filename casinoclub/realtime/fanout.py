@@ -74,13 +74,14 @@ class GroupFanout:
         """Subscribe ``key`` (its frames held until ``release``). Returns once the process is in
         the channel-layer group: every broadcast from then on reaches ``key``."""
         async with self.lock:
-            if self.channel is None:
+            if self.channel is None:  # Redis unreachable: raises, and the next join tries again
                 layer = get_channel_layer()
                 assert layer is not None, "CHANNEL_LAYERS is not configured"
-                self.channel = await layer.new_channel()
-                await layer.group_add(self.channel_group, self.channel)
+                channel = await layer.new_channel()
+                await layer.group_add(self.channel_group, channel)
+                self.channel = channel
                 self.tasks = [
-                    asyncio.create_task(self._receive(layer, self.channel)),
+                    asyncio.create_task(self._receive(layer, channel)),
                     asyncio.create_task(self._write()),
                 ]
             if key not in self.subscribers:
