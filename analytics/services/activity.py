@@ -98,3 +98,12 @@ def activity_shop_view_record(user_id: int, *, now: datetime | None = None) -> b
     # the row exists now: the day's activity flag may be set too, so requests do not write again
     cache.set(activity_flag_key(user_id, day), 1, ttl)
     return True
+
+
+def activity_purge(*, before: date) -> int:
+    """Delete the activity rows of days before ``before``; returns how many. Idempotent. The
+    rollups made from them stay; those days can no longer be rolled up again."""
+    from analytics.models import PlayerActivity
+
+    deleted, _ = PlayerActivity.objects.filter(day__lt=before).delete()
+    return deleted

@@ -617,11 +617,20 @@ MIDDLEWARE.insert(
 )
 ANALYTICS_ROLLUP_MINUTES = max(1, env.int("ANALYTICS_ROLLUP_MINUTES", default=15))
 ANALYTICS_ROLLUP_DAYS_BACK = max(1, env.int("ANALYTICS_ROLLUP_DAYS_BACK", default=2))
+# raw activity rows are kept this long (a rollup run reads back 30 days for MAU and D30 retention,
+# from up to ANALYTICS_ROLLUP_DAYS_BACK days ago); the rollups themselves are kept
+ANALYTICS_ACTIVITY_RETENTION_DAYS = max(
+    ANALYTICS_ROLLUP_DAYS_BACK + 31, env.int("ANALYTICS_ACTIVITY_RETENTION_DAYS", default=400)
+)
 CELERY_BEAT_SCHEDULE.update(
     {
         "analytics-rollup": {
             "task": "analytics.tasks.analytics_rollup_task",
             "schedule": timedelta(minutes=ANALYTICS_ROLLUP_MINUTES),
+        },
+        "purge-player-activity": {  # docs/decisions/0118-retention-purges.md
+            "task": "analytics.tasks.activity_purge_task",
+            "schedule": crontab(minute=50, hour=4),
         },
     }
 )

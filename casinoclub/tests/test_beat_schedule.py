@@ -9,6 +9,7 @@ PURGES = {
     "purge-expired-sessions": "accounts.tasks.sessions_purge_expired_task",
     "purge-webhook-events": "shop.tasks.webhook_events_purge_task",
     "purge-daily-leaderboards": "games.tasks.leaderboard_daily_purge_task",
+    "purge-player-activity": "analytics.tasks.activity_purge_task",
 }
 
 
