@@ -3,7 +3,8 @@
 The user is read only when the request already knows it: a DRF view stores the authenticated
 user on the request, a page reads the session user; a request nobody authenticated (a static
 file, a public page that never touched ``request.user``) is not made to load a session here.
-Staff signed in to the admin are not counted (they are not players).
+Staff signed in to the admin are not recorded (they are not players); a staff member using the
+player API with a token is recorded, and the rollups leave staff out.
 """
 
 from __future__ import annotations

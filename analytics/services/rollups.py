@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from accounts.selectors import ledger_flow_by_reason, user_ids_joined
+from accounts.selectors import ledger_flow_by_reason, staff_user_ids, user_ids_joined
 from analytics.models import (
     DailyActivity,
     FunnelDaily,
@@ -51,15 +51,15 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def _activity(day: date, new_players: int) -> DailyActivity:
-    today = PlayerActivity.objects.filter(day=day).aggregate(
+    # staff using the player API with a token are recorded like anyone; they are not players
+    players = PlayerActivity.objects.exclude(user_id__in=staff_user_ids())
+    today = players.filter(day=day).aggregate(
         dau=Count("id"),
         sessions=Sum("sessions", default=0),
         shop_viewers=Count("id", filter=Q(shop_viewed=True)),
     )
     # WAU and MAU in one pass over the 30 days' (day, user) index
-    windows = PlayerActivity.objects.filter(
-        day__gte=day - timedelta(days=29), day__lte=day
-    ).aggregate(
+    windows = players.filter(day__gte=day - timedelta(days=29), day__lte=day).aggregate(
         wau=Count("user_id", distinct=True, filter=Q(day__gte=day - timedelta(days=6))),
         mau=Count("user_id", distinct=True),
     )

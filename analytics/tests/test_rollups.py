@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import LedgerEntry, User
+from accounts.tests.factories import UserFactory, staff_member
 from analytics.models import (
     DailyActivity,
     FunnelDaily,
@@ -284,3 +285,18 @@ def test_the_rollup_job_is_on_beat_and_rolls_up_today_and_the_days_before(settin
     ]
     assert DailyActivity.objects.get(day=today).dau == 1
     assert DailyActivity.objects.get(day=today).new_players == 1
+
+
+def test_staff_activity_is_recorded_but_not_counted_as_players():
+    # given a player and a staff member (using the player API with a token) active on one day
+    day = timezone.localdate() - timedelta(days=1)
+    player, staff = UserFactory(), staff_member()
+    PlayerActivity.objects.create(user=player, day=day, sessions=2, shop_viewed=True)
+    PlayerActivity.objects.create(user=staff, day=day, sessions=5, shop_viewed=True)
+
+    # when the day is rolled up
+    analytics_rollup_day(day)
+
+    # then only the player counts
+    row = DailyActivity.objects.get(day=day)
+    assert (row.dau, row.wau, row.mau, row.sessions, row.shop_viewers) == (1, 1, 1, 2, 1)
