@@ -71,6 +71,12 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403  # a reauth frame carried another player's token
 CLOSE_BAD_REQUEST = 4400
+CLOSE_TOO_MANY_FRAMES = 4429
+# Client frames (pings, subscribes, reauths) a socket may send at once, and per second after that:
+# each costs a database or Redis read, so a flood closes the socket with 4429. The page pings
+# every 30 s and subscribes once per connection.
+FRAME_BURST = 20
+FRAME_RATE_PER_SECOND = 1.0
 REPLAY_PAGE = 500
 MAX_TOKEN_LENGTH = 4096
 AUTH_RECHECK_SECONDS = 30.0  # a ban or logout-all closes a socket at its next ping or delivery
@@ -97,6 +103,8 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
     auth_expires_at = 0.0  # unix time the credentials end: the token's exp or the session's end
     expiry_task: asyncio.Task[None] | None = None
     public_groups: frozenset[str] = frozenset()  # public groups joined by ``subscribe`` frames
+    frame_allowance = float(FRAME_BURST)
+    frame_counted_at = 0.0
 
     async def connect(self) -> None:
         await self.accept()  # accept first: a close code can only be sent on an open socket
@@ -200,7 +208,23 @@ class SyncConsumer(AsyncJsonWebsocketConsumer):
         for group in self.public_groups:
             await self._fanout(group).leave(self)
 
+    def _frame_allowed(self) -> bool:
+        """Take one frame from the socket's allowance (a token bucket); False when it is spent."""
+        now = time.monotonic()
+        if self.frame_counted_at:
+            refill = (now - self.frame_counted_at) * FRAME_RATE_PER_SECOND
+            self.frame_allowance = min(float(FRAME_BURST), self.frame_allowance + refill)
+        self.frame_counted_at = now
+        if self.frame_allowance < 1:
+            return False
+        self.frame_allowance -= 1
+        return True
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.user_id is not None and not self._frame_allowed():
+            if self.token is not None or self.session_key is not None:
+                await self._refuse(CLOSE_TOO_MANY_FRAMES)
+            return
         try:
             content = json_loads_limited(text_data or "")
         except (ValueError, InvalidJSON):

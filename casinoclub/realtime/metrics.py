@@ -25,7 +25,7 @@ ws_disconnects_total = Counter(
     ["code"],
 )
 # Close codes worth their own series; any other code is counted as "other" (bounded labels).
-WS_CLOSE_CODE_LABELS = frozenset({1000, 1001, 1005, 1006, 1011, 1012, 4400, 4401, 4403})
+WS_CLOSE_CODE_LABELS = frozenset({1000, 1001, 1005, 1006, 1011, 1012, 4400, 4401, 4403, 4429})
 
 
 def ws_close_code_label(code: int | None) -> str:

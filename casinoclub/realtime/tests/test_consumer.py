@@ -153,6 +153,45 @@ async def test_ping_is_answered_with_pong_and_other_frames_are_ignored():
 
 
 @async_test
+async def test_a_flood_of_frames_closes_the_socket_with_4429_after_its_allowance(monkeypatch):
+    # given a socket whose allowance does not refill during the test
+    monkeypatch.setattr(consumers, "FRAME_RATE_PER_SECOND", 0.0)
+    user = await db(UserFactory)()
+    communicator, _ = await open_synced_socket(await db(access_token)(user))
+
+    # when it sends more pings than its allowance (each costs the server a read)
+    for _ in range(consumers.FRAME_BURST + 5):
+        await communicator.send_json_to({"type": "ping"})
+
+    # then the allowance's pings are answered, and the next one closes the socket
+    for _ in range(consumers.FRAME_BURST):
+        assert (await communicator.receive_json_from(timeout=TIMEOUT))["type"] == "pong"
+    await assert_closed_with(communicator, consumers.CLOSE_TOO_MANY_FRAMES)
+    assert await communicator.receive_nothing(0.2)
+    await communicator.disconnect()
+
+
+@async_test
+async def test_frames_within_the_allowance_refill_over_time(monkeypatch):
+    # given a socket that spent its whole allowance (refilling 20 per second here)
+    monkeypatch.setattr(consumers, "FRAME_RATE_PER_SECOND", 20.0)
+    user = await db(UserFactory)()
+    communicator, _ = await open_synced_socket(await db(access_token)(user))
+    for _ in range(consumers.FRAME_BURST):
+        await communicator.send_json_to({"type": "ping"})
+    for _ in range(consumers.FRAME_BURST):
+        assert (await communicator.receive_json_from(timeout=TIMEOUT))["type"] == "pong"
+
+    # when it waits a while before the next ping
+    await asyncio.sleep(0.5)
+    await communicator.send_json_to({"type": "ping"})
+
+    # then that one is answered and the socket stays open
+    assert (await communicator.receive_json_from(timeout=TIMEOUT))["type"] == "pong"
+    await communicator.disconnect()
+
+
+@async_test
 async def test_a_message_is_delivered_live_only_after_its_transaction_commits():
     user = await db(UserFactory)()
     communicator, _ = await open_synced_socket(await db(access_token)(user))
