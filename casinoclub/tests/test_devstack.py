@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -44,7 +46,7 @@ def _environment(data_dir: Path, web_port: int, pg_port: int, redis_port: int) -
     env = {
         name: value
         for name, value in os.environ.items()
-        if name not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+        if name not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "EMAIL_URL"}
     }
     env.update(
         CASINO_DATA_DIR=str(data_dir),
@@ -212,6 +214,15 @@ def test_two_make_runs_in_one_checkout_the_second_refuses_and_the_first_keeps_se
         )
         assert urls.returncode == 0
         assert f"admin      http://127.0.0.1:{web_port}/admin/" in urls.stdout
+        # and the mail server it started takes a message (it keeps them for the admin)
+        mail = re.search(r"mail +smtp://127\.0\.0\.1:(\d+) ", urls.stdout)
+        assert mail is not None, urls.stdout
+        smtp_port = int(mail.group(1))
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as smtp:
+            refused = smtp.sendmail(
+                "noreply@example.com", ["player@example.com"], "Subject: hello\r\n\r\nhello"
+            )
+        assert refused == {}
         # beat has sent the 10-second crash sweep by now; routine dispatches are not at INFO
         time.sleep(max(0.0, 12 - (time.monotonic() - started_at)))
         output = log_path.read_text(errors="replace")
@@ -228,6 +239,7 @@ def test_two_make_runs_in_one_checkout_the_second_refuses_and_the_first_keeps_se
         assert not _port_open(web_port)
         assert not _port_open(pg_port)
         assert not _port_open(redis_port)
+        assert not _port_open(smtp_port)
         assert not (data_dir / "banner.txt").exists()
     finally:
         for group in (runner_pid, first.pid):
