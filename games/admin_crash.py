@@ -110,16 +110,6 @@ class CrashChainAdmin(ReadOnlyAdmin):
     def has_set_salt_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(PERMISSION_SET_SALT)
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        extra = {"can_set_salt": self.has_set_salt_permission(request), **(extra_context or {})}
-        return super().change_view(request, object_id, form_url, extra)
-
     def get_urls(self) -> list[Any]:
         salt = path(
             "<int:chain_id>/salt/",

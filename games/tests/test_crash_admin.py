@@ -146,7 +146,9 @@ def test_a_betting_rounds_hash_and_crash_point_are_on_no_admin_page(admin_client
 
     for url in (ROUNDS, f"{ROUNDS}{round_.pk}/change/"):
         assert_outcome_hidden(page(admin_client, url), round_)
-    chain_pages = page(admin_client, CHAINS) + page(admin_client, f"{CHAINS}{round_.chain_id}/change/")
+    chain_pages = page(admin_client, CHAINS) + page(
+        admin_client, f"{CHAINS}{round_.chain_id}/change/"
+    )
     assert round_.hash not in chain_pages
 
 
