@@ -36,6 +36,15 @@ SECRET_CRASH_ROUND_FIELDS = frozenset({"hash", "crash_x100", "bust_at"})
 FINISHED_PHASES = (CrashPhase.BUSTED, CrashPhase.VOIDED)
 HIDDEN = "hidden until the round ends"
 BETS_SHOWN = 1000  # the round page's table of bets, largest first
+CHAIN_FIELDS: tuple[str, ...] = (
+    "id", "length", "rounds_played", "rounds_left", "terminal_hash", "salt_shown",
+    "salt_source", "salt_set_at", "created_at", "rounds_link",
+)  # fmt: skip
+ROUND_FIELDS: tuple[str, ...] = (
+    "id", "chain", "position", "phase", "config", "betting_ends_at", "started_at",
+    "bust_time", "ended_at", "bets_count", "exposure", "created_at", "crash_point",
+    "hash_shown", "previous_hash", "verification", "bets_table",
+)  # fmt: skip
 
 
 def _staff(request: HttpRequest) -> User:
@@ -66,11 +75,7 @@ class CrashChainAdmin(ReadOnlyAdmin):
         "id", "length", "rounds_played", "rounds_left", "terminal_hash", "salt_shown",
         "salt_source", "salt_set_at", "created_at",
     ]  # fmt: skip
-    fields = [
-        "id", "length", "rounds_played", "rounds_left", "terminal_hash", "salt_shown",
-        "salt_source", "salt_set_at", "created_at", "rounds_link",
-    ]  # fmt: skip
-    readonly_fields = fields
+    fields = readonly_fields = CHAIN_FIELDS
     ordering = ["-id"]
     change_list_template = "admin/games/crashchain/change_list.html"
     change_form_template = "admin/games/crashchain/change_form.html"
@@ -166,12 +171,7 @@ class CrashRoundAdmin(ReadOnlyAdmin):
     search_fields = ["=id"]
     ordering = ["-id"]
     list_select_related = ["chain"]
-    fields = [
-        "id", "chain", "position", "phase", "config", "betting_ends_at", "started_at",
-        "bust_time", "ended_at", "bets_count", "exposure", "created_at", "crash_point",
-        "hash_shown", "previous_hash", "verification", "bets_table",
-    ]  # fmt: skip
-    readonly_fields = fields
+    fields = readonly_fields = ROUND_FIELDS
 
     @admin.display(description="bust time")
     def bust_time(self, round_: CrashRound) -> Any:

@@ -410,3 +410,18 @@ def test_the_command_setting_a_salt_is_audited_without_an_actor():
     entry = AuditLogEntry.objects.get(action="crash_chain_salt_set")
     assert entry.actor is None
     assert entry.after["salt"] == SALT
+
+
+def test_support_and_economy_may_view_the_crash_round_and_only_the_administrator_sets_a_salt():
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import ADMINISTRATOR
+
+    def held(role: str) -> set[str]:
+        return set(Group.objects.get(name=role).permissions.values_list("codename", flat=True))
+
+    for role in (SUPPORT, ECONOMY):
+        assert {"view_crashround", "view_crashchain"} <= held(role)
+        assert "set_crash_chain_salt" not in held(role)
+        assert not {"change_crashchain", "delete_crashchain", "view_crashchainhash"} & held(role)
+    assert "set_crash_chain_salt" in held(ADMINISTRATOR)
