@@ -425,3 +425,31 @@ def test_support_and_economy_may_view_the_crash_round_and_only_the_administrator
         assert "set_crash_chain_salt" not in held(role)
         assert not {"change_crashchain", "delete_crashchain", "view_crashchainhash"} & held(role)
     assert "set_crash_chain_salt" in held(ADMINISTRATOR)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_staff_setting_a_salt_at_once_set_it_once(admin_user):
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    from accounts.tests.test_races import run_together
+
+    second = staff_member()
+    second.user_permissions.add(Permission.objects.get(codename="set_crash_chain_salt"))
+    chain = unsalted_chain()
+    salts = [SALT, "ef" * 32]
+
+    def set_salt(index: int) -> int:
+        client = Client(raise_request_exception=False)
+        client.force_login([admin_user, second][index])
+        body = {"salt": salts[index], "source": f"Bitcoin block {index}"}
+        return client.post(salt_page(chain), body).status_code
+
+    statuses = run_together(2, set_salt)
+
+    assert sorted(statuses) == [200, 302]  # one set, the other refused with a message
+    winner = statuses.index(302)
+    chain.refresh_from_db()
+    assert (chain.salt, chain.salt_source) == (salts[winner], f"Bitcoin block {winner}")
+    entry = AuditLogEntry.objects.get(action="crash_chain_salt_set")
+    assert entry.actor_id == [admin_user, second][winner].pk
