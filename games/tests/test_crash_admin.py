@@ -453,3 +453,37 @@ def test_two_staff_setting_a_salt_at_once_set_it_once(admin_user):
     assert (chain.salt, chain.salt_source) == (salts[winner], f"Bitcoin block {winner}")
     entry = AuditLogEntry.objects.get(action="crash_chain_salt_set")
     assert entry.actor_id == [admin_user, second][winner].pk
+
+
+def test_a_cash_out_in_the_running_round_shows_in_its_bets_and_the_outcome_stays_hidden(
+    admin_client,
+):
+    client = player_api_client()
+    round_, bet_id = running_round_with_bet(client, wanted=late_bust)
+    cashed = client.post(
+        "/api/games/crash/cashout",
+        {"round_id": bet_id},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="admin-cashout-1",
+    )
+    assert cashed.status_code == 200, cashed.json()
+    bet = GameRound.objects.get(pk=bet_id)
+
+    detail = page(admin_client, f"{ROUNDS}{round_.pk}/change/")
+
+    assert_outcome_hidden(detail, round_)
+    cells = f"<td>{bet.bet}</td><td>-</td><td>{bet.multiplier_x100 / 100:.2f}x</td>"
+    assert f"{cells}<td>{bet.payout}</td><td>Settled</td>" in detail
+
+
+def test_a_voided_rounds_page_shows_its_hash_and_crash_point(admin_client):
+    round_ = betting_round()
+    services.crash_loop_takeover()
+    round_.refresh_from_db()
+    assert round_.phase == CrashPhase.VOIDED
+
+    detail = page(admin_client, f"{ROUNDS}{round_.pk}/change/")
+
+    assert round_.hash in detail
+    assert f"{round_.crash_x100 / 100:.2f}x" in detail
+    assert f'href="/play/crash/rounds/{round_.pk}/"' in detail
