@@ -29,6 +29,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "accounts.view_wallet",
         "accounts.view_ledgerentry",
         "games.view_gameround",
+        # the shared crash round: its rounds, bets and chains, never a future outcome
+        "games.view_crashround",
+        "games.view_crashchain",
         "shop.view_purchase",
         "accounts.view_playernote",
         "accounts.add_playernote",
@@ -60,6 +63,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "games.view_gameconfig",
         "games.add_gameconfig",
         "games.change_gameconfig",
+        "games.view_crashround",
+        "games.view_crashchain",
         "accounts.view_playernote",
         "accounts.add_playernote",
         # live operations: segments, campaigns (sending them), player metrics

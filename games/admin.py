@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from casinoclub.admin import ReadOnlyAdmin
 from games.admin_config import GameConfigAdmin
+from games.admin_crash import CrashChainAdmin, CrashRoundAdmin
 from games.models import (
     FairSeed,
     GameRound,
@@ -17,7 +18,8 @@ from games.models import (
 )
 from games.services import round_outcome_public
 
-__all__ = ["GameConfigAdmin"]  # registered in games.admin_config: the reviewed configuration
+# registered in their modules: the reviewed configuration, the shared crash round
+__all__ = ["CrashChainAdmin", "CrashRoundAdmin", "GameConfigAdmin"]
 
 # Drawn from (or holding) a server seed that may still be secret: never shown or filtered on;
 # a crash bet's shared round holds its crash point and hash until it busts (never filtered on).

@@ -128,6 +128,9 @@ class CrashChain(models.Model):
     salt_set_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        permissions = [("set_crash_chain_salt", "Can set a crash chain's salt (once)")]
+
     def __str__(self) -> str:
         return f"crash chain {self.pk} ({self.length} rounds, {self.terminal_hash[:12]}…)"
 

@@ -489,3 +489,15 @@ def crash_round_detail_get(round_id: int) -> dict[str, Any] | None:
         "house_edge_bp": crash.house_edge_bp,
         "bets": _crash_bets_public(round_.pk),
     }
+
+
+def crash_round_previous_hash(round_: CrashRound) -> str | None:
+    """The chain link a finished round's hash hashes to (the previous round's hash; the terminal
+    hash for a chain's first round); None while the round is betting or running."""
+    if round_.phase not in (CrashPhase.BUSTED, CrashPhase.VOIDED):
+        return None
+    return (
+        CrashChainHash.objects.filter(chain_id=round_.chain_id, position=round_.position - 1)
+        .values_list("hash", flat=True)
+        .first()
+    )

@@ -38,6 +38,7 @@ from django.utils import timezone
 from accounts.models import LedgerReason, User
 from accounts.services import (
     RowInsert,
+    audit_log_record,
     inventory_add,
     wallet_credit,
     wallet_debit,
@@ -629,11 +630,15 @@ def crash_chain_create(length: int, seed_hex: str | None = None) -> CrashChain:
 
 
 @transaction.atomic(durable=True)
-def crash_chain_salt_set(chain_id: int, salt: str, source: str) -> CrashChain:
+def crash_chain_salt_set(
+    chain_id: int, salt: str, source: str, *, actor: User | None = None
+) -> CrashChain:
     """Fix the chain's salt, once, after its terminal hash was committed (published): ``salt``
     is the public value named by ``source`` (e.g. the hash of Bitcoin block N, N announced with
     the terminal hash). Raises ``CrashChainInvalid`` for an unknown chain, a salt already set, a
-    salt that is not 64 lowercase hex digits or an empty source."""
+    salt that is not 64 lowercase hex digits or an empty source. Writes a
+    ``crash_chain_salt_set`` audit row (``actor``: the staff member in admin; None: an operator's
+    command). Not idempotent: a second call is refused and changes nothing."""
     chain = CrashChain.objects.select_for_update().filter(pk=chain_id).first()
     if chain is None:
         raise exceptions.CrashChainInvalid(details={"chain": "no such chain"})
@@ -645,6 +650,17 @@ def crash_chain_salt_set(chain_id: int, salt: str, source: str) -> CrashChain:
         raise exceptions.CrashChainInvalid(details={"source": "say where the salt comes from"})
     chain.salt, chain.salt_source, chain.salt_set_at = salt, source.strip(), timezone.now()
     chain.save(update_fields=["salt", "salt_source", "salt_set_at"])
+    audit_log_record(
+        actor=actor,
+        action="crash_chain_salt_set",
+        target=f"crashchain:{chain.pk} {chain}",
+        before={"salt": "", "salt_source": ""},
+        after={
+            "salt": chain.salt,
+            "salt_source": chain.salt_source,
+            "salt_set_at": chain.salt_set_at.isoformat(),
+        },
+    )
     return chain
 
 

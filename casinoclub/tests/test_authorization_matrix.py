@@ -532,6 +532,14 @@ ROUTES: dict[str, dict[str, Rule]] = {
             form=True,
         )
     },
+    # Setting a crash chain's salt (once, audited): games.set_crash_chain_salt, held by no role
+    # but the administrator's (superuser here); a chain whose salt is not set yet.
+    "admin:games_crashchain_salt": {
+        "GET": Rule(
+            admin_page(),
+            kwargs=lambda world: {"chain_id": game_services.crash_chain_create(1).pk},
+        )
+    },
     "admin:player_page_action": {
         "POST": Rule(
             admin_page(400, SUPPORT, ECONOMY),
