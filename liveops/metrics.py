@@ -14,7 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
@@ -110,20 +110,20 @@ def player_metrics_compute() -> int:
 
     Runs in the caller's transaction (or autocommit). Idempotent.
     """
-    now = timezone.now()
-    today = timezone.localdate(now)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _statement(),
-            {
-                "now": now,
-                "hour_ago": now - timedelta(hours=1),
-                "yesterday": today - timedelta(days=1),
-                "chase_since": now - timedelta(hours=settings.LIVEOPS_CHASE_LOOKBACK_HOURS),
-                "chase_window": f"{int(settings.LIVEOPS_CHASE_MINUTES)} minutes",
-                "chase_factor": settings.LIVEOPS_CHASE_FACTOR,
-                "big_loss": settings.LIVEOPS_BIG_LOSS_GOLD,
-                "rapid_spend": settings.LIVEOPS_RAPID_SPEND_CENTS,
-            },
-        )
+        cursor.execute(_statement(), _parameters(timezone.now()))
         return int(cursor.rowcount)
+
+
+def _parameters(now: datetime) -> dict[str, object]:
+    today = timezone.localdate(now)
+    return {
+        "now": now,
+        "hour_ago": now - timedelta(hours=1),
+        "yesterday": today - timedelta(days=1),
+        "chase_since": now - timedelta(hours=settings.LIVEOPS_CHASE_LOOKBACK_HOURS),
+        "chase_window": f"{int(settings.LIVEOPS_CHASE_MINUTES)} minutes",
+        "chase_factor": settings.LIVEOPS_CHASE_FACTOR,
+        "big_loss": settings.LIVEOPS_BIG_LOSS_GOLD,
+        "rapid_spend": settings.LIVEOPS_RAPID_SPEND_CENTS,
+    }

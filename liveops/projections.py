@@ -229,13 +229,15 @@ def _first_purchase_event_ids(user_ids: list[int]) -> set[int]:
     """The id of each player's first real-money purchase event in the log (through the partial
     index ``domainevent_purchase_user``: the players' purchases, not the log)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT DISTINCT ON (user_id) id FROM casinoclub_domainevent"
-            " WHERE type = 'purchase_succeeded' AND (payload->>'price_cents')::bigint > 0"
-            " AND user_id = ANY(%s) ORDER BY user_id, transaction_id, id",
-            [user_ids],
-        )
+        cursor.execute(_FIRST_PURCHASES, [user_ids])
         return {row[0] for row in cursor.fetchall()}
+
+
+_FIRST_PURCHASES = (
+    "SELECT DISTINCT ON (user_id) id FROM casinoclub_domainevent"
+    " WHERE type = 'purchase_succeeded' AND (payload->>'price_cents')::bigint > 0"
+    " AND user_id = ANY(%s) ORDER BY user_id, transaction_id, id"
+)
 
 
 def first_purchase_rules_apply(events: list[Event]) -> None:
