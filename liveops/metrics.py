@@ -15,6 +15,7 @@ Invariants:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -115,7 +116,7 @@ def player_metrics_compute() -> int:
         return int(cursor.rowcount)
 
 
-def _parameters(now: datetime) -> dict[str, object]:
+def _parameters(now: datetime) -> dict[str, Any]:
     today = timezone.localdate(now)
     return {
         "now": now,
