@@ -2,6 +2,7 @@
 gives the same rows, the check recomputes them, the streak counts local days, and no read of the
 metrics run or of the projection scans the whole event log (docs/decisions/0256)."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from typing import Any
@@ -277,3 +278,30 @@ def test_the_projections_read_a_players_purchases_through_the_partial_index():
     for plan in (recompute, first_purchases):
         assert "Seq Scan on casinoclub_domainevent" not in plan
         assert "domainevent_purchase_user" in plan
+
+
+def test_when_the_totals_cannot_catch_up_the_run_still_writes_from_what_is_folded(
+    monkeypatch, caplog
+):
+    # given: a folded purchase, then a new one the projection fails to apply
+    player = UserFactory()
+    purchase(player, 3_000, days_ago=1)
+    services.player_metrics_recompute()
+    purchase(player, 2_000, days_ago=0.5)
+
+    def broken(events):  # type: ignore[no-untyped-def]
+        raise RuntimeError("projection down")
+
+    monkeypatch.setattr(
+        "casinoclub.projections._REGISTRY",
+        {PLAYER_TOTALS: replace(projection_get(PLAYER_TOTALS), apply=broken)},
+    )
+
+    # when
+    rows = services.player_metrics_recompute()
+
+    # then: every row written, the new purchase not yet counted, the failure logged
+    assert rows == PlayerMetrics.objects.count()
+    assert metrics_of(player)["purchase_count"] == 1
+    assert metrics_of(player)["lifetime_value_cents"] == 3_000
+    assert "the log totals could not catch up" in caplog.text
