@@ -12,7 +12,7 @@ SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 PROMTOOL ?= $(shell command -v promtool || echo .tools/promtool)
 
 .PHONY: run urls test lint format schema install clean-data bench bench-realtime bench-spin bench-buy \
-	bench-analytics bench-crash
+	bench-analytics bench-crash bench-liveops
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,9 @@ bench-buy: $(STAMP)
 
 bench-analytics: $(STAMP)
 	$(PY) bench/analytics.py $(BENCH_ARGS)
+
+bench-liveops: $(STAMP)
+	$(PY) bench/liveops_metrics.py $(BENCH_ARGS)
 
 clean-data:
 	rm -rf .data

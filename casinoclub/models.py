@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -21,6 +22,10 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+# the event types the partial purchase indexes cover (a query that names one of them can use them)
+PURCHASE_EVENT_TYPES = ("purchase_succeeded", "purchase_reversed")
 
 
 class DomainEvent(models.Model):
@@ -46,6 +51,19 @@ class DomainEvent(models.Model):
             # in time order, so a BRIN index finds a day for a few pages of index and costs the
             # writer next to nothing (docs/decisions/0235-analytics-app.md).
             BrinIndex(fields=["created_at"], name="domainevent_created_brin"),
+            # Purchases are rare next to rounds: partial indexes over them cost the spin nothing
+            # and let live operations read a player's purchases, or the last hour's, without
+            # scanning the log (docs/decisions/0256-player-metrics-folded-from-the-log.md).
+            models.Index(
+                fields=["user_id", "transaction_id", "id"],
+                name="domainevent_purchase_user",
+                condition=Q(type__in=PURCHASE_EVENT_TYPES),
+            ),
+            models.Index(
+                fields=["created_at"],
+                name="domainevent_purchase_time",
+                condition=Q(type__in=PURCHASE_EVENT_TYPES),
+            ),
         ]
 
     def __str__(self) -> str:

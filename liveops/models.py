@@ -55,6 +55,33 @@ class PlayerMetrics(models.Model):
         return f"metrics of user {self.user_id}"
 
 
+class PlayerLogTotals(models.Model):
+    """What the event log says of one player so far, folded in log order by the projection
+    ``liveops_player_totals`` (docs/decisions/0256): the metrics job reads these rows, not the log.
+
+    A row exists once the player has an event. ``user_id`` is the log's player id, without a
+    foreign key: the log outlives nothing and names players the same way. The activity streak is
+    the run of consecutive local days (``TIME_ZONE``) ``streak_first_day``..``streak_last_day``;
+    whether it still counts (ends today or yesterday) is the metrics job's business.
+    """
+
+    user_id = models.BigIntegerField(primary_key=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    streak_first_day = models.DateField(null=True, blank=True)
+    streak_last_day = models.DateField(null=True, blank=True)
+    purchase_count = models.PositiveIntegerField(default=0)
+    lifetime_value_cents = models.BigIntegerField(default=0)
+    first_purchase_at = models.DateTimeField(null=True, blank=True)
+    last_purchase_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "player log totals"
+        verbose_name_plural = "player log totals"
+
+    def __str__(self) -> str:
+        return f"log totals of user {self.user_id}"
+
+
 class Purpose(models.TextChoices):
     MARKETING = "marketing", "Marketing (never includes blocked players)"
     SERVICE = "service", "Service (may include blocked players)"

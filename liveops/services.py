@@ -31,11 +31,12 @@ from accounts.services.email import user_language_remember
 from accounts.services.inventory import inventory_add
 from accounts.services.staff import staff_grant_limit
 from accounts.services.wallet import wallet_credit
+from casinoclub.projections import projections_run
 from casinoclub.queueing import task_enqueue_after_commit
 from casinoclub.realtime.messages import StoredMessageType, iso_utc
 from casinoclub.realtime.services import realtime_publish_many
 from liveops import exceptions, selectors
-from liveops.metrics import player_metrics_compute
+from liveops.metrics import PLAYER_TOTALS, player_metrics_compute
 from liveops.models import (
     Campaign,
     CampaignStatus,
@@ -54,7 +55,15 @@ HASH_POINTS = 10_000  # holdout resolution: 0.01 %
 
 def player_metrics_recompute(*, actor: User | None = None) -> int:
     """Recompute every player's metrics (one statement); with ``actor`` (staff pressing "recompute
-    now") an audit row is written in the same transaction. Returns the rows written. Idempotent."""
+    now") an audit row is written in the same transaction. Returns the rows written. Idempotent.
+
+    First the log-totals projection applies what is pending (its own batches, usually nothing:
+    the projection workers keep it current), so the figures include every committed event; if it
+    fails, the metrics are computed from the totals as far as they go (the failure is logged)."""
+    try:
+        projections_run(names=[PLAYER_TOTALS])
+    except Exception:
+        logger.exception("player metrics: the log totals could not catch up")
     with transaction.atomic():
         rows = player_metrics_compute()
         if actor is not None:
